@@ -1,0 +1,265 @@
+"""The error envelope every chiso service answers with (RFC 9457 problem details).
+
+    ChisoError                      base: status 500, code `<service>.internal`
+    ├── BadRequest                  400
+    ├── Unauthorized                401 (carries WWW-Authenticate)
+    ├── Forbidden                   403
+    ├── NotFound                    404
+    ├── Conflict                    409
+    ├── PayloadTooLarge             413
+    ├── UnsupportedMediaType        415
+    ├── Unprocessable               422
+    ├── TooManyRequests             429
+    ├── BadGateway                  502
+    ├── ServiceUnavailable          503
+    └── GatewayTimeout              504
+
+Services raise these (never `HTTPException`); `install_error_handlers` turns them, request
+validation errors and unexpected exceptions into `application/problem+json` bodies of the
+shape `Problem`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chiso_shared.request_id import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("chiso.errors")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where the problem is: `query.period`, `body.facts.3.unit`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a namespaced machine-readable `code`."""
+
+    type: str = Field(examples=["urn:chiso:problem:indicators.not_found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    code: str = Field(examples=["indicators.not_found"])
+    detail: str = Field(examples=["No indicator with code 'telecom.foo'."])
+    instance: str | None = Field(default=None, examples=["/v1/indicators/telecom.foo"])
+    request_id: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ChisoError(Exception):
+    status_code: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    default_code: ClassVar[str] = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ChisoError):
+    status_code = 400
+    title = "Bad request"
+    default_code = "bad_request"
+
+
+class Unauthorized(ChisoError):
+    status_code = 401
+    title = "Unauthorized"
+    default_code = "unauthorized"
+
+
+class Forbidden(ChisoError):
+    status_code = 403
+    title = "Forbidden"
+    default_code = "forbidden"
+
+
+class NotFound(ChisoError):
+    status_code = 404
+    title = "Not found"
+    default_code = "not_found"
+
+
+class Conflict(ChisoError):
+    status_code = 409
+    title = "Conflict"
+    default_code = "conflict"
+
+
+class PayloadTooLarge(ChisoError):
+    status_code = 413
+    title = "Payload too large"
+    default_code = "payload_too_large"
+
+
+class UnsupportedMediaType(ChisoError):
+    status_code = 415
+    title = "Unsupported media type"
+    default_code = "unsupported_media_type"
+
+
+class Unprocessable(ChisoError):
+    status_code = 422
+    title = "Unprocessable content"
+    default_code = "invalid"
+
+
+class TooManyRequests(ChisoError):
+    status_code = 429
+    title = "Too many requests"
+    default_code = "rate_limited"
+
+
+class BadGateway(ChisoError):
+    status_code = 502
+    title = "Bad gateway"
+    default_code = "upstream_error"
+
+
+class ServiceUnavailable(ChisoError):
+    status_code = 503
+    title = "Service unavailable"
+    default_code = "unavailable"
+
+
+class GatewayTimeout(ChisoError):
+    status_code = 504
+    title = "Gateway timeout"
+    default_code = "upstream_timeout"
+
+
+_TITLES = {
+    cls.status_code: cls.title
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unprocessable,
+        TooManyRequests,
+        BadGateway,
+        ServiceUnavailable,
+        GatewayTimeout,
+    )
+}
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=f"urn:chiso:problem:{code}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        code=code,
+        detail=detail,
+        instance=request.url.path,
+        request_id=current_request_id(),
+        errors=list(errors),
+    )
+    return JSONResponse(
+        problem.model_dump(mode="json"),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def _location(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI, namespace: str) -> None:
+    """Answer every error of `app` as a Problem whose code starts with `namespace.`."""
+
+    async def on_chiso_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ChisoError)
+        code = exc.code or f"{namespace}.{exc.default_code}"
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code=code,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            FieldError(field=_location(err.get("loc", ())), message=str(err.get("msg", "")))
+            for err in exc.errors()
+        ]
+        fields = ", ".join(err.field for err in errors[:5])
+        return problem_response(
+            request,
+            status=422,
+            code=f"{namespace}.invalid",
+            detail=f"The request is not valid: {fields}.",
+            errors=errors,
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code=f"{namespace}.{code}",
+            detail=str(exc.detail),
+            headers=exc.headers,
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem_response(
+            request,
+            status=500,
+            code=f"{namespace}.internal",
+            detail="An unexpected error occurred; it has been logged.",
+        )
+
+    app.add_exception_handler(ChisoError, on_chiso_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the problem body for `statuses`."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _TITLES.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,54 @@
+"""The body of every service's Alembic env.py: async, URL injected through config attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+from alembic import context
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from chiso_shared.db import is_sqlite
+
+
+def run(metadata: MetaData, default_url: str, default_version_table: str) -> None:
+    config = context.config
+    url = str(config.attributes.get("url") or default_url)
+    version_table = str(config.attributes.get("version_table") or default_version_table)
+
+    def configure(connection: Connection | None) -> None:
+        context.configure(
+            connection=connection,
+            url=url if connection is None else None,
+            target_metadata=metadata,
+            version_table=version_table,
+            render_as_batch=is_sqlite(url),
+            compare_type=True,
+            literal_binds=connection is None,
+        )
+
+    if context.is_offline_mode():
+        configure(None)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def do_run(connection: Connection) -> None:
+        configure(connection)
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas that start together migrate one at a time; the rest find it done.
+                lock = zlib.crc32(version_table.encode())
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(run_async())

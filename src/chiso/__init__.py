@@ -1,0 +1,1 @@
+"""chiso command line."""

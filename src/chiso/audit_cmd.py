@@ -1,0 +1,37 @@
+"""`chiso audit ...`: check the gateway's hash-chained audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+audit_app = typer.Typer(help="The gateway's audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="The gateway's data directory.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Re-compute every row's hash and link; exit 1 at the first row that does not match."""
+    from chiso.admin import gateway_settings, verify_audit
+
+    result = asyncio.run(verify_audit(gateway_settings(data_dir)))
+    if as_json:
+        typer.echo(json.dumps(result.__dict__))
+    elif result.ok:
+        typer.echo(f"audit chain ok: {result.rows} rows")
+    else:
+        typer.echo(
+            f"audit chain BROKEN at row {result.broken_at} ({result.reason}); "
+            f"{result.rows} rows before it are intact",
+            err=True,
+        )
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,253 @@
+"""The `chiso` command: run the suite, try it, extract offline, manage gateway clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chiso.audit_cmd import audit_app
+from chiso.ingest_cmd import ingest_command
+
+app = typer.Typer(
+    help="chiso turns Vietnamese provincial ICT reports into indicator time series.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+clients_app = typer.Typer(help="Manage the gateway's API clients.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+app.command("ingest")(ingest_command)
+
+
+class Service(StrEnum):
+    gateway = "gateway"
+    ingest = "ingest"
+    indicators = "indicators"
+
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", help="Where the services keep their SQLite files.")
+]
+Host = Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless behind a proxy.")]
+GatewayPort = Annotated[int, typer.Option(help="Gateway port.")]
+IngestPort = Annotated[int, typer.Option(help="Ingest port.")]
+IndicatorsPort = Annotated[int, typer.Option(help="Indicators port.")]
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def up(
+    data_dir: DataDir = Path(".chiso"),
+    host: Host = "127.0.0.1",
+    gateway_port: GatewayPort = 8000,
+    ingest_port: IngestPort = 8001,
+    indicators_port: IndicatorsPort = 8002,
+) -> None:
+    """Run gateway, ingest and indicators locally on SQLite until Ctrl-C."""
+    from chiso.suite import Suite, SuiteConfig, SuiteError
+
+    config = SuiteConfig(
+        data_dir=data_dir.resolve(),
+        host=host,
+        gateway_port=gateway_port,
+        ingest_port=ingest_port,
+        indicators_port=indicators_port,
+        log_level="INFO",
+    )
+    suite = Suite(config)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        suite.start_all()
+        typer.echo(
+            f"chiso is up: gateway {config.url('gateway')}  ingest {config.url('ingest')}  "
+            f"indicators {config.url('indicators')}  (data in {config.data_dir}); Ctrl-C stops."
+        )
+        stopped = suite.wait()
+        typer.echo(f"{stopped} exited; stopping the others.", err=True)
+        raise typer.Exit(1)
+    except SuiteError as exc:
+        typer.echo(f"chiso up failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        typer.echo("stopping ...")
+    finally:
+        suite.stop_all()
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Keep the demo's data here (default: a temporary folder)."),
+    ] = None,
+    host: Host = "127.0.0.1",
+    gateway_port: GatewayPort = 8000,
+    ingest_port: IngestPort = 8001,
+    indicators_port: IndicatorsPort = 8002,
+) -> None:
+    """Start the suite, send the bundled sample reports through the gateway, print the series."""
+    from chiso.demo import run_demo
+    from chiso.suite import SuiteConfig
+
+    with tempfile.TemporaryDirectory(prefix="chiso-demo-") as scratch:
+        config = SuiteConfig(
+            data_dir=(data_dir or Path(scratch)).resolve(),
+            host=host,
+            gateway_port=gateway_port,
+            ingest_port=ingest_port,
+            indicators_port=indicators_port,
+        )
+        raise typer.Exit(run_demo(config))
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[Path], typer.Argument(help="Text files to read.", exists=True)],
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One GUIDELINE fact per line.")] = False,
+    published: Annotated[
+        str | None, typer.Option(help="YYYY[-MM[-DD]] for documents that do not state it.")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option(help="VN-xx for documents that do not name their province.")
+    ] = None,
+) -> None:
+    """Extract facts from documents offline, with no service running."""
+    from chiso_ingest.documents.decoding import decode_text, normalise
+    from chiso_ingest.extraction import extract as run_extract
+
+    out = sys.stdout
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            text = normalise(decode_text(file.read_bytes()))
+            facts = run_extract(text, doc=file.name, published=published, scope=scope)
+            for fact in facts:
+                if jsonl:
+                    out.write(json.dumps(fact.to_jsonl_dict(), ensure_ascii=False) + "\n")
+                else:
+                    out.write(
+                        f"{file.name}\t{fact.start}-{fact.end}\t{fact.text}\t{fact.value:g} "
+                        f"{fact.unit.value}\t{fact.role.value}\t{fact.period}\t"
+                        f"{fact.status.value}\t{fact.indicator or '-'}\t{fact.scope or '-'}\n"
+                    )
+
+
+@app.command()
+def serve(
+    service: Annotated[Service, typer.Argument(help="Which service to run.")],
+    host: Host = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default 8000/8001/8002).")] = None,
+) -> None:
+    """Run one service in the foreground (settings from CHISO_<SERVICE>_* variables)."""
+    import uvicorn
+
+    default_port = {"gateway": 8000, "ingest": 8001, "indicators": 8002}[service.value]
+    uvicorn.run(
+        f"chiso_{service.value}.main:create_app",
+        factory=True,
+        host=host,
+        port=port or default_port,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        Service | None, typer.Argument(help="One service; all three when omitted.")
+    ] = None,
+) -> None:
+    """Apply database migrations (settings from CHISO_<SERVICE>_* variables)."""
+    from chiso.admin import migrate_service
+
+    for name in [service.value] if service else [s.value for s in Service]:
+        url = migrate_service(name)
+        typer.echo(f"{name}: migrated {url.split('@')[-1]}")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Argument(help="A name people will recognise.")],
+    scopes: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read."
+        ),
+    ],
+    org: Annotated[str, typer.Option(help="The client's agency code.")] = "",
+    tier: Annotated[
+        str, typer.Option(help="Quota tier (requests per minute): see CHISO_GATEWAY_QUOTA_TIERS.")
+    ] = "standard",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="The gateway's data directory.")
+    ] = None,
+) -> None:
+    """Create a client and print its id and secret (the secret is shown only once)."""
+    from chiso.admin import create_client, gateway_settings
+    from chiso_gateway.auth.clients import ClientError
+
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    try:
+        created = asyncio.run(
+            create_client(name, scope_list, org, gateway_settings(data_dir), tier=tier)
+        )
+    except ClientError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(
+            json.dumps({"client_id": created.client_id, "client_secret": created.client_secret})
+        )
+    else:
+        typer.echo(f"client_id:     {created.client_id}")
+        typer.echo(f"client_secret: {created.client_secret}   (shown once; store it now)")
+        typer.echo(f"scopes:        {' '.join(created.scopes)}")
+
+
+@clients_app.command("list")
+def clients_list(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List clients (never their secrets)."""
+    from chiso.admin import gateway_settings, list_clients
+
+    rows = asyncio.run(list_clients(gateway_settings(data_dir)))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        typer.echo(f"{row['client_id']}  {state:8}  {row['scopes']:40}  {row['name']}")
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[str, typer.Argument()],
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+) -> None:
+    """Revoke a client: its credentials stop working at once."""
+    from chiso.admin import gateway_settings, revoke_client
+
+    if not asyncio.run(revoke_client(client_id, gateway_settings(data_dir))):
+        typer.echo(f"no client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {client_id}")
+
+
+def main() -> None:
+    app()

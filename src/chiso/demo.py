@@ -1,0 +1,134 @@
+"""`chiso demo`: the whole path, over real HTTP, on the bundled sample reports."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from importlib import resources
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from chiso.admin import create_client, gateway_settings
+from chiso.suite import Suite, SuiteConfig, SuiteError
+
+AREA_NAMES = {"VN-38": "Thanh Hóa", "VN-46": "Thừa Thiên Huế"}
+DELIVERY_TIMEOUT = 90.0
+
+
+def sample_reports() -> list[tuple[str, bytes]]:
+    folder = resources.files("chiso").joinpath("samples")
+    return sorted(
+        (item.name, item.read_bytes()) for item in folder.iterdir() if item.name.endswith(".txt")
+    )
+
+
+def run_demo(config: SuiteConfig) -> int:
+    # Wide enough for the table when the output is a pipe or a CI log, not a terminal.
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
+    scopes = ["documents:write", "indicators:read"]
+    created = asyncio.run(create_client("chiso demo", scopes, "demo", settings))
+    console.print(f"[bold]chiso demo[/]: starting the suite (data in {config.data_dir}) ...")
+    try:
+        with Suite(config, log_dir=config.data_dir / "logs"):
+            return _exercise(console, config, created.client_id, created.client_secret)
+    except SuiteError as exc:
+        console.print(f"[red]the suite did not start: {exc}[/]")
+        console.print(f"logs: {config.data_dir / 'logs'}")
+        return 1
+
+
+def _exercise(console: Console, config: SuiteConfig, client_id: str, secret: str) -> int:
+    with httpx.Client(base_url=config.url("gateway"), timeout=30) as http:
+        token = http.post(
+            "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        )
+        token.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        ids = _upload_samples(console, http)
+        if not _wait_delivered(console, http, ids):
+            return 1
+        rows = _level_observations(http)
+    _print_table(console, rows)
+    indicators = {row["indicator"] for row in rows}
+    areas = {row["area"] for row in rows}
+    periods = {row["period"] for row in rows}
+    console.print(
+        f"{len(rows)} observations: {len(indicators)} indicators, {len(areas)} provinces, "
+        f"{len(periods)} periods."
+    )
+    return 0 if rows else 1
+
+
+def _upload_samples(console: Console, http: httpx.Client) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for name, content in sample_reports():
+        response = http.post("/v1/documents", files={"file": (name, content, "text/plain")})
+        response.raise_for_status()
+        ids[name] = response.json()["data"]["id"]
+        console.print(f"  sent {name} -> document {ids[name]}")
+    return ids
+
+
+def _wait_delivered(console: Console, http: httpx.Client, ids: dict[str, str]) -> bool:
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    pending = dict(ids)
+    while pending and time.monotonic() < deadline:
+        for name, document_id in list(pending.items()):
+            status = http.get(f"/v1/documents/{document_id}").json()["data"]
+            if status["status"] == "delivered":
+                console.print(f"  {name}: {status['fact_count']} facts delivered")
+                del pending[name]
+            elif status["status"] == "failed":
+                console.print(f"[red]  {name} failed: {status['error']}[/]")
+                return False
+        time.sleep(0.2)
+    if pending:
+        console.print(f"[red]not delivered in {DELIVERY_TIMEOUT:.0f}s: {', '.join(pending)}[/]")
+        return False
+    return True
+
+
+def _level_observations(http: httpx.Client) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "area": ",".join(AREA_NAMES),
+        "transformation": "level",
+        "measure": "actual",
+        "limit": 500,
+    }
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = http.get("/v1/observations", params=params)
+        page.raise_for_status()
+        body = page.json()
+        rows.extend(body["data"])
+        next_link = body["links"].get("next")
+        if not next_link:
+            return rows
+        params = {**params, "cursor": httpx.URL(next_link).params["cursor"]}
+
+
+def _print_table(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Series read back through the gateway", show_lines=False)
+    for column in ("indicator", "province", "period", "value", "unit", "status", "source"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for row in sorted(rows, key=lambda r: (r["indicator"], r["area"], r["period"])):
+        source = row["sources"][0] if row["sources"] else {}
+        table.add_row(
+            row["indicator"],
+            AREA_NAMES.get(row["area"], row["area"]),
+            row["period"],
+            _number(row["value"]),
+            row["unit"],
+            {"A": "actual", "E": "estimate", "F": "target"}.get(row["status"], row["status"]),
+            f"{source.get('document_name', '-')} «{source.get('text', '')}»",
+        )
+    console.print(table)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"

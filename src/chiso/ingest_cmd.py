@@ -1,0 +1,196 @@
+"""`chiso ingest PATH...`: send reports through the gateway and wait for their facts.
+
+Files and whole folders are uploaded one by one (multipart, as the gateway takes them), then
+polled until each is delivered or failed. A refused file is a failure in the summary, not the
+end of the run. `--reextract` asks ingest (not the gateway: it is an operator's action) to
+re-read every document an older extractor version read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".xhtml", ".docx", ".pdf")
+FINAL = ("delivered", "failed")
+
+
+@dataclass
+class Outcome:
+    documents: dict[str, str] = field(default_factory=dict)  # id -> file name
+    duplicates: int = 0
+    facts: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+
+
+def collect(paths: list[Path]) -> list[Path]:
+    """Files named, plus the report files in folders named (recursively, sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            files.extend(sorted(found))
+        else:
+            files.append(path)
+    return files
+
+
+def token(http: httpx.Client, client_id: str, client_secret: str) -> str:
+    response = http.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, client_secret),
+    )
+    if response.status_code != 200:
+        raise typer.BadParameter(f"the gateway refused the credentials: {_reason(response)}")
+    return str(response.json()["access_token"])
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict) and body.get("detail"):
+        return f"{response.status_code} {body.get('code', '')}: {body['detail']}".strip()
+    return f"HTTP {response.status_code}"
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    return dict(body.get("data", body))
+
+
+def upload(http: httpx.Client, file: Path, metadata: dict[str, str], outcome: Outcome) -> None:
+    from chiso_ingest.formats import media_type_of
+
+    media_type = media_type_of(None, file.name)
+    try:
+        with file.open("rb") as handle:
+            response = http.post(
+                "/v1/documents", files={"file": (file.name, handle, media_type)}, data=metadata
+            )
+    except (OSError, httpx.HTTPError) as exc:
+        outcome.failures.append((file.name, f"{type(exc).__name__}: {exc}"))
+        return
+    if response.status_code != 202:
+        outcome.failures.append((file.name, _reason(response)))
+        return
+    data = _data(response)
+    outcome.documents[data["id"]] = file.name
+    outcome.duplicates += bool(data.get("duplicate"))
+
+
+def wait(http: httpx.Client, outcome: Outcome, progress: Progress, timeout: float) -> None:
+    task = progress.add_task("extracting", total=len(outcome.documents))
+    pending = dict(outcome.documents)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for document_id, name in list(pending.items()):
+            response = http.get(f"/v1/documents/{document_id}")
+            if response.status_code != 200:
+                continue
+            status = _data(response)
+            if status["status"] in FINAL:
+                del pending[document_id]
+                progress.advance(task)
+                outcome.facts += int(status.get("fact_count") or 0)
+                if status["status"] == "failed":
+                    outcome.failures.append((name, status.get("error") or "failed"))
+        if pending and time.monotonic() > deadline:
+            for name in pending.values():
+                outcome.failures.append((name, f"not delivered after {timeout:g} s"))
+            return
+        if pending:
+            time.sleep(0.25)
+
+
+def ingest_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of reports.", exists=True)
+    ] = None,
+    gateway: Annotated[
+        str, typer.Option(help="Gateway base URL.", envvar="CHISO_GATEWAY_URL")
+    ] = "http://127.0.0.1:8000",
+    client_id: Annotated[
+        str | None, typer.Option(help="API client id.", envvar="CHISO_CLIENT_ID")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="API client secret.", envvar="CHISO_CLIENT_SECRET")
+    ] = None,
+    published: Annotated[
+        str | None, typer.Option(help="YYYY[-MM[-DD]] for reports that do not state it.")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option(help="VN-xx for reports that do not name their province.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 600,
+    reextract: Annotated[
+        bool, typer.Option("--reextract", help="Re-extract documents read by an older version.")
+    ] = False,
+    ingest_url: Annotated[
+        str, typer.Option(help="Ingest base URL (for --reextract).", envvar="CHISO_INGEST_URL")
+    ] = "http://127.0.0.1:8001",
+) -> None:
+    """Send reports through the gateway, show progress, and summarise documents, facts, failures."""
+    console = Console(stderr=True)
+    if reextract:
+        _reextract(ingest_url)
+        if not paths:
+            return
+    files = collect(paths or [])
+    if not files:
+        raise typer.BadParameter("no report files given (or none in the folders given)")
+    client_id = client_id or os.environ.get("CHISO_CLIENT_ID")
+    client_secret = client_secret or os.environ.get("CHISO_CLIENT_SECRET")
+    if not client_id or not client_secret:
+        raise typer.BadParameter(
+            "give --client-id and --client-secret (or CHISO_CLIENT_ID/_SECRET)"
+        )
+    metadata = {key: value for key, value in (("published", published), ("scope", scope)) if value}
+    outcome = Outcome()
+    with httpx.Client(base_url=gateway, timeout=httpx.Timeout(120, connect=5)) as http:
+        http.headers["Authorization"] = f"Bearer {token(http, client_id, client_secret)}"
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            sending = progress.add_task("uploading", total=len(files))
+            for file in files:
+                upload(http, file, metadata, outcome)
+                progress.advance(sending)
+            wait(http, outcome, progress, timeout)
+    _summary(outcome)
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
+def _summary(outcome: Outcome) -> None:
+    typer.echo(
+        f"documents: {len(outcome.documents)} ({outcome.duplicates} already known)  "
+        f"facts: {outcome.facts}  failures: {len(outcome.failures)}"
+    )
+    for name, reason in outcome.failures:
+        typer.echo(f"  failed: {name}: {reason}")
+
+
+def _reextract(ingest_url: str) -> None:
+    with httpx.Client(base_url=ingest_url, timeout=60) as http:
+        response = http.post("/v1/documents/reextract")
+    if response.status_code != 202:
+        typer.echo(f"re-extraction refused: {_reason(response)}", err=True)
+        raise typer.Exit(1)
+    body = response.json()
+    count, version = len(body["queued"]), body["extractor_version"]
+    typer.echo(f"re-extracting {count} document(s) with extractor {version}")

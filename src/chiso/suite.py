@@ -1,0 +1,176 @@
+"""Run the three services as local processes, and stop them by process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+SERVICES = ("indicators", "ingest", "gateway")
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    ingest_port: int = 8001
+    indicators_port: int = 8002
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "WARNING"
+
+    def port(self, service: str) -> int:
+        return {
+            "gateway": self.gateway_port,
+            "ingest": self.ingest_port,
+            "indicators": self.indicators_port,
+        }[service]
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.port(service)}"
+
+    def env(self, service: str) -> dict[str, str]:
+        prefix = f"CHISO_{service.upper()}_"
+        env = {
+            prefix + "DATA_DIR": str(self.data_dir),
+            prefix + "LOG_LEVEL": self.log_level,
+        }
+        if service in self.database_urls:
+            env[prefix + "DATABASE_URL"] = self.database_urls[service]
+        if service == "ingest":
+            env[prefix + "INDICATORS_URL"] = self.url("indicators")
+        if service == "gateway":
+            env[prefix + "INGEST_URL"] = self.url("ingest")
+            env[prefix + "INDICATORS_URL"] = self.url("indicators")
+        return env
+
+
+class SuiteError(RuntimeError):
+    pass
+
+
+class Suite:
+    """The three services as child processes, each in its own process group."""
+
+    def __init__(self, config: SuiteConfig, *, log_dir: Path | None = None) -> None:
+        self.config = config
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, service: str) -> None:
+        env = {**os.environ, **self.config.env(service), **self.config.extra_env}
+        command = [
+            sys.executable,
+            "-m",
+            "chiso",
+            "serve",
+            service,
+            "--host",
+            self.config.host,
+            "--port",
+            str(self.config.port(service)),
+        ]
+        log = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = (self.log_dir / f"{service}.log").open("ab")
+        try:
+            self.processes[service] = subprocess.Popen(
+                command, env=env, stdout=log, stderr=log, start_new_session=True
+            )
+        finally:
+            if log is not None:
+                log.close()  # the child holds its own descriptor
+
+    def check_ports(self) -> None:
+        for service in SERVICES:
+            port = self.config.port(service)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind((self.config.host, port))
+                except OSError as exc:
+                    raise SuiteError(
+                        f"port {port} for {service} on {self.config.host} is in use "
+                        f"(choose another with --{service}-port)"
+                    ) from exc
+
+    def start_all(self, timeout: float = 60) -> None:
+        self.check_ports()
+        for service in SERVICES:
+            self.start(service)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60, services: tuple[str, ...] = SERVICES) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(services)
+        with httpx.Client(timeout=2) as client:
+            while pending:
+                service = pending[0]
+                process = self.processes[service]
+                if process.poll() is not None:
+                    raise SuiteError(f"{service} exited with code {process.returncode}")
+                try:
+                    if client.get(self.config.url(service) + "/healthz").status_code == 200:
+                        pending.pop(0)
+                        continue
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SuiteError(f"{service} did not become healthy in {timeout:.0f}s")
+                time.sleep(0.1)
+
+    def stop(self, service: str, timeout: float = 15) -> None:
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def kill(self, service: str) -> None:
+        """Stop a service abruptly (SIGKILL), as a crash would."""
+        process = self.processes.pop(service, None)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop_all(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop(service)
+
+    def wait(self) -> str:
+        """Block until one service exits; return its name."""
+        while True:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    return name
+            time.sleep(0.2)
+
+    def __enter__(self) -> Suite:
+        try:
+            self.start_all()
+        except BaseException:
+            self.stop_all()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_all()

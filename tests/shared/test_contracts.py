@@ -1,0 +1,160 @@
+"""The shared contracts: the fact schema, request ids and the outbound client."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from chiso_shared.errors import NotFound, install_error_handlers
+from chiso_shared.facts import Fact, is_valid_period
+from chiso_shared.http import create_http_client
+from chiso_shared.request_id import RequestIdMiddleware, current_request_id
+
+LEVEL = {
+    "doc": "a.txt",
+    "start": 0,
+    "end": 5,
+    "text": "1.000",
+    "value": 1000,
+    "unit": "count",
+    "period": "2023",
+}
+
+
+@pytest.mark.parametrize(
+    ("period", "valid"),
+    [
+        ("2023", True),
+        ("2023-S1", True),
+        ("2023-Q4", True),
+        ("2023-11", True),
+        ("2023-12-20", True),
+        ("2021-12/2023-11", True),
+        ("2023/2024", True),
+        ("2023-13", False),
+        ("2023-Q5", False),
+        ("23", False),
+        ("2023-11-32", False),
+        ("", False),
+    ],
+)
+def test_period_grammar(period: str, valid: bool) -> None:
+    assert is_valid_period(period) is valid
+
+
+def test_fact_defaults_and_jsonl_shape() -> None:
+    fact = Fact.model_validate(LEVEL)
+    data = fact.to_jsonl_dict()
+    assert list(data) == [
+        "doc",
+        "start",
+        "end",
+        "text",
+        "value",
+        "unit",
+        "item",
+        "role",
+        "basis",
+        "of",
+        "max",
+        "period",
+        "status",
+        "indicator",
+        "scope",
+        "label",
+    ]
+    assert data["value"] == 1000 and isinstance(data["value"], int)
+    assert (data["role"], data["status"]) == ("level", "actual")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"role": "change"},  # a change needs a basis
+        {"basis": "plan"},  # a level has none
+        {"unit": "parsecs"},
+        {"scope": "Thanh Hoa"},
+        {"start": 9, "end": 3},
+    ],
+)
+def test_inconsistent_facts_are_refused(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Fact.model_validate({**LEVEL, **change})
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app, "demo")
+
+    @app.get("/id")
+    async def read_id() -> dict[str, str | None]:
+        return {"id": current_request_id()}
+
+    @app.get("/missing")
+    async def missing() -> None:
+        raise NotFound("nothing here", code="demo.nothing")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+@pytest.mark.asyncio
+async def test_request_id_generated_echoed_and_sanitised() -> None:
+    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        generated = await client.get("/id")
+        assert generated.headers["X-Request-ID"] == generated.json()["id"]
+        assert len(generated.json()["id"]) == 32
+        given = await client.get("/id", headers={"X-Request-ID": "abc-123"})
+        assert given.json()["id"] == "abc-123" == given.headers["X-Request-ID"]
+        hostile = await client.get("/id", headers={"X-Request-ID": 'a b"<script>'})
+        assert hostile.json()["id"] != 'a b"<script>'
+
+
+@pytest.mark.asyncio
+async def test_errors_are_problem_json_and_hide_internals() -> None:
+    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        missing = await client.get("/missing")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        body = missing.json()
+        assert (body["code"], body["type"]) == ("demo.nothing", "urn:chiso:problem:demo.nothing")
+        assert body["request_id"] == missing.headers["X-Request-ID"]
+        boom = await client.get("/boom")
+        assert boom.status_code == 500
+        assert "secret internals" not in boom.text
+        unknown_route = await client.get("/nowhere")
+        assert unknown_route.json()["code"] == "demo.not_found"
+
+
+@pytest.mark.asyncio
+async def test_outbound_client_passes_the_request_id() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("X-Request-ID"))
+        return httpx.Response(200)
+
+    app = FastAPI()
+    app.add_middleware(RequestIdMiddleware)
+    upstream = create_http_client(transport=httpx.MockTransport(handler), base_url="http://up")
+
+    @app.get("/call")
+    async def call() -> dict[str, bool]:
+        await upstream.get("/x")
+        return {"ok": True}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await client.get("/call", headers={"X-Request-ID": "trace-7"})
+    await upstream.aclose()
+    assert seen == ["trace-7"]
+    timeout = create_http_client().timeout
+    assert (timeout.connect, timeout.read) == (2.0, 10.0)
