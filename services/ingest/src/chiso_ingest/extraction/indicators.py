@@ -1,0 +1,190 @@
+"""Matching metric labels against the catalogue's phrasings (shared indicators.tsv)."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import cache
+
+from chiso_shared.catalogue import indicators
+
+_WORD = re.compile(r"\w+")
+# annotations inside a phrasing that are not text to match: "(old)", "(Hue-S)", "..."
+_NOTE = re.compile(r"\((?:old|complement|[A-Za-z-]{1,10})\)|\.\.\.|…")
+# the two spellings of tone marks on oa/oe/uy ("hoá" and "hóa") are read as one
+_TONES = "áàảãạ", "óòỏõọ", "éèẻẽẹ", "ýỳỷỹỵ", "úùủũụ"
+_SWAP = {
+    **{f"o{a}": f"{o}a" for a, o in zip(_TONES[0], _TONES[1], strict=True)},
+    **{f"o{e}": f"{o}e" for e, o in zip(_TONES[2], _TONES[1], strict=True)},
+    **{f"u{y}": f"{u}y" for y, u in zip(_TONES[3], _TONES[4], strict=True)},
+}
+_OLD_STYLE = re.compile("|".join(_SWAP))
+
+
+def normalise(low: str) -> str:
+    """Lower-case text with one tone placement; same length as the input."""
+    return _OLD_STYLE.sub(lambda m: _SWAP[m.group()], low)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Phrase:
+    words: tuple[str, ...]
+    code: str
+    unit: str
+    chars: int
+    # long wordy phrasings survive a dropped word; short or coded ones do not
+    may_miss: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    start: int
+    end: int
+    phrase: Phrase
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    singles: dict[str, tuple[Phrase, ...]]
+    # first word -> a word that may follow it (its second, or third when the second may
+    # be missing) -> the phrasings
+    by_next: dict[str, dict[str, tuple[Phrase, ...]]]
+    heavy: frozenset[str]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(normalise(text.lower())))
+
+
+@cache
+def catalogue(light_words: str = "") -> Catalogue:
+    grouped: dict[str, list[Phrase]] = {}
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for ind in indicators():
+        for raw in (ind.name_vi, *ind.phrasings):
+            words = _words(_NOTE.sub(" ", raw))
+            if not words or (words, ind.code) in seen:
+                continue
+            seen.add((words, ind.code))
+            chars = sum(len(w) for w in words) + len(words) - 1
+            may_miss = len(words) >= _MIN_WORDS_TO_MISS and not any(w.isdigit() for w in words)
+            phrase = Phrase(words, ind.code, ind.unit, chars, may_miss)
+            grouped.setdefault(words[0], []).append(phrase)
+    phrases = [p for group in grouped.values() for p in group]
+    vocabulary = {w for p in phrases for w in p.words}
+    light = set(_words(light_words))
+    singles: dict[str, list[Phrase]] = {}
+    by_next: dict[str, dict[str, list[Phrase]]] = {}
+    for p in phrases:
+        nexts = by_next.setdefault(p.words[0], {})
+        if len(p.words) == 1:
+            singles.setdefault(p.words[0], []).append(p)
+            continue
+        nexts.setdefault(p.words[1], []).append(p)
+        if p.may_miss:
+            nexts.setdefault(p.words[2], []).append(p)
+    return Catalogue(
+        singles={k: tuple(v) for k, v in singles.items()},
+        by_next={k: {w: tuple(v) for w, v in d.items()} for k, d in by_next.items()},
+        heavy=frozenset(vocabulary - light),
+    )
+
+
+# how loosely a phrasing may be written: extra words between its words, and one word
+# left out of a long phrasing (reports drop or insert words: "hồ sơ TTHC được ...")
+_MAX_GAP = 3
+_GAP_COST = 1.5
+_MISSING_COST = 3.0
+_MIN_WORDS_TO_MISS = 5
+
+
+def _align(
+    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
+) -> tuple[int, float] | None:
+    """The last token index and the penalty of `phrase` read from token `i`, if it fits.
+
+    Inserted words must be light: a word that names some metric ("internet") changes
+    the metric, so it may not be skipped over.
+    """
+    j, cost, missed = i + 1, 0.0, False
+    last = i
+    for w in phrase.words[1:]:
+        stop = min(len(words), j + _MAX_GAP + 1)
+        k = -1
+        for t in range(j, stop):
+            if words[t] == w:
+                k = t
+                break
+            if words[t] in heavy:
+                break
+        if k < 0:
+            if missed or not phrase.may_miss:
+                return None
+            missed, cost = True, cost + _MISSING_COST + 2.0 * len(w)
+            continue
+        cost += _GAP_COST * (k - j)
+        last, j = k, k + 1
+    return last, cost
+
+
+class PhraseIndex:
+    """The catalogue phrasings found in the given regions of one document."""
+
+    def __init__(self, low: str, light_words: str, regions: list[tuple[int, int]]) -> None:
+        cat = catalogue(light_words)
+        matches: list[PhraseMatch] = []
+        for start, end in regions:
+            spans = [m.span() for m in _WORD.finditer(low, start, end)]
+            words = _WORD.findall(normalise(low[start:end]))
+            matches.extend(_scan(cat, words, spans))
+        self.matches = matches
+        self._starts = [m.start for m in matches]
+
+    def within(self, start: int, end: int, limit: int | None = None) -> list[PhraseMatch]:
+        """Matches starting inside [start, end) and ending by `limit` (default `end`)."""
+        limit = end if limit is None else limit
+        out: list[PhraseMatch] = []
+        i = bisect_left(self._starts, start)
+        while i < len(self.matches) and self.matches[i].start < end:
+            if self.matches[i].end <= limit:
+                out.append(self.matches[i])
+            i += 1
+        return out
+
+
+def _scan(cat: Catalogue, words: list[str], spans: list[tuple[int, int]]) -> list[PhraseMatch]:
+    matches: list[PhraseMatch] = []
+    singles, by_next = cat.singles, cat.by_next
+    for i, word in enumerate(words):
+        nexts = by_next.get(word)
+        if nexts is None:
+            continue
+        for phrase in singles.get(word, ()):
+            matches.append(PhraseMatch(spans[i][0], spans[i][1], phrase, float(phrase.chars)))
+        ahead = words[i + 1 : i + 2 + _MAX_GAP]
+        tried: set[Phrase] = set()
+        for nxt in ahead:
+            for phrase in nexts.get(nxt, ()):
+                if phrase in tried:
+                    continue
+                tried.add(phrase)
+                fit = _fit(words, i, phrase, cat.heavy)
+                if fit is not None:
+                    last, cost = fit
+                    weight = phrase.chars - cost
+                    matches.append(PhraseMatch(spans[i][0], spans[last][1], phrase, weight))
+    return matches
+
+
+def _fit(
+    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
+) -> tuple[int, float] | None:
+    n = len(phrase.words)
+    if tuple(words[i : i + n]) == phrase.words:
+        return i + n - 1, 0.0
+    reach = words[i + 1 : i + n + 2 * _MAX_GAP]
+    if phrase.words[-1] not in reach and not (phrase.may_miss and phrase.words[-2] in reach):
+        return None
+    return _align(words, i, phrase, heavy)

@@ -1,0 +1,234 @@
+"""The period grammar (GUIDELINE §6): explicit periods in the text and the report's own."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from chiso_ingest.extraction.lexicon import Lexicon
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_YEAR = re.compile(r"\d{4}")
+_YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
+_TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative")
+_TITLE_MAX = 200
+_PREFIX_REACH = 60
+_TITLE_VOTE = 3
+_CLEAR_VOTE = 2
+_DAY_BEFORE = re.compile(r"ngày\s+\d{1,2}\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodMention:
+    """A period written in the text; `period` is None when it needs the report's year."""
+
+    start: int
+    end: int
+    kind: str
+    groups: tuple[tuple[str, str], ...]
+
+    def group(self, name: str) -> str | None:
+        for key, value in self.groups:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DocPeriod:
+    period: str
+    year: int
+
+
+def _valid_year(year: int) -> bool:
+    return _MIN_YEAR <= year <= _MAX_YEAR
+
+
+def find_periods(low: str, lex: Lexicon, regions: list[tuple[int, int]]) -> list[PeriodMention]:
+    """Period expressions in `regions`, earliest first, overlaps resolved by rule order."""
+    found: list[tuple[int, int, int, PeriodMention]] = []
+    for rank, rule in enumerate(lex.period_rules):
+        for m in (m for a, b in regions for m in rule.pattern.finditer(low, a, b)):
+            before = max(0, m.start() - _PREFIX_REACH)
+            if rule.kind in ("year", "horizon") and lex.basis_prefix.search(low, before, m.start()):
+                continue
+            if rule.kind in ("year", "month") and lex.not_period_prefix.search(
+                low, before, m.start()
+            ):
+                continue
+            groups = tuple(
+                (k, str(lex.number_words.get(v, v)))
+                for k, v in m.groupdict().items()
+                if v is not None
+            )
+            found.append(
+                (m.start(), rank, -m.end(), PeriodMention(m.start(), m.end(), rule.kind, groups))
+            )
+    found.sort()
+    kept: list[PeriodMention] = []
+    last_end = -1
+    for start, _, _, mention in found:
+        if start >= last_end:
+            kept.append(mention)
+            last_end = mention.end
+    return kept
+
+
+def _month(value: str | None) -> int | None:
+    if value is None:
+        return None
+    month = int(value)
+    return month if 1 <= month <= 12 else None
+
+
+def _year(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    year = int(value)
+    return year if _valid_year(year) else default
+
+
+def _span(year: int, first: int, last: int) -> str:
+    return f"{year}-{first:02d}/{year}-{last:02d}"
+
+
+def _first_months(p: PeriodMention, year: int) -> str | None:
+    raw = p.group("n") or ""
+    n = int(raw) if raw.isdigit() else 0
+    late = (p.group("part") or "") == "cuối"
+    if n == 6:
+        return f"{year}-S2" if late else f"{year}-S1"
+    if late or not 1 <= n <= 12:
+        return None
+    if n == 12:
+        return str(year)
+    return f"{year}-Q1" if n == 3 else _span(year, 1, n)
+
+
+def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
+    """The period string of a mention, given the report's year."""
+    kind = p.kind
+    year = _year(p.group("y") or p.group("y2"), doc_year)
+    if kind == "day":
+        day, month = int(p.group("d") or 0), _month(p.group("m"))
+        return f"{year}-{month:02d}-{day:02d}" if month and 1 <= day <= 31 else None
+    if kind == "month_span":
+        m1, m2 = _month(p.group("m1")), _month(p.group("m2"))
+        y1, y2 = _year(p.group("y1"), doc_year), _year(p.group("y2"), doc_year)
+        return f"{y1}-{m1:02d}/{y2}-{m2:02d}" if m1 and m2 and (y1, m1) < (y2, m2) else None
+    if kind == "cumulative":
+        last = _month(p.group("m") or p.group("n"))
+        if last is None:
+            return None
+        return str(year) if last == 12 else _span(year, 1, last)
+    if kind == "to_month":
+        month = _month(p.group("m"))
+        if month is None:
+            return None
+        return _span(year, 1, month) if flow and month > 1 else f"{year}-{month:02d}"
+    if kind == "first_months":
+        return _first_months(p, year)
+    if kind == "half":
+        return f"{year}-S2" if "cuối" in (p.group("part") or "") else f"{year}-S1"
+    if kind == "quarter":
+        raw = p.group("q") or ""
+        q = _ROMAN.get(raw) or (int(raw) if raw.isdigit() else 0)
+        return f"{year}-Q{q}" if 1 <= q <= 4 else None
+    if kind == "month":
+        month = _month(p.group("m"))
+        return f"{year}-{month:02d}" if month else None
+    if kind == "year_span":
+        y1, y2 = int(p.group("y1") or 0), int(p.group("y2") or 0)
+        return f"{y1}/{y2}" if _valid_year(y1) and _valid_year(y2) and y1 < y2 else None
+    if kind in ("year", "horizon"):
+        return str(year) if p.group("y") else None
+    if kind == "this_year":
+        return str(doc_year)
+    return None
+
+
+def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
+    """A month, half or quarter named in a title line marks a monthly/half-year report."""
+    for p in periods:
+        if p.start > lex.title_window:
+            break
+        if p.kind not in _TITLE_KINDS or _DAY_BEFORE.search(low, max(0, p.start - 12), p.start):
+            continue
+        line_start = low.rfind("\n", 0, p.start) + 1
+        line_end = low.find("\n", p.end)
+        line_end = len(low) if line_end < 0 else line_end
+        if line_end - line_start > _TITLE_MAX or not lex.report_words.search(
+            low, line_start, p.start
+        ):
+            continue
+        year_text = p.group("y") or p.group("y2")
+        if year_text is None:
+            later = _YEAR.search(low, p.end, line_end)
+            year_text = later.group() if later else None
+        if year_text is None:
+            continue
+        period = resolve(p, int(year_text), flow=True)
+        if period is not None:
+            return period
+    return None
+
+
+def _in_title_line(low: str, pos: int, lex: Lexicon) -> bool:
+    """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023")."""
+    start = low.rfind("\n", 0, pos) + 1
+    end = low.find("\n", pos)
+    end = len(low) if end < 0 else end
+    return end - start <= _TITLE_MAX and lex.report_words.search(low, start, pos) is not None
+
+
+def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
+    votes: Counter[int] = Counter()
+    for m in _YEAR_MENTION.finditer(low):
+        year = int(m.group(1))
+        if not _valid_year(year):
+            continue
+        before = low[max(0, m.start() - 40) : m.start()]
+        after = low[m.end() : m.end() + 40]
+        if lex.basis_prefix.search(before) or lex.future_before.search(before):
+            continue
+        if lex.future_after.search(after):
+            votes[year] += 0
+            continue
+        votes[year] += 2 if lex.strong_before.search(before) else 1
+        if m.start() < lex.title_window and _in_title_line(low, m.start(), lex):
+            votes[year] += _TITLE_VOTE
+    for m in lex.dated.finditer(low):
+        year = int(m.group("y"))
+        if _valid_year(year):
+            votes[year] += 1
+    return votes
+
+
+def document_period(
+    low: str, lex: Lexicon, periods: list[PeriodMention], published: str | None
+) -> DocPeriod | None:
+    """The report's own period: its title, else its most named year, else `published`."""
+    votes = _year_votes(low, lex)
+    titled = _title_period(low, lex, periods)
+    if titled is not None:
+        return DocPeriod(titled, int(titled[:4]))
+    hint = _YEAR.match(published or "")
+    hinted = int(hint.group()) if hint and _valid_year(int(hint.group())) else None
+    if votes:
+        year, support = max(votes.items(), key=lambda kv: (kv[1], -abs(kv[0] - _latest(votes))))
+        # one passing "năm 2020" does not outweigh the publication date
+        if hinted is None or support >= _CLEAR_VOTE:
+            return DocPeriod(str(year), year)
+    if hinted is not None:
+        return DocPeriod(str(hinted), hinted)
+    years = [int(y) for y in _YEAR.findall(low) if _valid_year(int(y))]
+    if years:
+        year = max(years)
+        return DocPeriod(str(year), year)
+    return None
+
+
+def _latest(votes: Counter[int]) -> int:
+    return max(votes)

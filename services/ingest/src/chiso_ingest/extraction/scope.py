@@ -1,0 +1,123 @@
+"""Which area a report measures: its province (GSO code), the country, or a sub-area."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_shared.catalogue import areas
+
+_VOWELS = "aăâeêioôơuưy"
+# "Hà Nội, ngày 05 tháng 11": where a ministry signs, not what its report measures
+_PLACE_OF_ISSUE = re.compile(r"\s*,\s*(?:ngày|[Nn]gày)\b")
+
+
+def _base(char: str) -> str:
+    marks = unicodedata.normalize("NFD", char)
+    return "".join(c for c in marks if not unicodedata.combining(c))
+
+
+@cache
+def _variants() -> dict[str, str]:
+    """Each letter -> a character class of the same letter with any diacritics."""
+    groups: dict[str, set[str]] = {}
+    for code in range(0x41, 0x1F00):
+        char = chr(code)
+        if not char.isalpha():
+            continue
+        base = "d" if char.lower() == "đ" else _base(char).lower()
+        if len(base) == 1 and (base in _VOWELS or base == "d"):
+            key = base.upper() if char.isupper() else base
+            groups.setdefault(key, set()).add(char)
+    return {k: "[" + "".join(sorted(v)) + "]" for k, v in groups.items()}
+
+
+def _name_pattern(name: str) -> str:
+    """A name written with or without diacritics; its first letter literal, for speed."""
+    variants = _variants()
+    first, rest = name[0], name[1:]
+    out = [re.escape(first)]
+    for char in rest:
+        if char.isspace():
+            out.append(r"\s+")
+            continue
+        base = "d" if char.lower() == "đ" else _base(char)
+        key = base.upper() if char.isupper() else base.lower()
+        out.append(variants.get(key, re.escape(char)))
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _AreaIndex:
+    pattern: re.Pattern[str]
+    code_of: dict[str, str]
+
+
+def _fold(name: str) -> str:
+    return " ".join(_base(name.replace("đ", "d").replace("Đ", "D")).lower().split())
+
+
+@cache
+def _index() -> _AreaIndex:
+    code_of: dict[str, str] = {}
+    forms: set[str] = set()
+    for area in areas():
+        if area.level != "province" or area.code_list not in ("", "2004"):
+            continue
+        for name in (area.name_vi, area.name_en, *area.aliases):
+            if len(name) < 4:
+                continue
+            code_of.setdefault(_fold(name), area.code)
+            # a first letter without its mark too ("Da Nang" for "Đà Nẵng"), and capitals
+            for form in (name, _base(name[0]).replace("Đ", "D") + name[1:], name.upper()):
+                forms.add(form)
+    body = "|".join(_name_pattern(f) for f in sorted(forms, key=len, reverse=True))
+    return _AreaIndex(re.compile(rf"(?:{body})(?!\w)"), code_of)
+
+
+_PLACE_WORD = re.compile(r"^\S+(?:\s+(?:phố|xã|trấn))?\s+", re.IGNORECASE)
+
+
+def area_code(place: str) -> str | None:
+    """The province a "thành phố Đà Nẵng"-style mention names, if it names one."""
+    name = _PLACE_WORD.sub("", place.strip(), count=1)
+    return _index().code_of.get(_fold(name))
+
+
+def province_in(text: str, start: int, end: int) -> str | None:
+    """The last province named in text[start:end], if any (for figures of one province
+    inside a national report)."""
+    code = None
+    for m in _index().pattern.finditer(text, start, end):
+        if not (m.start() and text[m.start() - 1].isalnum()):
+            code = _index().code_of.get(_fold(m.group())) or code
+    return code
+
+
+def document_scope(text: str, low: str, lex: Lexicon, hint: str | None) -> str | None:
+    """The province a report is about, `VN` for a national report, else the hint."""
+    index = _index()
+    counts: Counter[str] = Counter()
+    for m in index.pattern.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum()):
+            continue
+        if _PLACE_OF_ISSUE.match(text, m.end()):
+            continue
+        code = index.code_of.get(_fold(m.group()))
+        if code:
+            counts[code] += 1
+    provincial = len(lex.scope_province_markers.findall(low))
+    national = len(lex.scope_national.findall(low))
+    if lex.national_issuer.search(low, 0, lex.national_issuer_window):
+        return "VN"
+    if counts:
+        code, n = counts.most_common(1)[0]
+        if provincial > national or n > national:
+            return code
+    if hint:
+        return hint
+    return "VN" if national or not counts else None
