@@ -1,0 +1,3 @@
+"""chiso ingest service."""
+
+__version__ = "0.1.0"

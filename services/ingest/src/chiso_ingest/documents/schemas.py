@@ -1,0 +1,124 @@
+"""The ingest API contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from chiso_shared.facts import Fact
+
+DocumentStatus = Literal["queued", "extracting", "extracted", "delivered", "failed"]
+
+
+class DocumentMetadata(BaseModel):
+    title: str | None = Field(default=None, max_length=1000)
+    source_url: str | None = Field(default=None, max_length=2000)
+    published: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        description="Publication date hint for documents that do not state their period.",
+        examples=["2023-12-25"],
+    )
+    scope: str | None = Field(
+        default=None,
+        pattern=r"^VN(-\d{2})?$",
+        description="Area hint (VN or VN-xx) for documents that do not name their province.",
+        examples=["VN-38"],
+    )
+    issuer: str | None = Field(default=None, max_length=500)
+
+
+class DocumentIn(DocumentMetadata):
+    """JSON upload: `text`, or `content_base64` with a media type."""
+
+    filename: str = Field(min_length=1, max_length=512, examples=["thanh-hoa-2023.txt"])
+    media_type: str | None = Field(default=None, max_length=200, examples=["text/plain"])
+    text: str | None = Field(default=None, description="The document as text.")
+    content_base64: str | None = Field(default=None, description="The file, base64-encoded.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "filename": "thanh-hoa-2023.txt",
+                    "text": "Năm 2023, tổng số thuê bao điện thoại trên địa bàn tỉnh Thanh Hóa "
+                    "ước đạt 2.980.000 thuê bao.",
+                    "published": "2023-12-25",
+                }
+            ]
+        }
+    }
+
+
+class DocumentAccepted(BaseModel):
+    id: str
+    status: DocumentStatus
+    status_url: str
+    duplicate: bool = Field(description="True when the same text was already ingested.")
+
+
+class DocumentOut(BaseModel):
+    id: str
+    filename: str
+    media_type: str
+    encoding: str | None = Field(description="How a text file was decoded (e.g. tcvn3).")
+    size_bytes: int
+    chars: int
+    title: str | None
+    source_url: str | None
+    published: str | None
+    scope: str | None
+    issuer: str | None
+    status: DocumentStatus
+    error: str | None
+    extractor_version: str | None
+    fact_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentFacts(BaseModel):
+    document_id: str
+    extractor_version: str | None
+    facts: list[Fact]
+
+
+class LayoutRegion(BaseModel):
+    """Text offsets [start, end) and where they came from."""
+
+    start: int
+    end: int
+    kind: Literal["cell", "page"]
+    page: int | None = Field(default=None, description="PDF page, from 1.")
+    table: int | None = Field(default=None, description="DOCX table, from 0 in document order.")
+    row: int | None = None
+    cell: int | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"start": 37, "end": 53, "kind": "cell", "table": 0, "row": 1, "cell": 0}]
+        }
+    }
+
+
+class DocumentLayout(BaseModel):
+    document_id: str
+    regions: list[LayoutRegion]
+
+
+class Reextraction(BaseModel):
+    extractor_version: str = Field(description="The version the documents are re-read with.")
+    queued: list[str] = Field(description="Documents queued; the others are already current.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "extractor_version": "0.2.0",
+                    "queued": ["2f0c3e1a-7d4b-4c55-9a43-1b2f5e6d7c8a"],
+                }
+            ]
+        }
+    }

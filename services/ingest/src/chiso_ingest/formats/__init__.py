@@ -1,0 +1,96 @@
+"""Format readers: bytes in, normalised text and a layout map out, or a clear refusal.
+
+Each reader is a pure function `(bytes, Limits) -> Parsed`. `read_document` runs one off the
+event loop under a deadline, so a slow or hostile file costs a 422, never a stuck server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+
+from chiso_ingest.formats.base import Limits, Parsed, Region
+from chiso_ingest.formats.docx_reader import read_docx
+from chiso_ingest.formats.html_reader import read_html
+from chiso_ingest.formats.pdf_reader import read_pdf
+from chiso_ingest.formats.text_reader import read_text
+from chiso_shared.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+
+__all__ = ["READERS", "Limits", "Parsed", "Region", "media_type_of", "read", "read_document"]
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+READERS: dict[str, Callable[[bytes, Limits], Parsed]] = {
+    "text/plain": read_text,
+    "text/markdown": read_text,
+    "text/html": read_html,
+    "application/xhtml+xml": read_html,
+    DOCX: read_docx,
+    "application/pdf": read_pdf,
+}
+EXTENSIONS = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
+    ".docx": DOCX,
+    ".pdf": "application/pdf",
+}
+GENERIC = ("", "application/octet-stream", "binary/octet-stream")
+
+
+def media_type_of(declared: str | None, filename: str) -> str:
+    """The declared media type, or the one the file name implies when none is declared."""
+    base = (declared or "").split(";")[0].strip().lower()
+    if base not in GENERIC:
+        return base
+    suffix = "." + filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    return EXTENSIONS.get(suffix, base or "application/octet-stream")
+
+
+def read(content: bytes, media_type: str, limits: Limits, accepted: Collection[str]) -> Parsed:
+    if media_type not in READERS or media_type not in accepted:
+        names = ", ".join(sorted(set(READERS) & set(accepted)))
+        raise UnsupportedMediaType(
+            f"Media type {media_type!r} is not accepted; accepted: {names}.",
+            code="ingest.unsupported_media_type",
+        )
+    if not content.strip():
+        raise Unprocessable("The file is empty.", code="ingest.empty")
+    parsed = READERS[media_type](content, limits)
+    if not parsed.text.strip():
+        raise Unprocessable(
+            f"No text was found in the {media_type} file (only markup, scripts or blank content?).",
+            code="ingest.empty",
+        )
+    if len(parsed.text) > limits.max_chars:
+        raise PayloadTooLarge(
+            f"The document has {len(parsed.text)} characters; the limit is {limits.max_chars}.",
+            code="ingest.too_many_chars",
+        )
+    return parsed
+
+
+async def read_document(
+    content: bytes,
+    media_type: str,
+    limits: Limits,
+    accepted: Collection[str],
+    *,
+    timeout: float,
+) -> Parsed:
+    """`read` in a worker thread, refused with 422 if it takes longer than `timeout` seconds.
+
+    A thread cannot be killed, so a parse that overruns keeps its thread until it ends; the
+    zip, page and character limits are what bound that work.
+    """
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(read, content, media_type, limits, accepted), timeout
+        )
+    except TimeoutError as exc:
+        raise Unprocessable(
+            f"Reading the {media_type} file took longer than {timeout:g} s; it was refused.",
+            code="ingest.parse_timeout",
+        ) from exc

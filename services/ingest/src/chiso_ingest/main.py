@@ -1,0 +1,89 @@
+"""The ingest service: accepts documents, extracts facts, delivers them to indicators."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chiso_ingest import __version__
+from chiso_ingest.db import migrate_async
+from chiso_ingest.documents.router import router as documents_router
+from chiso_ingest.settings import Settings
+from chiso_ingest.worker import Worker
+from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.errors import install_error_handlers
+from chiso_shared.health import health_router
+from chiso_shared.http import create_http_client
+from chiso_shared.logging import configure_logging
+from chiso_shared.request_id import RequestIdMiddleware
+
+
+class State(TypedDict):
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    live: dict[str, object] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        configure_logging("ingest", settings.log_level)
+        url = settings.resolved_database_url()
+        if settings.should_migrate_on_start():
+            await migrate_async(url)
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        sessionmaker = create_sessionmaker(engine)
+        client = create_http_client(settings.http, base_url=settings.indicators_url)
+        live.update(engine=engine, http=client)
+        task = None
+        if settings.run_worker:
+            task = asyncio.create_task(Worker(sessionmaker, client, settings).run())
+        try:
+            yield {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "http": client,
+            }
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await client.aclose()
+            await engine.dispose()
+
+    async def indicators_ready() -> None:
+        client = live["http"]
+        assert isinstance(client, httpx.AsyncClient)
+        (await client.get("/healthz")).raise_for_status()
+
+    async def database_ready() -> None:
+        engine = live["engine"]
+        assert isinstance(engine, AsyncEngine)
+        await ping(engine)
+
+    app = FastAPI(
+        title="chiso ingest",
+        version=__version__,
+        summary="Accepts provincial reports, extracts their facts and delivers them.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app, "ingest")
+    app.include_router(
+        health_router(lambda: {"database": database_ready, "indicators": indicators_ready})
+    )
+    app.include_router(documents_router)
+    return app

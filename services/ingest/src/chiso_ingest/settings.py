@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from chiso_ingest.formats import READERS, Limits
+from chiso_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Ingest service settings, read from `CHISO_INGEST_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CHISO_INGEST_", env_nested_delimiter="__")
+
+    service_name: str = "ingest"
+    indicators_url: str = Field(
+        default="http://127.0.0.1:8002", description="Base URL of the indicators service."
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest document accepted (413 above)."
+    )
+    max_chars: int = Field(
+        default=2_000_000, ge=1, description="Most characters of decoded text per document."
+    )
+    max_pages: int = Field(default=500, ge=1, description="Most pages read from a PDF.")
+    parse_timeout: float = Field(
+        default=30, gt=0, description="Seconds a file may take to read before it is refused."
+    )
+    max_zip_entries: int = Field(default=1000, ge=1, description="Most parts in a DOCX.")
+    max_unzipped_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="Most bytes a DOCX may inflate to."
+    )
+    max_zip_ratio: float = Field(
+        default=100, gt=1, description="Largest inflation ratio of a DOCX part over 1 MiB."
+    )
+    accepted_media_types: list[str] = Field(
+        default_factory=lambda: list(READERS),
+        description="Media types accepted for upload (415 otherwise).",
+    )
+    run_worker: bool = Field(
+        default=True, description="Run the extraction and delivery loops in this process."
+    )
+    poll_interval: float = Field(default=0.5, gt=0, description="Seconds between queue polls.")
+    job_lease_seconds: float = Field(
+        default=300, gt=0, description="A claimed job not finished by then is retried."
+    )
+    max_job_attempts: int = Field(default=5, ge=1)
+    delivery_batch_size: int = Field(default=5000, ge=1, description="Facts per delivery call.")
+    retry_base_seconds: float = Field(default=0.5, gt=0, description="First retry delay.")
+    retry_max_seconds: float = Field(default=60, gt=0, description="Longest retry delay.")
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The reader limits these settings define."""
+    return Limits(
+        max_chars=settings.max_chars,
+        max_pages=settings.max_pages,
+        max_zip_entries=settings.max_zip_entries,
+        max_unzipped_bytes=settings.max_unzipped_bytes,
+        max_zip_ratio=settings.max_zip_ratio,
+    )

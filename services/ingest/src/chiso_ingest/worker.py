@@ -1,0 +1,309 @@
+"""The worker: extract queued documents, then deliver their facts through the outbox.
+
+Both loops read durable tables, so a crash or restart loses nothing: a claimed job whose lease
+runs out is claimed again, and an outbox row stays pending until indicators acknowledges it.
+Delivery carries an idempotency key per batch, so a batch sent twice is imported once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chiso_ingest import extraction
+from chiso_ingest.db.models import Document, Job, OutboxMessage, StoredFact
+from chiso_ingest.settings import Settings
+from chiso_shared.db import utcnow
+from chiso_shared.facts import Fact
+
+logger = logging.getLogger("chiso.ingest.worker")
+
+
+def backoff(attempt: int, settings: Settings) -> float:
+    """Exponential backoff with full jitter."""
+    ceiling = min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** (attempt - 1))
+    return random.uniform(settings.retry_base_seconds / 2, ceiling)
+
+
+class Worker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        settings: Settings,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.settings = settings
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        await asyncio.gather(self._loop(self.extract_next), self._loop(self.deliver_next))
+
+    async def _loop(self, step: Any) -> None:
+        while True:
+            try:
+                busy = await step()
+            except Exception:  # one bad round must not stop the loop; the row is retried
+                logger.exception("worker step failed")
+                busy = False
+            if not busy:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval)
+
+    # -- extraction ---------------------------------------------------------------------
+
+    async def extract_next(self) -> bool:
+        job = await self._claim_job()
+        if job is None:
+            return False
+        async with self.sessionmaker() as session:
+            document = await session.get(Document, job.document_id)
+            assert document is not None
+            document.status, document.updated_at = "extracting", utcnow()
+            await session.commit()
+            text, name = document.text, document.filename
+            published, scope = document.published, document.scope
+        try:
+            facts = await asyncio.to_thread(
+                extraction.extract, text, doc=name, published=published, scope=scope
+            )
+        except Exception as exc:
+            logger.exception("extraction failed", extra={"document_id": job.document_id})
+            await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
+            return True
+        await self._store(job, facts)
+        self.wake.set()
+        return True
+
+    async def _claim_job(self) -> Job | None:
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            candidate = await session.scalar(
+                select(Job)
+                .where(Job.status.in_(("queued", "running")), Job.available_at <= now)
+                .order_by(Job.id)
+                .limit(1)
+            )
+            if candidate is None:
+                return None
+            lease = now + timedelta(seconds=self.settings.job_lease_seconds)
+            claimed = await session.execute(
+                update(Job)
+                .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
+                .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+            )
+            await session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            await session.refresh(candidate)
+            return candidate
+
+    async def _store(self, job: Job, facts: Sequence[Fact]) -> None:
+        """Facts, outbox rows, document and job status in one transaction."""
+        version = extraction.EXTRACTOR_VERSION
+        async with self.sessionmaker() as session:
+            document = await session.get(Document, job.document_id)
+            assert document is not None
+            earlier = await _earlier_facts(session, document, version)
+            for fact in facts:
+                session.add(
+                    StoredFact(
+                        document_id=document.id,
+                        extractor_version=version,
+                        start=fact.start,
+                        data=fact.to_jsonl_dict(),
+                    )
+                )
+            # A re-extraction sends only the facts the earlier version did not find.
+            deliverable = [
+                fact.to_jsonl_dict()
+                for fact in facts
+                if _identity(fact.to_jsonl_dict()) not in earlier
+            ]
+            size = self.settings.delivery_batch_size
+            for index in range(0, len(deliverable), size):
+                session.add(
+                    OutboxMessage(
+                        idempotency_key=f"{document.id}:{version}:{index // size}",
+                        document_id=document.id,
+                        payload={
+                            "documents": [_document_meta(document)],
+                            "facts": deliverable[index : index + size],
+                        },
+                    )
+                )
+            document.extractor_version = version
+            document.fact_count = len(facts)
+            document.status = "extracted" if deliverable else "delivered"
+            document.error, document.updated_at = None, utcnow()
+            await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
+            await session.commit()
+
+    async def _fail_job(self, job: Job, reason: str) -> None:
+        async with self.sessionmaker() as session:
+            if job.attempts >= self.settings.max_job_attempts:
+                values: dict[str, Any] = {"status": "failed", "last_error": reason}
+                document = await session.get(Document, job.document_id)
+                if document is not None:
+                    document.status, document.error = "failed", reason
+                    document.updated_at = utcnow()
+            else:
+                delay = timedelta(seconds=backoff(job.attempts, self.settings))
+                values = {
+                    "status": "queued",
+                    "last_error": reason,
+                    "available_at": utcnow() + delay,
+                }
+            await session.execute(update(Job).where(Job.id == job.id).values(**values))
+            await session.commit()
+
+    # -- delivery -----------------------------------------------------------------------
+
+    async def deliver_next(self) -> bool:
+        message = await self._claim_message()
+        if message is None:
+            return False
+        try:
+            response = await self.client.post(
+                "/v1/facts",
+                json=message.payload,
+                headers={"Idempotency-Key": message.idempotency_key},
+            )
+        except httpx.HTTPError as exc:
+            await self._retry(message, f"{type(exc).__name__}: {exc}")
+            return False
+        if response.status_code < 300:
+            await self._delivered(message)
+            return True
+        reason = f"indicators answered {response.status_code}: {response.text[:500]}"
+        if response.status_code >= 500 or response.status_code in (408, 425, 429):
+            await self._retry(message, reason)
+            return False
+        await self._reject(message, reason)
+        return True
+
+    async def _claim_message(self) -> OutboxMessage | None:
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            candidate = await session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+            if candidate is None:
+                return None
+            # A lease: if this process dies mid-call, the row is sent again after it.
+            lease = now + timedelta(seconds=self.settings.http.read_timeout * 3)
+            claimed = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == candidate.id,
+                    OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+                )
+                .values(next_attempt_at=lease, attempts=OutboxMessage.attempts + 1)
+            )
+            await session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            await session.refresh(candidate)
+            return candidate
+
+    async def _delivered(self, message: OutboxMessage) -> None:
+        async with self.sessionmaker() as session:
+            now = utcnow()
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(status="delivered", delivered_at=now, last_error=None)
+            )
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.document_id == message.document_id,
+                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "failed"),
+                )
+            )
+            if not pending:
+                await session.execute(
+                    update(Document)
+                    .where(Document.id == message.document_id)
+                    .values(status="delivered", updated_at=now)
+                )
+            await session.commit()
+
+    async def _retry(self, message: OutboxMessage, reason: str) -> None:
+        delay = timedelta(seconds=backoff(message.attempts, self.settings))
+        logger.warning(
+            "delivery failed; will retry",
+            extra={"outbox_id": message.id, "attempts": message.attempts, "reason": reason},
+        )
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(next_attempt_at=utcnow() + delay, last_error=reason[:2000])
+            )
+            await session.commit()
+
+    async def _reject(self, message: OutboxMessage, reason: str) -> None:
+        logger.error("delivery refused", extra={"outbox_id": message.id, "reason": reason})
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(status="failed", last_error=reason[:2000])
+            )
+            await session.execute(
+                update(Document)
+                .where(Document.id == message.document_id)
+                .values(status="failed", error=reason[:2000], updated_at=utcnow())
+            )
+            await session.commit()
+
+
+def _document_meta(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "name": document.filename,
+        "title": document.title,
+        "source_url": document.source_url,
+        "issuer": document.issuer,
+        "published": document.published,
+        "extractor_version": extraction.EXTRACTOR_VERSION,
+    }
+
+
+async def _earlier_facts(session: AsyncSession, document: Document, version: str) -> set[str]:
+    """Identities of the facts an earlier extractor version stored for this document."""
+    if document.extractor_version in (None, version):
+        return set()
+    rows = await session.scalars(
+        select(StoredFact.data).where(
+            StoredFact.document_id == document.id,
+            StoredFact.extractor_version == document.extractor_version,
+        )
+    )
+    return {_identity(data) for data in rows}
+
+
+def _identity(data: dict[str, Any]) -> str:
+    """A fact as delivered, minus the fields that only say which extractor found it."""
+    return json.dumps(
+        {key: value for key, value in data.items() if key != "extractor_version"},
+        sort_keys=True,
+        ensure_ascii=False,
+    )

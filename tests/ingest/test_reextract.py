@@ -1,0 +1,120 @@
+"""Re-extraction after the extractor's version changes: only the differences are delivered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from chiso_indicators.main import create_app as indicators_app
+from chiso_indicators.settings import Settings as IndicatorsSettings
+from chiso_ingest import extraction
+from chiso_ingest.db.models import OutboxMessage
+from chiso_ingest.main import create_app
+from chiso_ingest.settings import Settings
+from chiso_shared.db import create_engine
+from chiso_shared.facts import Fact
+from tests.support import running, serving
+
+pytestmark = pytest.mark.asyncio
+REPORT = (
+    "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao. "
+    "Tổng số thuê bao Internet băng rộng cố định đạt 450.000 thuê bao."
+)
+
+
+@pytest.fixture
+def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
+    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
+    with serving(indicators_app(settings)) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def client(
+    tmp_path: Path, ingest_db: str, indicators_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
+    )
+    async with running(create_app(settings)) as http:
+        yield http
+
+
+async def until_delivered(client: httpx.AsyncClient, document_id: str) -> dict[str, Any]:
+    for _ in range(600):
+        status = (await client.get(f"/v1/documents/{document_id}")).json()
+        if status["status"] == "delivered":
+            return dict(status)
+        assert status["status"] != "failed", status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not delivered: {status}")
+
+
+async def outbox(ingest_db: str) -> list[OutboxMessage]:
+    engine = create_engine(ingest_db)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+            return list(rows.all())  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_new_version_sends_only_new_facts(
+    client: httpx.AsyncClient, ingest_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accepted = (
+        await client.post(
+            "/v1/documents",
+            files={"file": ("nghe-an.txt", REPORT.encode(), "text/plain")},
+            data={"scope": "VN-40"},
+        )
+    ).json()
+    first = await until_delivered(client, accepted["id"])
+    assert first["extractor_version"] == extraction.EXTRACTOR_VERSION
+    old_facts = (await client.get(f"/v1/documents/{accepted['id']}/facts")).json()["facts"]
+    assert len(old_facts) >= 2
+
+    # Nothing to do while the version is unchanged.
+    none = await client.post("/v1/documents/reextract")
+    assert (none.status_code, none.json()["queued"]) == (202, [])
+
+    # "Version 9": finds everything version 1 found, and one fact more.
+    real_extract = extraction.extract
+
+    def extract_v9(text: str, **kwargs: Any) -> list[Fact]:
+        facts = real_extract(text, **kwargs)
+        extra = facts[0].model_copy(update={"value": facts[0].value + 1, "period": "2022"})
+        return [*facts, extra]
+
+    monkeypatch.setattr(extraction, "EXTRACTOR_VERSION", "9.0.0")
+    monkeypatch.setattr(extraction, "extract", extract_v9)
+    queued = await client.post(f"/v1/documents/{accepted['id']}/reextract")
+    assert queued.status_code == 202
+    assert queued.json() == {"extractor_version": "9.0.0", "queued": [accepted["id"]]}
+
+    second = await until_delivered(client, accepted["id"])
+    assert (second["extractor_version"], second["fact_count"]) == ("9.0.0", len(old_facts) + 1)
+    batches = await outbox(ingest_db)
+    new_batches = [batch for batch in batches if ":9.0.0:" in batch.idempotency_key]
+    sent = [fact for batch in new_batches for fact in batch.payload["facts"]]
+    assert [(fact["period"], fact["value"]) for fact in sent] == [
+        ("2022", old_facts[0]["value"] + 1)
+    ]
+    assert all(batch.status == "delivered" for batch in batches)
+
+    again = await client.post("/v1/documents/reextract")
+    assert again.json()["queued"] == []
+
+
+async def test_reextracting_an_unknown_document_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/documents/nope/reextract")
+    assert response.status_code == 404
+    assert response.json()["code"] == "ingest.unknown_document"
