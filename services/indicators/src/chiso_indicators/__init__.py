@@ -1,0 +1,3 @@
+"""chiso indicators service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,146 @@
+"""The indicators database: catalogue, areas, documents, series and versioned observations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from chiso_shared.db import Base, new_metadata, utcnow
+
+
+class IndicatorsBase(Base):
+    __abstract__ = True
+    metadata = new_metadata()
+
+
+class Indicator(IndicatorsBase):
+    __tablename__ = "indicators"
+
+    code: Mapped[str] = mapped_column(String(200), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    name_vi: Mapped[str] = mapped_column(String(500))
+    name_en: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(Text, default="")
+
+
+class Area(IndicatorsBase):
+    __tablename__ = "areas"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    code_list: Mapped[str] = mapped_column(String(8), default="")
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    successor: Mapped[str] = mapped_column(String(16), default="")
+
+
+class SourceDocument(IndicatorsBase):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    source_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    issuer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    published: Mapped[str] = mapped_column(String(10), default="")
+    extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Series(IndicatorsBase):
+    __tablename__ = "series"
+    __table_args__ = (
+        UniqueConstraint(
+            "indicator_code", "area_code", "frequency", "measure", "transformation", "unit"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"), index=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    frequency: Mapped[str] = mapped_column(String(2))
+    measure: Mapped[str] = mapped_column(String(16))
+    transformation: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32))
+
+
+class Observation(IndicatorsBase):
+    """One version of a value; versions are never updated except for the `current` flag."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        UniqueConstraint("series_id", "period", "fingerprint"),
+        Index("ix_observations_current", "series_id", "period", "is_current"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"))
+    period: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    of: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(1))
+    published: Mapped[str] = mapped_column(String(10), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    sources: Mapped[list[Provenance]] = relationship(
+        back_populates="observation", lazy="raise", order_by="Provenance.id"
+    )
+
+
+class Provenance(IndicatorsBase):
+    __tablename__ = "provenance"
+    __table_args__ = (UniqueConstraint("observation_id", "document_id", "start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    observation: Mapped[Observation] = relationship(back_populates="sources", lazy="raise")
+    document: Mapped[SourceDocument] = relationship(lazy="raise")
+
+
+class ImportBatch(IndicatorsBase):
+    """A processed `Idempotency-Key`: the same key and body replay the stored summary."""
+
+    __tablename__ = "import_batches"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DataRevision(IndicatorsBase):
+    """A single counter bumped by every import that changes data (for caches downstream)."""
+
+    __tablename__ = "data_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

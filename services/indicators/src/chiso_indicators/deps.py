@@ -1,0 +1,26 @@
+"""Request dependencies: settings and the one session per request (commit or roll back)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chiso_indicators.settings import Settings
+from chiso_shared.db import session_scope
+
+
+async def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.state.settings)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker = cast(async_sessionmaker[AsyncSession], request.state.sessionmaker)
+    async for session in session_scope(sessionmaker):
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,1 @@
+"""DHIS2-style dataValueSets: flat export and import with an import summary."""

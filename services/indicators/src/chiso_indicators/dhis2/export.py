@@ -1,0 +1,73 @@
+"""GET dataValueSets: current observations as DHIS2 data values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chiso_indicators.dhis2.mapping import category_combo, to_dhis2_period
+from chiso_indicators.observations.queries import ObservationFilter, all_observations
+from chiso_shared.errors import FieldError, PayloadTooLarge
+
+CSV_COLUMNS = (
+    "dataelement",
+    "period",
+    "orgunit",
+    "catoptcombo",
+    "attroptcombo",
+    "value",
+    "storedby",
+    "lastupdated",
+    "comment",
+    "followup",
+)
+
+
+async def data_values(
+    session: AsyncSession,
+    *,
+    data_elements: list[str],
+    periods: list[str],
+    org_units: list[str],
+    start_period: str | None,
+    end_period: str | None,
+    last_updated: datetime | None,
+    cap: int,
+) -> list[dict[str, Any]]:
+    filters = ObservationFilter(
+        indicators=data_elements,
+        areas=org_units,
+        start_period=start_period,
+        end_period=end_period,
+        updated_after=last_updated,
+    )
+    rows = await all_observations(session, filters, cap=cap)
+    if len(rows) > cap:
+        raise PayloadTooLarge(
+            f"The query matches more than {cap} values; narrow it.",
+            code="indicators.dhis2_too_large",
+            errors=[FieldError(field="query.dataElement", message="too many values")],
+        )
+    wanted = set(periods)
+    values = []
+    for observation, series in rows:
+        period = to_dhis2_period(observation.period)
+        if period is None or (wanted and observation.period not in wanted):
+            continue
+        values.append(
+            {
+                "dataElement": series.indicator_code,
+                "period": period,
+                "orgUnit": series.area_code,
+                "categoryOptionCombo": category_combo(series.transformation, series.unit),
+                "attributeOptionCombo": series.measure.upper(),
+                "value": format(observation.value, ".15g"),
+                "storedBy": "chiso",
+                "lastUpdated": observation.recorded_at.isoformat(),
+                "comment": f"OBS_STATUS:{observation.status}",
+                "followup": False,
+            }
+        )
+    return values

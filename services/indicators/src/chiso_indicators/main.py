@@ -1,0 +1,66 @@
+"""The indicators service: stores facts as versioned observations and serves time series."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chiso_indicators import __version__
+from chiso_indicators.db import migrate_async
+from chiso_indicators.dhis2.router import router as dhis2_router
+from chiso_indicators.observations.router import router as observations_router
+from chiso_indicators.reference import sync_reference_data
+from chiso_indicators.reference_router import router as reference_router
+from chiso_indicators.sdmx.router import router as sdmx_router
+from chiso_indicators.settings import Settings
+from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
+from chiso_shared.errors import install_error_handlers
+from chiso_shared.health import health_router
+from chiso_shared.logging import configure_logging
+from chiso_shared.request_id import RequestIdMiddleware
+
+
+class State(TypedDict):
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    holder: dict[str, AsyncEngine] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        configure_logging("indicators", settings.log_level)
+        url = settings.resolved_database_url()
+        if settings.should_migrate_on_start():
+            await migrate_async(url)
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        holder["engine"] = engine
+        sessionmaker = create_sessionmaker(engine)
+        async for session in session_scope(sessionmaker):
+            await sync_reference_data(session)
+        try:
+            yield {"settings": settings, "engine": engine, "sessionmaker": sessionmaker}
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="chiso indicators",
+        version=__version__,
+        summary="Versioned indicator observations with provenance, served as time series.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app, "indicators")
+    app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))
+    app.include_router(reference_router)
+    app.include_router(observations_router)
+    app.include_router(sdmx_router)
+    app.include_router(dhis2_router)
+    return app

@@ -1,0 +1,50 @@
+"""Period arithmetic over the GUIDELINE's period strings."""
+
+from __future__ import annotations
+
+import calendar
+
+from chiso_shared.facts import Basis, Role, Status
+
+STATUS_CODES = {Status.actual: "A", Status.estimate: "E", Status.target: "F"}
+# Which version is current: actual beats provisional beats estimate beats forecast.
+STATUS_RANK = {"A": 4, "P": 3, "E": 2, "F": 1}
+
+
+def frequency(period: str) -> str:
+    """SDMX-like frequency: A, S, Q, M, D; X for spans (`2023-01/2023-11`, `2023/2024`)."""
+    if "/" in period:
+        return "X"
+    if len(period) == 4:
+        return "A"
+    if period[5] in "SQ":
+        return period[5]
+    return "M" if len(period) == 7 else "D"
+
+
+def period_end(period: str) -> str:
+    """The last day a period covers, as YYYY-MM-DD."""
+    last = period.split("/")[-1]
+    year = int(last[:4])
+    if len(last) == 4:
+        return f"{year}-12-31"
+    kind = last[5]
+    if kind == "S":
+        return f"{year}-06-30" if last[6] == "1" else f"{year}-12-31"
+    month = int(last[6]) * 3 if kind == "Q" else int(last[5:7])
+    if len(last) == 10:
+        return last
+    return f"{year}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
+
+
+def transformation(role: Role, basis: Basis | None) -> str:
+    if role is Role.level:
+        return "level"
+    suffix = {Basis.previous_period: "previous", Basis.plan: "plan"}.get(
+        basis or Basis.other, "other"
+    )
+    return f"{role.value}_{suffix}"
+
+
+def measure(status: Status) -> str:
+    return "target" if status is Status.target else "actual"

@@ -1,0 +1,187 @@
+"""SDMX data queries: flow and key parsing, content negotiation, the rows behind a message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chiso_indicators.observations.queries import ObservationFilter, all_observations
+from chiso_indicators.sdmx import text, xml
+from chiso_indicators.sdmx.model import (
+    AGENCY,
+    DIMENSIONS,
+    FLOW,
+    SDMX_FREQUENCIES,
+    VERSION,
+    series_key,
+    to_chiso,
+)
+from chiso_shared.errors import BadRequest, ChisoError, FieldError, NotFound, PayloadTooLarge
+from chiso_shared.facts import is_valid_period
+
+Format = Literal["genericdata", "structurespecificdata", "jsondata", "csv"]
+GENERIC = "application/vnd.sdmx.genericdata+xml;version=2.1"
+SPECIFIC = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
+JSON = "application/vnd.sdmx.data+json;version=1.0.0"
+CSV = "application/vnd.sdmx.data+csv;version=1.0.0"
+MEDIA_TYPES = (GENERIC, SPECIFIC, JSON, CSV)
+FORMATS: dict[str, str] = {
+    "genericdata": GENERIC,
+    "structurespecificdata": SPECIFIC,
+    "jsondata": JSON,
+    "csv": CSV,
+}
+# Base media types (parameters dropped) a client may ask for, and what each one gets.
+ACCEPTED = {
+    "application/vnd.sdmx.genericdata+xml": GENERIC,
+    "application/vnd.sdmx.structurespecificdata+xml": SPECIFIC,
+    "application/vnd.sdmx.data+json": JSON,
+    "application/vnd.sdmx.data+csv": CSV,
+    "application/xml": GENERIC,
+    "text/xml": GENERIC,
+    "application/json": JSON,
+    "text/csv": CSV,
+    "*/*": GENERIC,
+    "application/*": GENERIC,
+}
+CODE = re.compile(r"^[A-Za-z0-9_@$\-]+$")
+
+
+class NotAcceptable(ChisoError):
+    status_code = 406
+    title = "Not acceptable"
+    default_code = "not_acceptable"
+
+
+@dataclass(frozen=True)
+class DataQuery:
+    start_period: str | None
+    end_period: str | None
+    updated_after: datetime | None
+    last_n: int | None
+    flat: bool
+    detail: str
+    format: str | None
+
+
+def negotiate(accept: str | None, format: str | None) -> str:
+    if format:
+        return FORMATS[format]
+    if not accept:
+        return GENERIC
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media.lower() in ACCEPTED and quality > 0:
+            choices.append((-quality, position, ACCEPTED[media.lower()]))
+    if not choices:
+        raise NotAcceptable(
+            "Supported: SDMX-ML 2.1 generic or structure-specific, SDMX-JSON 1.0, SDMX-CSV 1.0.",
+            code="indicators.sdmx_not_acceptable",
+            errors=[FieldError(field="header.Accept", message="no supported media type")],
+        )
+    return min(choices)[2]
+
+
+def check_flow(flow: str) -> None:
+    parts = flow.split(",")
+    if parts[-1] in ("latest", VERSION) and len(parts) == 3:
+        parts = parts[:-1]
+    if parts not in ([FLOW], [AGENCY, FLOW], ["all", FLOW]):
+        raise NotFound(
+            f"No dataflow {flow!r}; this service has {AGENCY},{FLOW},{VERSION}.",
+            code="indicators.sdmx_unknown_flow",
+            errors=[FieldError(field="path.flow", message="unknown dataflow")],
+        )
+
+
+def parse_key(key: str) -> list[list[str]]:
+    """Chiso values per dimension (empty list = any), from `A.VN-38+VN-46.TELECOM_...`."""
+    if key in ("all", ""):
+        return [[] for _ in DIMENSIONS]
+    parts = key.split(".")
+    if len(parts) != len(DIMENSIONS):
+        names = ".".join(d.id for d in DIMENSIONS)
+        raise BadRequest(
+            f"The key has {len(parts)} parts; this dataflow's key is {names}.",
+            code="indicators.sdmx_bad_key",
+            errors=[FieldError(field="path.key", message=f"expected {len(DIMENSIONS)} parts")],
+        )
+    wanted: list[list[str]] = []
+    for dimension, part in zip(DIMENSIONS, parts, strict=True):
+        values: list[str] = []
+        for code in filter(None, part.split("+")):
+            value = to_chiso(dimension.id, code) if CODE.match(code) else None
+            if value is None:
+                raise BadRequest(
+                    f"{code!r} is not a code of {dimension.id} ({dimension.codelist}).",
+                    code="indicators.sdmx_bad_key",
+                    errors=[FieldError(field=f"path.key.{dimension.id}", message="unknown code")],
+                )
+            values.append(value)
+        wanted.append(values)
+    return wanted
+
+
+def _period(value: str | None, name: str) -> str | None:
+    if value is not None and not is_valid_period(value):
+        raise BadRequest(
+            f"{name} {value!r} is not a period such as 2023, 2023-Q1 or 2023-11.",
+            code="indicators.bad_period",
+            errors=[FieldError(field=f"query.{name}", message="not a period")],
+        )
+    return value
+
+
+async def render(
+    session: AsyncSession, flow: str, key: str, query: DataQuery, media_type: str, *, cap: int
+) -> bytes:
+    check_flow(flow)
+    wanted = parse_key(key)
+    by_id = {d.id: values for d, values in zip(DIMENSIONS, wanted, strict=True)}
+    filters = ObservationFilter(
+        frequencies=by_id["FREQ"] or list(SDMX_FREQUENCIES),
+        areas=by_id["REF_AREA"],
+        indicators=by_id["INDICATOR"],
+        measures=by_id["MEASURE"],
+        transformations=by_id["TRANSFORMATION"],
+        units=by_id["UNIT_MEASURE"],
+        start_period=_period(query.start_period, "startPeriod"),
+        end_period=_period(query.end_period, "endPeriod"),
+        updated_after=query.updated_after,
+        last_n=query.last_n,
+    )
+    rows = await all_observations(session, filters, cap=cap)
+    if len(rows) > cap:
+        raise PayloadTooLarge(
+            f"The query matches more than {cap} observations; narrow the key or the periods.",
+            code="indicators.sdmx_too_large",
+            errors=[FieldError(field="path.key", message="too many observations")],
+        )
+    if not rows:
+        raise NotFound("No data match the query.", code="indicators.sdmx_no_results")
+    grouped: dict[int, tuple[tuple[str, ...], list[xml.Obs]]] = {}
+    for observation, series in rows:
+        _, observations = grouped.setdefault(series.id, (series_key(series), []))
+        if query.detail not in ("serieskeysonly", "nodata"):
+            observations.append((observation.period, observation.value, observation.status))
+    data: list[xml.SeriesData] = list(grouped.values())
+    if media_type == GENERIC:
+        return xml.generic_data(data, flat=query.flat, detail=query.detail)
+    if media_type == SPECIFIC:
+        return xml.structure_specific_data(data, flat=query.flat, detail=query.detail)
+    if media_type == JSON:
+        return text.json_data(data, flat=query.flat, detail=query.detail)
+    return text.csv_data(data, detail=query.detail)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from chiso_shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Indicators service settings, read from `CHISO_INDICATORS_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CHISO_INDICATORS_", env_nested_delimiter="__")
+
+    service_name: str = "indicators"
+    max_batch_facts: int = Field(default=50_000, ge=1, description="Facts per POST /v1/facts.")
+    default_page_size: int = Field(default=100, ge=1)
+    max_page_size: int = Field(default=1000, ge=1, description="Largest `limit` accepted.")
+    max_export_observations: int = Field(
+        default=100_000, ge=1, description="Most observations in one SDMX or DHIS2 export (413)."
+    )

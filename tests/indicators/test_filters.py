@@ -1,0 +1,100 @@
+"""/v1/observations filters added for analysts: as_of, last_n, measure=target for plan figures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from chiso_indicators.main import create_app
+from chiso_indicators.settings import Settings
+from tests.support import running
+
+pytestmark = pytest.mark.asyncio
+
+
+def fact(period: str, value: float, status: str = "actual", **extra: Any) -> dict[str, Any]:
+    return {
+        "doc": f"report-{period}-{status}.txt",
+        "start": 10,
+        "end": 19,
+        "text": str(value),
+        "value": value,
+        "unit": "count",
+        "role": "level",
+        "period": period,
+        "status": status,
+        "indicator": "telecom.subscribers.total",
+        "scope": "VN-38",
+        **extra,
+    }
+
+
+@pytest_asyncio.fixture
+async def client(tmp_path: Path, indicators_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(data_dir=tmp_path, database_url=indicators_db)
+    async with running(create_app(settings)) as http:
+        yield http
+
+
+async def values(client: httpx.AsyncClient, **params: Any) -> list[tuple[str, float, str]]:
+    response = await client.get(
+        "/v1/observations", params={"indicator": "telecom.subscribers.total", **params}
+    )
+    assert response.status_code == 200, response.text
+    return [(i["period"], i["value"], i["status"]) for i in response.json()["items"]]
+
+
+async def post(client: httpx.AsyncClient, *facts: dict[str, Any]) -> None:
+    response = await client.post("/v1/facts", json={"facts": list(facts)})
+    assert response.status_code == 200, response.text
+
+
+async def test_as_of_shows_what_was_current_then(client: httpx.AsyncClient) -> None:
+    await post(client, fact("2023", 2980000, "estimate"))
+    between = datetime.now(UTC)
+    await post(client, fact("2023", 2990000, "actual"))
+    assert await values(client) == [("2023", 2990000, "A")]
+    assert await values(client, as_of=between.isoformat()) == [("2023", 2980000, "E")]
+    assert await values(client, as_of="2000-01-01T00:00:00Z") == []
+    history = await values(client, as_of=between.isoformat(), include_history=True)
+    assert history == [("2023", 2980000, "E")]
+
+
+async def test_last_n_keeps_the_latest_periods_of_each_series(client: httpx.AsyncClient) -> None:
+    await post(
+        client,
+        *(fact(str(year), 1000 + year) for year in range(2018, 2024)),
+        fact("2023", 5, scope="VN-46"),
+    )
+    assert [v[0] for v in await values(client, area="VN-38", last_n=2)] == ["2022", "2023"]
+    both = await values(client, last_n=1)
+    assert sorted(both) == [("2023", 5, "A"), ("2023", 3023, "A")]
+    assert [v[0] for v in await values(client, last_n=2, end_period="2020")] == ["2019", "2020"]
+    response = await client.get("/v1/observations", params={"last_n": 0})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.last_n"
+
+
+async def test_a_target_is_its_own_series_not_a_status(client: httpx.AsyncClient) -> None:
+    await post(client, fact("2023", 2980000, "estimate"), fact("2023", 3000000, "target"))
+    assert await values(client, measure="target") == [("2023", 3000000, "F")]
+    assert await values(client, measure="actual") == [("2023", 2980000, "E")]
+
+
+async def test_one_batch_with_two_versions_and_a_corroboration(client: httpx.AsyncClient) -> None:
+    estimate = fact("2023", 2980000, "estimate")
+    actual = fact("2023", 2990000, "actual")
+    again = {**actual, "doc": "another-report.txt", "start": 70, "end": 79}
+    response = await client.post("/v1/facts", json={"facts": [actual, estimate, again]})
+    summary = response.json()
+    assert (summary["imported"], summary["updated"], summary["ignored"]) == (1, 2, 0)
+    page = (await client.get("/v1/observations", params={"include_history": "true"})).json()
+    by_value = {item["value"]: item for item in page["items"]}
+    assert by_value[2990000]["is_current"] and not by_value[2980000]["is_current"]
+    assert len(by_value[2990000]["sources"]) == 2
