@@ -1,0 +1,208 @@
+"""The gateway hop, httpx against aiohttp: `uv run python bench/bench_gateway.py`.
+
+Starts one indicators process with a 12-point series and four gateway processes in front of
+it: httpx without the response cache, aiohttp without the cache (with and without the audit
+row), and aiohttp with the cache (the default deployment). Each is measured on the same
+series, interleaved with the direct call to indicators (ABAB, several rounds), at concurrency
+1 (p50, p99) and 16 (req/s). The goal is a gateway p50 at most 1.25x the direct call. Ratios
+are taken within the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+ROUNDS = 5
+SECONDS = 1.5
+CONCURRENCY = 16
+GOAL = 1.25
+SECRET = "bench-signing-key-0123456789abcdef0123456789"
+SERIES_DIRECT = (
+    "/v1/observations?indicator=telecom.subscribers.total&area=VN-40"
+    "&measure=actual&transformation=level&limit=1000"
+)
+SERIES_GATEWAY = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-40"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(service: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "chiso", "serve", service, "--host", "127.0.0.1"]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*command, "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+def facts() -> dict[str, object]:
+    rows = [
+        {
+            "doc": f"nghe-an-{year}.txt",
+            "start": 10,
+            "end": 19,
+            "text": f"{3_000_000 + year:,}".replace(",", "."),
+            "value": 3_000_000 + year,
+            "unit": "count",
+            "role": "level",
+            "basis": None,
+            "period": str(year),
+            "status": "actual",
+            "indicator": "telecom.subscribers.total",
+            "scope": "VN-40",
+            "label": "Tổng số thuê bao",
+        }
+        for year in range(2012, 2024)
+    ]
+    documents = [{"name": row["doc"], "published": f"{row['period']}-12-31"} for row in rows]
+    return {"documents": documents, "facts": rows}
+
+
+async def measure(url: str, headers: dict[str, str], concurrency: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + SECONDS
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                tick = time.perf_counter()
+                async with session.get(url) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+                latencies.append(time.perf_counter() - tick)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, len(latencies)
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(urls: dict[str, str], headers: dict[str, str]) -> None:
+    p50: dict[str, list[float]] = {name: [] for name in urls}
+    p99: dict[str, list[float]] = {name: [] for name in urls}
+    rps: dict[str, list[float]] = {name: [] for name in urls}
+    for url in urls.values():  # warm-up
+        await measure(url, headers, 4)
+    for _ in range(ROUNDS):
+        for name, url in urls.items():
+            latencies, _ = await measure(url, headers, 1)
+            p50[name].append(quantile(latencies, 0.5) * 1000)
+            p99[name].append(quantile(latencies, 0.99) * 1000)
+            _, count = await measure(url, headers, CONCURRENCY)
+            rps[name].append(count / SECONDS)
+    direct = statistics.median(p50["direct"])
+    direct_rps = statistics.median(rps["direct"])
+    columns = ("c=1 p50 ms", "p99 ms", "x direct", "c=16 req/s", "x direct")
+    print(f"{'variant':28} " + " ".join(f"{column:>11}" for column in columns))
+    for name in urls:
+        median = statistics.median(p50[name])
+        print(
+            f"{name:28} {median:11.2f} {statistics.median(p99[name]):11.2f} "
+            f"{median / direct:11.2f} {statistics.median(rps[name]):11.0f} "
+            f"{statistics.median(rps[name]) / direct_rps:11.2f}"
+        )
+    print(f"goal: gateway p50 <= {GOAL}x direct ({ROUNDS} interleaved rounds of {SECONDS}s each)")
+
+
+def main() -> int:
+    processes: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="chiso-bench-") as scratch:
+        data = Path(scratch)
+        try:
+            indicators_port = free_port()
+            indicators = f"http://127.0.0.1:{indicators_port}"
+            env = {"CHISO_INDICATORS_DATA_DIR": scratch, "CHISO_INDICATORS_LOG_LEVEL": "WARNING"}
+            processes.append(start("indicators", indicators_port, env, data / "indicators.log"))
+            wait_healthy(indicators)
+            httpx.post(indicators + "/v1/facts", json=facts(), timeout=30).raise_for_status()
+
+            from chiso.admin import create_client, gateway_settings
+
+            gateways: dict[str, str] = {}
+            variants = {
+                "gateway httpx, no cache": ("httpx", "0", "true"),
+                "gateway aiohttp, no cache": ("aiohttp", "0", "true"),
+                "  same, no audit row": ("aiohttp", "0", "false"),
+                "gateway aiohttp, cache": ("aiohttp", "300", "true"),
+            }
+            for index, (name, (client, ttl, audit)) in enumerate(variants.items()):
+                port = free_port()
+                gateway_env = {
+                    "CHISO_GATEWAY_DATA_DIR": scratch,
+                    "CHISO_GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/gateway{index}.db",
+                    "CHISO_GATEWAY_INDICATORS_URL": indicators,
+                    "CHISO_GATEWAY_JWT_SECRET": SECRET,
+                    "CHISO_GATEWAY_HTTP_CLIENT": client,
+                    "CHISO_GATEWAY_CACHE_TTL_SECONDS": ttl,
+                    "CHISO_GATEWAY_AUDIT_ENABLED": audit,
+                    "CHISO_GATEWAY_QUOTA_TIERS": json.dumps({"standard": 0}),
+                    "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
+                }
+                settings = gateway_settings(data, gateway_env["CHISO_GATEWAY_DATABASE_URL"])
+                created = asyncio.run(create_client("bench", ["indicators:read"], "", settings))
+                processes.append(start("gateway", port, gateway_env, data / f"gateway{index}.log"))
+                base = f"http://127.0.0.1:{port}"
+                wait_healthy(base)
+                token = httpx.post(
+                    base + "/oauth2/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(created.client_id, created.client_secret),
+                ).json()["access_token"]
+                gateways[name] = f"{base}{SERIES_GATEWAY}"
+            # One token works on every gateway: they share the signing key.
+            urls = {"direct": indicators + SERIES_DIRECT, **gateways}
+            asyncio.run(run(urls, {"Authorization": f"Bearer {token}"}))
+        finally:
+            for process in reversed(processes):
+                stop(process)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

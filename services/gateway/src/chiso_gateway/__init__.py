@@ -1,0 +1,3 @@
+"""chiso gateway service."""
+
+__version__ = "0.1.0"

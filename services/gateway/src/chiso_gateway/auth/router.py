@@ -1,0 +1,113 @@
+"""POST /oauth2/token (and /token): OAuth2 client credentials, answered in the WSO2 shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from chiso_gateway.auth import clients, tokens
+from chiso_gateway.deps import SessionDep, SettingsDep
+from chiso_shared.errors import problem_responses
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(examples=[3600])
+    scope: str = Field(examples=["indicators:read"])
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    """RFC 6749 §5.2 fields, plus the problem fields every chiso error has."""
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="chiso"'
+    return JSONResponse(
+        {
+            "error": error,
+            "error_description": description,
+            "type": f"urn:chiso:problem:gateway.{error}",
+            "title": "Token request refused",
+            "status": status,
+            "code": f"gateway.{error}",
+            "detail": description,
+        },
+        status_code=status,
+        headers=headers,
+        media_type="application/problem+json",
+    )
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, _, secret = decoded.partition(":")
+    return client_id, secret
+
+
+@router.post(
+    "/oauth2/token",
+    response_model=TokenResponse,
+    summary="Get an access token with client credentials",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "access_token": "eyJhbGciOiJIUzI1NiIs...",
+                        "token_type": "Bearer",
+                        "expires_in": 3600,
+                        "scope": "indicators:read",
+                    }
+                }
+            }
+        },
+        **problem_responses(400, 401),
+    },
+)
+@router.post("/token", response_model=TokenResponse, include_in_schema=False)
+async def token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    grant_type: Annotated[str, Form(examples=["client_credentials"])],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form(description="Space-separated subset of the grant.")] = None,
+) -> JSONResponse:
+    if grant_type != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
+    credentials = _basic(request) or (client_id or "", client_secret or "")
+    client = await clients.authenticate(session, *credentials)
+    if client is None:
+        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+    request.state.audit_client, request.state.audit_org = client.client_id, client.org
+    granted = client.scopes.split()
+    asked = scope.split() if scope else granted
+    if not set(asked) <= set(granted):
+        return _oauth_error(400, "invalid_scope", "The client may not have these scopes.")
+    access = tokens.issue(
+        key=request.state.signing_key,
+        issuer=settings.jwt_issuer,
+        client_id=client.client_id,
+        org=client.org,
+        scopes=asked,
+        ttl=settings.token_ttl_seconds,
+        tier=client.tier,
+    )
+    body = TokenResponse(
+        access_token=access, expires_in=settings.token_ttl_seconds, scope=" ".join(asked)
+    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,134 @@
+"""The response cache (Redis or memory) and the indicators data revision it is keyed on.
+
+Every key holds the data revision, so when indicators imports new facts the old entries are
+simply never read again and expire by their TTL: no purge, no event bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
+
+if TYPE_CHECKING:
+    from chiso_gateway.upstream import Upstream
+
+logger = logging.getLogger("chiso.gateway.cache")
+
+
+@dataclass(frozen=True)
+class Payload:
+    body: bytes
+    media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def dump(self) -> bytes:
+        head = json.dumps({"media_type": self.media_type, "headers": self.headers})
+        return head.encode() + b"\n" + self.body
+
+    @classmethod
+    def load(cls, raw: bytes) -> Payload:
+        head, _, body = raw.partition(b"\n")
+        meta = json.loads(head)
+        return cls(body=body, media_type=str(meta["media_type"]), headers=dict(meta["headers"]))
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> Payload | None: ...
+
+    async def set(self, key: str, payload: Payload, ttl: int) -> None: ...
+
+
+class MemoryCache:
+    """An LRU of bounded size, with per-entry expiry."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self.entries: OrderedDict[str, tuple[float, Payload]] = OrderedDict()
+
+    async def get(self, key: str) -> Payload | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        expires, payload = entry
+        if expires < time.monotonic():
+            del self.entries[key]
+            return None
+        self.entries.move_to_end(key)
+        return payload
+
+    async def set(self, key: str, payload: Payload, ttl: int) -> None:
+        self.entries[key] = (time.monotonic() + ttl, payload)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+
+class RedisCache:
+    """Shared by all replicas; a Redis outage degrades to cache misses, never to errors."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def get(self, key: str) -> Payload | None:
+        try:
+            raw = await self.redis.get(self.prefix + "cache:" + key)
+        except RedisError as exc:
+            logger.warning("cache read failed", extra={"error": str(exc)})
+            return None
+        return Payload.load(bytes(raw)) if isinstance(raw, bytes) else None
+
+    async def set(self, key: str, payload: Payload, ttl: int) -> None:
+        try:
+            await self.redis.set(self.prefix + "cache:" + key, payload.dump(), ex=ttl)
+        except RedisError as exc:
+            logger.warning("cache write failed", extra={"error": str(exc)})
+
+
+def cache_key(revision: int, language: str, path: str, query: list[tuple[str, str]]) -> str:
+    normalised = "&".join(f"{k}={v}" for k, v in sorted(query))
+    digest = hashlib.sha256(f"{language}|{path}?{normalised}".encode()).hexdigest()[:40]
+    return f"{revision}:{digest}"
+
+
+class RevisionTracker:
+    """The indicators data revision, re-read at most every `interval` seconds."""
+
+    def __init__(self, indicators: Upstream, interval: float) -> None:
+        self.indicators = indicators
+        self.interval = interval
+        self.value: int | None = None
+        self.read_at = float("-inf")
+        self.lock = asyncio.Lock()
+
+    async def current(self) -> int | None:
+        """The revision, or None when indicators cannot say (the caller then bypasses the cache)."""
+        if time.monotonic() - self.read_at < self.interval:
+            return self.value
+        async with self.lock:
+            if time.monotonic() - self.read_at < self.interval:
+                return self.value
+            try:
+                body = (await self.indicators.request("GET", "/v1/revision")).json()
+                self.value = int(body["revision"])
+            except (BadGateway, GatewayTimeout):
+                # Indicators is down or hanging: say so now rather than wait for it twice.
+                # Until the next check, callers bypass the cache and meet the outage themselves.
+                self.value, self.read_at = None, time.monotonic()
+                raise
+            except (ChisoError, ValueError, KeyError, TypeError) as exc:
+                logger.warning("revision check failed", extra={"error": str(exc)})
+                self.value = None
+            self.read_at = time.monotonic()
+            return self.value

@@ -1,0 +1,146 @@
+"""Views built from observations: one province's key figures, and provinces side by side."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+from chiso_shared.catalogue import areas, indicators
+
+Language = Literal["vi", "en"]
+
+
+def area_name(code: str, lang: Language) -> str | None:
+    for area in areas():
+        if area.code == code:
+            return area.name_vi if lang == "vi" else area.name_en
+    return None
+
+
+def indicator_label(code: str, lang: Language) -> tuple[str, str]:
+    """(name, unit) from the shared catalogue; the code itself when it is not listed."""
+    for row in indicators():
+        if row.code == code:
+            return (row.name_vi if lang == "vi" else row.name_en), row.unit
+    return code, ""
+
+
+def source_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    sources = item.get("sources") or []
+    if not sources:
+        return None
+    first = sources[0]
+    return {
+        "document": first["document_name"],
+        "document_id": first["document_id"],
+        "published": first["published"],
+        "text": first["text"],
+        "start": first["start"],
+        "end": first["end"],
+    }
+
+
+def _annual_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of the best frequency (annual when there is any), oldest period first."""
+    by_frequency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        by_frequency[item["frequency"]].append(item)
+    chosen = by_frequency.get("A") or max(by_frequency.values(), key=len, default=[])
+    return sorted(chosen, key=lambda item: item["period"])
+
+
+def _change(latest: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    if previous is None:
+        return None
+    absolute = latest["value"] - previous["value"]
+    percent = round(100 * absolute / previous["value"], 2) if previous["value"] else None
+    return {
+        "previous_period": previous["period"],
+        "previous_value": previous["value"],
+        "absolute": absolute,
+        "percent": percent,
+    }
+
+
+def summary(
+    code: str, items: list[dict[str, Any]], wanted: list[str], lang: Language
+) -> dict[str, Any]:
+    """The latest value of each wanted indicator with its change since the period before.
+
+    `reported_change_percent` is the growth the report itself states for that period, which
+    may differ from the computed change when the earlier value was revised.
+    """
+    levels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    reported: dict[tuple[str, str], float] = {}
+    for item in items:
+        if item["transformation"] == "level":
+            levels[item["indicator"]].append(item)
+        elif item["transformation"] == "change_previous":
+            reported[(item["indicator"], item["period"])] = item["value"]
+    rows = []
+    for indicator in wanted:
+        series = _annual_first(levels.get(indicator, []))
+        if not series:
+            continue
+        latest = series[-1]
+        name, unit = indicator_label(indicator, lang)
+        rows.append(
+            {
+                "indicator": indicator,
+                "name": name,
+                "unit": latest["unit"] or unit,
+                "period": latest["period"],
+                "value": latest["value"],
+                "status": latest["status"],
+                "change": _change(latest, series[-2] if len(series) > 1 else None),
+                "reported_change_percent": reported.get((indicator, latest["period"])),
+                "source": source_of(latest),
+            }
+        )
+    return {"org_unit": code, "name": area_name(code, lang), "indicators": rows}
+
+
+def compare(
+    indicator: dict[str, Any], org_units: list[str], items: list[dict[str, Any]], lang: Language
+) -> dict[str, Any]:
+    """One row per province (in the order asked), each with its values by period."""
+    by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        by_area[item["area"]].append(item)
+    periods: set[str] = set()
+    units = []
+    for code in org_units:
+        series = _annual_first(by_area.get(code, []))
+        periods.update(item["period"] for item in series)
+        units.append(
+            {
+                "org_unit": code,
+                "name": area_name(code, lang),
+                "latest": (
+                    {
+                        "period": series[-1]["period"],
+                        "value": series[-1]["value"],
+                        "status": series[-1]["status"],
+                        "source": source_of(series[-1]),
+                    }
+                    if series
+                    else None
+                ),
+                "observations": [
+                    {
+                        "period": item["period"],
+                        "value": item["value"],
+                        "status": item["status"],
+                        "source": source_of(item),
+                    }
+                    for item in series
+                ],
+            }
+        )
+    return {
+        "indicator": indicator["code"],
+        "name": indicator.get(f"name_{lang}") or indicator["code"],
+        "unit": indicator.get("unit", ""),
+        "periods": sorted(periods),
+        "org_units": units,
+    }

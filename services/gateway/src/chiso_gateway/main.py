@@ -1,0 +1,135 @@
+"""The gateway: the one door for outside systems (OAuth2, envelopes, forwarding)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chiso_gateway import __version__
+from chiso_gateway.audit import AuditWriter
+from chiso_gateway.auth.router import router as auth_router
+from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
+from chiso_gateway.db import migrate_async
+from chiso_gateway.middleware import GatewayMiddleware
+from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter
+from chiso_gateway.settings import Settings
+from chiso_gateway.upstream import Upstream, create_sender
+from chiso_gateway.views.audit import router as audit_router
+from chiso_gateway.views.catalog import router as catalog_router
+from chiso_gateway.views.documents import router as documents_router
+from chiso_gateway.views.forward import router as forward_router
+from chiso_gateway.views.indicators import router as indicators_router
+from chiso_gateway.views.insights import router as insights_router
+from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.errors import install_error_handlers
+from chiso_shared.health import health_router
+from chiso_shared.logging import configure_logging
+from chiso_shared.request_id import RequestIdMiddleware
+
+
+class State(TypedDict):
+    settings: Settings
+    signing_key: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    ingest: Upstream
+    indicators: Upstream
+    quotas: Quotas
+    cache: Cache | None
+    revision: RevisionTracker
+    audit: AuditWriter | None
+
+
+def _redis(settings: Settings) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    timeout = settings.redis_timeout_seconds
+    return Redis.from_url(
+        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+
+
+def _counter(redis: Redis | None, settings: Settings) -> Counter:
+    return RedisCounter(redis, settings.redis_prefix) if redis else MemoryCounter()
+
+
+def _cache(redis: Redis | None, settings: Settings) -> Cache | None:
+    if settings.cache_ttl_seconds == 0:
+        return None
+    if redis is not None:
+        return RedisCache(redis, settings.redis_prefix)
+    return MemoryCache(settings.cache_max_entries)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    live: dict[str, object] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        configure_logging("gateway", settings.log_level)
+        signing_key = settings.signing_key()
+        url = settings.resolved_database_url()
+        if settings.should_migrate_on_start():
+            await migrate_async(url)
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        client = settings.http_client
+        ingest = Upstream("ingest", create_sender(client, settings.ingest_url, settings.http))
+        indicators = Upstream(
+            "indicators", create_sender(client, settings.indicators_url, settings.http)
+        )
+        live.update(engine=engine, ingest=ingest, indicators=indicators)
+        redis = _redis(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            yield {
+                "settings": settings,
+                "signing_key": signing_key,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "ingest": ingest,
+                "indicators": indicators,
+                "quotas": Quotas(
+                    _counter(redis, settings), settings.quota_tiers, settings.quota_window_seconds
+                ),
+                "cache": _cache(redis, settings),
+                "revision": RevisionTracker(indicators, settings.revision_check_seconds),
+                "audit": AuditWriter(sessionmaker) if settings.audit_enabled else None,
+            }
+        finally:
+            await ingest.aclose()
+            await indicators.aclose()
+            if redis is not None:
+                await redis.aclose()
+            await engine.dispose()
+
+    def checks() -> dict[str, object]:
+        return {
+            "database": lambda: ping(live["engine"]),  # type: ignore[arg-type]
+            "ingest": live["ingest"].ready,  # type: ignore[attr-defined]
+            "indicators": live["indicators"].ready,  # type: ignore[attr-defined]
+        }
+
+    app = FastAPI(
+        title="chiso gateway",
+        version=__version__,
+        summary="LGSP-style integration API for chiso's provincial ICT indicators.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(GatewayMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app, "gateway")
+    app.include_router(health_router(checks))  # type: ignore[arg-type]
+    app.include_router(auth_router)
+    app.include_router(documents_router)
+    app.include_router(catalog_router)
+    app.include_router(indicators_router)
+    app.include_router(insights_router)
+    app.include_router(forward_router)
+    app.include_router(audit_router)
+    return app

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from chiso_shared.settings import ServiceSettings
+
+DEFAULT_TIERS = {"bronze": 60, "standard": 600, "silver": 2000, "gold": 5000, "unlimited": 0}
+SUMMARY_INDICATORS = (
+    "telecom.subscribers.total",
+    "telecom.subscribers.mobile",
+    "telecom.internet.subscribers",
+    "telecom.broadband_fixed.subscribers",
+    "telecom.bts.total",
+    "telecom.revenue",
+    "egov.online_application_rate",
+    "egov.procedures.on_time_rate",
+    "digital_economy.grdp_share",
+)
+
+
+class Settings(ServiceSettings):
+    """Gateway settings, read from `CHISO_GATEWAY_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CHISO_GATEWAY_", env_nested_delimiter="__")
+
+    service_name: str = "gateway"
+    ingest_url: str = Field(default="http://127.0.0.1:8001", description="Ingest base URL.")
+    indicators_url: str = Field(default="http://127.0.0.1:8002", description="Indicators base URL.")
+    http_client: Literal["httpx", "aiohttp"] = Field(
+        default="aiohttp",
+        description="The client for calls to ingest and indicators (see bench/bench_gateway.py).",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for access tokens; in dev a random key is kept in the data dir.",
+    )
+    jwt_issuer: str = Field(default="chiso-gateway")
+    token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    redis_url: str | None = Field(default=None, description="Redis for quotas and cache.")
+    redis_timeout_seconds: float = Field(
+        default=0.5, gt=0, le=30, description="Connect and command timeout for Redis."
+    )
+    redis_prefix: str = Field(
+        default="chiso:gateway:",
+        max_length=100,
+        description="Prefix of every Redis key; lets several deployments or tests share a Redis.",
+    )
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    quota_tiers: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_TIERS),
+        description="Requests per minute per client, by tier; 0 means unlimited.",
+    )
+    quota_window_seconds: int = Field(
+        default=60, ge=1, le=86400, description="The quota window; tier limits count per window."
+    )
+    cache_ttl_seconds: int = Field(
+        default=300, ge=0, le=86400, description="Response cache lifetime; 0 turns it off."
+    )
+    cache_max_entries: int = Field(default=2000, ge=1, description="In-memory cache size.")
+    cache_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    client_max_age_seconds: int = Field(
+        default=60, ge=0, le=86400, description="`Cache-Control: max-age` of data responses."
+    )
+    revision_check_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often the indicators data revision is re-read (cache invalidation).",
+    )
+    summary_indicators: list[str] = Field(
+        default_factory=lambda: list(SUMMARY_INDICATORS),
+        description="The key indicators of `/v1/org-units/{code}/summary`.",
+    )
+    compare_max_org_units: int = Field(default=10, ge=2, le=100)
+    audit_enabled: bool = Field(default=True, description="Write one audit row per request.")
+
+    def signing_key(self) -> str:
+        """The configured key; in dev, a key generated once and kept under the data dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.env == "prod":
+            raise RuntimeError("CHISO_GATEWAY_JWT_SECRET must be set when env is prod")
+        path = Path(self.data_dir) / "gateway-jwt.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

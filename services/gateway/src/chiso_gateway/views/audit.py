@@ -1,0 +1,75 @@
+"""/v1/audit: the audit log, read with `audit:read`, and a check of its hash chain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from chiso_gateway import audit
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.deps import SessionDep, require
+from chiso_gateway.envelope import Envelope, example
+from chiso_shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Auditor = Annotated[Principal, Depends(require("audit:read"))]
+COLUMNS = (
+    "id",
+    "ts",
+    "request_id",
+    "client_id",
+    "org",
+    "user_id",
+    "purpose",
+    "method",
+    "route",
+    "status",
+    "latency_ms",
+    "request_hash",
+    "response_hash",
+    "prev_hash",
+    "hash",
+)
+
+
+@router.get(
+    "",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="Audit rows, oldest first, paged by `after_id`",
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def read_audit(
+    request: Request,
+    session: SessionDep,
+    _principal: Auditor,
+    after_id: Annotated[int, Query(ge=0, examples=[0])] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 100,
+) -> Envelope[list[dict[str, Any]]]:
+    rows = await audit.page(session, after_id=after_id, limit=limit)
+    data = [{column: getattr(row, column) for column in COLUMNS} for row in rows]
+    links: dict[str, str | None] = {"self": str(request.url), "next": None}
+    if len(rows) == limit:
+        links["next"] = str(request.url.include_query_params(after_id=rows[-1].id))
+    return Envelope(data=data, meta={"count": len(data)}, links=links)
+
+
+@router.get(
+    "/verify",
+    response_model=Envelope[dict[str, Any]],
+    summary="Check the audit hash chain from its first row",
+    responses={
+        **example({"data": {"ok": True, "rows": 1842, "broken_at": None, "reason": ""}}),
+        **problem_responses(401, 403, 429),
+    },
+)
+async def verify_audit(session: SessionDep, _principal: Auditor) -> Envelope[dict[str, Any]]:
+    result = await audit.verify(session)
+    return Envelope(
+        data={
+            "ok": result.ok,
+            "rows": result.rows,
+            "broken_at": result.broken_at,
+            "reason": result.reason,
+        }
+    )

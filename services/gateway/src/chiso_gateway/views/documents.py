@@ -1,0 +1,114 @@
+"""/v1/documents: uploads and status, forwarded to ingest."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.datastructures import UploadFile
+
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.deps import IngestDep, SettingsDep, require
+from chiso_gateway.envelope import Envelope, example
+from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_responses
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+Writer = Annotated[Principal, Depends(require("documents:write"))]
+META_FIELDS = ("title", "source_url", "published", "scope", "issuer")
+
+UPLOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string"},
+                        "source_url": {"type": "string"},
+                        "published": {"type": "string", "examples": ["2023-12-25"]},
+                        "scope": {"type": "string", "examples": ["VN-38"]},
+                        "issuer": {"type": "string"},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {"filename": "bao-cao.txt", "text": "Năm 2023 ..."},
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Envelope[dict[str, Any]],
+    summary="Upload a report (multipart field `file`, or JSON as ingest takes it)",
+    openapi_extra=UPLOAD_OPENAPI,
+    responses=problem_responses(401, 403, 413, 415, 422, 502, 504),
+)
+async def upload(
+    request: Request, ingest: IngestDep, settings: SettingsDep, _principal: Writer
+) -> Envelope[dict[str, Any]]:
+    content_type = request.headers.get("content-type", "")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_upload_bytes * 4 // 3 + 65536:
+        raise PayloadTooLarge(
+            f"Documents may be {settings.max_upload_bytes} bytes.", code="gateway.too_large"
+        )
+    if content_type.startswith("multipart/form-data"):
+        response = await _forward_multipart(request, ingest, settings)
+    else:
+        body = await request.body()
+        response = await ingest.request(
+            "POST", "/v1/documents", content=body, headers={"content-type": content_type}
+        )
+    data = response.json()
+    document_id = data.get("id")
+    return Envelope(
+        data=data,
+        links={"self": str(request.url_for("document_status", document_id=document_id))},
+    )
+
+
+async def _forward_multipart(request: Request, ingest: IngestDep, settings: SettingsDep) -> Any:
+    limits = {"max_files": 1, "max_fields": 20, "max_part_size": settings.max_upload_bytes}
+    async with request.form(**limits) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable(
+                "The multipart body needs the field `file`.", code="gateway.missing_file"
+            )
+        content = await upload.read(settings.max_upload_bytes + 1)
+        fields = {name: value for name in META_FIELDS if isinstance(value := form.get(name), str)}
+        files = {"file": (upload.filename or "document", content, upload.content_type or "")}
+    return await ingest.request("POST", "/v1/documents", files=files, data=fields)
+
+
+@router.get(
+    "/{document_id}",
+    response_model=Envelope[dict[str, Any]],
+    summary="A document's processing status",
+    responses={
+        **example(
+            {
+                "data": {"id": "9b2f6c1e-0000-4000-8000-000000000000", "status": "delivered"},
+                "meta": {},
+                "links": {"self": "https://api.example/v1/documents/9b2f6c1e-..."},
+            }
+        ),
+        **problem_responses(401, 403, 404, 429, 502, 504),
+    },
+)
+async def document_status(
+    request: Request,
+    ingest: IngestDep,
+    _principal: Writer,
+    document_id: Annotated[str, Path(max_length=36)],
+) -> Envelope[dict[str, Any]]:
+    response = await ingest.request("GET", f"/v1/documents/{document_id}")
+    return Envelope(data=response.json(), links={"self": str(request.url)})

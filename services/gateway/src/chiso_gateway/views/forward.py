@@ -1,0 +1,90 @@
+"""/sdmx/... and /dhis2/...: the indicators service's SDMX and DHIS2 reads, forwarded and cached."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.cache import Payload
+from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.respond import cached
+from chiso_shared.errors import problem_responses
+
+router = APIRouter(tags=["standards"])
+Reader = Annotated[Principal, Depends(require("indicators:read"))]
+PASSED_HEADERS = ("accept",)
+RETURNED_HEADERS = ("x-next-cursor", "content-disposition")
+Rest = Annotated[str, Path(max_length=1000, examples=["2.1/data/CHISO,DF_ICT,1.0/A.VN-38"])]
+
+
+async def _forward(
+    prefix: str,
+    rest: str,
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+) -> Response:
+    headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
+
+    async def compute(_current: int | None) -> Payload:
+        response = await indicators.request(
+            "GET", f"/{prefix}/{rest}", params=request.query_params.multi_items(), headers=headers
+        )
+        kept = {
+            name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
+        }
+        media_type = response.headers.get("content-type", "application/octet-stream")
+        return Payload(response.content, media_type, kept)
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+
+
+@router.get(
+    "/sdmx/{rest:path}",
+    summary="SDMX 2.1 REST reads of the indicators service (forwarded, cached)",
+    responses={
+        200: {
+            "content": {
+                "application/vnd.sdmx.genericdata+xml;version=2.1": {
+                    "example": "<message:GenericData>...</message:GenericData>"
+                }
+            }
+        },
+        **problem_responses(401, 403, 404, 406, 429, 502, 504),
+    },
+)
+async def sdmx(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    rest: Rest,
+) -> Response:
+    return await _forward("sdmx", rest, request, indicators, settings, cache, revision)
+
+
+@router.get(
+    "/dhis2/{rest:path}",
+    summary="DHIS2-style reads of the indicators service (forwarded, cached)",
+    responses={
+        200: {"content": {"application/json": {"example": {"dataValues": []}}}},
+        **problem_responses(401, 403, 404, 429, 502, 504),
+    },
+)
+async def dhis2(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    rest: Annotated[str, Path(max_length=1000, examples=["api/dataValueSets"])],
+) -> Response:
+    return await _forward("dhis2", rest, request, indicators, settings, cache, revision)

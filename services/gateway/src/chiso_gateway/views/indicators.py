@@ -1,0 +1,264 @@
+"""/v1/indicators, /v1/indicators/{code}/series and /v1/observations, read from indicators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.cache import Payload
+from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.respond import Language, cached, json_payload, language
+from chiso_shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1", tags=["indicators"])
+Reader = Annotated[Principal, Depends(require("indicators:read"))]
+AreaCode = Annotated[str, Query(pattern=r"^VN(-\d{2})?$", examples=["VN-38"])]
+MAX_SERIES_PAGES = 20
+
+
+class Source(BaseModel):
+    document: str = Field(examples=["thanh-hoa-2023.txt"])
+    document_id: str
+    published: str
+    text: str = Field(description="The quoted span.", examples=["2.980.000"])
+    start: int
+    end: int
+    label: str | None
+
+
+class SeriesPoint(BaseModel):
+    period: str = Field(examples=["2023"])
+    value: float = Field(examples=[2980000])
+    status: str = Field(examples=["E"], description="A actual, E estimate, F target.")
+    unit: str
+    sources: list[Source]
+
+
+class SeriesData(BaseModel):
+    indicator: str = Field(examples=["telecom.subscribers.total"])
+    org_unit: str = Field(examples=["VN-38"])
+    measure: str
+    transformation: str
+    observations: list[SeriesPoint]
+
+
+@router.get(
+    "/indicators",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="The indicator catalogue",
+    responses={
+        **example(
+            {
+                "data": [
+                    {
+                        "code": "telecom.subscribers.total",
+                        "unit": "count",
+                        "name": "Tổng số thuê bao điện thoại",
+                        "name_vi": "Tổng số thuê bao điện thoại",
+                        "name_en": "Telephone subscriptions, total",
+                        "reference": "",
+                    }
+                ],
+                "meta": {"count": 1, "data_revision": 12},
+                "links": {"self": "https://api.example/v1/indicators"},
+            }
+        ),
+        **problem_responses(401, 403, 429, 502, 504),
+    },
+)
+async def list_indicators(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+) -> Response:
+    lang = language(request)
+
+    async def compute(current: int | None) -> Payload:
+        rows = [
+            _labelled(row, lang)
+            for row in (await indicators.request("GET", "/v1/indicators")).json()
+        ]
+        return json_payload(
+            Envelope(data=rows, meta={"count": len(rows)}, links={"self": str(request.url)}),
+            current,
+        )
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+
+
+def _labelled(row: dict[str, Any], lang: Language) -> dict[str, Any]:
+    """The row with `name` in the asked language (both names stay for tools that want them)."""
+    return {**row, "name": row.get(f"name_{lang}") or row.get("name_vi") or row.get("code")}
+
+
+@router.get(
+    "/indicators/{code}",
+    response_model=Envelope[dict[str, Any]],
+    summary="One indicator",
+    responses=problem_responses(401, 403, 404, 502, 504),
+)
+async def get_indicator(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    code: Annotated[str, Path(max_length=200, examples=["telecom.subscribers.total"])],
+) -> Response:
+    lang = language(request)
+
+    async def compute(current: int | None) -> Payload:
+        row = (await indicators.request("GET", f"/v1/indicators/{code}")).json()
+        return json_payload(
+            Envelope(data=_labelled(row, lang), links={"self": str(request.url)}), current
+        )
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+
+
+@router.get(
+    "/indicators/{code}/series",
+    response_model=Envelope[SeriesData],
+    summary="One indicator's time series for one area, with sources",
+    responses=problem_responses(401, 403, 404, 422, 502, 504),
+)
+async def get_series(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    code: Annotated[str, Path(max_length=200, examples=["telecom.subscribers.total"])],
+    org_unit: AreaCode,
+    start: Annotated[str | None, Query(alias="from", examples=["2022"])] = None,
+    end: Annotated[str | None, Query(alias="to", examples=["2023"])] = None,
+    measure: Literal["actual", "target"] = "actual",
+    transformation: Annotated[str, Query(max_length=32)] = "level",
+) -> Response:
+    async def compute(current: int | None) -> Payload:
+        data = await _series(indicators, code, org_unit, start, end, measure, transformation)
+        envelope: Envelope[SeriesData] = Envelope(
+            data=data, meta={"count": len(data.observations)}, links={"self": str(request.url)}
+        )
+        return json_payload(envelope, current)
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+
+
+async def _series(
+    indicators: IndicatorsDep,
+    code: str,
+    org_unit: str,
+    start: str | None,
+    end: str | None,
+    measure: str,
+    transformation: str,
+) -> SeriesData:
+    params: dict[str, Any] = {
+        "indicator": code,
+        "area": org_unit,
+        "measure": measure,
+        "transformation": transformation,
+        "limit": 1000,
+    }
+    if start:
+        params["start_period"] = start
+    if end:
+        params["end_period"] = end
+    items = await all_pages(indicators, params)
+    if not items:
+        # Only an empty answer can hide an unknown code; ask then, to answer 404, not [].
+        await indicators.request("GET", f"/v1/indicators/{code}")
+    return SeriesData(
+        indicator=code,
+        org_unit=org_unit,
+        measure=measure,
+        transformation=transformation,
+        observations=[_point(item) for item in items],
+    )
+
+
+async def all_pages(indicators: IndicatorsDep, params: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for _ in range(MAX_SERIES_PAGES):
+        page = (await indicators.request("GET", "/v1/observations", params=params)).json()
+        items.extend(page["items"])
+        if not page.get("next_cursor"):
+            break
+        params = {**params, "cursor": page["next_cursor"]}
+    return items
+
+
+def _point(item: dict[str, Any]) -> SeriesPoint:
+    return SeriesPoint(
+        period=item["period"],
+        value=item["value"],
+        status=item["status"],
+        unit=item["unit"],
+        sources=[
+            Source(
+                document=source["document_name"],
+                document_id=source["document_id"],
+                published=source["published"],
+                text=source["text"],
+                start=source["start"],
+                end=source["end"],
+                label=source["label"],
+            )
+            for source in item["sources"]
+        ],
+    )
+
+
+@router.get(
+    "/observations",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="Observations, with the indicators service's filters passed through",
+    description="The indicators filters (indicator, area, start_period, end_period, frequency, "
+    "measure, transformation, status, updated_after, include_history, limit, cursor) pass "
+    "through; `format=csv` answers the indicators CSV as it is, with `X-Next-Cursor`.",
+    responses={
+        200: {"content": {"text/csv": {"example": "indicator,area,period,value\n"}}},
+        **problem_responses(400, 401, 403, 422, 502, 504),
+    },
+)
+async def list_observations(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    _indicator: Annotated[
+        str | None, Query(alias="indicator", examples=["telecom.subscribers.total"])
+    ] = None,
+    _area: Annotated[str | None, Query(alias="area", examples=["VN-38,VN-46"])] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    params = request.query_params.multi_items()
+
+    async def compute(current: int | None) -> Payload:
+        response = await indicators.request("GET", "/v1/observations", params=params)
+        if format == "csv":
+            following = response.headers.get("x-next-cursor")
+            headers = {"X-Next-Cursor": following} if following else {}
+            return Payload(response.content, "text/csv; charset=utf-8", headers)
+        page = response.json()
+        next_cursor = page.get("next_cursor")
+        links: dict[str, str | None] = {"self": str(request.url), "next": None}
+        if next_cursor:
+            links["next"] = str(request.url.include_query_params(cursor=next_cursor))
+        meta = {"count": len(page["items"]), "next_cursor": next_cursor}
+        return json_payload(Envelope(data=page["items"], meta=meta, links=links), current)
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)

@@ -1,0 +1,176 @@
+"""/v1/org-units/{code}/summary and /v1/compare: small, cached answers for apps like Hue-S."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from chiso_gateway import insights
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.cache import Payload
+from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.envelope import Envelope
+from chiso_gateway.respond import cached, json_payload, language
+from chiso_gateway.views.indicators import all_pages
+from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
+
+router = APIRouter(prefix="/v1", tags=["views"])
+Reader = Annotated[Principal, Depends(require("indicators:read"))]
+AREA = re.compile(r"^VN(-\d{2})?$")
+
+SUMMARY_EXAMPLE = {
+    "data": {
+        "org_unit": "VN-46",
+        "name": "Thừa Thiên Huế",
+        "indicators": [
+            {
+                "indicator": "telecom.subscribers.total",
+                "name": "Tổng số thuê bao điện thoại",
+                "unit": "count",
+                "period": "2023",
+                "value": 1450000,
+                "status": "E",
+                "change": {
+                    "previous_period": "2022",
+                    "previous_value": 1400000,
+                    "absolute": 50000,
+                    "percent": 3.57,
+                },
+                "reported_change_percent": 3.6,
+                "source": {
+                    "document": "hue-2023.txt",
+                    "document_id": "d1",
+                    "published": "2023-12-20",
+                    "text": "1.450.000",
+                    "start": 1170,
+                    "end": 1179,
+                },
+            }
+        ],
+    },
+    "meta": {"count": 1, "data_revision": 12},
+    "links": {"self": "https://api.example/v1/org-units/VN-46/summary"},
+}
+COMPARE_EXAMPLE = {
+    "data": {
+        "indicator": "telecom.subscribers.total",
+        "name": "Total telephone subscribers",
+        "unit": "count",
+        "periods": ["2022", "2023"],
+        "org_units": [
+            {
+                "org_unit": "VN-38",
+                "name": "Thanh Hoa",
+                "latest": {"period": "2023", "value": 2980000, "status": "E", "source": None},
+                "observations": [
+                    {"period": "2023", "value": 2980000, "status": "E", "source": None}
+                ],
+            }
+        ],
+    },
+    "meta": {"data_revision": 12},
+    "links": {"self": "https://api.example/v1/compare?indicator=...&org_units=VN-38,VN-46"},
+}
+
+
+def _example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"application/json": {"example": body}}}}
+
+
+@router.get(
+    "/org-units/{code}/summary",
+    response_model=Envelope[dict[str, Any]],
+    summary="A province's key indicators: latest value, change and source",
+    responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
+)
+async def org_unit_summary(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    code: Annotated[str, Path(max_length=5, examples=["VN-46"])],
+) -> Response:
+    if not AREA.match(code) or insights.area_name(code, "vi") is None:
+        raise NotFound(f"No org unit with code {code!r}.", code="gateway.unknown_org_unit")
+    lang = language(request)
+
+    async def compute(current: int | None) -> Payload:
+        params = {
+            "area": code,
+            "indicator": ",".join(settings.summary_indicators),
+            "measure": "actual",
+            "limit": 1000,
+        }
+        items = await all_pages(indicators, params)
+        data = insights.summary(code, items, settings.summary_indicators, lang)
+        meta = {"count": len(data["indicators"])}
+        return json_payload(
+            Envelope(data=data, meta=meta, links={"self": str(request.url)}), current
+        )
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+
+
+def _org_units(value: str, most: int) -> list[str]:
+    codes = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    bad = [code for code in codes if not AREA.match(code) or insights.area_name(code, "vi") is None]
+    problem = (
+        f"unknown org unit(s) {', '.join(bad)}"
+        if bad
+        else f"give 1 to {most} org units"
+        if not 1 <= len(codes) <= most
+        else ""
+    )
+    if problem:
+        raise Unprocessable(
+            f"org_units: {problem}.",
+            code="gateway.bad_org_units",
+            errors=[FieldError(field="query.org_units", message=problem)],
+        )
+    return codes
+
+
+@router.get(
+    "/compare",
+    response_model=Envelope[dict[str, Any]],
+    summary="One indicator for several provinces, side by side",
+    responses={
+        **_example(COMPARE_EXAMPLE),
+        **problem_responses(401, 403, 404, 422, 429, 502, 504),
+    },
+)
+async def compare(
+    request: Request,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+    revision: RevisionDep,
+    _principal: Reader,
+    indicator: Annotated[str, Query(max_length=200, examples=["telecom.subscribers.total"])],
+    org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
+    start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,
+) -> Response:
+    codes = _org_units(org_units, settings.compare_max_org_units)
+    lang = language(request)
+
+    async def compute(current: int | None) -> Payload:
+        definition = (await indicators.request("GET", f"/v1/indicators/{indicator}")).json()
+        params: dict[str, Any] = {
+            "indicator": indicator,
+            "area": ",".join(codes),
+            "measure": "actual",
+            "transformation": "level",
+            "limit": 1000,
+        }
+        params.update({k: v for k, v in (("start_period", start), ("end_period", end)) if v})
+        items = await all_pages(indicators, params)
+        data = insights.compare(definition, codes, items, lang)
+        return json_payload(Envelope(data=data, links={"self": str(request.url)}), current)
+
+    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)

@@ -1,0 +1,99 @@
+"""Shared pieces of the gateway tests: a live indicators service, clients and tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chiso_gateway.auth import clients
+from chiso_gateway.settings import Settings
+from chiso_shared.db import create_engine, create_sessionmaker
+from tests.support import SHARED, free_port
+
+SECRET = "test-signing-key-0123456789abcdef0123456789"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+GOLD = SHARED / "eval" / "dev"
+
+
+def gateway_settings(
+    tmp_path: Path, gateway_db: str, indicators_url: str, **extra: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": gateway_db,
+        "indicators_url": indicators_url,
+        "ingest_url": f"http://127.0.0.1:{free_port()}",
+        "jwt_secret": SECRET,
+        "revision_check_seconds": 0,
+        "redis_prefix": f"chiso:test:{uuid.uuid4().hex}:",
+        **extra,
+    }
+    return Settings(**values)
+
+
+async def new_client(
+    settings: Settings, scopes: list[str], *, tier: str = "standard", org: str = "stttt-test"
+) -> clients.NewClient:
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            created = await clients.create(session, "test", scopes, org=org, tier=tier)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return created
+
+
+async def bearer(gateway: httpx.AsyncClient, created: clients.NewClient) -> dict[str, str]:
+    response = await gateway.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created.client_id, created.client_secret),
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def gold_facts() -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted(GOLD.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def post_gold(indicators_url: str) -> dict[str, Any]:
+    response = httpx.post(f"{indicators_url}/v1/facts", json={"facts": gold_facts()}, timeout=60)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def fact(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "doc": "nghe-an-2023.txt",
+        "start": 100,
+        "end": 109,
+        "text": "3.100.000",
+        "value": 3100000,
+        "unit": "count",
+        "role": "level",
+        "basis": None,
+        "period": "2023",
+        "status": "actual",
+        "indicator": "telecom.subscribers.total",
+        "scope": "VN-40",
+        "label": "Tổng số thuê bao điện thoại",
+    }
+    return {**base, **overrides}
+
+
+def post_facts(indicators_url: str, *facts: dict[str, Any], published: str) -> None:
+    name = facts[0]["doc"]
+    batch = {"documents": [{"name": name, "published": published}], "facts": list(facts)}
+    response = httpx.post(f"{indicators_url}/v1/facts", json=batch, timeout=30)
+    assert response.status_code == 200, response.text

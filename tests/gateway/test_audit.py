@@ -1,0 +1,170 @@
+"""The audit log: one chained row per request, readable with audit:read, verifiable, no secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import update
+
+from chiso_gateway import audit
+from chiso_gateway.db.models import AuditRecord
+from chiso_gateway.main import create_app
+from chiso_gateway.settings import Settings
+from chiso_indicators.main import create_app as create_indicators
+from chiso_indicators.settings import Settings as IndicatorsSettings
+from chiso_shared.db import create_engine, create_sessionmaker
+from chiso_shared.logging import JsonFormatter
+from tests.gateway.support import bearer, gateway_settings, new_client
+from tests.support import running, serving
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
+    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
+    with serving(create_indicators(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, gateway_db: str, indicators_url: str) -> Settings:
+    return gateway_settings(tmp_path, gateway_db, indicators_url)
+
+
+@pytest_asyncio.fixture
+async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(settings)) as http:
+        yield http
+
+
+async def rows(gateway: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, object]]:
+    response = await gateway.get("/v1/audit?limit=1000", headers=headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["data"])
+
+
+async def verify(settings: Settings) -> audit.Verification:
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await audit.verify(session)
+    finally:
+        await engine.dispose()
+
+
+async def test_every_request_leaves_one_chained_row(
+    gateway: httpx.AsyncClient, settings: Settings
+) -> None:
+    reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+    auditor = await bearer(gateway, await new_client(settings, ["audit:read"], org="ubnd-46"))
+    answer = await gateway.get(
+        "/v1/indicators/telecom.subscribers.total",
+        headers={**reader, "X-User-Id": "officer-17", "X-Purpose": "HS-2024-0042"},
+    )
+    assert answer.status_code == 200
+    assert (await gateway.get("/v1/indicators")).status_code == 401
+    assert (await gateway.get("/v1/audit", headers=reader)).status_code == 403
+    assert (await gateway.get("/healthz")).status_code == 200  # probes are not audited
+
+    found = await rows(gateway, auditor)
+    assert [(row["method"], row["route"], row["status"]) for row in found] == [
+        ("POST", "/oauth2/token", 200),
+        ("POST", "/oauth2/token", 200),
+        ("GET", "/v1/indicators/{code}", 200),
+        ("GET", "/v1/indicators", 401),
+        ("GET", "/v1/audit", 403),
+    ]
+    read = found[2]
+    assert (read["user_id"], read["purpose"]) == ("officer-17", "HS-2024-0042")
+    assert read["request_id"] == answer.headers["X-Request-ID"]
+    assert read["client_id"] and read["org"] == "stttt-test"
+    assert found[1]["org"] == "ubnd-46"
+    assert found[3]["client_id"] == ""
+    assert found[0]["prev_hash"] == audit.GENESIS
+    for earlier, later in zip(found, found[1:], strict=False):
+        assert later["prev_hash"] == earlier["hash"]
+    assert all(row["response_hash"] != row["request_hash"] for row in found)
+
+    check = (await gateway.get("/v1/audit/verify", headers=auditor)).json()["data"]
+    assert check["ok"] is True and check["rows"] == 6  # the verify call's own read too
+
+
+async def test_concurrent_requests_keep_one_unbroken_chain(
+    gateway: httpx.AsyncClient, settings: Settings
+) -> None:
+    reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+    answers = await asyncio.gather(
+        *(gateway.get("/v1/indicators", headers=reader) for _ in range(25))
+    )
+    assert {a.status_code for a in answers} == {200}
+    result = await verify(settings)
+    assert result.ok and result.rows == 26
+
+
+async def test_verify_command_finds_a_changed_row(
+    gateway: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+    for _ in range(3):
+        await gateway.get("/v1/indicators", headers=reader)
+    env = {
+        **os.environ,
+        "CHISO_GATEWAY_DATABASE_URL": settings.resolved_database_url(),
+        "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "chiso", "audit", "verify", "--data-dir", str(tmp_path)]
+    intact = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert intact.returncode == 0, intact.stderr
+    assert "ok: 4 rows" in intact.stdout
+
+    engine = create_engine(settings.resolved_database_url())
+    async with create_sessionmaker(engine)() as session:
+        await session.execute(update(AuditRecord).where(AuditRecord.id == 3).values(status=500))
+        await session.commit()
+    await engine.dispose()
+    broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 1
+    assert "BROKEN at row 3" in broken.stderr
+
+
+async def test_secrets_and_tokens_never_reach_the_logs(
+    gateway: httpx.AsyncClient, settings: Settings
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        created = await new_client(settings, ["indicators:read"])
+        wrong = await gateway.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials", "client_secret": "wrong-secret-xyz"},
+            auth=(created.client_id, "wrong-secret-xyz"),
+        )
+        assert wrong.status_code == 401
+        headers = await bearer(gateway, created)
+        answer = await gateway.get(
+            "/v1/indicators", headers={**headers, "X-Request-ID": "trace-me-42"}
+        )
+        assert answer.headers["X-Request-ID"] == "trace-me-42"
+    finally:
+        root.removeHandler(handler)
+    logged = stream.getvalue()
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert created.client_secret not in logged
+    assert "wrong-secret-xyz" not in logged
+    assert token not in logged
+    # The caller's request id reached indicators: its access log line carries it.
+    assert '"request_id": "trace-me-42"' in logged and "/v1/indicators" in logged
