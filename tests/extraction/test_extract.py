@@ -351,3 +351,11 @@ def test_ministry_report_is_national_with_named_provinces() -> None:
     found = {f.text: f for f in extract(text, doc="m.txt")}
     assert (found["29.000"].scope, found["29.000"].period) == ("VN", "2024-11")
     assert found["2,1"].scope == "VN-31"
+
+
+def test_province_names_follow_the_code_list_of_the_period() -> None:
+    # "Bắc Ninh" was VN-27 until the 2025 merger; the merged province kept Bắc Giang's VN-24
+    before = "Báo cáo năm 2023 của tỉnh Bắc Ninh.\nToàn tỉnh có 1.650.000 thuê bao di động."
+    after = "Báo cáo năm 2026 của tỉnh Bắc Ninh.\nToàn tỉnh có 3.450.000 thuê bao di động."
+    assert [f.scope for f in extract(before, doc="2023.txt")] == ["VN-27"]
+    assert [f.scope for f in extract(after, doc="2026.txt")] == ["VN-24"]

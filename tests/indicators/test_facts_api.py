@@ -252,8 +252,50 @@ async def test_catalogue_and_areas(client: httpx.AsyncClient) -> None:
     assert "telecom.subscribers.total" in {row["code"] for row in indicators}
     areas = {row["code"]: row for row in (await client.get("/v1/areas")).json()}
     assert areas["VN-38"]["name_vi"] == "Thanh Hóa"
-    assert areas["VN-46"]["name_vi"] == "Thừa Thiên Huế"
+    # one entry per GSO code; the 34 codes of the 2025 list are all 2004 codes kept by a merger
     assert len([code for code in areas if code.startswith("VN-")]) == 63
+    hue = areas["VN-46"]
+    assert hue["name_vi"] == "Huế"
+    assert [v["name_vi"] for v in hue["versions"]] == ["Thừa Thiên Huế", "Huế"]
     missing = await client.get("/v1/indicators/nope")
     assert missing.status_code == 404
     assert missing.json()["code"] == "indicators.unknown_indicator"
+
+
+async def test_areas_carry_both_code_lists_and_the_2025_merger_mapping(
+    client: httpx.AsyncClient,
+) -> None:
+    async def codes(**params: str) -> set[str]:
+        response = await client.get("/v1/areas", params=params)
+        assert response.status_code == 200
+        return {row["code"] for row in response.json()}
+
+    assert len(await codes(code_list="2004")) == 64  # VN and 63 provinces
+    assert len(await codes(code_list="2025")) == 35  # VN and 34 provinces
+    assert await codes(on="2023-12-31") == await codes(code_list="2004")
+    assert await codes(on="2026-01-01") == await codes(code_list="2025")
+
+    bac_ninh = (await client.get("/v1/areas/VN-24")).json()
+    assert (bac_ninh["name_vi"], bac_ninh["code_list"]) == ("Bắc Ninh", "2025")
+    assert bac_ninh["predecessors"] == ["VN-24", "VN-27"]
+    first, second = bac_ninh["versions"]
+    assert (first["name_vi"], first["valid_to"], first["successor"]) == (
+        "Bắc Giang",
+        "2025-06-30",
+        "VN-24",
+    )
+    assert (second["name_vi"], second["valid_from"]) == ("Bắc Ninh", "2025-07-01")
+    merged = (await client.get("/v1/areas/VN-27")).json()
+    assert (merged["valid_to"], merged["successor"], merged["code_list"]) == (
+        "2025-06-30",
+        "VN-24",
+        "2004",
+    )
+    hcmc = (await client.get("/v1/areas/VN-79")).json()
+    assert hcmc["predecessors"] == ["VN-74", "VN-77", "VN-79"]
+
+    missing = await client.get("/v1/areas/VN-99")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "indicators.unknown_area"
+    bad = await client.get("/v1/areas", params={"code_list": "1976"})
+    assert bad.status_code == 422

@@ -7,6 +7,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from datetime import date
+
+from chiso_shared import catalogue
 from chiso_shared.errors import NotFound, install_error_handlers
 from chiso_shared.facts import Fact, is_valid_period
 from chiso_shared.http import create_http_client
@@ -158,3 +161,17 @@ async def test_outbound_client_passes_the_request_id() -> None:
     assert seen == ["trace-7"]
     timeout = create_http_client().timeout
     assert (timeout.connect, timeout.read) == (2.0, 10.0)
+
+
+def test_area_versions_follow_the_2025_merger() -> None:
+    provinces = [a for a in catalogue.areas() if a.level == "province"]
+    assert len([a for a in provinces if a.code_list == "2004"]) == 63
+    assert len([a for a in provinces if a.code_list == "2025"]) == 34
+    # every 2004 province names the 2025 province that took it over, and that one exists
+    on_2025 = {a.code for a in provinces if a.code_list == "2025"}
+    assert {a.successor for a in provinces if a.code_list == "2004"} == on_2025
+    assert catalogue.area_on("VN-24", date(2025, 6, 30)).name_vi == "Bắc Giang"  # type: ignore[union-attr]
+    assert catalogue.area_on("VN-24", date(2025, 7, 1)).name_vi == "Bắc Ninh"  # type: ignore[union-attr]
+    assert catalogue.area_on("VN-27", date(2026, 1, 1)).successor == "VN-24"  # type: ignore[union-attr]
+    assert catalogue.predecessors("VN-37") == ("VN-35", "VN-36", "VN-37")
+    assert catalogue.area_on("VN-99") is None

@@ -29,7 +29,12 @@ class AreaDef:
     valid_from: date | None
     valid_to: date | None
     aliases: tuple[str, ...]
-    successor: str  # for a 2004-list province merged in 2025, the 2025-list area it joined
+    successor: str  # for a 2004-list province, the 2025-list area that took it over
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -76,3 +81,54 @@ def areas() -> tuple[AreaDef, ...]:
         )
         for row in _rows("areas.tsv")
     )
+
+
+# Each row of areas.tsv is one version of an area: a GSO code on one code list (QĐ 124/2004
+# or QĐ 19/2025, in force 2025-07-01). A code outlives a merger when the merged province kept
+# it, so "VN-24" is Bắc Giang until 2025-06-30 and the merged Bắc Ninh after.
+LIST_2025_FROM = date(2025, 7, 1)
+
+
+@cache
+def area_codes() -> frozenset[str]:
+    return frozenset(area.code for area in areas())
+
+
+def area_versions(code: str) -> tuple[AreaDef, ...]:
+    """The versions of one code, oldest first."""
+    return _versions().get(code, ())
+
+
+def area_on(code: str, day: date | None = None) -> AreaDef | None:
+    """The version of `code` in force on `day` (the latest version when `day` is None or
+    falls outside every version)."""
+    versions = area_versions(code)
+    if not versions:
+        return None
+    if day is not None:
+        for version in versions:
+            if version.valid_on(day):
+                return version
+    return versions[-1]
+
+
+def predecessors(code: str) -> tuple[str, ...]:
+    """The 2004-list codes merged into a 2025-list area (itself included when it kept its code)."""
+    return tuple(
+        area.code for area in areas() if area.code_list == "2004" and area.successor == code
+    )
+
+
+def code_list_on(day: date) -> str:
+    return "2025" if day >= LIST_2025_FROM else "2004"
+
+
+@cache
+def _versions() -> dict[str, tuple[AreaDef, ...]]:
+    grouped: dict[str, list[AreaDef]] = {}
+    for area in areas():
+        grouped.setdefault(area.code, []).append(area)
+    return {
+        code: tuple(sorted(rows, key=lambda a: a.valid_from or date.min))
+        for code, rows in grouped.items()
+    }

@@ -6,6 +6,7 @@ definition of it.
 
 from __future__ import annotations
 
+import calendar
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -144,3 +145,18 @@ class Fact(BaseModel):
             if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:
                 data[key] = int(number)
         return data
+
+
+def period_end(period: str) -> str:
+    """The last day a period covers, as YYYY-MM-DD."""
+    last = period.split("/")[-1]
+    year = int(last[:4])
+    if len(last) == 4:
+        return f"{year}-12-31"
+    kind = last[5]
+    if kind == "S":
+        return f"{year}-06-30" if last[6] == "1" else f"{year}-12-31"
+    month = int(last[6]) * 3 if kind == "Q" else int(last[5:7])
+    if len(last) == 10:
+        return last
+    return f"{year}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"

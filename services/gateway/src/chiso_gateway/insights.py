@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any, Literal
 
-from chiso_shared.catalogue import areas, indicators
+from chiso_shared.catalogue import area_on, indicators
+from chiso_shared.facts import is_valid_period, period_end
 
 Language = Literal["vi", "en"]
 
 
-def area_name(code: str, lang: Language) -> str | None:
-    for area in areas():
-        if area.code == code:
-            return area.name_vi if lang == "vi" else area.name_en
-    return None
+def area_name(code: str, lang: Language, period: str | None = None) -> str | None:
+    """The area's name when `period` ended (a 2025 merger may have renamed the code), else
+    its latest name."""
+    day = date.fromisoformat(period_end(period)) if period and is_valid_period(period) else None
+    area = area_on(code, day)
+    if area is None:
+        return None
+    return area.name_vi if lang == "vi" else area.name_en
 
 
 def indicator_label(code: str, lang: Language) -> tuple[str, str]:
@@ -97,7 +102,8 @@ def summary(
                 "source": source_of(latest),
             }
         )
-    return {"org_unit": code, "name": area_name(code, lang), "indicators": rows}
+    newest = max((row["period"] for row in rows), default=None, key=period_end)
+    return {"org_unit": code, "name": area_name(code, lang, newest), "indicators": rows}
 
 
 def compare(
@@ -115,7 +121,7 @@ def compare(
         units.append(
             {
                 "org_unit": code,
-                "name": area_name(code, lang),
+                "name": area_name(code, lang, series[-1]["period"] if series else None),
                 "latest": (
                     {
                         "period": series[-1]["period"],

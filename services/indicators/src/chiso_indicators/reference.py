@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chiso_indicators.db.models import Area, DataRevision, Indicator
+from chiso_indicators.db.models import Area, AreaVersion, DataRevision, Indicator
 from chiso_shared import catalogue
 
 
@@ -17,13 +17,32 @@ async def sync_reference_data(session: AsyncSession) -> None:
         row.unit, row.name_vi, row.name_en = item.unit, item.name_vi, item.name_en
         row.reference = item.reference
         session.add(row)
-    areas = {row.code: row for row in (await session.scalars(select(Area))).all()}
-    for area in catalogue.areas():
-        area_row = areas.get(area.code) or Area(code=area.code)
-        area_row.name_vi, area_row.name_en, area_row.level = area.name_vi, area.name_en, area.level
-        area_row.code_list, area_row.successor = area.code_list, area.successor
-        area_row.valid_from, area_row.valid_to = area.valid_from, area.valid_to
-        session.add(area_row)
+    await _sync_areas(session)
     if await session.get(DataRevision, 1) is None:
         session.add(DataRevision(id=1, revision=0))
+    await session.flush()
+
+
+async def _sync_areas(session: AsyncSession) -> None:
+    """One `areas` row per code, named by its latest version; one `area_versions` row per
+    code and code list."""
+    areas = {row.code: row for row in (await session.scalars(select(Area))).all()}
+    versions = {
+        (row.code, row.code_list): row for row in (await session.scalars(select(AreaVersion)))
+    }
+    for code in sorted(catalogue.area_codes()):
+        history = catalogue.area_versions(code)
+        latest = history[-1]
+        area = areas.get(code) or Area(code=code)
+        area.name_vi, area.name_en, area.level = latest.name_vi, latest.name_en, latest.level
+        area.code_list, area.successor = latest.code_list, latest.successor
+        area.valid_from, area.valid_to = history[0].valid_from, latest.valid_to
+        session.add(area)
+        for item in history:
+            row = versions.get((code, item.code_list)) or AreaVersion(
+                code=code, code_list=item.code_list
+            )
+            row.name_vi, row.name_en, row.successor = item.name_vi, item.name_en, item.successor
+            row.valid_from, row.valid_to = item.valid_from, item.valid_to
+            session.add(row)
     await session.flush()

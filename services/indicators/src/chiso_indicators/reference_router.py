@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from starlette.responses import Response
 
-from chiso_indicators.db.models import Area, Indicator
+from chiso_indicators.db.models import Area, AreaVersion, Indicator
 from chiso_indicators.deps import SessionDep
-from chiso_indicators.observations.schemas import AreaOut, IndicatorOut
+from chiso_indicators.observations.schemas import AreaOut, AreaVersionOut, IndicatorOut
 from chiso_shared.errors import NotFound, problem_responses
 from chiso_shared.responses import conditional_json
 
@@ -49,19 +51,93 @@ async def get_indicator(
     return _indicator(row)
 
 
-@router.get("/areas", response_model=list[AreaOut], summary="Areas: VN and the provinces")
-async def list_areas(request: Request, session: SessionDep) -> Response:
-    rows = (await session.scalars(select(Area).order_by(Area.code))).all()
-    return conditional_json(
-        request,
-        [
-            AreaOut(
-                code=row.code,
-                name_vi=row.name_vi,
-                name_en=row.name_en,
-                level=row.level,
-                code_list=row.code_list,
-            )
-            for row in rows
-        ],
+def _version(row: AreaVersion) -> AreaVersionOut:
+    return AreaVersionOut.model_validate(
+        {
+            "code_list": row.code_list,
+            "name_vi": row.name_vi,
+            "name_en": row.name_en,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "successor": row.successor or None,
+        }
     )
+
+
+def _area(row: Area, predecessors: list[str]) -> AreaOut:
+    return AreaOut(
+        code=row.code,
+        name_vi=row.name_vi,
+        name_en=row.name_en,
+        level=row.level,
+        code_list=row.code_list,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        successor=row.successor or None,
+        predecessors=predecessors,
+        versions=[_version(version) for version in row.versions],
+    )
+
+
+def _on_list(row: Area, code_list: str | None, on: date | None) -> bool:
+    """Whether some version of the area is on `code_list` (the country is on every list)
+    and in force on `on`."""
+    return any(
+        (code_list is None or v.code_list in (code_list, ""))
+        and (v.valid_from is None or on is None or v.valid_from <= on)
+        and (v.valid_to is None or on is None or on <= v.valid_to)
+        for v in row.versions
+    )
+
+
+async def _areas(session: SessionDep) -> tuple[list[Area], dict[str, list[str]]]:
+    rows = (
+        await session.scalars(select(Area).options(selectinload(Area.versions)).order_by(Area.code))
+    ).all()
+    merged: dict[str, list[str]] = {}
+    for row in rows:
+        for version in row.versions:
+            if version.code_list == "2004" and version.successor:
+                merged.setdefault(version.successor, []).append(row.code)
+    return list(rows), merged
+
+
+@router.get(
+    "/areas",
+    response_model=list[AreaOut],
+    summary="Areas: VN and the provinces of the 2004 and 2025 code lists",
+    description=(
+        "One entry per GSO code. A code that outlived the 2025 merger (the merged province "
+        "kept it) has two versions; `predecessors` and `successor` give the merger mapping. "
+        "Filter with `code_list` and `on` (e.g. `code_list=2025`, or `on=2023-12-31` for the "
+        "63 provinces of that date)."
+    ),
+)
+async def list_areas(
+    request: Request,
+    session: SessionDep,
+    code_list: Annotated[
+        Literal["2004", "2025"] | None, Query(description="Only areas on this code list.")
+    ] = None,
+    on: Annotated[date | None, Query(description="Only areas in force on this date.")] = None,
+) -> Response:
+    rows, merged = await _areas(session)
+    chosen = [row for row in rows if _on_list(row, code_list, on)]
+    return conditional_json(request, [_area(row, merged.get(row.code, [])) for row in chosen])
+
+
+@router.get(
+    "/areas/{code}",
+    response_model=AreaOut,
+    summary="One area with its versions and merger mapping",
+    responses=problem_responses(404),
+)
+async def get_area(
+    session: SessionDep,
+    code: Annotated[str, Path(max_length=16, examples=["VN-24"])],
+) -> AreaOut:
+    rows, merged = await _areas(session)
+    for row in rows:
+        if row.code == code:
+            return _area(row, merged.get(code, []))
+    raise NotFound(f"No area with code {code!r}.", code="indicators.unknown_area")

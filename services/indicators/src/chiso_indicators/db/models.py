@@ -39,6 +39,8 @@ class Indicator(IndicatorsBase):
 
 
 class Area(IndicatorsBase):
+    """A GSO code: its current name, and when the code itself started and ended."""
+
     __tablename__ = "areas"
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -46,6 +48,25 @@ class Area(IndicatorsBase):
     name_en: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(16))
     code_list: Mapped[str] = mapped_column(String(8), default="")
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    successor: Mapped[str] = mapped_column(String(16), default="")
+
+    versions: Mapped[list[AreaVersion]] = relationship(
+        lazy="raise", order_by="AreaVersion.valid_from"
+    )
+
+
+class AreaVersion(IndicatorsBase):
+    """What a code named on one code list (2004 or 2025), when, and the 2025 code that took
+    a 2004-list province over: the merger mapping."""
+
+    __tablename__ = "area_versions"
+
+    code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
+    code_list: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     successor: Mapped[str] = mapped_column(String(16), default="")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import calendar
+from chiso_shared.facts import Basis, Role, Status, period_end
 
-from chiso_shared.facts import Basis, Role, Status
+__all__ = ["frequency", "measure", "period_end", "transformation"]
 
 STATUS_CODES = {Status.actual: "A", Status.estimate: "E", Status.target: "F"}
 # Which version is current: actual beats provisional beats estimate beats forecast.
@@ -20,21 +20,6 @@ def frequency(period: str) -> str:
     if period[5] in "SQ":
         return period[5]
     return "M" if len(period) == 7 else "D"
-
-
-def period_end(period: str) -> str:
-    """The last day a period covers, as YYYY-MM-DD."""
-    last = period.split("/")[-1]
-    year = int(last[:4])
-    if len(last) == 4:
-        return f"{year}-12-31"
-    kind = last[5]
-    if kind == "S":
-        return f"{year}-06-30" if last[6] == "1" else f"{year}-12-31"
-    month = int(last[6]) * 3 if kind == "Q" else int(last[5:7])
-    if len(last) == 10:
-        return last
-    return f"{year}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
 
 
 def transformation(role: Role, basis: Basis | None) -> str:

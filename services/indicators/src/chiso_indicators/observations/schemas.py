@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,12 +104,70 @@ class IndicatorOut(BaseModel):
     reference: str
 
 
+class AreaVersionOut(BaseModel):
+    """What a code named on one code list, and when."""
+
+    code_list: str = Field(description="2004, 2025, or '' for the country.")
+    name_vi: str
+    name_en: str
+    valid_from: date | None
+    valid_to: date | None
+    successor: str | None = Field(
+        description="For a 2004-list province: the 2025-list code that took it over."
+    )
+
+
 class AreaOut(BaseModel):
+    """A GSO area code, named by its latest version, with its history and merger mapping."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "VN-24",
+                    "name_vi": "Bắc Ninh",
+                    "name_en": "Bac Ninh",
+                    "level": "province",
+                    "code_list": "2025",
+                    "valid_from": "2004-01-01",
+                    "valid_to": None,
+                    "successor": None,
+                    "predecessors": ["VN-24", "VN-27"],
+                    "versions": [
+                        {
+                            "code_list": "2004",
+                            "name_vi": "Bắc Giang",
+                            "name_en": "Bac Giang",
+                            "valid_from": "2004-01-01",
+                            "valid_to": "2025-06-30",
+                            "successor": "VN-24",
+                        },
+                        {
+                            "code_list": "2025",
+                            "name_vi": "Bắc Ninh",
+                            "name_en": "Bac Ninh",
+                            "valid_from": "2025-07-01",
+                            "valid_to": None,
+                            "successor": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     code: str
     name_vi: str
     name_en: str
     level: str
-    code_list: str
+    code_list: str = Field(description="The latest code list the code is on ('' for VN).")
+    valid_from: date | None
+    valid_to: date | None = Field(description="Set when the code ended (merged away in 2025).")
+    successor: str | None = Field(description="The code that took this one over, if it ended.")
+    predecessors: list[str] = Field(
+        description="The 2004-list codes merged into this 2025-list area (itself included)."
+    )
+    versions: list[AreaVersionOut]
 
 
 class SeriesOut(BaseModel):

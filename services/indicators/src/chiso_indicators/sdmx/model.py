@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chiso_indicators.db.models import Series
-from chiso_shared.catalogue import areas, indicators
+from chiso_shared.catalogue import area_codes, area_versions, indicators
 from chiso_shared.facts import Unit
 
 AGENCY = "CHISO"
@@ -69,12 +69,22 @@ DIMENSIONS = (
 )
 
 
+def _area_name(code: str) -> str:
+    """The latest English name, with the earlier one where a 2025 merger renamed the code."""
+    *earlier, latest = area_versions(code)
+    renamed = [v for v in earlier if v.name_en != latest.name_en]
+    if not renamed:
+        return latest.name_en
+    before = "; ".join(f"{v.name_en} until {v.valid_to}" for v in renamed)
+    return f"{latest.name_en} (code list {latest.code_list}; {before})"
+
+
 @cache
 def codelists() -> dict[str, dict[str, str]]:
     """Codelist id -> {code id: English name}."""
     return {
         "CL_FREQ": dict(SDMX_FREQUENCIES),
-        "CL_AREA": {area.code: area.name_en for area in areas()},
+        "CL_AREA": {code: _area_name(code) for code in sorted(area_codes())},
         "CL_INDICATOR": {sdmx_id(item.code): item.name_en for item in indicators()},
         "CL_MEASURE": {"ACTUAL": "Actual", "TARGET": "Target (plan)"},
         "CL_TRANSFORMATION": {sdmx_id(key): name for key, name in TRANSFORMATIONS.items()},
@@ -88,7 +98,7 @@ def _reverse() -> dict[str, dict[str, str]]:
     """Dimension id -> {SDMX code: chiso value}."""
     natural = {
         "FREQ": list(SDMX_FREQUENCIES),
-        "REF_AREA": [area.code for area in areas()],
+        "REF_AREA": sorted(area_codes()),
         "INDICATOR": [item.code for item in indicators()],
         "MEASURE": ["actual", "target"],
         "TRANSFORMATION": list(TRANSFORMATIONS),

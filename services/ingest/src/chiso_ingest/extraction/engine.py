@@ -7,6 +7,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 from chiso_ingest.extraction.indicators import PhraseIndex, PhraseMatch
@@ -20,7 +21,8 @@ from chiso_ingest.extraction.periods import (
     resolve,
 )
 from chiso_ingest.extraction.scope import area_code, document_scope, province_in
-from chiso_shared.facts import Basis, Fact, Role, Status, Unit
+from chiso_shared.catalogue import code_list_on
+from chiso_shared.facts import Basis, Fact, Role, Status, Unit, period_end
 
 _SENTENCE_BREAK = re.compile(r"\n+|[.!?…]+(?:\s+|(?=[^\W\d_]))")
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
@@ -95,6 +97,8 @@ class Doc:
     semicolons: list[int]
     scope: str | None
     future: list[Future]
+    scope_hint: str | None = None
+    code_list: str = "2004"  # the province code list in force when the report's period ends
     topics: list[tuple[int, str]] = field(default_factory=list)
     periods: list[PeriodMention] = field(default_factory=list)
     period_starts: list[int] = field(default_factory=list)
@@ -221,6 +225,7 @@ def _prepare(text: str, lex: Lexicon, scope: str | None) -> Doc:
         sent_starts=_sentence_starts(text),
         semicolons=[m.start() for m in _SEMICOLON.finditer(text)],
         scope=document_scope(text, low, lex, scope),
+        scope_hint=scope,
         future=_future_regions(text, low, lex),
         topics=[(m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)],
     )
@@ -236,9 +241,21 @@ def _add_context(doc: Doc, cands: list[Cand], published: str | None) -> bool:
     if doc_period is None:
         return False
     doc.doc_period = doc_period
+    _use_code_list_of_period(doc)
     _resolve_futures(doc)
     doc.phrases = PhraseIndex(doc.low, doc.lex.light_words, regions)
     return True
+
+
+def _use_code_list_of_period(doc: Doc) -> None:
+    """A report on a period ending after the 2025 merger names the 34 provinces of QĐ 19/2025."""
+    try:
+        ends = date.fromisoformat(period_end(doc.doc_period.period))
+    except ValueError:
+        return
+    doc.code_list = code_list_on(ends)
+    if doc.code_list != "2004":
+        doc.scope = document_scope(doc.text, doc.low, doc.lex, doc.scope_hint, doc.code_list)
 
 
 def _merge(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -688,7 +705,7 @@ def _is_sub(doc: Doc, cand: Cand) -> bool:
     if lex.scope_sub_right.match(after):
         return True
     return any(
-        area_code(m.group()) != doc.scope
+        area_code(m.group(), doc.code_list) != doc.scope
         for m in lex.scope_sub.finditer(doc.text, max(clause, cand.start - _SUB_REACH), cand.start)
     )
 
@@ -782,7 +799,8 @@ def _own_context(
         cand.indicator = previous.indicator if _same_metric(doc, cand, win.seg) else None
     cand.scope = "sub" if _is_sub(doc, cand) else doc.scope
     if cand.scope == "VN":
-        cand.scope = province_in(doc.text, doc.clause_start(cand.start), cand.start) or "VN"
+        clause = doc.clause_start(cand.start)
+        cand.scope = province_in(doc.text, clause, cand.start, doc.code_list) or "VN"
 
 
 def _own_status(

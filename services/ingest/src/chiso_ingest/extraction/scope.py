@@ -62,11 +62,14 @@ def _fold(name: str) -> str:
 
 
 @cache
-def _index() -> _AreaIndex:
+def _index(code_list: str = "2004") -> _AreaIndex:
+    """Province names of one code list: the 2004 list (63) or, for reports after the 2025
+    merger, the 2025 list (34), where a name may stand for another code ("Bắc Ninh" is VN-27
+    before 2025-07-01 and VN-24 after)."""
     code_of: dict[str, str] = {}
     forms: set[str] = set()
     for area in areas():
-        if area.level != "province" or area.code_list not in ("", "2004"):
+        if area.level != "province" or area.code_list not in ("", code_list):
             continue
         for name in (area.name_vi, area.name_en, *area.aliases):
             if len(name) < 4:
@@ -82,25 +85,28 @@ def _index() -> _AreaIndex:
 _PLACE_WORD = re.compile(r"^\S+(?:\s+(?:phố|xã|trấn))?\s+", re.IGNORECASE)
 
 
-def area_code(place: str) -> str | None:
+def area_code(place: str, code_list: str = "2004") -> str | None:
     """The province a "thành phố Đà Nẵng"-style mention names, if it names one."""
     name = _PLACE_WORD.sub("", place.strip(), count=1)
-    return _index().code_of.get(_fold(name))
+    return _index(code_list).code_of.get(_fold(name))
 
 
-def province_in(text: str, start: int, end: int) -> str | None:
+def province_in(text: str, start: int, end: int, code_list: str = "2004") -> str | None:
     """The last province named in text[start:end], if any (for figures of one province
     inside a national report)."""
     code = None
-    for m in _index().pattern.finditer(text, start, end):
+    index = _index(code_list)
+    for m in index.pattern.finditer(text, start, end):
         if not (m.start() and text[m.start() - 1].isalnum()):
-            code = _index().code_of.get(_fold(m.group())) or code
+            code = index.code_of.get(_fold(m.group())) or code
     return code
 
 
-def document_scope(text: str, low: str, lex: Lexicon, hint: str | None) -> str | None:
+def document_scope(
+    text: str, low: str, lex: Lexicon, hint: str | None, code_list: str = "2004"
+) -> str | None:
     """The province a report is about, `VN` for a national report, else the hint."""
-    index = _index()
+    index = _index(code_list)
     counts: Counter[str] = Counter()
     for m in index.pattern.finditer(text):
         if m.start() and (text[m.start() - 1].isalnum()):
