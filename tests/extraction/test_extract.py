@@ -359,3 +359,20 @@ def test_province_names_follow_the_code_list_of_the_period() -> None:
     after = "Báo cáo năm 2026 của tỉnh Bắc Ninh.\nToàn tỉnh có 3.450.000 thuê bao di động."
     assert [f.scope for f in extract(before, doc="2023.txt")] == ["VN-27"]
     assert [f.scope for f in extract(after, doc="2026.txt")] == ["VN-24"]
+
+
+@pytest.mark.parametrize("levels", ["mức độ 3, 4", "mức độ 3 và 4", "mức độ 2, 3, 4"])
+def test_every_level_in_a_list_of_service_levels_is_excluded(levels: str) -> None:
+    body = f"Năm 2024 tỉnh cung cấp 1.215 dịch vụ công trực tuyến {levels}."
+    assert texts(body) == ["1.215"]
+
+
+def test_a_later_figure_listed_after_a_target_is_a_target() -> None:
+    body = "Năm 2025 phấn đấu 80% hồ sơ được số hóa, từ 60 đến 70% người dân có danh tính số."
+    assert [(f.text, f.status.value) for f in facts(body)] == [
+        ("80", "target"),
+        ("60 đến 70", "target"),
+    ]
+    # the report's own period stays actual when nothing marks it as planned
+    current = "Năm 2024 phấn đấu 80% hồ sơ được số hóa, đã có 65% người dân có danh tính số."
+    assert [f.status.value for f in facts(current)] == ["target", "actual"]

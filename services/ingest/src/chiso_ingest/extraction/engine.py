@@ -787,7 +787,7 @@ def _own_context(
 ) -> None:
     explicit = resolve(mention, doc.doc_period.year, flow=_is_flow(doc, cand)) if mention else None
     future = _in_future(doc, cand.start)
-    cand.status = _own_status(doc, walk, win, mention, explicit, future)
+    cand.status = _own_status(doc, walk, win, mention, explicit, future, cand)
     cand.period = explicit
     if cand.period is None and future is not None:
         cand.period = future.period
@@ -810,6 +810,7 @@ def _own_status(
     mention: PeriodMention | None,
     explicit: str | None,
     future: Future | None,
+    cand: Cand,
 ) -> Status:
     status = _status(doc, win.seg, win.left)
     ahead = explicit is not None and explicit[:4] > str(doc.doc_period.year)
@@ -817,9 +818,18 @@ def _own_status(
         status = Status.target
     if status is None and future is not None:
         status = Status.target
+    if status is None and ahead and _follows_a_target(walk, cand):
+        status = Status.target
     if status is None and walk.component_parent is not None:
         status = walk.component_parent.status
     return status or Status.actual
+
+
+def _follows_a_target(walk: _Walk, cand: Cand) -> bool:
+    """A later period's figure listed after a target in the same sentence is a target too
+    ("phấn đấu 80% ..., từ 60 đến 70% ...")."""
+    prev = walk.prev
+    return prev is not None and prev.sentence == cand.sentence and prev.status is Status.target
 
 
 def _regions(doc: Doc, cands: list[Cand]) -> list[tuple[int, int]]:
