@@ -102,6 +102,34 @@ async def test_a_slow_parse_is_refused_with_422(tmp_path: Path, ingest_db: str) 
     assert response.json()["code"] == "ingest.parse_timeout"
 
 
+async def test_a_read_that_needs_too_much_memory_is_refused_and_the_service_carries_on(
+    tmp_path: Path, ingest_db: str
+) -> None:
+    from tests.ingest.builders import make_docx
+
+    # the child that reads the file gets less address space than its interpreter already
+    # holds, so the parser's first large allocation fails, as a decompression bomb's would
+    settings = Settings(
+        data_dir=tmp_path, database_url=ingest_db, run_worker=False, parse_memory_bytes=16 << 20
+    )
+    async with running(create_app(settings)) as client:
+        docx = make_docx([REPORT] * 20)
+        response = await client.post(
+            "/v1/documents",
+            files={"file": ("big.docx", docx, "application/octet-stream")},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "ingest.parse_limit"
+        assert (await client.get("/healthz")).status_code == 200
+    roomy = Settings(data_dir=tmp_path, database_url=ingest_db, run_worker=False)
+    async with running(create_app(roomy)) as client:
+        response = await client.post(
+            "/v1/documents",
+            files={"file": ("big.docx", docx, "application/octet-stream")},
+        )
+        assert response.status_code == 202, response.text
+
+
 async def test_media_types_outside_the_setting_are_415(tmp_path: Path, ingest_db: str) -> None:
     settings = Settings(
         data_dir=tmp_path,

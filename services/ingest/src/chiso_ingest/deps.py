@@ -1,4 +1,5 @@
-"""Request dependencies: settings and the one session per request (commit or roll back)."""
+"""Request dependencies: settings, the file-reading sandbox and the one session per request
+(commit or roll back)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chiso_ingest.formats import ReaderSandbox
 from chiso_ingest.settings import Settings
 from chiso_shared.db import session_scope
 
 
 async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.state.settings)
+
+
+async def get_readers(request: Request) -> ReaderSandbox:
+    return cast(ReaderSandbox, request.state.readers)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -24,3 +30,4 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadersDep = Annotated[ReaderSandbox, Depends(get_readers)]

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chiso_ingest import __version__
 from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
-from chiso_ingest.settings import Settings
+from chiso_ingest.formats import ReaderSandbox
+from chiso_ingest.settings import Settings, sandbox_limits_of
 from chiso_ingest.worker import Worker
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
@@ -30,6 +31,7 @@ class State(TypedDict):
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    readers: ReaderSandbox
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = create_sessionmaker(engine)
         client = create_http_client(settings.http, base_url=settings.indicators_url)
         live.update(engine=engine, http=client)
+        readers = ReaderSandbox(sandbox_limits_of(settings))
+        await asyncio.to_thread(readers.warm_up)
         task = None
         if settings.run_worker:
             task = asyncio.create_task(Worker(sessionmaker, client, settings).run())
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "http": client,
+                "readers": readers,
             }
         finally:
             if task is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from chiso_ingest.formats import READERS, Limits
+from chiso_ingest.formats import READERS, Limits, SandboxLimits
 from chiso_shared.settings import ServiceSettings
 
 
@@ -25,6 +25,14 @@ class Settings(ServiceSettings):
     max_pages: int = Field(default=500, ge=1, description="Most pages read from a PDF.")
     parse_timeout: float = Field(
         default=30, gt=0, description="Seconds a file may take to read before it is refused."
+    )
+    parse_memory_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=0,
+        description="Address space of the child process that reads one file (0: no limit).",
+    )
+    parse_parallel: int = Field(
+        default=2, ge=1, description="Files read at once; further uploads wait their turn."
     )
     max_zip_entries: int = Field(default=1000, ge=1, description="Most parts in a DOCX.")
     max_unzipped_bytes: int = Field(
@@ -58,4 +66,13 @@ def limits_of(settings: Settings) -> Limits:
         max_zip_entries=settings.max_zip_entries,
         max_unzipped_bytes=settings.max_unzipped_bytes,
         max_zip_ratio=settings.max_zip_ratio,
+    )
+
+
+def sandbox_limits_of(settings: Settings) -> SandboxLimits:
+    """The limits of the process each uploaded file is read in."""
+    return SandboxLimits(
+        timeout=settings.parse_timeout,
+        memory_bytes=settings.parse_memory_bytes,
+        parallel=settings.parse_parallel,
     )

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from chiso_ingest import extraction
-from chiso_ingest.deps import SessionDep, SettingsDep
+from chiso_ingest.deps import ReadersDep, SessionDep, SettingsDep
 from chiso_ingest.documents import service
 from chiso_ingest.documents.schemas import (
     DocumentAccepted,
@@ -72,7 +72,9 @@ UPLOAD_OPENAPI: dict[str, Any] = {
     openapi_extra=UPLOAD_OPENAPI,
     responses=problem_responses(400, 413, 415, 422),
 )
-async def upload(request: Request, session: SessionDep, settings: SettingsDep) -> DocumentAccepted:
+async def upload(
+    request: Request, session: SessionDep, settings: SettingsDep, readers: ReadersDep
+) -> DocumentAccepted:
     declared = request.headers.get("content-length")
     if (
         declared
@@ -103,7 +105,7 @@ async def upload(request: Request, session: SessionDep, settings: SettingsDep) -
         media,
         limits_of(settings),
         settings.accepted_media_types,
-        timeout=settings.parse_timeout,
+        sandbox=readers,
     )
     document, duplicate = await service.accept(
         session,

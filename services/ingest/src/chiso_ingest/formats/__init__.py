@@ -1,22 +1,33 @@
 """Format readers: bytes in, normalised text and a layout map out, or a clear refusal.
 
-Each reader is a pure function `(bytes, Limits) -> Parsed`. `read_document` runs one off the
-event loop under a deadline, so a slow or hostile file costs a 422, never a stuck server.
+Each reader is a pure function `(bytes, Limits) -> Parsed`. `read_document` runs one in a
+sandboxed child process under a deadline, so a slow or hostile file costs a 422, never a stuck
+or starved server.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection
 
 from chiso_ingest.formats.base import Limits, Parsed, Region
 from chiso_ingest.formats.docx_reader import read_docx
 from chiso_ingest.formats.html_reader import read_html
 from chiso_ingest.formats.pdf_reader import read_pdf
+from chiso_ingest.formats.sandbox import ReaderSandbox, SandboxLimits
 from chiso_ingest.formats.text_reader import read_text
 from chiso_shared.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
-__all__ = ["READERS", "Limits", "Parsed", "Region", "media_type_of", "read", "read_document"]
+__all__ = [
+    "READERS",
+    "Limits",
+    "Parsed",
+    "ReaderSandbox",
+    "Region",
+    "SandboxLimits",
+    "media_type_of",
+    "read",
+    "read_document",
+]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 READERS: dict[str, Callable[[bytes, Limits], Parsed]] = {
@@ -49,13 +60,17 @@ def media_type_of(declared: str | None, filename: str) -> str:
     return EXTENSIONS.get(suffix, base or "application/octet-stream")
 
 
-def read(content: bytes, media_type: str, limits: Limits, accepted: Collection[str]) -> Parsed:
+def check_media_type(media_type: str, accepted: Collection[str]) -> None:
     if media_type not in READERS or media_type not in accepted:
         names = ", ".join(sorted(set(READERS) & set(accepted)))
         raise UnsupportedMediaType(
             f"Media type {media_type!r} is not accepted; accepted: {names}.",
             code="ingest.unsupported_media_type",
         )
+
+
+def read(content: bytes, media_type: str, limits: Limits, accepted: Collection[str]) -> Parsed:
+    check_media_type(media_type, accepted)
     if not content.strip():
         raise Unprocessable("The file is empty.", code="ingest.empty")
     parsed = READERS[media_type](content, limits)
@@ -78,19 +93,11 @@ async def read_document(
     limits: Limits,
     accepted: Collection[str],
     *,
-    timeout: float,
+    sandbox: ReaderSandbox,
 ) -> Parsed:
-    """`read` in a worker thread, refused with 422 if it takes longer than `timeout` seconds.
-
-    A thread cannot be killed, so a parse that overruns keeps its thread until it ends; the
-    zip, page and character limits are what bound that work.
-    """
-    try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(read, content, media_type, limits, accepted), timeout
-        )
-    except TimeoutError as exc:
-        raise Unprocessable(
-            f"Reading the {media_type} file took longer than {timeout:g} s; it was refused.",
-            code="ingest.parse_timeout",
-        ) from exc
+    """`read` in a sandboxed child process; refusals keep their 4xx, an overrun or a crash of
+    the parser becomes a 422."""
+    check_media_type(media_type, accepted)
+    if not content.strip():
+        raise Unprocessable("The file is empty.", code="ingest.empty")
+    return await sandbox.read(content, media_type, limits, accepted)

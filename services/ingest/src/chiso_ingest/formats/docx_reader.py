@@ -92,6 +92,8 @@ def read_docx(content: bytes, limits: Limits) -> Parsed:
         document = docx.Document(io.BytesIO(content))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise unreadable("DOCX", f"python-docx cannot open it ({exc}).") from exc
+    except MemoryError:  # the sandbox's limit, not a malformed file
+        raise
     except Exception as exc:  # malformed XML surfaces as lxml errors of several types
         raise unreadable("DOCX", f"{type(exc).__name__}: {exc}") from exc
     builder = TextBuilder(limits.max_chars)

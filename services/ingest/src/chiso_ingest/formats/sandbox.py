@@ -1,0 +1,158 @@
+"""Read untrusted files in a child process that can be killed and cannot take the host's memory.
+
+A parser fed a hostile PDF or DOCX may loop, recurse or inflate without end, and a thread
+running it cannot be stopped. Each file is therefore read in its own process, forked from a
+server that has already imported the readers (so a read costs milliseconds, not an
+interpreter start), with an address-space limit and a CPU-time limit, under a wall-clock
+deadline after which the process is killed. A bounded number of reads run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import resource
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from chiso_ingest.formats.base import Limits, Parsed
+from chiso_shared import errors
+from chiso_shared.errors import ChisoError, ServiceUnavailable, Unprocessable
+
+_PRELOAD = ["chiso_ingest.formats"]
+_preload_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    timeout: float  # wall-clock seconds for one file
+    memory_bytes: int  # address space of the child process; 0 for no limit
+    parallel: int  # files read at once; more wait their turn
+
+
+def _child(
+    conn: Connection,
+    content: bytes,
+    media_type: str,
+    limits: Limits,
+    accepted: list[str],
+    memory_bytes: int,
+    cpu_seconds: int,
+) -> None:
+    """Runs in the child: apply the limits, read, send back the result or the refusal."""
+    from chiso_ingest.formats import read
+
+    if memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    try:
+        message: tuple[Any, ...] = ("ok", read(content, media_type, limits, accepted))
+    except ChisoError as exc:
+        message = ("refused", type(exc).__name__, exc.detail, exc.code)
+    except MemoryError:
+        message = ("memory",)
+    except RecursionError:
+        message = ("broken", "its structure nests too deeply")
+    except Exception as exc:  # a parser's own failure on a malformed file
+        message = ("broken", f"{type(exc).__name__}: {str(exc)[:200]}")
+    try:
+        conn.send(message)
+    finally:
+        conn.close()
+
+
+class ReaderSandbox:
+    """Reads files in killable, memory-limited child processes (one per file)."""
+
+    def __init__(self, limits: SandboxLimits) -> None:
+        self.limits = limits
+        self._slots = asyncio.Semaphore(limits.parallel)
+        self._context = multiprocessing.get_context("forkserver")
+        with _preload_lock:
+            self._context.set_forkserver_preload(_PRELOAD)
+
+    def warm_up(self) -> None:
+        """Start the fork server now, so the first upload does not wait for its imports."""
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+    async def read(
+        self, content: bytes, media_type: str, limits: Limits, accepted: Collection[str]
+    ) -> Parsed:
+        async with self._slots:
+            message = await asyncio.to_thread(
+                self._run, content, media_type, limits, list(accepted)
+            )
+        return _result(message, media_type, self.limits)
+
+    def _run(
+        self, content: bytes, media_type: str, limits: Limits, accepted: list[str]
+    ) -> tuple[Any, ...]:
+        receiver, sender = self._context.Pipe(duplex=False)
+        cpu_seconds = max(1, int(self.limits.timeout) + 1)
+        process = self._context.Process(
+            target=_child,
+            args=(
+                sender,
+                content,
+                media_type,
+                limits,
+                accepted,
+                self.limits.memory_bytes,
+                cpu_seconds,
+            ),
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        try:
+            if not receiver.poll(self.limits.timeout):
+                return ("timeout",)
+            try:
+                message: tuple[Any, ...] = receiver.recv()
+            except EOFError:  # the child died without answering
+                process.join(1)
+                return ("died", process.exitcode)
+            return message
+        finally:
+            receiver.close()
+            if process.is_alive():
+                process.kill()
+            process.join()
+            process.close()
+
+
+def _result(message: tuple[Any, ...], media_type: str, limits: SandboxLimits) -> Parsed:
+    kind = message[0]
+    if kind == "ok":
+        parsed: Parsed = message[1]
+        return parsed
+    if kind == "refused":
+        _, name, detail, code = message
+        error_class = getattr(errors, name, Unprocessable)
+        if not (isinstance(error_class, type) and issubclass(error_class, ChisoError)):
+            error_class = Unprocessable
+        raise error_class(detail, code=code)
+    if kind == "timeout":
+        raise Unprocessable(
+            f"Reading the {media_type} file took longer than {limits.timeout:g} s; it was refused.",
+            code="ingest.parse_timeout",
+        )
+    if kind == "died" and (message[1] or 0) >= 0:
+        raise ServiceUnavailable(
+            "The process that reads files ended without an answer; try again.",
+            code="ingest.reader_failed",
+        )
+    if kind in ("memory", "died"):  # MemoryError, or killed by the CPU or memory limit
+        raise Unprocessable(
+            f"Reading the {media_type} file needed more memory or CPU than a read may use; "
+            "it was refused.",
+            code="ingest.parse_limit",
+        )
+    raise Unprocessable(
+        f"The {media_type} file could not be read ({message[1]}).", code="ingest.unreadable"
+    )
