@@ -376,3 +376,12 @@ def test_a_later_figure_listed_after_a_target_is_a_target() -> None:
     # the report's own period stays actual when nothing marks it as planned
     current = "Năm 2024 phấn đấu 80% hồ sơ được số hóa, đã có 65% người dân có danh tính số."
     assert [f.status.value for f in facts(current)] == ["target", "actual"]
+
+
+def test_a_share_named_after_its_number_does_not_borrow_the_sentences_earlier_metric() -> None:
+    body = (
+        "Tỷ lệ hộ gia đình có kết nối Internet cáp quang đạt 85,2%; "
+        "100% xã có điểm phục vụ bưu chính có người phục vụ."
+    )
+    assert one(body, "85,2").indicator == "telecom.fiber.household_share"
+    assert one(body, "100").indicator is None

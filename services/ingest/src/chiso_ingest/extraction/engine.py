@@ -589,6 +589,8 @@ def _pick_indicator(
         (seg_start, cand.start, cand.start, 4.0, 40.0),
         (sent_start, seg_start, seg_start, -100.0, 4.0),
     )
+    if _share_named_after(doc, cand):
+        windows = windows[:3]
     phrases = doc.phrases
     named_after = doc.lex.label_after.match(doc.low, cand.unit_end) is not None
     for a, b, limit, bonus, slope in windows:
@@ -650,7 +652,16 @@ def _same_metric(doc: Doc, cand: Cand, seg: str) -> bool:
     if cand.status is Status.target:
         return True
     words = doc.lex.label_trim_tail.sub("", doc.lex.period_words.sub(" ", seg)).split()
-    return len(words) <= _THIN_LABEL
+    if len(words) > _THIN_LABEL:
+        return False
+    return not _share_named_after(doc, cand)
+
+
+def _share_named_after(doc: Doc, cand: Cand) -> bool:
+    """A share whose words follow it ("..., 85,2%; 100% xã có điểm phục vụ bưu chính"): the
+    metric is named there, not by an earlier figure of the sentence."""
+    after = doc.text[cand.unit_end : _clause_end(doc, cand)].split()
+    return cand.unit is Unit.percent and len(after) > _THIN_LABEL
 
 
 def _is_item(cand: Cand, match: PhraseMatch) -> bool:
