@@ -799,3 +799,42 @@ def test_dockerignore_keeps_local_state_out_but_not_sources() -> None:
     }
     for path in sorted(copied):
         assert not ignored(path), f".dockerignore excludes {path}, which the Dockerfile copies"
+
+
+# ---- every deployed variable is a setting the service reads ----------------------------------
+
+
+def settings_class(service: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"chiso_{service}.settings").Settings
+
+
+def check_settings(service: str, env: dict[str, Any], where: str) -> None:
+    """Each CHISO_<SERVICE>_* name is a field of the service's Settings, and literal values
+    parse: a misspelt variable would otherwise be ignored without a word."""
+    own = prefix(service)
+    cls = settings_class(service)
+    fields = {name.upper() for name in cls.model_fields}
+    unknown = [k for k in env if k.startswith(own) and k[len(own) :].split("__")[0] not in fields]
+    assert not unknown, f"{where}: {service} does not read {unknown}"
+    literals = {
+        k[len(own) :].lower(): v for k, v in env.items() if k.startswith(own) and isinstance(v, str)
+    }
+    literals.pop("jwt_secret", None)
+    nested = {k: v for k, v in literals.items() if "__" in k}
+    flat = {k: v for k, v in literals.items() if "__" not in k}
+    cls.model_validate(flat)  # raises if a value does not parse
+    assert all(k.split("__")[0] in cls.model_fields for k in nested)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_kubernetes_variables_are_settings(service: str) -> None:
+    check_settings(service, container_env(service, app_container(service)), "k8s")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_variables_are_settings(service: str) -> None:
+    app = compose_services()[service]
+    env = {k: interpolate_defaults(v) for k, v in compose_env(app).items()}
+    check_settings(service, env, "compose")
