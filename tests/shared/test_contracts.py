@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
-
-from datetime import date
 
 from chiso_shared import catalogue
 from chiso_shared.errors import NotFound, install_error_handlers
