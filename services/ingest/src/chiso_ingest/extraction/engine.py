@@ -583,7 +583,7 @@ def _pick_indicator(
     best: tuple[float, str] | None = None
     clause_end = min(_clause_end(doc, cand), next_start)
     # (start, end, how far a phrase may run on, bonus, distance slope)
-    windows = (
+    windows: tuple[tuple[int, int, int, float, float], ...] = (
         (cand.end, right_end, max(right_end, clause_end), 6.0, 8.0),
         (right_end, clause_end, clause_end, 1.0, 5.0),
         (seg_start, cand.start, cand.start, 4.0, 40.0),
