@@ -7,12 +7,16 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 Check = Callable[[], Awaitable[None]]
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "checks": {"database": "ok"}}]}
+    )
+
     status: str
     checks: dict[str, str] = {}
 

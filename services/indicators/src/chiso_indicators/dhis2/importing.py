@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.dhis2.mapping import from_category_combo, from_dhis2_period
@@ -43,6 +43,21 @@ class ImportCount(BaseModel):
 
 
 class Dhis2ImportSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "responseType": "ImportSummary",
+                    "status": "SUCCESS",
+                    "dryRun": False,
+                    "importCount": {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0},
+                    "conflicts": [],
+                    "revision": 7,
+                }
+            ]
+        }
+    )
+
     responseType: Literal["ImportSummary"] = "ImportSummary"
     status: Literal["SUCCESS", "WARNING"]
     dryRun: bool

@@ -58,6 +58,22 @@ class ImportConflict(BaseModel):
 class ImportSummary(BaseModel):
     """Modelled on DHIS2's import summary."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "OK",
+                    "dry_run": False,
+                    "imported": 5,
+                    "updated": 1,
+                    "ignored": 0,
+                    "conflicts": [],
+                    "revision": 12,
+                }
+            ]
+        }
+    )
+
     status: Literal["OK", "WARNING"]
     dry_run: bool
     imported: int = Field(description="New (series, period) values.")
@@ -68,6 +84,23 @@ class ImportSummary(BaseModel):
 
 
 class SourceOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "document_name": "thanh-hoa-2023.txt",
+                    "published": "2023-12-20",
+                    "start": 312,
+                    "end": 321,
+                    "text": "2.980.000",
+                    "label": "tổng số thuê bao điện thoại trên địa bàn",
+                    "extractor_version": "0.3.0",
+                }
+            ]
+        }
+    )
+
     document_id: str
     document_name: str
     published: str
@@ -79,6 +112,41 @@ class SourceOut(BaseModel):
 
 
 class ObservationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "indicator": "telecom.subscribers.total",
+                    "area": "VN-38",
+                    "frequency": "A",
+                    "measure": "actual",
+                    "transformation": "level",
+                    "unit": "count",
+                    "period": "2023",
+                    "value": 2980000,
+                    "of": None,
+                    "max": None,
+                    "status": "E",
+                    "published": "2023-12-20",
+                    "recorded_at": "2026-11-26T08:00:00Z",
+                    "is_current": True,
+                    "sources": [
+                        {
+                            "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                            "document_name": "thanh-hoa-2023.txt",
+                            "published": "2023-12-20",
+                            "start": 312,
+                            "end": 321,
+                            "text": "2.980.000",
+                            "label": "tổng số thuê bao điện thoại trên địa bàn",
+                            "extractor_version": "0.3.0",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     indicator: str
     area: str
     frequency: str
@@ -97,6 +165,20 @@ class ObservationOut(BaseModel):
 
 
 class IndicatorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "telecom.subscribers.total",
+                    "unit": "count",
+                    "name_vi": "Tổng số thuê bao điện thoại",
+                    "name_en": "Telephone subscriptions, total",
+                    "reference": "VN national indicator 1304 (TT 03/2022/TT-BTTTT); ITU i112",
+                }
+            ]
+        }
+    )
+
     code: str
     unit: str
     name_vi: str
@@ -171,6 +253,22 @@ class AreaOut(BaseModel):
 
 
 class SeriesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "indicator": "telecom.subscribers.total",
+                    "area": "VN-38",
+                    "frequency": "A",
+                    "measure": "actual",
+                    "transformation": "level",
+                    "unit": "count",
+                }
+            ]
+        }
+    )
+
     id: int
     indicator: str
     area: str
@@ -186,5 +284,9 @@ class Page(BaseModel, Generic[T]):
 
 
 class Revision(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"revision": 42, "updated_at": "2026-11-26T08:00:00Z"}]}
+    )
+
     revision: int
     updated_at: datetime

@@ -81,7 +81,10 @@ def _add_structure_route(resource: str) -> None:
             handler,
             methods=["GET"],
             summary=f"SDMX 2.1 {resource} (SDMX-ML structure message)",
-            responses={200: {"content": {STRUCTURE_TYPE: {}}}, **problem_responses(404, 422)},
+            responses={
+                200: {"content": {STRUCTURE_TYPE: {"example": STRUCTURE_EXAMPLE}}},
+                **problem_responses(404, 422),
+            },
             response_class=Response,
         )
 
@@ -104,7 +107,10 @@ def _add_structure_route(resource: str) -> None:
             short,
             methods=["GET"],
             summary=f"SDMX 2.1 {resource}, latest version",
-            responses={200: {"content": {STRUCTURE_TYPE: {}}}, **problem_responses(404, 422)},
+            responses={
+                200: {"content": {STRUCTURE_TYPE: {"example": STRUCTURE_EXAMPLE}}},
+                **problem_responses(404, 422),
+            },
             response_class=Response,
             include_in_schema=False,
         )
@@ -125,8 +131,27 @@ async def _data(
     return conditional(request, body, media_type)
 
 
+CSV_EXAMPLE = (
+    "DATAFLOW,FREQ,REF_AREA,INDICATOR,MEASURE,TRANSFORMATION,UNIT_MEASURE,TIME_PERIOD,"
+    "OBS_VALUE,OBS_STATUS\n"
+    "CHISO:DF_PROVINCE_ICT(1.0),A,VN-38,TELECOM_SUBSCRIBERS_TOTAL,ACTUAL,LEVEL,COUNT,2022,"
+    "2957000,A\n"
+    "CHISO:DF_PROVINCE_ICT(1.0),A,VN-38,TELECOM_SUBSCRIBERS_TOTAL,ACTUAL,LEVEL,COUNT,2023,"
+    "2980000,E\n"
+)
+STRUCTURE_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<mes:Structure xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message">'
+    "<mes:Header>...</mes:Header><mes:Structures>...</mes:Structures></mes:Structure>"
+)
 DATA_RESPONSES = {
-    200: {"content": {media: {} for media in sdmx_data.MEDIA_TYPES}},
+    200: {
+        "description": "SDMX data in the negotiated format (SDMX-CSV shown).",
+        "content": {
+            media: ({"example": CSV_EXAMPLE} if media == sdmx_data.CSV else {})
+            for media in sdmx_data.MEDIA_TYPES
+        },
+    },
     **problem_responses(400, 404, 406, 413, 422),
 }
 

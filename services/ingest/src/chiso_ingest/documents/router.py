@@ -246,7 +246,14 @@ async def get_facts(session: SessionDep, document_id: DocumentId) -> DocumentFac
     "/{document_id}/text",
     response_class=PlainTextResponse,
     summary="The normalised text that fact offsets refer to",
-    responses=problem_responses(404),
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"example": "Tổng số thuê bao điện thoại ước đạt 2.980.000 thuê bao."}
+            }
+        },
+        **problem_responses(404),
+    },
 )
 async def get_text(session: SessionDep, document_id: DocumentId) -> PlainTextResponse:
     document = await service.get(session, document_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chiso_shared.facts import Fact
 
@@ -53,6 +53,19 @@ class DocumentIn(DocumentMetadata):
 
 
 class DocumentAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "status": "queued",
+                    "status_url": "http://127.0.0.1:8001/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "duplicate": False,
+                }
+            ]
+        }
+    )
+
     id: str
     status: DocumentStatus
     status_url: str
@@ -60,6 +73,34 @@ class DocumentAccepted(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "filename": "thanh-hoa-2023.docx",
+                    "media_type": (
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                    ),
+                    "encoding": None,
+                    "size_bytes": 48213,
+                    "chars": 18342,
+                    "title": "Báo cáo tổng kết năm 2023",
+                    "source_url": "https://stttt.thanhhoa.gov.vn/bao-cao-2023",
+                    "published": "2023-12-20",
+                    "scope": "VN-38",
+                    "issuer": "Sở Thông tin và Truyền thông Thanh Hóa",
+                    "status": "delivered",
+                    "error": None,
+                    "extractor_version": "0.3.0",
+                    "fact_count": 96,
+                    "created_at": "2026-11-26T08:00:00Z",
+                    "updated_at": "2026-11-26T08:00:03Z",
+                }
+            ]
+        }
+    )
+
     id: str
     filename: str
     media_type: str
