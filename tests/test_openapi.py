@@ -52,3 +52,35 @@ def test_examples_reach_the_schemas() -> None:
     names = {parameter["name"]: parameter for parameter in series["parameters"]}
     assert {"org_unit", "from", "to"} <= set(names)
     assert names["org_unit"]["schema"].get("examples") or names["org_unit"].get("examples")
+
+
+def _has_example(node: Any, schemas: dict[str, Any], depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if isinstance(node, dict):
+        if "example" in node or "examples" in node:
+            return True
+        if "$ref" in node:
+            return _has_example(
+                schemas.get(node["$ref"].rsplit("/", 1)[-1], {}), schemas, depth + 1
+            )
+        return any(_has_example(value, schemas, depth) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_example(value, schemas, depth) for value in node)
+    return False
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_every_success_response_has_an_example(service: str) -> None:
+    spec = APPS[service]().openapi()
+    schemas = spec.get("components", {}).get("schemas", {})
+    missing = [
+        f"{method.upper()} {path}"
+        for path, method, operation in operations(APPS[service]())
+        if not any(
+            _has_example(operation["responses"].get(code, {}), schemas)
+            for code in ("200", "201", "202", "204")
+        )
+        and "204" not in operation["responses"]
+    ]
+    assert not missing, f"no example of the success response: {missing}"

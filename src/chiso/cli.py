@@ -240,7 +240,8 @@ def clients_revoke(
     client_id: Annotated[str, typer.Argument()],
     data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
 ) -> None:
-    """Revoke a client: its credentials stop working at once."""
+    """Revoke a client: its credentials stop working at once, its live tokens within the
+    gateway's CLIENT_CHECK_SECONDS (5 s by default)."""
     from chiso.admin import gateway_settings, revoke_client
 
     if not asyncio.run(revoke_client(client_id, gateway_settings(data_dir))):

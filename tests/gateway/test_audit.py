@@ -8,7 +8,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ import pytest_asyncio
 from sqlalchemy import update
 
 from chiso_gateway import audit
+from chiso_gateway.db import migrate_async
 from chiso_gateway.db.models import AuditRecord
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
@@ -54,11 +57,17 @@ async def rows(gateway: httpx.AsyncClient, headers: dict[str, str]) -> list[dict
     return list(response.json()["data"])
 
 
-async def verify(settings: Settings) -> audit.Verification:
+async def verify(settings: Settings, rows: int = 0) -> audit.Verification:
+    """The chain, once it has at least `rows` rows: rows are written just after the answer."""
     engine = create_engine(settings.resolved_database_url())
+    deadline = time.monotonic() + 10
     try:
-        async with create_sessionmaker(engine)() as session:
-            return await audit.verify(session)
+        while True:
+            async with create_sessionmaker(engine)() as session:
+                result = await audit.verify(session)
+            if result.rows >= rows or not result.ok or time.monotonic() > deadline:
+                return result
+            await asyncio.sleep(0.01)
     finally:
         await engine.dispose()
 
@@ -108,7 +117,7 @@ async def test_concurrent_requests_keep_one_unbroken_chain(
         *(gateway.get("/v1/indicators", headers=reader) for _ in range(25))
     )
     assert {a.status_code for a in answers} == {200}
-    result = await verify(settings)
+    result = await verify(settings, rows=26)
     assert result.ok and result.rows == 26
 
 
@@ -118,6 +127,7 @@ async def test_verify_command_finds_a_changed_row(
     reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
     for _ in range(3):
         await gateway.get("/v1/indicators", headers=reader)
+    assert (await verify(settings, rows=4)).rows == 4  # written (this test blocks the loop below)
     env = {
         **os.environ,
         "CHISO_GATEWAY_DATABASE_URL": settings.resolved_database_url(),
@@ -168,3 +178,91 @@ async def test_secrets_and_tokens_never_reach_the_logs(
     assert token not in logged
     # The caller's request id reached indicators: its access log line carries it.
     assert '"request_id": "trace-me-42"' in logged and "/v1/indicators" in logged
+
+
+async def test_rows_queued_at_shutdown_are_written(settings: Settings) -> None:
+    async with running(create_app(settings)) as gateway:
+        reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+        answers = await asyncio.gather(
+            *(gateway.get("/v1/indicators", headers=reader) for _ in range(10))
+        )
+        assert {a.status_code for a in answers} == {200}
+    # The lifespan drained the writer: every row is there at once, no waiting.
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await audit.verify(session)
+    finally:
+        await engine.dispose()
+    assert result.ok and result.rows == 11
+
+
+def entry(number: int) -> audit.AuditEntry:
+    return audit.AuditEntry(
+        ts=datetime.now(UTC),
+        request_id=f"r{number}",
+        client_id="ch_x",
+        org="",
+        user_id="",
+        purpose="",
+        token_id="",
+        method="GET",
+        route="/v1/indicators",
+        status=200,
+        latency_ms=1.23456,
+        request_hash="0" * 64,
+        response_hash="1" * 64,
+    )
+
+
+async def test_a_database_outage_holds_rows_back_and_never_drops_them(gateway_db: str) -> None:
+    # The database has no audit table yet: every write fails until it is migrated.
+    engine = create_engine(gateway_db)
+    writer = audit.AuditWriter(engine, queue_size=2, batch_size=2)
+    writer.start()
+    try:
+        accepted = 0
+        while accepted < 10:  # the failing batch, then a full queue: the caller must wait
+            try:
+                await asyncio.wait_for(writer.append(entry(accepted)), 0.3)
+            except TimeoutError:
+                break
+            accepted += 1
+        assert 2 <= accepted <= 4  # at most one batch (2) taken out, plus the queue (2)
+        assert not await writer.flush(0.1)
+
+        await migrate_async(gateway_db)
+        await asyncio.wait_for(writer.append(entry(accepted)), 10)
+        assert await writer.flush(10)
+        async with create_sessionmaker(engine)() as session:
+            result = await audit.verify(session)
+            rows = await audit.page(session, after_id=0, limit=20)
+        assert result.ok and result.rows == accepted + 1
+        assert [row.request_id for row in rows] == [f"r{n}" for n in range(accepted + 1)]
+        assert rows[0].latency_ms == 1.235  # rounded before it was hashed and stored
+    finally:
+        await writer.aclose(5)
+        await engine.dispose()
+
+
+async def test_two_writers_on_one_database_keep_one_chain(gateway_db: str) -> None:
+    # Two processes' writers: a writer whose remembered head is stale re-reads it and retries.
+    await migrate_async(gateway_db)
+    engines = [create_engine(gateway_db), create_engine(gateway_db)]
+    writers = [audit.AuditWriter(engine, batch_size=3) for engine in engines]
+    for writer in writers:
+        writer.start()
+    try:
+        for number in range(30):
+            await writers[number % 2].append(entry(number))
+            if number % 7 == 0:
+                await writers[number % 2].flush(10)
+        assert all([await writer.flush(10) for writer in writers])
+        async with create_sessionmaker(engines[0])() as session:
+            result = await audit.verify(session)
+        assert result.ok and result.rows == 30
+    finally:
+        for writer in writers:
+            await writer.aclose(5)
+        for engine in engines:
+            await engine.dispose()

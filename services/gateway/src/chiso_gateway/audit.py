@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chiso_gateway.db.models import AuditRecord
 
 GENESIS = "0" * 64
+AUDIT_TABLE = AuditRecord.metadata.tables[AuditRecord.__tablename__]
 logger = logging.getLogger("chiso.gateway.audit")
 
 
@@ -50,8 +53,14 @@ def _micros(ts: datetime) -> int:
     return int(aware.timestamp() * 1_000_000)
 
 
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    # A shallow copy: `dataclasses.asdict` deep-copies every value, which cost more than the
+    # hashing itself. The fields are all immutable.
+    return dict(vars(entry))
+
+
 def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
-    fields = asdict(entry)
+    fields = _fields(entry)
     fields["ts"] = _micros(entry.ts)
     fields["latency_ms"] = f"{entry.latency_ms:.3f}"
     material = json.dumps([prev_hash, fields], sort_keys=True, ensure_ascii=False)
@@ -76,39 +85,133 @@ def _entry(row: AuditRecord) -> AuditEntry:
     )
 
 
-class AuditWriter:
-    """Appends rows; a lock keeps one process's writers in line, the unique `prev_hash`
-    keeps several processes' writers from forking the chain."""
+def _rounded(entry: AuditEntry) -> AuditEntry:
+    # The stored float and the hashed text must agree, so round before either is made.
+    latency = round(entry.latency_ms, 3)
+    return entry if latency == entry.latency_ms else replace(entry, latency_ms=latency)
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], attempts: int = 20) -> None:
-        self.sessionmaker = sessionmaker
-        self.attempts = attempts
-        self.lock = asyncio.Lock()
+
+class AuditWriter:
+    """Appends rows off the response path: requests queue an entry, one task writes them.
+
+    - Order: one writer task per process takes entries in the order requests finished and
+      chains them in that order, a batch per transaction. Several processes may share one
+      chain: the unique `prev_hash` makes the loser of a race fail, and its batch is chained
+      again on the new head.
+    - Backpressure, never loss: the queue is bounded. When the database falls behind (or is
+      down) and the queue is full, `append` waits, and so the response waits, rather than
+      drop a row. A batch that fails is retried until it is written.
+    - Durability: a row is in the database a few milliseconds after its response was sent
+      (`batch_wait` plus one commit). `aclose`, called by the lifespan on shutdown, writes
+      everything queued; only a crash (kill -9, power loss) loses what is still queued.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        queue_size: int = 10_000,
+        batch_size: int = 500,
+        batch_wait: float = 0.0,
+    ) -> None:
+        self.engine = engine
+        self.head: str | None = None  # the hash this process last appended, when known
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.queue: asyncio.Queue[AuditEntry] = asyncio.Queue(queue_size)
+        self.queued = 0  # entries ever queued
+        self.written = 0  # entries ever committed
+        self.progress = asyncio.Condition()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def append(self, entry: AuditEntry) -> None:
-        entry = AuditEntry(**{**asdict(entry), "latency_ms": round(entry.latency_ms, 3)})
-        async with self.lock:
-            for attempt in range(self.attempts):
-                if await self._try_append(entry):
-                    return
-                await asyncio.sleep(min(0.5, 0.005 * 2**attempt))
-        logger.error("audit row could not be written", extra={"route": entry.route})
+        """Queue one entry; waits only while the queue is full."""
+        if self.task is None:
+            raise RuntimeError("the audit writer is not started")
+        await self.queue.put(_rounded(entry))
+        self.queued += 1
 
-    async def _try_append(self, entry: AuditEntry) -> bool:
-        async with self.sessionmaker() as session:
-            head = await session.scalar(
-                select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every entry queued so far is written; False if `timeout` ran out."""
+        target = self.queued
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.progress:
+                    await self.progress.wait_for(lambda: self.written >= target)
+        except TimeoutError:
+            return False
+        return True
+
+    async def aclose(self, timeout: float) -> None:
+        """Write everything queued (waiting at most `timeout` seconds), then stop."""
+        if self.task is None:
+            return
+        if not await self.flush(timeout):
+            logger.error(
+                "audit rows lost at shutdown: the database did not take them in time",
+                extra={"rows": self.queued - self.written},
             )
-            prev_hash = head or GENESIS
-            session.add(
-                AuditRecord(**asdict(entry), prev_hash=prev_hash, hash=chain_hash(prev_hash, entry))
-            )
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        self.task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            if self.batch_wait > 0:
+                await asyncio.sleep(self.batch_wait)
+            while len(batch) < self.batch_size and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            await self._write(batch)
+            async with self.progress:
+                self.written += len(batch)
+                self.progress.notify_all()
+
+    async def _write(self, batch: list[AuditEntry]) -> None:
+        attempt = 0
+        while True:
             try:
-                await session.commit()
-            except (IntegrityError, OperationalError):
-                await session.rollback()
-                return False
-            return True
+                await self._try_write(batch)
+                return
+            except (IntegrityError, OperationalError) as exc:
+                if attempt % 20 == 19:
+                    logger.warning("audit rows not written yet", extra={"error": repr(exc)})
+            except Exception as exc:
+                # The database is down or failing: keep the rows and try again.
+                if attempt % 20 == 0:
+                    logger.error("audit rows not written yet", extra={"error": repr(exc)})
+            attempt += 1
+            await asyncio.sleep(min(1.0, 0.005 * 2 ** min(attempt, 10)))
+
+    async def _try_write(self, batch: list[AuditEntry]) -> None:
+        async with self.engine.connect() as connection:
+            if self.head is None:
+                found = await connection.scalar(
+                    select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+                )
+                self.head = found or GENESIS
+            prev_hash = self.head
+            rows = []
+            for entry in batch:
+                digest = chain_hash(prev_hash, entry)
+                rows.append({**_fields(entry), "prev_hash": prev_hash, "hash": digest})
+                prev_hash = digest
+            try:
+                # One statement: the rows get their ids in list order, the chain's order.
+                await connection.execute(AUDIT_TABLE.insert(), rows)
+                await connection.commit()
+            except Exception:
+                # Mostly another process appended first, so a row already links to our head
+                # (unique `prev_hash`), or it held the SQLite lock: read the head, chain again.
+                self.head = None
+                await connection.rollback()
+                raise
+            self.head = prev_hash
 
 
 async def page(session: AsyncSession, *, after_id: int, limit: int) -> list[AuditRecord]:

@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chiso_gateway import __version__
 from chiso_gateway.audit import AuditWriter
+from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.router import router as auth_router
+from chiso_gateway.auth.tokens import Verifier
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
+from chiso_gateway.deps import Reads
 from chiso_gateway.middleware import GatewayMiddleware
-from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter
+from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream, create_sender
 from chiso_gateway.views.audit import router as audit_router
@@ -35,6 +38,9 @@ from chiso_shared.request_id import RequestIdMiddleware
 class State(TypedDict):
     settings: Settings
     signing_key: str
+    tokens: Verifier
+    clients: ActiveClients
+    token_limits: TokenLimits
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     ingest: Upstream
@@ -42,6 +48,7 @@ class State(TypedDict):
     quotas: Quotas
     cache: Cache | None
     revision: RevisionTracker
+    reads: Reads
     audit: AuditWriter | None
 
 
@@ -86,10 +93,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
         sessionmaker = create_sessionmaker(engine)
+        cache = _cache(redis, settings)
+        revision = RevisionTracker(indicators, settings.revision_check_seconds)
+        audit: AuditWriter | None = None
+        if settings.audit_enabled:
+            audit = AuditWriter(
+                engine,
+                queue_size=settings.audit_queue_size,
+                batch_size=settings.audit_batch_size,
+                batch_wait=settings.audit_batch_wait_seconds,
+            )
+            audit.start()
         try:
             yield {
                 "settings": settings,
                 "signing_key": signing_key,
+                "tokens": Verifier(
+                    key=signing_key,
+                    issuer=settings.jwt_issuer,
+                    max_entries=settings.token_cache_entries,
+                ),
+                "clients": ActiveClients(sessionmaker, settings.client_check_seconds),
+                "token_limits": TokenLimits(
+                    _counter(redis, settings),
+                    per_client=settings.token_limit_per_client,
+                    per_address=settings.token_limit_per_address,
+                    window_seconds=settings.token_limit_window_seconds,
+                ),
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "ingest": ingest,
@@ -97,11 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "quotas": Quotas(
                     _counter(redis, settings), settings.quota_tiers, settings.quota_window_seconds
                 ),
-                "cache": _cache(redis, settings),
-                "revision": RevisionTracker(indicators, settings.revision_check_seconds),
-                "audit": AuditWriter(sessionmaker) if settings.audit_enabled else None,
+                "cache": cache,
+                "revision": revision,
+                "reads": Reads(settings, indicators, cache, revision),
+                "audit": audit,
             }
         finally:
+            if audit is not None:
+                # Requests are over: write every queued row before the engine goes.
+                await audit.aclose(settings.audit_drain_seconds)
             await ingest.aclose()
             await indicators.aclose()
             if redis is not None:
@@ -124,11 +158,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "gateway")
+    # Routes are matched in order: the busiest (indicator reads) first. No two routers share
+    # a path, so the order changes nothing else.
+    app.include_router(indicators_router)
     app.include_router(health_router(checks))  # type: ignore[arg-type]
     app.include_router(auth_router)
     app.include_router(documents_router)
     app.include_router(catalog_router)
-    app.include_router(indicators_router)
     app.include_router(insights_router)
     app.include_router(forward_router)
     app.include_router(audit_router)

@@ -1,4 +1,4 @@
-"""Per-request work around every route: quota headers on the answer, then one audit row."""
+"""Per-request work around every route: quota headers on the answer, and one queued audit row."""
 
 from __future__ import annotations
 
@@ -41,6 +41,19 @@ class GatewayMiddleware:
         response_hash = hashlib.sha256()
         status = 500
 
+        writer = state.get("audit")
+        queued = False
+
+        async def audit() -> None:
+            # Queued before the last byte goes out, so a caller who has the answer can
+            # count on its row (`AuditWriter.flush` makes it readable).
+            nonlocal queued
+            if not queued and isinstance(writer, AuditWriter):
+                queued = True
+                await writer.append(
+                    self._entry(scope, state, status, started, request_hash, response_hash)
+                )
+
         async def hashing_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
@@ -58,16 +71,14 @@ class GatewayMiddleware:
                         headers.setdefault(name, value)
             elif message["type"] == "http.response.body":
                 response_hash.update(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await audit()
             await send(message)
 
         try:
             await self.app(scope, hashing_receive, decorating_send)
         finally:
-            writer = state.get("audit")
-            if isinstance(writer, AuditWriter):
-                await writer.append(
-                    self._entry(scope, state, status, started, request_hash, response_hash)
-                )
+            await audit()  # the app failed before it answered
 
     @staticmethod
     def _entry(
@@ -91,7 +102,7 @@ class GatewayMiddleware:
             method=str(scope["method"])[:10],
             route=str(getattr(route, "path", "") or "(unmatched)")[:300],
             status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
             request_hash=request_hash.hexdigest(),
             response_hash=response_hash.hexdigest(),
         )

@@ -39,12 +39,19 @@ class Counter(Protocol):
 
 
 class MemoryCounter:
-    """One process only; old windows are dropped as new ones start."""
+    """One process only; old windows are dropped as new ones start.
 
-    def __init__(self) -> None:
+    Keys can come from callers (the token endpoint counts the client ids it is sent), so when
+    there are more than `max_keys`, keys last counted in an earlier window are forgotten.
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
         self.counts: dict[str, tuple[int, int]] = {}
+        self.max_keys = max_keys
 
     async def hit(self, key: str, window: int, _seconds: int) -> int:
+        if len(self.counts) >= self.max_keys and key not in self.counts:
+            self.counts = {name: kept for name, kept in self.counts.items() if kept[0] == window}
         started, count = self.counts.get(key, (window, 0))
         count = count + 1 if started == window else 1
         self.counts[key] = (window, count)
@@ -88,10 +95,47 @@ class Quotas:
         limit = self.limit_for(tier)
         if limit <= 0:
             return None
-        now = time.time() if now is None else now
-        window = int(now // self.seconds)
-        count = await self.counter.hit(client_id, window, self.seconds)
-        reset = max(1, int((window + 1) * self.seconds - now + 0.999))
-        return QuotaState(
-            limit=limit, remaining=max(0, limit - count), reset=reset, allowed=count <= limit
-        )
+        return await window_state(self.counter, client_id, limit, self.seconds, now)
+
+
+async def window_state(
+    counter: Counter, key: str, limit: int, seconds: int, now: float | None = None
+) -> QuotaState:
+    """Count one request against `key`'s fixed window of `seconds` and `limit` requests."""
+    now = time.time() if now is None else now
+    window = int(now // seconds)
+    hits = await counter.hit(key, window, seconds)
+    reset = max(1, int((window + 1) * seconds - now + 0.999))
+    return QuotaState(
+        limit=limit, remaining=max(0, limit - hits), reset=reset, allowed=hits <= limit
+    )
+
+
+class TokenLimits:
+    """Token requests per remote address and per client id (as sent, before it is checked).
+
+    They slow down secret guessing and clients that fetch a token for every call; 0 turns a
+    limit off.
+    """
+
+    def __init__(
+        self, counter: Counter, *, per_client: int, per_address: int, window_seconds: int = 60
+    ) -> None:
+        self.counter = counter
+        self.per_client = per_client
+        self.per_address = per_address
+        self.seconds = window_seconds
+
+    async def check(
+        self, client_id: str, address: str, now: float | None = None
+    ) -> QuotaState | None:
+        """The first limit this request goes over, or None when it may go on."""
+        for key, limit in (
+            (f"token-address:{address}", self.per_address),
+            (f"token-client:{client_id[:64]}", self.per_client),
+        ):
+            if limit > 0:
+                state = await window_state(self.counter, key, limit, self.seconds, now)
+                if not state.allowed:
+                    return state
+        return None

@@ -78,6 +78,54 @@ class Settings(ServiceSettings):
     )
     compare_max_org_units: int = Field(default=10, ge=2, le=100)
     audit_enabled: bool = Field(default=True, description="Write one audit row per request.")
+    audit_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Audit rows waiting for the writer; when full, responses wait (never drop).",
+    )
+    audit_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Most audit rows per transaction."
+    )
+    audit_batch_wait_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=5,
+        description="How long the audit writer lets a batch gather before it writes; fewer, "
+        "larger transactions, and a crash can lose this much more.",
+    )
+    audit_drain_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="On shutdown, how long to wait for queued audit rows to be written.",
+    )
+    token_cache_entries: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description="Verified access tokens remembered until they expire; 0 verifies every time.",
+    )
+    client_check_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="How long a client's active/revoked state is trusted before it is re-read; "
+        "a revoked client's tokens stop working within this time (0: checked every request).",
+    )
+    token_limit_per_client: int = Field(
+        default=30,
+        ge=0,
+        description="Token requests per window per client id; 0 means unlimited.",
+    )
+    token_limit_per_address: int = Field(
+        default=300,
+        ge=0,
+        description="Token requests per window per remote address; 0 means unlimited.",
+    )
+    token_limit_window_seconds: int = Field(
+        default=60, ge=1, le=86400, description="The window of the token request limits."
+    )
 
     def signing_key(self) -> str:
         """The configured key; in dev, a key generated once and kept under the data dir."""

@@ -7,13 +7,13 @@ under concurrency (httpx issue #3215). `Settings.http_client` picks one.
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import aiohttp
 import httpx
+from pydantic_core import from_json
 
 from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
 from chiso_shared.http import HttpClientSettings, create_http_client
@@ -38,7 +38,9 @@ class UpstreamResponse:
     content: bytes
 
     def json(self) -> Any:
-        return jsonlib.loads(self.content)
+        """The body parsed (pydantic-core's parser, faster than `json.loads`); ValueError if
+        it is not JSON."""
+        return from_json(self.content)
 
 
 class Sender(Protocol):

@@ -6,15 +6,17 @@ guessing as well as a slow hash would and keeps the token endpoint fast under lo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_gateway.db.models import Client
 from chiso_shared.db import utcnow
@@ -109,3 +111,35 @@ async def revoke(session: AsyncSession, client_id: str) -> bool:
     client.revoked_at = client.revoked_at or utcnow()
     await session.flush()
     return True
+
+
+class ActiveClients:
+    """Whether a client may still use its tokens: not revoked, not deleted.
+
+    Each answer is trusted for `ttl` seconds, so `chiso clients revoke` takes effect on every
+    gateway process within `ttl` (0: the database is asked on every request).
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
+        self.sessionmaker = sessionmaker
+        self.ttl = ttl
+        self.known: dict[str, tuple[float, bool]] = {}
+        self.lock = asyncio.Lock()
+
+    async def is_active(self, client_id: str) -> bool:
+        known = self.known.get(client_id)
+        if known is not None and time.monotonic() - known[0] < self.ttl:
+            return known[1]
+        async with self.lock:  # one read per client and period, however many requests wait
+            known = self.known.get(client_id)
+            if known is not None and time.monotonic() - known[0] < self.ttl:
+                return known[1]
+            async with self.sessionmaker() as session:
+                found = (
+                    await session.execute(
+                        select(Client.revoked_at).where(Client.client_id == client_id)
+                    )
+                ).first()
+            active = found is not None and found.revoked_at is None
+            self.known[client_id] = (time.monotonic(), active)
+            return active

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from chiso_gateway.auth import clients, tokens
 from chiso_gateway.deps import SessionDep, SettingsDep
+from chiso_gateway.quota import TokenLimits
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["auth"])
@@ -24,9 +25,11 @@ class TokenResponse(BaseModel):
     scope: str = Field(examples=["indicators:read"])
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+def _oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """RFC 6749 §5.2 fields, plus the problem fields every chiso error has."""
-    headers = {"Cache-Control": "no-store"}
+    headers = {"Cache-Control": "no-store", **(headers or {})}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="chiso"'
     return JSONResponse(
@@ -74,7 +77,7 @@ def _basic(request: Request) -> tuple[str, str] | None:
                 }
             }
         },
-        **problem_responses(400, 401),
+        **problem_responses(400, 401, 429),
     },
 )
 @router.post("/token", response_model=TokenResponse, include_in_schema=False)
@@ -90,6 +93,15 @@ async def token(
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
     credentials = _basic(request) or (client_id or "", client_secret or "")
+    address = request.client.host if request.client else "unknown"
+    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
+    if over is not None:
+        return _oauth_error(
+            429,
+            "token_rate_limited",
+            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
+            {**over.headers(), "Retry-After": str(over.reset)},
+        )
     client = await clients.authenticate(session, *credentials)
     if client is None:
         return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -18,6 +20,7 @@ class Principal:
     scopes: frozenset[str]
     token_id: str
     tier: str = "standard"
+    expires_at: int = 0  # the token's `exp`, seconds since the epoch
 
 
 def issue(
@@ -59,4 +62,38 @@ def verify(token: str, *, key: str, issuer: str) -> Principal:
         scopes=frozenset(str(claims.get("scope", "")).split()),
         token_id=str(claims["jti"]),
         tier=str(claims.get("tier") or "standard"),
+        expires_at=int(claims["exp"]),
     )
+
+
+class Verifier:
+    """`verify` with a memory of tokens already verified, kept until each expires.
+
+    Entries are keyed by the token's SHA-256, so the tokens themselves are not kept. A token
+    that verified once with this key verifies again until `exp`; revocation is checked
+    separately, per client (`auth.clients.ActiveClients`), so remembering does not delay it.
+    """
+
+    def __init__(self, *, key: str, issuer: str, max_entries: int = 10_000) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.max_entries = max_entries
+        self.known: OrderedDict[bytes, Principal] = OrderedDict()
+
+    def verify(self, token: str, now: float | None = None) -> Principal:
+        """The token's principal; raises `jwt.InvalidTokenError` like `verify`."""
+        if self.max_entries == 0:
+            return verify(token, key=self.key, issuer=self.issuer)
+        digest = hashlib.sha256(token.encode()).digest()
+        principal = self.known.get(digest)
+        now = time.time() if now is None else now
+        if principal is not None:
+            if now < principal.expires_at:
+                return principal
+            del self.known[digest]
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        principal = verify(token, key=self.key, issuer=self.issuer)
+        self.known[digest] = principal
+        while len(self.known) > self.max_entries:
+            self.known.popitem(last=False)
+        return principal

@@ -49,7 +49,27 @@ UPLOAD_OPENAPI: dict[str, Any] = {
     response_model=Envelope[dict[str, Any]],
     summary="Upload a report (multipart field `file`, or JSON as ingest takes it)",
     openapi_extra=UPLOAD_OPENAPI,
-    responses=problem_responses(401, 403, 413, 415, 422, 502, 504),
+    responses={
+        202: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "data": {
+                            "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                            "status": "queued",
+                            "status_url": "http://ingest:8001/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                            "duplicate": False,
+                        },
+                        "meta": {},
+                        "links": {
+                            "self": "https://lgsp.example.gov.vn/chiso/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10"
+                        },
+                    }
+                }
+            }
+        },
+        **problem_responses(401, 403, 413, 415, 422, 502, 504),
+    },
 )
 async def upload(
     request: Request, ingest: IngestDep, settings: SettingsDep, _principal: Writer

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.cache import Payload
-from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.deps import IndicatorsReader, Reads
 from chiso_gateway.respond import cached
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["standards"])
-Reader = Annotated[Principal, Depends(require("indicators:read"))]
 PASSED_HEADERS = ("accept",)
 RETURNED_HEADERS = ("x-next-cursor", "content-disposition")
 Rest = Annotated[str, Path(max_length=1000, examples=["2.1/data/CHISO,DF_ICT,1.0/A.VN-38"])]
@@ -24,15 +22,12 @@ async def _forward(
     prefix: str,
     rest: str,
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
+    reads: Reads,
 ) -> Response:
     headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
 
     async def compute(_current: int | None) -> Payload:
-        response = await indicators.request(
+        response = await reads.indicators.request(
             "GET", f"/{prefix}/{rest}", params=request.query_params.multi_items(), headers=headers
         )
         kept = {
@@ -41,7 +36,7 @@ async def _forward(
         media_type = response.headers.get("content-type", "application/octet-stream")
         return Payload(response.content, media_type, kept)
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)
 
 
 @router.get(
@@ -60,14 +55,10 @@ async def _forward(
 )
 async def sdmx(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     rest: Rest,
 ) -> Response:
-    return await _forward("sdmx", rest, request, indicators, settings, cache, revision)
+    return await _forward("sdmx", rest, request, reads)
 
 
 @router.get(
@@ -80,11 +71,7 @@ async def sdmx(
 )
 async def dhis2(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     rest: Annotated[str, Path(max_length=1000, examples=["api/dataValueSets"])],
 ) -> Response:
-    return await _forward("dhis2", rest, request, indicators, settings, cache, revision)
+    return await _forward("dhis2", rest, request, reads)

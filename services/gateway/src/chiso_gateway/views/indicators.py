@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.responses import Response
 
-from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.cache import Payload
-from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import Language, cached, json_payload, language
-from chiso_shared.errors import problem_responses
+from chiso_gateway.upstream import Upstream
+from chiso_shared.errors import BadGateway, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
-Reader = Annotated[Principal, Depends(require("indicators:read"))]
 AreaCode = Annotated[str, Query(pattern=r"^VN(-\d{2})?$", examples=["VN-38"])]
 MAX_SERIES_PAGES = 20
 
 
 class Source(BaseModel):
-    document: str = Field(examples=["thanh-hoa-2023.txt"])
+    # Indicators calls it `document_name`: series pages are read straight into these models.
+    document: str = Field(
+        examples=["thanh-hoa-2023.txt"],
+        validation_alias=AliasChoices("document", "document_name"),
+    )
     document_id: str
     published: str
     text: str = Field(description="The quoted span.", examples=["2.980.000"])
@@ -37,6 +40,14 @@ class SeriesPoint(BaseModel):
     status: str = Field(examples=["E"], description="A actual, E estimate, F target.")
     unit: str
     sources: list[Source]
+
+
+class SeriesPage(BaseModel):
+    """One page of indicators' `/v1/observations`, only what a series needs (the rest is
+    ignored while parsing)."""
+
+    items: list[SeriesPoint]
+    next_cursor: str | None = None
 
 
 class SeriesData(BaseModel):
@@ -73,25 +84,21 @@ class SeriesData(BaseModel):
 )
 async def list_indicators(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
 ) -> Response:
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
         rows = [
             _labelled(row, lang)
-            for row in (await indicators.request("GET", "/v1/indicators")).json()
+            for row in (await reads.indicators.request("GET", "/v1/indicators")).json()
         ]
         return json_payload(
             Envelope(data=rows, meta={"count": len(rows)}, links={"self": str(request.url)}),
             current,
         )
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)
 
 
 def _labelled(row: dict[str, Any], lang: Language) -> dict[str, Any]:
@@ -103,26 +110,40 @@ def _labelled(row: dict[str, Any], lang: Language) -> dict[str, Any]:
     "/indicators/{code}",
     response_model=Envelope[dict[str, Any]],
     summary="One indicator",
-    responses=problem_responses(401, 403, 404, 502, 504),
+    responses={
+        **example(
+            {
+                "data": {
+                    "code": "telecom.subscribers.total",
+                    "unit": "count",
+                    "name": "Tổng số thuê bao điện thoại",
+                    "name_vi": "Tổng số thuê bao điện thoại",
+                    "name_en": "Telephone subscriptions, total",
+                    "reference": "VN national indicator 1304 (TT 03/2022/TT-BTTTT); ITU i112",
+                },
+                "meta": {},
+                "links": {
+                    "self": "https://lgsp.example.gov.vn/chiso/v1/indicators/telecom.subscribers.total"
+                },
+            }
+        ),
+        **problem_responses(401, 403, 404, 502, 504),
+    },
 )
 async def get_indicator(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     code: Annotated[str, Path(max_length=200, examples=["telecom.subscribers.total"])],
 ) -> Response:
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
-        row = (await indicators.request("GET", f"/v1/indicators/{code}")).json()
+        row = (await reads.indicators.request("GET", f"/v1/indicators/{code}")).json()
         return json_payload(
             Envelope(data=_labelled(row, lang), links={"self": str(request.url)}), current
         )
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)
 
 
 @router.get(
@@ -133,11 +154,7 @@ async def get_indicator(
 )
 async def get_series(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     code: Annotated[str, Path(max_length=200, examples=["telecom.subscribers.total"])],
     org_unit: AreaCode,
     start: Annotated[str | None, Query(alias="from", examples=["2022"])] = None,
@@ -146,17 +163,17 @@ async def get_series(
     transformation: Annotated[str, Query(max_length=32)] = "level",
 ) -> Response:
     async def compute(current: int | None) -> Payload:
-        data = await _series(indicators, code, org_unit, start, end, measure, transformation)
+        data = await _series(reads.indicators, code, org_unit, start, end, measure, transformation)
         envelope: Envelope[SeriesData] = Envelope(
             data=data, meta={"count": len(data.observations)}, links={"self": str(request.url)}
         )
         return json_payload(envelope, current)
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)
 
 
 async def _series(
-    indicators: IndicatorsDep,
+    indicators: Upstream,
     code: str,
     org_unit: str,
     start: str | None,
@@ -175,8 +192,23 @@ async def _series(
         params["start_period"] = start
     if end:
         params["end_period"] = end
-    items = await all_pages(indicators, params)
-    if not items:
+    points: list[SeriesPoint] = []
+    for _ in range(MAX_SERIES_PAGES):
+        response = await indicators.request("GET", "/v1/observations", params=params)
+        try:
+            # Parsed, checked and renamed in one pass (pydantic-core), not json.loads + models.
+            page = SeriesPage.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise BadGateway(
+                "The indicators service answered a series page in an unexpected shape.",
+                code="gateway.upstream_invalid",
+                headers={"X-Gateway-Error": "indicators:invalid"},
+            ) from exc
+        points.extend(page.items)
+        if not page.next_cursor:
+            break
+        params = {**params, "cursor": page.next_cursor}
+    if not points:
         # Only an empty answer can hide an unknown code; ask then, to answer 404, not [].
         await indicators.request("GET", f"/v1/indicators/{code}")
     return SeriesData(
@@ -184,11 +216,11 @@ async def _series(
         org_unit=org_unit,
         measure=measure,
         transformation=transformation,
-        observations=[_point(item) for item in items],
+        observations=points,
     )
 
 
-async def all_pages(indicators: IndicatorsDep, params: dict[str, Any]) -> list[dict[str, Any]]:
+async def all_pages(indicators: Upstream, params: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for _ in range(MAX_SERIES_PAGES):
         page = (await indicators.request("GET", "/v1/observations", params=params)).json()
@@ -197,27 +229,6 @@ async def all_pages(indicators: IndicatorsDep, params: dict[str, Any]) -> list[d
             break
         params = {**params, "cursor": page["next_cursor"]}
     return items
-
-
-def _point(item: dict[str, Any]) -> SeriesPoint:
-    return SeriesPoint(
-        period=item["period"],
-        value=item["value"],
-        status=item["status"],
-        unit=item["unit"],
-        sources=[
-            Source(
-                document=source["document_name"],
-                document_id=source["document_id"],
-                published=source["published"],
-                text=source["text"],
-                start=source["start"],
-                end=source["end"],
-                label=source["label"],
-            )
-            for source in item["sources"]
-        ],
-    )
 
 
 @router.get(
@@ -234,11 +245,7 @@ def _point(item: dict[str, Any]) -> SeriesPoint:
 )
 async def list_observations(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     _indicator: Annotated[
         str | None, Query(alias="indicator", examples=["telecom.subscribers.total"])
     ] = None,
@@ -248,7 +255,7 @@ async def list_observations(
     params = request.query_params.multi_items()
 
     async def compute(current: int | None) -> Payload:
-        response = await indicators.request("GET", "/v1/observations", params=params)
+        response = await reads.indicators.request("GET", "/v1/observations", params=params)
         if format == "csv":
             following = response.headers.get("x-next-cursor")
             headers = {"X-Next-Cursor": following} if following else {}
@@ -261,4 +268,4 @@ async def list_observations(
         meta = {"count": len(page["items"]), "next_cursor": next_cursor}
         return json_payload(Envelope(data=page["items"], meta=meta, links=links), current)
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)

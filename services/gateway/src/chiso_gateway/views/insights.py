@@ -5,20 +5,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_gateway import insights
-from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.cache import Payload
-from chiso_gateway.deps import CacheDep, IndicatorsDep, RevisionDep, SettingsDep, require
+from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.envelope import Envelope
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.views.indicators import all_pages
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["views"])
-Reader = Annotated[Principal, Depends(require("indicators:read"))]
 AREA = re.compile(r"^VN(-\d{2})?$")
 
 SUMMARY_EXAMPLE = {
@@ -88,11 +86,7 @@ def _example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
 )
 async def org_unit_summary(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     code: Annotated[str, Path(max_length=5, examples=["VN-46"])],
 ) -> Response:
     if not AREA.match(code) or insights.area_name(code, "vi") is None:
@@ -102,18 +96,18 @@ async def org_unit_summary(
     async def compute(current: int | None) -> Payload:
         params = {
             "area": code,
-            "indicator": ",".join(settings.summary_indicators),
+            "indicator": ",".join(reads.settings.summary_indicators),
             "measure": "actual",
             "limit": 1000,
         }
-        items = await all_pages(indicators, params)
-        data = insights.summary(code, items, settings.summary_indicators, lang)
+        items = await all_pages(reads.indicators, params)
+        data = insights.summary(code, items, reads.settings.summary_indicators, lang)
         meta = {"count": len(data["indicators"])}
         return json_payload(
             Envelope(data=data, meta=meta, links={"self": str(request.url)}), current
         )
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)
 
 
 def _org_units(value: str, most: int) -> list[str]:
@@ -146,21 +140,17 @@ def _org_units(value: str, most: int) -> list[str]:
 )
 async def compare(
     request: Request,
-    indicators: IndicatorsDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    revision: RevisionDep,
-    _principal: Reader,
+    reads: IndicatorsReader,
     indicator: Annotated[str, Query(max_length=200, examples=["telecom.subscribers.total"])],
     org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
     start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,
 ) -> Response:
-    codes = _org_units(org_units, settings.compare_max_org_units)
+    codes = _org_units(org_units, reads.settings.compare_max_org_units)
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
-        definition = (await indicators.request("GET", f"/v1/indicators/{indicator}")).json()
+        definition = (await reads.indicators.request("GET", f"/v1/indicators/{indicator}")).json()
         params: dict[str, Any] = {
             "indicator": indicator,
             "area": ",".join(codes),
@@ -169,8 +159,8 @@ async def compare(
             "limit": 1000,
         }
         params.update({k: v for k, v in (("start_period", start), ("end_period", end)) if v})
-        items = await all_pages(indicators, params)
+        items = await all_pages(reads.indicators, params)
         data = insights.compare(definition, codes, items, lang)
         return json_payload(Envelope(data=data, links={"self": str(request.url)}), current)
 
-    return await cached(request, settings=settings, cache=cache, revision=revision, compute=compute)
+    return await cached(request, reads, compute)

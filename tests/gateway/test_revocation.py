@@ -1,0 +1,163 @@
+"""Revoked clients lose their live tokens within `client_check_seconds`; tokens are verified
+once and remembered until they expire; the token endpoint is rate-limited."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+import pytest_asyncio
+
+from chiso_gateway.auth import tokens
+from chiso_gateway.auth.clients import ActiveClients
+from chiso_gateway.main import create_app
+from chiso_gateway.settings import Settings
+from chiso_indicators.main import create_app as create_indicators
+from chiso_indicators.settings import Settings as IndicatorsSettings
+from chiso_shared.db import create_engine, create_sessionmaker
+from tests.gateway.support import SECRET, bearer, gateway_settings, new_client
+from tests.support import running, serving
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
+    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
+    with serving(create_indicators(settings)) as url:
+        yield url
+
+
+def revoke_with_cli(settings: Settings, client_id: str, data_dir: Path) -> None:
+    env = {
+        **os.environ,
+        "CHISO_GATEWAY_DATABASE_URL": settings.resolved_database_url(),
+        "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "chiso", "clients", "revoke", client_id]
+    done = subprocess.run(
+        [*command, "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def test_a_revoked_clients_live_token_stops_working(
+    tmp_path: Path, gateway_db: str, indicators_url: str
+) -> None:
+    # A check period of 0 asks the database on every request: no sleeping in the test.
+    settings = gateway_settings(tmp_path, gateway_db, indicators_url, client_check_seconds=0)
+    async with running(create_app(settings)) as gateway:
+        created = await new_client(settings, ["indicators:read"])
+        other = await new_client(settings, ["indicators:read"])
+        headers, others = await bearer(gateway, created), await bearer(gateway, other)
+        assert (await gateway.get("/v1/indicators", headers=headers)).status_code == 200
+
+        revoke_with_cli(settings, created.client_id, tmp_path)
+
+        refused = await gateway.get("/v1/indicators", headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "gateway.client_revoked"
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+        # Only that client's tokens: the other client goes on.
+        assert (await gateway.get("/v1/indicators", headers=others)).status_code == 200
+        again = await gateway.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(created.client_id, created.client_secret),
+        )
+        assert again.status_code == 401
+
+
+@pytest_asyncio.fixture
+async def settings_db(tmp_path: Path, gateway_db: str) -> Settings:
+    from chiso_gateway.db import migrate_async
+
+    settings = gateway_settings(tmp_path, gateway_db, "http://127.0.0.1:9")
+    await migrate_async(settings.resolved_database_url())
+    return settings
+
+
+async def test_the_active_state_is_trusted_for_the_check_period(settings_db: Settings) -> None:
+    created = await new_client(settings_db, ["indicators:read"])
+    engine = create_engine(settings_db.resolved_database_url())
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        patient, strict = ActiveClients(sessionmaker, 3600), ActiveClients(sessionmaker, 0)
+        assert await patient.is_active(created.client_id)
+        assert await strict.is_active(created.client_id)
+        revoke_with_cli(settings_db, created.client_id, settings_db.data_dir)
+        # Within the period the remembered answer stands; after it (here: 0 s), it is re-read.
+        assert await patient.is_active(created.client_id)
+        assert not await strict.is_active(created.client_id)
+        assert not await strict.is_active("ch_never_existed")
+    finally:
+        await engine.dispose()
+
+
+async def test_verified_tokens_are_remembered_until_they_expire() -> None:
+    verifier = tokens.Verifier(key=SECRET, issuer="chiso-gateway", max_entries=2)
+    token = tokens.issue(
+        key=SECRET, issuer="chiso-gateway", client_id="ch_a", org="", scopes=["x"], ttl=60
+    )
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # remembered, not decoded again
+    assert len(verifier.known) == 1 and token.encode() not in verifier.known
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verifier.verify(token, now=first.expires_at)  # past `exp`, even when remembered
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(jwt.InvalidTokenError):
+        verifier.verify(forged)
+    for client in ("ch_b", "ch_c", "ch_d"):  # bounded
+        verifier.verify(
+            tokens.issue(
+                key=SECRET, issuer="chiso-gateway", client_id=client, org="", scopes=[], ttl=60
+            )
+        )
+    assert len(verifier.known) == 2
+
+
+async def test_token_requests_are_limited_per_client_and_per_address(
+    tmp_path: Path, gateway_db: str, indicators_url: str
+) -> None:
+    settings = gateway_settings(
+        tmp_path, gateway_db, indicators_url, token_limit_per_client=2, token_limit_per_address=4
+    )
+    async with running(create_app(settings)) as gateway:
+        first = await new_client(settings, ["indicators:read"])
+        second = await new_client(settings, ["indicators:read"])
+
+        async def ask(client_id: str, secret: str) -> int:
+            response = await gateway.post(
+                "/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client_id, secret),
+            )
+            if response.status_code == 429:
+                body = response.json()
+                assert body["error"] == "token_rate_limited"
+                assert body["code"] == "gateway.token_rate_limited"
+                assert int(response.headers["Retry-After"]) >= 1
+                assert response.headers["Cache-Control"] == "no-store"
+            return response.status_code
+
+        # Per client id, whether or not the secret is right (guessing counts too).
+        assert [await ask(first.client_id, first.client_secret) for _ in range(2)] == [200, 200]
+        assert await ask(first.client_id, "guess") == 429
+        assert await ask(second.client_id, second.client_secret) == 200
+        # Per address: the four requests above used up this address's window.
+        assert await ask(second.client_id, second.client_secret) == 429
+    unlimited = gateway_settings(
+        tmp_path, gateway_db, indicators_url, token_limit_per_client=0, token_limit_per_address=0
+    )
+    async with running(create_app(unlimited)) as gateway:
+        for _ in range(5):
+            assert (await bearer(gateway, first))["Authorization"]
