@@ -119,7 +119,7 @@ async def test_a_read_that_needs_too_much_memory_is_refused_and_the_service_carr
             files={"file": ("big.docx", docx, "application/octet-stream")},
         )
         assert response.status_code == 422, response.text
-        assert response.json()["code"] == "ingest.parse_limit"
+        assert response.json()["code"] == "ingest.parse_limit", response.text
         assert (await client.get("/healthz")).status_code == 200
     roomy = Settings(data_dir=tmp_path, database_url=ingest_db, run_worker=False)
     async with running(create_app(roomy)) as client:

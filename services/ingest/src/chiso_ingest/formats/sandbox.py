@@ -51,7 +51,10 @@ def _child(
     try:
         message: tuple[Any, ...] = ("ok", read(content, media_type, limits, accepted))
     except ChisoError as exc:
-        message = ("refused", type(exc).__name__, exc.detail, exc.code)
+        if _out_of_memory(exc) or _near_limit(memory_bytes):
+            message = ("memory",)
+        else:
+            message = ("refused", type(exc).__name__, exc.detail, exc.code)
     except MemoryError:
         message = ("memory",)
     except RecursionError:
@@ -62,6 +65,35 @@ def _child(
         conn.send(message)
     finally:
         conn.close()
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether a reader's refusal was caused by the memory limit: a parser may wrap the
+    MemoryError, and libxml2 reports a failed allocation as a syntax error."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, MemoryError) or "memory allocation failed" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _near_limit(memory_bytes: int) -> bool:
+    """Whether this process came close to its address-space limit: libxml2, for one, reports
+    a failed allocation only as an "unknown error", so a refusal is blamed on the limit when
+    the peak reached three quarters of it."""
+    if not memory_bytes:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024 >= memory_bytes * 3 // 4
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
 
 
 class ReaderSandbox:
