@@ -63,7 +63,7 @@ def _free_port() -> int:
 
 
 def _facts(total: int) -> list[dict[str, Any]]:
-    provinces = [area.code for area in areas() if area.level == "province"]
+    provinces = sorted({area.code for area in areas() if area.level == "province"})
     catalogue = [item for item in indicators() if item.unit in ("count", "VND", "percent")]
     per_series = max(1, -(-total // (len(provinces) * len(catalogue))))
     facts: list[dict[str, Any]] = []

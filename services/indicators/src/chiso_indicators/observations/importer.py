@@ -3,18 +3,22 @@
 The result never depends on the order in which batches arrive: versions are keyed by their
 content, and the current version of a (series, period) is recomputed from all of them by one
 rule (higher status first, then the newer publication, then the value).
+
+A batch costs a fixed handful of statements whatever its size: the stored versions of its
+(series, period) values and their sources are read once, the counts, new versions and current
+flags are worked out in memory, and new rows go in by COPY on PostgreSQL (executemany on SQLite).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.db.models import (
@@ -43,7 +47,7 @@ from chiso_indicators.observations.schemas import (
 )
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
-from chiso_shared.facts import Fact
+from chiso_shared.facts import Basis, Fact, Role, Status
 from chiso_shared.sql import insert_ignore
 
 T = TypeVar("T")
@@ -57,7 +61,6 @@ class _Counts:
     updated: int = 0
     ignored: int = 0
     conflicts: list[ImportConflict] = field(default_factory=list)
-    touched: set[tuple[int, str]] = field(default_factory=set)
 
 
 def body_hash(batch: FactBatch) -> str:
@@ -100,9 +103,7 @@ async def import_facts(
     counts = _Counts()
     usable = [fact for fact in batch.facts if fact.indicator and fact.scope not in (None, "sub")]
     counts.ignored += len(batch.facts) - len(usable)
-    series_ids = await _series_ids(session, usable)
-    await _record_all(session, usable, series_ids, documents, counts)
-    await _recompute_current(session, counts.touched)
+    await _record_all(session, usable, await _series_ids(session, usable), documents, counts)
     revision = await _bump_revision(session, changed=bool(counts.imported or counts.updated))
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
@@ -177,28 +178,40 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[offset : offset + size]
 
 
-def _series_key(fact: Fact) -> tuple[str, str, str, str, str, str]:
-    return (
-        str(fact.indicator),
-        str(fact.scope),
-        frequency(fact.period),
-        measure(fact.status),
-        transformation(fact.role, fact.basis),
-        fact.unit.value,
-    )
-
-
-async def _series_ids(session: AsyncSession, facts: Sequence[Fact]) -> dict[tuple[str, ...], int]:
-    """Each distinct series of the batch, created when new, by its key."""
-    keys = list(dict.fromkeys(_series_key(fact) for fact in facts))
-    found = await _known_series(session, keys)
-    missing = [key for key in keys if key not in found]
+async def _series_ids(session: AsyncSession, facts: Sequence[Fact]) -> list[int]:
+    """The series of each fact, in order; series new to the database are created."""
+    keys = _series_keys(facts)
+    distinct = list(dict.fromkeys(keys))
+    found = await _known_series(session, distinct)
+    missing = [key for key in distinct if key not in found]
     for chunk in _chunks(missing, CHUNK // len(SERIES_COLUMNS)):
         rows = [dict(zip(SERIES_COLUMNS, key, strict=True)) for key in chunk]
         await insert_ignore(session, Series.__table__, rows, SERIES_COLUMNS)  # type: ignore[arg-type]
     if missing:
         found |= await _known_series(session, missing)
-    return found
+    return [found[key] for key in keys]
+
+
+def _series_keys(facts: Sequence[Fact]) -> list[tuple[str, ...]]:
+    """The series key of each fact (indicator, area, frequency, measure, transformation, unit);
+    the parts derived from the period or the role are computed once per distinct value."""
+    periods: dict[str, str] = {}
+    shapes: dict[tuple[Role, Basis | None, Status], tuple[str, str]] = {}
+    keys: list[tuple[str, ...]] = []
+    for fact in facts:
+        freq = periods.get(fact.period)
+        if freq is None:
+            freq = periods[fact.period] = frequency(fact.period)
+        shape = shapes.get((fact.role, fact.basis, fact.status))
+        if shape is None:
+            shape = shapes[(fact.role, fact.basis, fact.status)] = (
+                measure(fact.status),
+                transformation(fact.role, fact.basis),
+            )
+        keys.append(
+            (str(fact.indicator), str(fact.scope), freq, shape[0], shape[1], fact.unit.value)
+        )
+    return keys
 
 
 SERIES_COLUMNS = ("indicator_code", "area_code", "frequency", "measure", "transformation", "unit")
@@ -221,250 +234,293 @@ async def _known_series(
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class _Version:
+    """A version of one of the batch's (series, period) values: stored, or new in this batch."""
+
     id: int | None
-    published: str
+    status: str
+    value: float
+    fingerprint: str
+    published: str  # the earliest publication among its sources
+    is_current: bool
+    latest: str | None = None  # the newest publication among its sources; None: no source
+    fact: Fact | None = None  # the first fact of a version new in this batch
+    series_id: int = 0
 
 
-async def _versions(
-    session: AsyncSession, pairs: set[tuple[int, str]]
-) -> dict[tuple[int, str, str], _Version]:
-    """Every stored version of the given (series, period) pairs, by (series, period, print)."""
-    found: dict[tuple[int, str, str], _Version] = {}
-    series = sorted({pair[0] for pair in pairs})
-    periods = sorted({pair[1] for pair in pairs})
-    for chunk in _chunks(series):
-        query = select(
-            Observation.id,
-            Observation.series_id,
-            Observation.period,
-            Observation.fingerprint,
-            Observation.published,
-        ).where(Observation.series_id.in_(chunk), Observation.period.in_(periods))
-        for id_, series_id, period, print_, published in (await session.execute(query)).all():
-            if (series_id, period) in pairs:
-                found[(series_id, period, print_)] = _Version(id_, published)
-    return found
+_Pair = tuple[int, str]
+_Source = tuple[_Pair, str, str, int]  # (series, period), fingerprint, document, span start
+OBSERVATION_COLUMNS = (
+    "id",
+    "series_id",
+    "period",
+    "value",
+    "of",
+    "max",
+    "status",
+    "published",
+    "fingerprint",
+    "is_current",
+    "recorded_at",
+)
+PROVENANCE_COLUMNS = (
+    "observation_id",
+    "document_id",
+    "start",
+    "end",
+    "text",
+    "label",
+    "extractor_version",
+    "recorded_at",
+)
 
 
 async def _record_all(
     session: AsyncSession,
     facts: Sequence[Fact],
-    series_ids: dict[tuple[str, ...], int],
+    series: Sequence[int],
     documents: dict[str, SourceDocument],
     counts: _Counts,
 ) -> None:
     """New versions and sources in bulk; counts as if the facts were applied one by one."""
-    keyed = [(fact, series_ids[_series_key(fact)], fingerprint(fact)) for fact in facts]
-    pairs = {(series_id, fact.period) for fact, series_id, _ in keyed}
-    versions = await _versions(session, pairs)
-    known_pairs = {(series_id, period) for series_id, period, _ in versions}
-    known_before = set(known_pairs)
-    new_rows: list[dict[str, Any]] = []
+    prints = _fingerprints(facts)
+    versions = await _stored_versions(
+        session, set(zip(series, (f.period for f in facts), strict=True))
+    )
+    sources = await _stored_sources(session, versions)
+    new_versions: list[_Version] = []
+    new_sources: list[tuple[_Version, Fact, SourceDocument]] = []
     earlier: dict[int, str] = {}
-    for fact, series_id, print_ in keyed:
-        published = documents[fact.doc].published
-        version = versions.get((series_id, fact.period, print_))
-        counts.touched.add((series_id, fact.period))
+    now = utcnow()
+    for fact, series_id, print_ in zip(facts, series, prints, strict=True):
+        pair = (series_id, fact.period)
+        document = documents[fact.doc]
+        published = document.published
+        held = versions.setdefault(pair, {})
+        version = held.get(print_)
+        source = (pair, print_, document.id, fact.start)
         if version is None:
-            versions[(series_id, fact.period, print_)] = _Version(None, published)
-            new_rows.append(_observation_row(fact, series_id, print_, published))
-            if (series_id, fact.period) in known_pairs:
+            if held:
                 counts.updated += 1
             else:
                 counts.imported += 1
-            known_pairs.add((series_id, fact.period))
-        elif published and (not version.published or published < version.published):
+            status = STATUS_CODES[fact.status]
+            version = _Version(
+                None, status, fact.value, print_, published, False, None, fact, series_id
+            )
+            held[print_] = version
+            new_versions.append(version)
+        elif source in sources:
+            counts.ignored += 1
+        else:
+            counts.updated += 1
+        if published and (not version.published or published < version.published):
             version.published = published
             if version.id is not None:
                 earlier[version.id] = published
-            else:
-                new_rows[_row_index(new_rows, series_id, fact.period, print_)]["published"] = (
-                    published
-                )
-    _settle_new_singletons(new_rows, known_before, counts)
-    ids = {key: version.id for key, version in versions.items() if version.id is not None}
-    existing = set(ids.values())
-    for row, id_ in zip(new_rows, await _insert_observations(session, new_rows), strict=True):
-        ids[(row["series_id"], row["period"], row["fingerprint"])] = id_
-    for observation_id, published in earlier.items():
-        await session.execute(
-            update(Observation).where(Observation.id == observation_id).values(published=published)
-        )
-    await _add_sources(session, keyed, ids, existing, documents, counts)
+        if source not in sources:
+            sources.add(source)
+            new_sources.append((version, fact, document))
+            latest = version.latest
+            version.latest = published if latest is None or published > latest else latest
+    changed = _choose_current(versions)
+    await _insert_versions(session, new_versions, now)
+    await _insert_sources(session, new_sources, now)
+    await _update_stored(session, earlier, changed)
 
 
-async def _insert_observations(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert new versions; their ids in row order."""
-    if not rows:
-        return []
-    table = cast(Table, Observation.__table__)
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(
-            (
-                await session.scalars(
-                    select(
-                        func.nextval(func.pg_get_serial_sequence("observations", "id"))
-                    ).select_from(func.generate_series(1, len(rows)))
-                )
-            ).all()
-        )
-        for row, id_ in zip(rows, ids, strict=True):
-            row["id"] = id_
-        await _copy_or_insert(session, table, rows)
-        return ids
-    found: list[int] = []
-    returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    for chunk in _chunks(rows, CHUNK // 12):
-        found.extend((await session.scalars(returning, list(chunk))).all())
+def _fingerprints(facts: Sequence[Fact]) -> list[str]:
+    """`fingerprint` of each fact, computed once per distinct content."""
+    found: dict[tuple[float, float | None, float | None, Status], str] = {}
+    prints: list[str] = []
+    for fact in facts:
+        content = (fact.value, fact.of, fact.max, fact.status)
+        print_ = found.get(content)
+        if print_ is None:
+            print_ = found[content] = fingerprint(fact)
+        prints.append(print_)
+    return prints
+
+
+async def _stored_versions(
+    session: AsyncSession, pairs: set[_Pair]
+) -> dict[_Pair, dict[str, _Version]]:
+    """Every stored version of the given (series, period) pairs, by pair and fingerprint."""
+    found: dict[_Pair, dict[str, _Version]] = {}
+    periods = sorted({pair[1] for pair in pairs})
+    for chunk in _chunks(sorted({pair[0] for pair in pairs})):
+        query = select(
+            Observation.id,
+            Observation.series_id,
+            Observation.period,
+            Observation.status,
+            Observation.value,
+            Observation.fingerprint,
+            Observation.published,
+            Observation.is_current,
+        ).where(Observation.series_id.in_(chunk), Observation.period.in_(periods))
+        for id_, series_id, period, status, value, print_, published, current in (
+            await session.execute(query)
+        ).all():
+            if (series_id, period) in pairs:
+                version = _Version(id_, status, value, print_, published, bool(current))
+                found.setdefault((series_id, period), {})[print_] = version
     return found
 
 
-async def _copy_or_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Many rows at once: COPY on PostgreSQL (an order of magnitude faster), else executemany."""
+async def _stored_sources(
+    session: AsyncSession, versions: dict[_Pair, dict[str, _Version]]
+) -> set[_Source]:
+    """The sources of the stored versions; sets each one's newest publication on the way."""
+    by_id = {v.id: (pair, v) for pair, held in versions.items() for v in held.values() if v.id}
+    found: set[_Source] = set()
+    for chunk in _chunks(sorted(by_id)):
+        query = (
+            select(
+                Provenance.observation_id,
+                Provenance.document_id,
+                Provenance.start,
+                SourceDocument.published,
+            )
+            .join(SourceDocument, SourceDocument.id == Provenance.document_id)
+            .where(Provenance.observation_id.in_(chunk))
+        )
+        for observation_id, document_id, start, published in (await session.execute(query)).all():
+            pair, version = by_id[observation_id]
+            found.add((pair, version.fingerprint, document_id, start))
+            if version.latest is None or published > version.latest:
+                version.latest = published
+    return found
+
+
+def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> dict[bool, list[int]]:
+    """The current version of each pair by the one rule (higher status, then the newer
+    publication among its sources, then the higher value; the fingerprint settles full ties,
+    so arrival order never does). New versions get their flag; stored ones whose flag changes
+    are returned by new flag."""
+    changed: dict[bool, list[int]] = {True: [], False: []}
+    for held in versions.values():
+        candidates = [version for version in held.values() if version.latest is not None]
+        if not candidates:
+            continue
+        best = max(candidates, key=_rank)
+        for version in candidates:
+            flag = version is best
+            if version.id is None:
+                version.is_current = flag
+            elif version.is_current is not flag:
+                changed[flag].append(version.id)
+    return changed
+
+
+def _rank(version: _Version) -> tuple[int, str, float, str]:
+    return (
+        STATUS_RANK.get(version.status, 0),
+        version.latest or "",
+        version.value,
+        version.fingerprint,
+    )
+
+
+async def _insert_versions(session: AsyncSession, versions: list[_Version], now: datetime) -> None:
+    """Insert the new versions in arrival order and give each its id."""
+    if not versions:
+        return
+    rows = [
+        (
+            version.series_id,
+            fact.period,
+            fact.value,
+            fact.of,
+            fact.max,
+            version.status,
+            version.published,
+            version.fingerprint,
+            version.is_current,
+            now,
+        )
+        for version in versions
+        if (fact := version.fact) is not None
+    ]
+    table = cast(Table, Observation.__table__)
+    names = OBSERVATION_COLUMNS[1:]
+    if session.get_bind().dialect.name == "postgresql":
+        ids = await _reserve_ids(session, "observations", len(rows))
+        records = [(id_, *row) for id_, row in zip(ids, rows, strict=True)]
+        await _copy(session, table.name, OBSERVATION_COLUMNS, records)
+    else:
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = []
+        for chunk in _chunks(rows, CHUNK // len(names)):
+            params = [dict(zip(names, row, strict=True)) for row in chunk]
+            ids.extend((await session.scalars(returning, params)).all())
+    for version, id_ in zip(versions, ids, strict=True):
+        version.id = id_
+
+
+async def _reserve_ids(session: AsyncSession, table: str, count: int) -> list[int]:
+    """`count` values of a table's id sequence (PostgreSQL), in one round trip."""
+    sequence = func.nextval(func.pg_get_serial_sequence(table, "id"))
+    query = select(func.array_agg(sequence)).select_from(func.generate_series(1, count))
+    return list(await session.scalar(query) or [])
+
+
+async def _insert_sources(
+    session: AsyncSession, sources: list[tuple[_Version, Fact, SourceDocument]], now: datetime
+) -> None:
+    """One provenance row per new (version, document, span start), in arrival order."""
+    rows = [
+        (
+            version.id,
+            document.id,
+            fact.start,
+            fact.end,
+            fact.text,
+            fact.label,
+            document.extractor_version,
+            now,
+        )
+        for version, fact, document in sources
+    ]
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        for chunk in _chunks(rows, CHUNK // len(rows[0])):
-            await session.execute(insert(table), list(chunk))
+    if session.get_bind().dialect.name == "postgresql":
+        await _copy(session, "provenance", PROVENANCE_COLUMNS, rows)
         return
-    columns = list(rows[0])
+    table = cast(Table, Provenance.__table__)
+    for chunk in _chunks(rows, CHUNK // len(PROVENANCE_COLUMNS)):
+        params = [dict(zip(PROVENANCE_COLUMNS, row, strict=True)) for row in chunk]
+        await session.execute(insert(table), params)
+
+
+async def _copy(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """COPY rows into a table (PostgreSQL): an order of magnitude faster than INSERTs."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    records = [tuple(row[column] for column in columns) for row in rows]
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-def _settle_new_singletons(
-    new_rows: list[dict[str, Any]], known_before: set[tuple[int, str]], counts: _Counts
+async def _update_stored(
+    session: AsyncSession, earlier: dict[int, str], changed: dict[bool, list[int]]
 ) -> None:
-    """A (series, period) first seen with one version: that version is current, no recompute."""
-    versions_per_pair = Counter((row["series_id"], row["period"]) for row in new_rows)
-    for row in new_rows:
-        pair = (row["series_id"], row["period"])
-        if pair not in known_before and versions_per_pair[pair] == 1:
-            row["is_current"] = True
-            counts.touched.discard(pair)
-
-
-def _row_index(rows: list[dict[str, Any]], series_id: int, period: str, print_: str) -> int:
-    for index in range(len(rows) - 1, -1, -1):
-        row = rows[index]
-        if (row["series_id"], row["period"], row["fingerprint"]) == (series_id, period, print_):
-            return index
-    raise LookupError(print_)
-
-
-def _observation_row(fact: Fact, series_id: int, print_: str, published: str) -> dict[str, Any]:
-    return {
-        "series_id": series_id,
-        "period": fact.period,
-        "value": fact.value,
-        "of": fact.of,
-        "max": fact.max,
-        "status": STATUS_CODES[fact.status],
-        "published": published,
-        "fingerprint": print_,
-        "is_current": False,
-        "recorded_at": utcnow(),
-    }
-
-
-async def _add_sources(
-    session: AsyncSession,
-    keyed: Sequence[tuple[Fact, int, str]],
-    ids: dict[tuple[int, str, str], int],
-    stored: set[int],
-    documents: dict[str, SourceDocument],
-    counts: _Counts,
-) -> None:
-    """One provenance row per (version, document, span start); a repeat changes nothing."""
-    existing: set[tuple[int, str, int]] = set()
-    for chunk in _chunks(sorted(stored)):
-        query = select(Provenance.observation_id, Provenance.document_id, Provenance.start).where(
-            Provenance.observation_id.in_(chunk)
+    """Stored versions that got an earlier publication or whose current flag changed."""
+    table = cast(Table, Observation.__table__)
+    if earlier:
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("version_id"))
+            .values(published=bindparam("earliest"))
         )
-        existing.update((a, b, c) for a, b, c in (await session.execute(query)).all())
-    created = set(ids.values()) - stored
-    rows: list[dict[str, Any]] = []
-    counted: set[int] = set()
-    for fact, series_id, print_ in keyed:
-        observation_id = ids[(series_id, fact.period, print_)]
-        document = documents[fact.doc]
-        source = (observation_id, document.id, fact.start)
-        is_new_version = observation_id in created and observation_id not in counted
-        counted.add(observation_id)
-        if source in existing:
-            if not is_new_version:
-                counts.ignored += 1
-            continue
-        existing.add(source)
-        if not is_new_version:
-            counts.updated += 1
-        rows.append(
-            {
-                "observation_id": observation_id,
-                "document_id": document.id,
-                "start": fact.start,
-                "end": fact.end,
-                "text": fact.text,
-                "label": fact.label,
-                "extractor_version": document.extractor_version,
-                "recorded_at": utcnow(),
-            }
-        )
-    await _copy_or_insert(session, cast(Table, Provenance.__table__), rows)
-
-
-async def _recompute_current(session: AsyncSession, touched: set[tuple[int, str]]) -> None:
-    """The current version of each touched (series, period), by the one rule."""
-    best: dict[tuple[int, str], tuple[tuple[int, str, float], int]] = {}
-    flags: dict[int, bool] = {}
-    series = sorted({pair[0] for pair in touched})
-    periods = sorted({pair[1] for pair in touched})
-    for chunk in _chunks(series):
-        query = (
-            select(
-                Observation.id,
-                Observation.series_id,
-                Observation.period,
-                Observation.status,
-                Observation.value,
-                Observation.is_current,
-                func.max(SourceDocument.published),
-            )
-            .join(Provenance, Provenance.observation_id == Observation.id)
-            .join(SourceDocument, SourceDocument.id == Provenance.document_id)
-            .where(Observation.series_id.in_(chunk), Observation.period.in_(periods))
-            .group_by(
-                Observation.id,
-                Observation.series_id,
-                Observation.period,
-                Observation.status,
-                Observation.value,
-                Observation.is_current,
-            )
-        )
-        for id_, series_id, period, status, value, current, published in (
-            await session.execute(query)
-        ).all():
-            if (series_id, period) not in touched:
-                continue
-            flags[id_] = bool(current)
-            rank = (STATUS_RANK.get(status, 0), published or "", value)
-            held = best.get((series_id, period))
-            if held is None or rank > held[0]:
-                best[(series_id, period)] = (rank, id_)
-    winners = {id_ for _, id_ in best.values()}
-    for value in (True, False):
-        changed = sorted(
-            i for i, flag in flags.items() if (i in winners) is value and flag is not value
-        )
-        for chunk in _chunks(changed):
+        params = [{"version_id": id_, "earliest": pub} for id_, pub in sorted(earlier.items())]
+        await session.execute(statement, params)
+    for flag, ids in changed.items():
+        for chunk in _chunks(sorted(ids)):
             await session.execute(
-                update(Observation).where(Observation.id.in_(chunk)).values(is_current=value)
+                update(table).where(table.c.id.in_(chunk)).values(is_current=flag)
             )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
+from pydantic_core import to_json
 from sqlalchemy import select
 from starlette.responses import Response
 
@@ -156,16 +157,17 @@ async def get_observations(
     if format == "csv":
         rows = (
             [
-                *(getattr(item, column) for column in CSV_COLUMNS[:-1]),
-                " ".join(f"{s.document_name}:{s.start}-{s.end}" for s in item.sources),
+                *(item[column] for column in CSV_COLUMNS[:-1]),
+                " ".join(f"{s['document_name']}:{s['start']}-{s['end']}" for s in item["sources"]),
             ]
             for item in items
         )
         headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
         return conditional(request, csv_bytes(CSV_COLUMNS, rows), "text/csv", headers=headers)
-    # Pydantic's own serializer: several times faster than jsonable_encoder on large pages.
-    page = Page[ObservationOut](items=items, next_cursor=next_cursor)
-    return conditional(request, page.model_dump_json().encode(), "application/json")
+    # The rows are already `ObservationOut`-shaped and typed by their columns: pydantic-core
+    # serialises them straight to the bytes the models would give, without building them.
+    body = to_json({"items": items, "next_cursor": next_cursor})
+    return conditional(request, body, "application/json")
 
 
 @router.get("/series", response_model=list[SeriesOut], summary="Series, filtered")
