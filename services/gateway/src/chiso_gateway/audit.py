@@ -123,6 +123,9 @@ class AuditWriter:
         self.written = 0  # entries ever committed
         self.progress = asyncio.Condition()
         self.task: asyncio.Task[None] | None = None
+        self.closing = False
+        self.idle = asyncio.Event()  # set while the writer holds no database connection
+        self.idle.set()
 
     def start(self) -> None:
         if self.task is None:
@@ -155,6 +158,11 @@ class AuditWriter:
                 "audit rows lost at shutdown: the database did not take them in time",
                 extra={"rows": self.queued - self.written},
             )
+        # Cancel only between writes: a task cancelled inside a write can leave its pooled
+        # connection to the garbage collector instead of closing it.
+        self.closing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), timeout)
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
@@ -167,17 +175,24 @@ class AuditWriter:
                 await asyncio.sleep(self.batch_wait)
             while len(batch) < self.batch_size and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            await self._write(batch)
+            self.idle.clear()
+            try:
+                written = await self._write(batch)
+            finally:
+                self.idle.set()
+            if not written:
+                continue
             async with self.progress:
                 self.written += len(batch)
                 self.progress.notify_all()
 
-    async def _write(self, batch: list[AuditEntry]) -> None:
+    async def _write(self, batch: list[AuditEntry]) -> bool:
+        """Write one batch, retrying until it is written (True) or the writer closes (False)."""
         attempt = 0
         while True:
             try:
                 await self._try_write(batch)
-                return
+                return True
             except (IntegrityError, OperationalError) as exc:
                 if attempt % 20 == 19:
                     logger.warning("audit rows not written yet", extra={"error": repr(exc)})
@@ -186,6 +201,8 @@ class AuditWriter:
                 if attempt % 20 == 0:
                     logger.error("audit rows not written yet", extra={"error": repr(exc)})
             attempt += 1
+            if self.closing:  # shutting down with the database still failing: give up
+                return False
             await asyncio.sleep(min(1.0, 0.005 * 2 ** min(attempt, 10)))
 
     async def _try_write(self, batch: list[AuditEntry]) -> None:

@@ -51,8 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readers = ReaderSandbox(sandbox_limits_of(settings))
         await asyncio.to_thread(readers.warm_up)
         task = None
+        worker = Worker(sessionmaker, client, settings)
         if settings.run_worker:
-            task = asyncio.create_task(Worker(sessionmaker, client, settings).run())
+            task = asyncio.create_task(worker.run())
         try:
             yield {
                 "settings": settings,
@@ -63,9 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # Let the current step end (cancelling mid-query can leak its connection);
+                # a step that outlasts the grace period is cancelled and its lease expires.
+                worker.stop()
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, settings.shutdown_grace_seconds)
             await client.aclose()
             await engine.dispose()
 

@@ -56,6 +56,9 @@ class Settings(ServiceSettings):
     delivery_batch_size: int = Field(default=5000, ge=1, description="Facts per delivery call.")
     retry_base_seconds: float = Field(default=0.5, gt=0, description="First retry delay.")
     retry_max_seconds: float = Field(default=60, gt=0, description="Longest retry delay.")
+    shutdown_grace_seconds: float = Field(
+        default=10, gt=0, description="How long the worker may finish its step at shutdown."
+    )
 
 
 def limits_of(settings: Settings) -> Limits:

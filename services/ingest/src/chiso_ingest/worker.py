@@ -46,18 +46,24 @@ class Worker:
         self.client = client
         self.settings = settings
         self.wake = asyncio.Event()
+        self.stopping = False
 
     async def run(self) -> None:
         await asyncio.gather(self._loop(self.extract_next), self._loop(self.deliver_next))
 
+    def stop(self) -> None:
+        """Finish the current step, then return from `run` (a job cut off is leased again)."""
+        self.stopping = True
+        self.wake.set()
+
     async def _loop(self, step: Any) -> None:
-        while True:
+        while not self.stopping:
             try:
                 busy = await step()
             except Exception:  # one bad round must not stop the loop; the row is retried
                 logger.exception("worker step failed")
                 busy = False
-            if not busy:
+            if not busy and not self.stopping:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval)
