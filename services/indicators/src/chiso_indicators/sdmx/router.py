@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_indicators.deps import SessionDep, SettingsDep
@@ -156,6 +156,32 @@ DATA_RESPONSES = {
 }
 
 
+def data_query(
+    start_period: Annotated[str | None, Query(alias="startPeriod", examples=["2022"])] = None,
+    end_period: Annotated[str | None, Query(alias="endPeriod", examples=["2023"])] = None,
+    updated_after: Annotated[datetime | None, Query(alias="updatedAfter")] = None,
+    last_n: Annotated[int | None, Query(alias="lastNObservations", ge=1, le=10_000)] = None,
+    dimension_at_observation: Annotated[
+        Literal["TIME_PERIOD", "AllDimensions"], Query(alias="dimensionAtObservation")
+    ] = "TIME_PERIOD",
+    detail: Annotated[Detail, Query()] = "full",
+    format: Annotated[sdmx_data.Format | None, Query(description="Overrides Accept.")] = None,
+) -> sdmx_data.DataQuery:
+    """The SDMX REST data query parameters every data route takes."""
+    return sdmx_data.DataQuery(
+        start_period=start_period,
+        end_period=end_period,
+        updated_after=updated_after,
+        last_n=last_n,
+        flat=dimension_at_observation == "AllDimensions",
+        detail=detail,
+        format=format,
+    )
+
+
+DataQueryDep = Annotated[sdmx_data.DataQuery, Depends(data_query)]
+
+
 @router.get(
     "/data/{flow}/{key}",
     summary="SDMX 2.1 data for a dataflow and a dotted series key",
@@ -166,29 +192,12 @@ async def get_data(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    query: DataQueryDep,
     flow: Annotated[str, Path(max_length=100, examples=[FLOW])],
     key: Annotated[
         str, Path(max_length=2000, examples=["A.VN-38.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL."])
     ],
-    start_period: Annotated[str | None, Query(alias="startPeriod", examples=["2022"])] = None,
-    end_period: Annotated[str | None, Query(alias="endPeriod", examples=["2023"])] = None,
-    updated_after: Annotated[datetime | None, Query(alias="updatedAfter")] = None,
-    last_n: Annotated[int | None, Query(alias="lastNObservations", ge=1, le=10_000)] = None,
-    dimension_at_observation: Annotated[
-        Literal["TIME_PERIOD", "AllDimensions"], Query(alias="dimensionAtObservation")
-    ] = "TIME_PERIOD",
-    detail: Annotated[Detail, Query()] = "full",
-    format: Annotated[sdmx_data.Format | None, Query(description="Overrides Accept.")] = None,
 ) -> Response:
-    query = sdmx_data.DataQuery(
-        start_period=start_period,
-        end_period=end_period,
-        updated_after=updated_after,
-        last_n=last_n,
-        flat=dimension_at_observation == "AllDimensions",
-        detail=detail,
-        format=format,
-    )
     return await _data(request, session, settings, flow, key, query)
 
 
@@ -203,35 +212,14 @@ async def get_data_with_provider(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    query: DataQueryDep,
     flow: Annotated[str, Path(max_length=100)],
     key: Annotated[str, Path(max_length=2000)],
     provider: Annotated[str, Path(max_length=100)],
-    start_period: Annotated[str | None, Query(alias="startPeriod")] = None,
-    end_period: Annotated[str | None, Query(alias="endPeriod")] = None,
-    updated_after: Annotated[datetime | None, Query(alias="updatedAfter")] = None,
-    last_n: Annotated[int | None, Query(alias="lastNObservations", ge=1, le=10_000)] = None,
-    dimension_at_observation: Annotated[
-        Literal["TIME_PERIOD", "AllDimensions"], Query(alias="dimensionAtObservation")
-    ] = "TIME_PERIOD",
-    detail: Annotated[Detail, Query()] = "full",
-    format: Annotated[sdmx_data.Format | None, Query()] = None,
 ) -> Response:
     if provider not in ("all", AGENCY, f"{AGENCY},{AGENCY}"):
         raise NotFound(f"No data provider {provider!r}.", code="indicators.sdmx_no_results")
-    return await get_data(
-        request,
-        session,
-        settings,
-        flow,
-        key,
-        start_period,
-        end_period,
-        updated_after,
-        last_n,
-        dimension_at_observation,
-        detail,
-        format,
-    )
+    return await _data(request, session, settings, flow, key, query)
 
 
 @router.get(
@@ -245,31 +233,10 @@ async def get_all_data(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    query: DataQueryDep,
     flow: Annotated[str, Path(max_length=100)],
-    start_period: Annotated[str | None, Query(alias="startPeriod")] = None,
-    end_period: Annotated[str | None, Query(alias="endPeriod")] = None,
-    updated_after: Annotated[datetime | None, Query(alias="updatedAfter")] = None,
-    last_n: Annotated[int | None, Query(alias="lastNObservations", ge=1, le=10_000)] = None,
-    dimension_at_observation: Annotated[
-        Literal["TIME_PERIOD", "AllDimensions"], Query(alias="dimensionAtObservation")
-    ] = "TIME_PERIOD",
-    detail: Annotated[Detail, Query()] = "full",
-    format: Annotated[sdmx_data.Format | None, Query()] = None,
 ) -> Response:
-    return await get_data(
-        request,
-        session,
-        settings,
-        flow,
-        "all",
-        start_period,
-        end_period,
-        updated_after,
-        last_n,
-        dimension_at_observation,
-        detail,
-        format,
-    )
+    return await _data(request, session, settings, flow, "all", query)
 
 
 for _resource in ("dataflow", "datastructure", "codelist", "conceptscheme"):
