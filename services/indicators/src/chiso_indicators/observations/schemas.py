@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,23 +83,20 @@ class ImportSummary(BaseModel):
     revision: int = Field(description="The data revision after this import.")
 
 
+SOURCE_EXAMPLE: dict[str, Any] = {
+    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+    "document_name": "thanh-hoa-2023.txt",
+    "published": "2023-12-20",
+    "start": 312,
+    "end": 321,
+    "text": "2.980.000",
+    "label": "tổng số thuê bao điện thoại trên địa bàn",
+    "extractor_version": "0.3.0",
+}
+
+
 class SourceOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
-                    "document_name": "thanh-hoa-2023.txt",
-                    "published": "2023-12-20",
-                    "start": 312,
-                    "end": 321,
-                    "text": "2.980.000",
-                    "label": "tổng số thuê bao điện thoại trên địa bàn",
-                    "extractor_version": "0.3.0",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [SOURCE_EXAMPLE]})
 
     document_id: str
     document_name: str
@@ -130,18 +127,7 @@ class ObservationOut(BaseModel):
                     "published": "2023-12-20",
                     "recorded_at": "2026-11-26T08:00:00Z",
                     "is_current": True,
-                    "sources": [
-                        {
-                            "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
-                            "document_name": "thanh-hoa-2023.txt",
-                            "published": "2023-12-20",
-                            "start": 312,
-                            "end": 321,
-                            "text": "2.980.000",
-                            "label": "tổng số thuê bao điện thoại trên địa bàn",
-                            "extractor_version": "0.3.0",
-                        }
-                    ],
+                    "sources": [SOURCE_EXAMPLE],
                 }
             ]
         }
