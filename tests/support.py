@@ -111,3 +111,23 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def fact(**overrides: Any) -> dict[str, Any]:
+    """A valid GUIDELINE fact (Nghệ An subscribers, 2023) with any field replaced."""
+    base: dict[str, Any] = {
+        "doc": "nghe-an-2023.txt",
+        "start": 100,
+        "end": 109,
+        "text": "3.100.000",
+        "value": 3100000,
+        "unit": "count",
+        "role": "level",
+        "basis": None,
+        "period": "2023",
+        "status": "actual",
+        "indicator": "telecom.subscribers.total",
+        "scope": "VN-40",
+        "label": "Tổng số thuê bao điện thoại",
+    }
+    return {**base, **overrides}

@@ -73,25 +73,6 @@ def post_gold(indicators_url: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def fact(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "doc": "nghe-an-2023.txt",
-        "start": 100,
-        "end": 109,
-        "text": "3.100.000",
-        "value": 3100000,
-        "unit": "count",
-        "role": "level",
-        "basis": None,
-        "period": "2023",
-        "status": "actual",
-        "indicator": "telecom.subscribers.total",
-        "scope": "VN-40",
-        "label": "Tổng số thuê bao điện thoại",
-    }
-    return {**base, **overrides}
-
-
 def post_facts(indicators_url: str, *facts: dict[str, Any], published: str) -> None:
     name = facts[0]["doc"]
     batch = {"documents": [{"name": name, "published": published}], "facts": list(facts)}

@@ -13,8 +13,8 @@ from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
-from tests.gateway.support import REDIS_URL, bearer, fact, gateway_settings, new_client, post_facts
-from tests.support import free_port, running, serving
+from tests.gateway.support import REDIS_URL, bearer, gateway_settings, new_client, post_facts
+from tests.support import fact, free_port, running, serving
 
 pytestmark = pytest.mark.asyncio
 SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-40"

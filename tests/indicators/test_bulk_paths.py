@@ -14,8 +14,7 @@ import pytest_asyncio
 from chiso_indicators.main import create_app
 from chiso_indicators.observations.schemas import ObservationOut, Page
 from chiso_indicators.settings import Settings
-from tests.indicators.test_facts_api import fact
-from tests.support import running
+from tests.support import fact, running
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,28 +12,9 @@ import pytest_asyncio
 
 from chiso_indicators.main import create_app
 from chiso_indicators.settings import Settings
-from tests.support import running
+from tests.support import fact, running
 
 pytestmark = pytest.mark.asyncio
-
-
-def fact(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "doc": "nghe-an-2023.txt",
-        "start": 100,
-        "end": 109,
-        "text": "3.100.000",
-        "value": 3100000,
-        "unit": "count",
-        "role": "level",
-        "basis": None,
-        "period": "2023",
-        "status": "actual",
-        "indicator": "telecom.subscribers.total",
-        "scope": "VN-40",
-        "label": "Tổng số thuê bao điện thoại",
-    }
-    return {**base, **overrides}
 
 
 @pytest_asyncio.fixture
