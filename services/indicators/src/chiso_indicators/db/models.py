@@ -133,7 +133,7 @@ class Provenance(IndicatorsBase):
     __table_args__ = (UniqueConstraint("observation_id", "document_id", "start"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
