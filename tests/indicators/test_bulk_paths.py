@@ -3,6 +3,7 @@ response models say, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,40 @@ async def test_json_page_is_exactly_what_the_models_serialise(client: httpx.Asyn
         page = Page[ObservationOut].model_validate_json(response.content)
         assert page.items
         assert response.content == page.model_dump_json().encode()
+
+
+async def test_concurrent_imports_of_the_same_values_are_serialised(
+    client: httpx.AsyncClient,
+) -> None:
+    """Replicas or routes importing at once: every batch lands, no version is stored twice,
+    and each (series, period) ends with exactly one current version."""
+
+    def batch(index: int) -> dict[str, Any]:
+        doc = f"report-{index}.txt"
+        return {
+            "documents": [{"name": doc, "published": f"2024-01-{index + 10:02d}"}],
+            "facts": [
+                fact(doc=doc, scope=scope, period=period, value=100 + index % 2, status="estimate")
+                for scope in ("VN-38", "VN-40", "VN-46")
+                for period in ("2021", "2022", "2023")
+            ],
+        }
+
+    responses = await asyncio.gather(
+        *(client.post("/v1/facts", json=batch(index)) for index in range(6))
+    )
+    assert [response.status_code for response in responses] == [200] * 6
+    summaries = [response.json() for response in responses]
+    assert sum(summary["imported"] for summary in summaries) == 9  # 3 areas x 3 periods
+    assert sum(summary["updated"] for summary in summaries) == 5 * 9
+    history = await items(client, include_history="true")
+    versions = {(item["area"], item["period"], item["value"]) for item in history}
+    assert len(versions) == len(history) == 18  # two values per pair, each stored once
+    current = [item for item in history if item["is_current"]]
+    assert sorted((item["area"], item["period"]) for item in current) == sorted(
+        (scope, period)
+        for scope in ("VN-38", "VN-40", "VN-46")
+        for period in ("2021", "2022", "2023")
+    )
+    # the newest publication (report-5, value 101) wins everywhere, whatever the arrival order
+    assert {item["value"] for item in current} == {101}

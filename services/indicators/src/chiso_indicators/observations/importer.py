@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +64,14 @@ class _Counts:
 
 
 def body_hash(batch: FactBatch) -> str:
+    """The hash of the parsed batch in its canonical JSON (field order of the models), so
+    whitespace and key order in the request do not matter."""
+    return hashlib.sha256(batch.model_dump_json().encode()).hexdigest()
+
+
+def _legacy_body_hash(batch: FactBatch) -> str:
+    """The hash stored by chiso 0.1 (sorted keys); still accepted, so a batch retried across an
+    upgrade replays instead of being refused as a new body."""
     canonical = json.dumps(batch.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -83,10 +91,11 @@ def document_id(name: str) -> str:
 
 async def replay(session: AsyncSession, key: str, batch: FactBatch) -> ImportSummary | None:
     """The stored summary for an `Idempotency-Key` already used with this same body."""
+    await lock(session)
     stored = await session.get(ImportBatch, key)
     if stored is None:
         return None
-    if stored.body_hash != body_hash(batch):
+    if stored.body_hash not in (body_hash(batch), _legacy_body_hash(batch)):
         raise Conflict(
             "This Idempotency-Key was already used with a different body.",
             code="indicators.idempotency_key_reused",
@@ -98,6 +107,7 @@ async def replay(session: AsyncSession, key: str, batch: FactBatch) -> ImportSum
 async def import_facts(
     session: AsyncSession, batch: FactBatch, *, dry_run: bool, key: str | None
 ) -> ImportSummary:
+    await lock(session)
     await _validate_codes(session, batch)
     documents = await _resolve_documents(session, batch)
     counts = _Counts()
@@ -121,6 +131,18 @@ async def import_facts(
         session.add(ImportBatch(key=key, body_hash=body_hash(batch), summary=summary.model_dump()))
     await session.flush()
     return summary
+
+
+async def lock(session: AsyncSession) -> None:
+    """Take the import lock until the transaction ends: a no-op write to the revision row.
+
+    Imports read the stored versions, choose current flags in memory and reserve ids, so two
+    at once must not interleave (two service replicas, or the DHIS2 and fact routes). A row
+    lock on PostgreSQL and the write lock on SQLite both serialise them, and a waiting import
+    then reads what the first one committed."""
+    await session.execute(
+        update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision)
+    )
 
 
 async def _validate_codes(session: AsyncSession, batch: FactBatch) -> None:
@@ -150,9 +172,9 @@ def _unknown(index: int, name: str, value: str) -> FieldError:
 async def _resolve_documents(session: AsyncSession, batch: FactBatch) -> dict[str, SourceDocument]:
     metas = {meta.name: meta for meta in batch.documents}
     resolved: dict[str, SourceDocument] = {}
-    for name in dict.fromkeys(fact.doc for fact in batch.facts):
+    for name, periods in _periods_by_document(batch.facts).items():
         meta = metas.get(name) or DocumentMeta(name=name)
-        published = meta.published or _latest_period_end(f for f in batch.facts if f.doc == name)
+        published = meta.published or max((period_end(p) for p in periods), default="")
         doc_id = meta.id or document_id(name)
         row = await session.get(SourceDocument, doc_id)
         if row is None:
@@ -169,8 +191,12 @@ async def _resolve_documents(session: AsyncSession, batch: FactBatch) -> dict[st
     return resolved
 
 
-def _latest_period_end(facts: Iterable[Fact]) -> str:
-    return max((period_end(fact.period) for fact in facts), default="")
+def _periods_by_document(facts: Iterable[Fact]) -> dict[str, set[str]]:
+    """The distinct periods of each document's facts, documents in order of first mention."""
+    found: dict[str, set[str]] = {}
+    for fact in facts:
+        found.setdefault(fact.doc, set()).add(fact.period)
+    return found
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -249,6 +275,12 @@ class _Version:
     series_id: int = 0
 
 
+class _Document(NamedTuple):
+    id: str
+    published: str
+    extractor_version: str | None
+
+
 _Pair = tuple[int, str]
 _Source = tuple[_Pair, str, str, int]  # (series, period), fingerprint, document, span start
 OBSERVATION_COLUMNS = (
@@ -290,12 +322,17 @@ async def _record_all(
     )
     sources = await _stored_sources(session, versions)
     new_versions: list[_Version] = []
-    new_sources: list[tuple[_Version, Fact, SourceDocument]] = []
+    new_sources: list[tuple[_Version, Fact, _Document]] = []
     earlier: dict[int, str] = {}
     now = utcnow()
+    # plain tuples: ORM attribute reads cost more than the rest of the loop
+    plain = {
+        name: _Document(row.id, row.published, row.extractor_version)
+        for name, row in documents.items()
+    }
     for fact, series_id, print_ in zip(facts, series, prints, strict=True):
         pair = (series_id, fact.period)
-        document = documents[fact.doc]
+        document = plain[fact.doc]
         published = document.published
         held = versions.setdefault(pair, {})
         version = held.get(print_)
@@ -445,6 +482,7 @@ async def _insert_versions(session: AsyncSession, versions: list[_Version], now:
     ]
     table = cast(Table, Observation.__table__)
     names = OBSERVATION_COLUMNS[1:]
+    ids: Sequence[int]
     if session.get_bind().dialect.name == "postgresql":
         ids = await _reserve_ids(session, "observations", len(rows))
         records = [(id_, *row) for id_, row in zip(ids, rows, strict=True)]
@@ -459,15 +497,18 @@ async def _insert_versions(session: AsyncSession, versions: list[_Version], now:
         version.id = id_
 
 
-async def _reserve_ids(session: AsyncSession, table: str, count: int) -> list[int]:
-    """`count` values of a table's id sequence (PostgreSQL), in one round trip."""
-    sequence = func.nextval(func.pg_get_serial_sequence(table, "id"))
-    query = select(func.array_agg(sequence)).select_from(func.generate_series(1, count))
-    return list(await session.scalar(query) or [])
+async def _reserve_ids(session: AsyncSession, table: str, count: int) -> range:
+    """`count` consecutive values of a table's id sequence (PostgreSQL), in one round trip.
+
+    Moving the sequence past the block is safe because every writer of the table holds the
+    import lock (`lock`); a writer that did not would fail loudly on the primary key."""
+    sequence = func.pg_get_serial_sequence(table, "id")
+    last = await session.scalar(select(func.setval(sequence, func.nextval(sequence) + count - 1)))
+    return range(int(last or 0) - count + 1, int(last or 0) + 1)
 
 
 async def _insert_sources(
-    session: AsyncSession, sources: list[tuple[_Version, Fact, SourceDocument]], now: datetime
+    session: AsyncSession, sources: list[tuple[_Version, Fact, _Document]], now: datetime
 ) -> None:
     """One provenance row per new (version, document, span start), in arrival order."""
     rows = [
