@@ -31,6 +31,7 @@ from chiso_gateway.views.insights import router as insights_router
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
+from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 batch_wait=settings.audit_batch_wait_seconds,
             )
             audit.start()
+        freeze_startup_objects()
         try:
             yield {
                 "settings": settings,

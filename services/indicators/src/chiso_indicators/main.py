@@ -20,6 +20,7 @@ from chiso_indicators.settings import Settings
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
+from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = create_sessionmaker(engine)
         async for session in session_scope(sessionmaker):
             await sync_reference_data(session)
+        freeze_startup_objects()
         try:
             yield {"settings": settings, "engine": engine, "sessionmaker": sessionmaker}
         finally:

@@ -21,6 +21,7 @@ from chiso_ingest.worker import Worker
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
+from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = Worker(sessionmaker, client, settings)
         if settings.run_worker:
             task = asyncio.create_task(worker.run())
+        freeze_startup_objects()
         try:
             yield {
                 "settings": settings,
