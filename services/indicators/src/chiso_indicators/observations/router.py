@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic_core import to_json
@@ -18,6 +18,7 @@ from chiso_indicators.observations.schemas import (
     FactBatch,
     ImportSummary,
     ObservationOut,
+    ObservationQuery,
     Page,
     Revision,
     SeriesOut,
@@ -103,35 +104,9 @@ async def get_observations(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    indicator: Annotated[
-        list[str] | None,
-        Query(
-            description="Indicator codes, repeated or comma-separated.",
-            examples=["telecom.subscribers.total"],
-        ),
-    ] = None,
-    area: Annotated[
-        list[str] | None, Query(description="Area codes (VN, VN-xx).", examples=["VN-38"])
-    ] = None,
-    start_period: Annotated[str | None, Query(examples=["2022"])] = None,
-    end_period: Annotated[str | None, Query(examples=["2023"])] = None,
-    frequency: Annotated[Literal["A", "S", "Q", "M", "D", "X"] | None, Query()] = None,
-    measure: Annotated[Literal["actual", "target"] | None, Query()] = None,
-    transformation: Annotated[str | None, Query(max_length=32, examples=["level"])] = None,
-    status: Annotated[Literal["A", "E", "F", "P"] | None, Query()] = None,
-    updated_after: Annotated[datetime | None, Query()] = None,
-    include_history: Annotated[bool, Query(description="All versions, not just current.")] = False,
-    as_of: Annotated[
-        datetime | None,
-        Query(description="The values as they were current at this recording time."),
-    ] = None,
-    last_n: Annotated[
-        int | None, Query(ge=1, le=1000, description="Only the latest N periods of each series.")
-    ] = None,
-    limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    query: Annotated[ObservationQuery, Query()],
 ) -> Response:
+    limit, cursor, format = query.limit, query.cursor, query.format
     size = limit or min(settings.default_page_size, settings.max_page_size)
     if size > settings.max_page_size:
         raise Unprocessable(
@@ -140,18 +115,18 @@ async def get_observations(
             errors=[FieldError(field="query.limit", message="too large")],
         )
     filters = ObservationFilter(
-        indicators=_split(indicator),
-        areas=_split(area),
-        start_period=_period(start_period, "start_period"),
-        end_period=_period(end_period, "end_period"),
-        frequency=frequency,
-        measure=measure,
-        transformation=transformation,
-        status=status,
-        updated_after=updated_after,
-        include_history=include_history,
-        as_of=as_of,
-        last_n=last_n,
+        indicators=_split(query.indicator),
+        areas=_split(query.area),
+        start_period=_period(query.start_period, "start_period"),
+        end_period=_period(query.end_period, "end_period"),
+        frequency=query.frequency,
+        measure=query.measure,
+        transformation=query.transformation,
+        status=query.status,
+        updated_after=query.updated_after,
+        include_history=query.include_history,
+        as_of=query.as_of,
+        last_n=query.last_n,
     )
     items, next_cursor = await list_observations(session, filters, limit=size, cursor=cursor)
     if format == "csv":

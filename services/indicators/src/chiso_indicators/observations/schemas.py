@@ -108,6 +108,37 @@ class SourceOut(BaseModel):
     extractor_version: str | None
 
 
+class ObservationQuery(BaseModel):
+    """The query parameters of GET /v1/observations, validated as one model (a dozen separate
+    parameters cost FastAPI about a millisecond per request)."""
+
+    indicator: list[str] | None = Field(
+        default=None,
+        description="Indicator codes, repeated or comma-separated.",
+        examples=[["telecom.subscribers.total"]],
+    )
+    area: list[str] | None = Field(
+        default=None, description="Area codes (VN, VN-xx).", examples=[["VN-38"]]
+    )
+    start_period: str | None = Field(default=None, max_length=32, examples=["2022"])
+    end_period: str | None = Field(default=None, max_length=32, examples=["2023"])
+    frequency: Literal["A", "S", "Q", "M", "D", "X"] | None = None
+    measure: Literal["actual", "target"] | None = None
+    transformation: str | None = Field(default=None, max_length=32, examples=["level"])
+    status: Literal["A", "E", "F", "P"] | None = None
+    updated_after: datetime | None = None
+    include_history: bool = Field(default=False, description="All versions, not just current.")
+    as_of: datetime | None = Field(
+        default=None, description="The values as they were current at this recording time."
+    )
+    last_n: int | None = Field(
+        default=None, ge=1, le=1000, description="Only the latest N periods of each series."
+    )
+    limit: int | None = Field(default=None, ge=1, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=2000)
+    format: Literal["json", "csv"] = "json"
+
+
 class ObservationOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
