@@ -150,3 +150,44 @@ async def test_concurrent_imports_of_the_same_values_are_serialised(
     )
     # the newest publication (report-5, value 101) wins everywhere, whatever the arrival order
     assert {item["value"] for item in current} == {101}
+
+
+async def test_a_withdrawn_source_no_longer_supports_its_value(client: httpx.AsyncClient) -> None:
+    estimate = fact(doc="a.txt", status="estimate", value=10)
+    actual = fact(doc="b.txt", value=12, start=200, end=202)
+    documents = [
+        {"name": "a.txt", "published": "2023-12-20"},
+        {"name": "b.txt", "published": "2024-03-01"},
+    ]
+    assert await post(client, {"documents": documents, "facts": [estimate, actual]}) == (1, 1, 0)
+    [current] = await items(client)
+    assert current["value"] == 12
+
+    # b.txt, read again by a newer extractor, no longer states 12: the estimate is current again
+    withdrawal = {"documents": documents[1:], "facts": [], "withdrawn": [actual]}
+    response = await client.post("/v1/facts", json=withdrawal)
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert (summary["withdrawn"], summary["ignored"]) == (1, 0)
+    [current] = await items(client)
+    assert (current["value"], current["status"]) == (10, "E")
+    history = {item["value"]: item for item in await items(client, include_history="true")}
+    assert history[12]["sources"] == [] and history[12]["is_current"] is False
+
+    again = (await client.post("/v1/facts", json=withdrawal)).json()
+    assert (again["withdrawn"], again["ignored"], again["revision"]) == (0, 1, summary["revision"])
+
+    # the last source gone: the value has no current version at all
+    last = {"documents": documents[:1], "facts": [], "withdrawn": [estimate]}
+    assert (await client.post("/v1/facts", json=last)).json()["withdrawn"] == 1
+    assert await items(client) == []
+    # and a newer reading that finds it again brings it back
+    assert await post(client, {"documents": documents[:1], "facts": [estimate]}) == (0, 1, 0)
+    assert [item["value"] for item in await items(client)] == [10]
+
+
+async def test_withdrawn_facts_with_unknown_codes_are_refused(client: httpx.AsyncClient) -> None:
+    batch = {"facts": [], "withdrawn": [fact(indicator="no.such.indicator")]}
+    response = await client.post("/v1/facts", json=batch)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.withdrawn.0.indicator"

@@ -57,6 +57,13 @@ async def until_delivered(client: httpx.AsyncClient, document_id: str) -> dict[s
     raise AssertionError(f"not delivered: {status}")
 
 
+async def served(indicators_url: str) -> set[tuple[str, str, float]]:
+    """(indicator, period, value) of every current observation in indicators."""
+    async with httpx.AsyncClient(base_url=indicators_url) as indicators:
+        rows = (await indicators.get("/v1/observations", params={"limit": 100})).json()["items"]
+    return {(row["indicator"], row["period"], row["value"]) for row in rows}
+
+
 async def outbox(ingest_db: str) -> list[OutboxMessage]:
     engine = create_engine(ingest_db)
     try:
@@ -67,8 +74,8 @@ async def outbox(ingest_db: str) -> list[OutboxMessage]:
         await engine.dispose()
 
 
-async def test_a_new_version_sends_only_new_facts(
-    client: httpx.AsyncClient, ingest_db: str, monkeypatch: pytest.MonkeyPatch
+async def test_a_new_version_sends_only_the_differences(
+    client: httpx.AsyncClient, ingest_db: str, indicators_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accepted = (
         await client.post(
@@ -82,17 +89,22 @@ async def test_a_new_version_sends_only_new_facts(
     old_facts = (await client.get(f"/v1/documents/{accepted['id']}/facts")).json()["facts"]
     assert len(old_facts) >= 2
 
+    assert await served(indicators_url) >= {
+        (fact["indicator"], fact["period"], fact["value"]) for fact in old_facts
+    }
+
     # Nothing to do while the version is unchanged.
     none = await client.post("/v1/documents/reextract")
     assert (none.status_code, none.json()["queued"]) == (202, [])
 
-    # "Version 9": finds everything version 1 found, and one fact more.
+    # "Version 9": finds one fact more, and no longer the last one version 1 found.
     real_extract = extraction.extract
 
     def extract_v9(text: str, **kwargs: Any) -> list[Fact]:
         facts = real_extract(text, **kwargs)
         extra = facts[0].model_copy(update={"value": facts[0].value + 1, "period": "2022"})
-        return [*facts, extra]
+        relabelled = facts[0].model_copy(update={"label": "worded differently"})
+        return [relabelled, *facts[1:-1], extra]
 
     monkeypatch.setattr(extraction, "EXTRACTOR_VERSION", "9.0.0")
     monkeypatch.setattr(extraction, "extract", extract_v9)
@@ -101,14 +113,24 @@ async def test_a_new_version_sends_only_new_facts(
     assert queued.json() == {"extractor_version": "9.0.0", "queued": [accepted["id"]]}
 
     second = await until_delivered(client, accepted["id"])
-    assert (second["extractor_version"], second["fact_count"]) == ("9.0.0", len(old_facts) + 1)
+    assert (second["extractor_version"], second["fact_count"]) == ("9.0.0", len(old_facts))
     batches = await outbox(ingest_db)
     new_batches = [batch for batch in batches if ":9.0.0:" in batch.idempotency_key]
     sent = [fact for batch in new_batches for fact in batch.payload["facts"]]
     assert [(fact["period"], fact["value"]) for fact in sent] == [
         ("2022", old_facts[0]["value"] + 1)
     ]
+    withdrawn = [fact for batch in new_batches for fact in batch.payload.get("withdrawn", [])]
+    assert [(fact["start"], fact["value"]) for fact in withdrawn] == [
+        (old_facts[-1]["start"], old_facts[-1]["value"])
+    ]
     assert all(batch.status == "delivered" for batch in batches)
+
+    # indicators now serves what version 9 read: the dropped value has no source left
+    now = await served(indicators_url)
+    assert (old_facts[-1]["indicator"], "2023", old_facts[-1]["value"]) not in now
+    assert (old_facts[0]["indicator"], "2022", old_facts[0]["value"] + 1) in now
+    assert (old_facts[0]["indicator"], "2023", old_facts[0]["value"]) in now
 
     again = await client.post("/v1/documents/reextract")
     assert again.json()["queued"] == []

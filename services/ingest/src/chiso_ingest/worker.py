@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Sequence
@@ -132,27 +131,26 @@ class Worker:
                         data=fact.to_jsonl_dict(),
                     )
                 )
-            # A re-extraction sends only the facts the earlier version did not find.
-            deliverable = [
-                fact.to_jsonl_dict()
-                for fact in facts
-                if _identity(fact.to_jsonl_dict()) not in earlier
-            ]
+            # A re-extraction sends only the differences: the facts the earlier version did not
+            # find, and the withdrawal of those it found that this one does not.
+            found = {_source_key(data): data for data in (f.to_jsonl_dict() for f in facts)}
+            added = [data for key, data in found.items() if key not in earlier]
+            dropped = [data for key, data in earlier.items() if key not in found]
+            meta = _document_meta(document)
             size = self.settings.delivery_batch_size
-            for index in range(0, len(deliverable), size):
-                session.add(
-                    OutboxMessage(
-                        idempotency_key=f"{document.id}:{version}:{index // size}",
-                        document_id=document.id,
-                        payload={
-                            "documents": [_document_meta(document)],
-                            "facts": deliverable[index : index + size],
-                        },
+            for kind, field, items in (("", "facts", added), ("w", "withdrawn", dropped)):
+                for index in range(0, len(items), size):
+                    payload = {"documents": [meta], "facts": [], field: items[index : index + size]}
+                    session.add(
+                        OutboxMessage(
+                            idempotency_key=f"{document.id}:{version}:{kind}{index // size}",
+                            document_id=document.id,
+                            payload=payload,
+                        )
                     )
-                )
             document.extractor_version = version
             document.fact_count = len(facts)
-            document.status = "extracted" if deliverable else "delivered"
+            document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
             await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
             await session.commit()
@@ -293,23 +291,38 @@ def _document_meta(document: Document) -> dict[str, Any]:
     }
 
 
-async def _earlier_facts(session: AsyncSession, document: Document, version: str) -> set[str]:
-    """Identities of the facts an earlier extractor version stored for this document."""
+async def _earlier_facts(
+    session: AsyncSession, document: Document, version: str
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The facts an earlier extractor version stored for this document, by source key."""
     if document.extractor_version in (None, version):
-        return set()
+        return {}
     rows = await session.scalars(
         select(StoredFact.data).where(
             StoredFact.document_id == document.id,
             StoredFact.extractor_version == document.extractor_version,
         )
     )
-    return {_identity(data) for data in rows}
+    return {_source_key(data): data for data in rows}
 
 
-def _identity(data: dict[str, Any]) -> str:
-    """A fact as delivered, minus the fields that only say which extractor found it."""
-    return json.dumps(
-        {key: value for key, value in data.items() if key != "extractor_version"},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
+# What makes a fact one source of one value in indicators: where it is in the document, the
+# series and period it belongs to, and the value. A label or item worded differently by a new
+# version is the same source, so it is neither withdrawn nor sent again.
+SOURCE_FIELDS = (
+    "start",
+    "indicator",
+    "scope",
+    "period",
+    "role",
+    "basis",
+    "unit",
+    "status",
+    "value",
+    "of",
+    "max",
+)
+
+
+def _source_key(data: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(data.get(field) for field in SOURCE_FIELDS)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.db.models import (
@@ -60,6 +60,7 @@ class _Counts:
     imported: int = 0
     updated: int = 0
     ignored: int = 0
+    withdrawn: int = 0
     conflicts: list[ImportConflict] = field(default_factory=list)
 
 
@@ -111,16 +112,20 @@ async def import_facts(
     await _validate_codes(session, batch)
     documents = await _resolve_documents(session, batch)
     counts = _Counts()
-    usable = [fact for fact in batch.facts if fact.indicator and fact.scope not in (None, "sub")]
+    withdrawn = await _withdraw(session, batch, counts)
+    usable = _usable(batch.facts)
     counts.ignored += len(batch.facts) - len(usable)
-    await _record_all(session, usable, await _series_ids(session, usable), documents, counts)
-    revision = await _bump_revision(session, changed=bool(counts.imported or counts.updated))
+    series = await _series_ids(session, usable)
+    await _record_all(session, usable, series, documents, counts, withdrawn)
+    changed = bool(counts.imported or counts.updated or counts.withdrawn)
+    revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
         dry_run=dry_run,
         imported=counts.imported,
         updated=counts.updated,
         ignored=counts.ignored,
+        withdrawn=counts.withdrawn,
         conflicts=counts.conflicts,
         revision=revision,
     )
@@ -149,11 +154,12 @@ async def _validate_codes(session: AsyncSession, batch: FactBatch) -> None:
     indicators = set((await session.scalars(select(Indicator.code))).all())
     areas = set((await session.scalars(select(Area.code))).all())
     errors: list[FieldError] = []
-    for index, fact in enumerate(batch.facts):
-        if fact.indicator and fact.indicator not in indicators:
-            errors.append(_unknown(index, "indicator", fact.indicator))
-        if fact.scope not in (None, "sub") and fact.scope not in areas:
-            errors.append(_unknown(index, "scope", str(fact.scope)))
+    for name, facts in (("facts", batch.facts), ("withdrawn", batch.withdrawn)):
+        for index, fact in enumerate(facts):
+            if fact.indicator and fact.indicator not in indicators:
+                errors.append(_unknown(f"{name}.{index}", "indicator", fact.indicator))
+            if fact.scope not in (None, "sub") and fact.scope not in areas:
+                errors.append(_unknown(f"{name}.{index}", "scope", str(fact.scope)))
     names = [meta.name for meta in batch.documents]
     if len(names) != len(set(names)):
         errors.append(FieldError(field="body.documents", message="document names repeat"))
@@ -165,8 +171,40 @@ async def _validate_codes(session: AsyncSession, batch: FactBatch) -> None:
         )
 
 
-def _unknown(index: int, name: str, value: str) -> FieldError:
-    return FieldError(field=f"body.facts.{index}.{name}", message=f"unknown code {value!r}")
+def _unknown(where: str, name: str, value: str) -> FieldError:
+    return FieldError(field=f"body.{where}.{name}", message=f"unknown code {value!r}")
+
+
+def _usable(facts: Sequence[Fact]) -> list[Fact]:
+    """The facts that belong to a series: a catalogue indicator and a province or the country."""
+    return [fact for fact in facts if fact.indicator and fact.scope not in (None, "sub")]
+
+
+async def _withdraw(session: AsyncSession, batch: FactBatch, counts: _Counts) -> set[_Pair]:
+    """Remove the sources that the withdrawn facts were; the (series, period) values they
+    touched, whose current versions must be chosen again."""
+    facts = _usable(batch.withdrawn)
+    if not batch.withdrawn:
+        return set()
+    ids = {meta.name: meta.id or document_id(meta.name) for meta in batch.documents}
+    keys = _series_keys(facts)
+    known = await _known_series(session, list(dict.fromkeys(keys)))
+    located = [(known[key], fact) for key, fact in zip(keys, facts, strict=True) if key in known]
+    versions = await _stored_versions(session, {(series, f.period) for series, f in located})
+    doomed: set[tuple[int, str, int]] = set()
+    for series_id, fact in located:
+        version = versions.get((series_id, fact.period), {}).get(fingerprint(fact))
+        if version is not None and version.id is not None:
+            doomed.add((version.id, ids.get(fact.doc) or document_id(fact.doc), fact.start))
+    table = cast(Table, Provenance.__table__)
+    key = tuple_(table.c.observation_id, table.c.document_id, table.c.start)
+    removed = 0
+    for chunk in _chunks(sorted(doomed), CHUNK // 3):
+        result = await session.execute(delete(table).where(key.in_(chunk)))
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    counts.withdrawn += removed
+    counts.ignored += len(batch.withdrawn) - removed
+    return set(versions)
 
 
 async def _resolve_documents(session: AsyncSession, batch: FactBatch) -> dict[str, SourceDocument]:
@@ -314,11 +352,13 @@ async def _record_all(
     series: Sequence[int],
     documents: dict[str, SourceDocument],
     counts: _Counts,
+    also: set[_Pair],
 ) -> None:
-    """New versions and sources in bulk; counts as if the facts were applied one by one."""
+    """New versions and sources in bulk; counts as if the facts were applied one by one. The
+    current versions of the `also` pairs are chosen again too (their sources changed)."""
     prints = _fingerprints(facts)
     versions = await _stored_versions(
-        session, set(zip(series, (f.period for f in facts), strict=True))
+        session, set(zip(series, (f.period for f in facts), strict=True)) | also
     )
     sources = await _stored_sources(session, versions)
     new_versions: list[_Version] = []
@@ -439,11 +479,9 @@ def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> dict[bool, li
     changed: dict[bool, list[int]] = {True: [], False: []}
     for held in versions.values():
         candidates = [version for version in held.values() if version.latest is not None]
-        if not candidates:
-            continue
-        best = max(candidates, key=_rank)
-        for version in candidates:
-            flag = version is best
+        best = max(candidates, key=_rank) if candidates else None
+        for version in held.values():
+            flag = version is best  # a version without sources (all withdrawn) is never current
             if version.id is None:
                 version.is_current = flag
             elif version.is_current is not flag:

@@ -63,7 +63,7 @@ async def post_facts(
     ] = None,
     dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
 ) -> ImportSummary:
-    if len(batch.facts) > settings.max_batch_facts:
+    if len(batch.facts) + len(batch.withdrawn) > settings.max_batch_facts:
         raise Unprocessable(
             f"A batch holds at most {settings.max_batch_facts} facts.",
             code="indicators.batch_too_large",

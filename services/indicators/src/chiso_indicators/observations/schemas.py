@@ -47,6 +47,14 @@ class FactBatch(BaseModel):
 
     documents: list[DocumentMeta] = Field(default_factory=list)
     facts: list[Fact]
+    withdrawn: list[Fact] = Field(
+        default_factory=list,
+        description=(
+            "Facts a document no longer states (a newer extractor version did not find them):"
+            " the document stops being a source of those values, and each value's current"
+            " version is chosen again. Applied before `facts`."
+        ),
+    )
 
 
 class ImportConflict(BaseModel):
@@ -67,6 +75,7 @@ class ImportSummary(BaseModel):
                     "imported": 5,
                     "updated": 1,
                     "ignored": 0,
+                    "withdrawn": 0,
                     "conflicts": [],
                     "revision": 12,
                 }
@@ -79,6 +88,7 @@ class ImportSummary(BaseModel):
     imported: int = Field(description="New (series, period) values.")
     updated: int = Field(description="New versions or corroborating sources of known values.")
     ignored: int = Field(description="Facts that changed nothing or have no series.")
+    withdrawn: int = Field(default=0, description="Sources removed by `withdrawn` facts.")
     conflicts: list[ImportConflict] = Field(default_factory=list)
     revision: int = Field(description="The data revision after this import.")
 

@@ -112,8 +112,8 @@ async def reextract(
 ) -> list[str]:
     """Queue every document (or the one given) that an older extractor version read.
 
-    Facts the new version finds that the old one did not are then delivered; the rest are
-    not sent again.
+    The worker then delivers only the differences: facts the new version finds that the old
+    one did not, and the withdrawal of facts the old one found that the new one does not.
     """
     query = select(Document).where(
         Document.status.in_(REEXTRACTABLE),
