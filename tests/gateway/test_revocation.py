@@ -161,3 +161,42 @@ async def test_token_requests_are_limited_per_client_and_per_address(
     async with running(create_app(unlimited)) as gateway:
         for _ in range(5):
             assert (await bearer(gateway, first))["Authorization"]
+
+
+async def test_a_client_revokes_one_of_its_tokens(
+    tmp_path: Path, gateway_db: str, indicators_url: str
+) -> None:
+    settings = gateway_settings(tmp_path, gateway_db, indicators_url, client_check_seconds=0)
+    async with running(create_app(settings)) as gateway:
+        created = await new_client(settings, ["indicators:read"])
+        other = await new_client(settings, ["indicators:read"])
+        first, second = await bearer(gateway, created), await bearer(gateway, created)
+        token = first["Authorization"].removeprefix("Bearer ")
+        auth = (created.client_id, created.client_secret)
+
+        # Another client cannot revoke it, and a wrong secret is refused.
+        refused = await gateway.post(
+            "/oauth2/revoke", data={"token": token}, auth=(other.client_id, other.client_secret)
+        )
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_request")
+        wrong = await gateway.post("/oauth2/revoke", data={"token": token}, auth=(auth[0], "x"))
+        assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+        missing = await gateway.post("/oauth2/revoke", data={}, auth=auth)
+        assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
+        assert (await gateway.get("/v1/indicators", headers=first)).status_code == 200
+
+        revoked = await gateway.post(
+            "/oauth2/revoke", data={"token": token, "token_type_hint": "access_token"}, auth=auth
+        )
+        assert (revoked.status_code, revoked.content) == (200, b"")
+        assert revoked.headers["Cache-Control"] == "no-store"
+        gone = await gateway.get("/v1/indicators", headers=first)
+        assert (gone.status_code, gone.json()["code"]) == (401, "gateway.token_revoked")
+        assert 'error="invalid_token"' in gone.headers["WWW-Authenticate"]
+        # Only that token: the client's other token goes on.
+        assert (await gateway.get("/v1/indicators", headers=second)).status_code == 200
+
+        # Revoking again, or a token that is no token, is not an error (RFC 7009 §2.2).
+        for again in (token, "not-a-token"):
+            answer = await gateway.post("/oauth2/revoke", data={"token": again}, auth=auth)
+            assert answer.status_code == 200

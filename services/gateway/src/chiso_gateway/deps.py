@@ -103,10 +103,17 @@ async def authenticate(request: Request, token: str | None) -> Principal:
             code="gateway.token_invalid",
             headers=_challenge("invalid_token", "invalid"),
         ) from exc
-    if not await cast(ActiveClients, state.clients).is_active(principal.client_id):
+    active = cast(ActiveClients, state.clients)
+    if not await active.is_active(principal.client_id):
         raise Unauthorized(
             "The client of this access token has been revoked.",
             code="gateway.client_revoked",
+            headers=_challenge("invalid_token", "revoked"),
+        )
+    if await active.is_token_revoked(principal.token_id):
+        raise Unauthorized(
+            "This access token has been revoked.",
+            code="gateway.token_revoked",
             headers=_challenge("invalid_token", "revoked"),
         )
     request.state.principal = principal

@@ -12,13 +12,16 @@ import hmac
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chiso_gateway.db.models import Client
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.db.models import Client, RevokedToken
 from chiso_shared.db import utcnow
 
 SCOPES = {
@@ -113,18 +116,54 @@ async def revoke(session: AsyncSession, client_id: str) -> bool:
     return True
 
 
-class ActiveClients:
-    """Whether a client may still use its tokens: not revoked, not deleted.
+async def revoke_token(session: AsyncSession, principal: Principal) -> None:
+    """Revoke one access token until it expires; rows of tokens expired since are dropped."""
+    if await session.get(RevokedToken, principal.token_id) is None:
+        expires = datetime.fromtimestamp(principal.expires_at, UTC)
+        session.add(
+            RevokedToken(
+                token_id=principal.token_id, client_id=principal.client_id, expires_at=expires
+            )
+        )
+    await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    await session.flush()
 
-    Each answer is trusted for `ttl` seconds, so `chiso clients revoke` takes effect on every
-    gateway process within `ttl` (0: the database is asked on every request).
+
+class ActiveClients:
+    """Whether a client may still use its tokens (not revoked, not deleted), and whether one
+    token was revoked.
+
+    Each answer is trusted for `ttl` seconds, so `chiso clients revoke` and POST
+    /oauth2/revoke take effect on every gateway process within `ttl` (0: the database is asked
+    on every request).
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], ttl: float) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ttl: float,
+        max_tokens: int = 10_000,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.ttl = ttl
+        self.max_tokens = max_tokens
         self.known: dict[str, tuple[float, bool]] = {}
+        self.tokens: OrderedDict[str, tuple[float, bool]] = OrderedDict()
         self.lock = asyncio.Lock()
+
+    async def is_token_revoked(self, token_id: str) -> bool:
+        known = self.tokens.get(token_id)
+        if known is not None and time.monotonic() - known[0] < self.ttl:
+            return known[1]
+        async with self.sessionmaker() as session:
+            found = await session.scalar(
+                select(RevokedToken.token_id).where(RevokedToken.token_id == token_id)
+            )
+        self.tokens[token_id] = (time.monotonic(), found is not None)
+        self.tokens.move_to_end(token_id)
+        while len(self.tokens) > self.max_tokens:
+            self.tokens.popitem(last=False)
+        return found is not None
 
     async def is_active(self, client_id: str) -> bool:
         known = self.known.get(client_id)

@@ -1,4 +1,5 @@
-"""POST /oauth2/token (and /token): OAuth2 client credentials, answered in the WSO2 shape."""
+"""POST /oauth2/token (and /token): OAuth2 client credentials, answered in the WSO2 shape;
+POST /oauth2/revoke: RFC 7009 token revocation."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import base64
 import binascii
 from typing import Annotated, Literal, cast
 
+import jwt
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from chiso_gateway.auth import clients, tokens
@@ -123,3 +125,70 @@ async def token(
         access_token=access, expires_in=settings.token_ttl_seconds, scope=" ".join(asked)
     )
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/oauth2/revoke",
+    summary="Revoke an access token (RFC 7009)",
+    description=(
+        "The client authenticates as for a token (HTTP Basic or form fields) and names one of"
+        " its own access tokens. The answer is 200 with an empty body whether or not the token"
+        " was still valid (RFC 7009 §2.2); every gateway process refuses it within"
+        " `CLIENT_CHECK_SECONDS`."
+    ),
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {
+                        "token": "eyJhbGciOiJIUzI1NiIs...",
+                        "token_type_hint": "access_token",
+                    }
+                }
+            }
+        }
+    },
+    responses={
+        200: {"description": "Revoked, or nothing left to revoke.", "content": {}},
+        **problem_responses(400, 401, 429),
+    },
+)
+async def revoke(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[
+        str | None, Form(max_length=8192, examples=["eyJhbGciOiJIUzI1NiIs..."])
+    ] = None,
+    token_type_hint: Annotated[  # noqa: ARG001 - only access tokens exist; RFC 7009 §2.1
+        str | None, Form(examples=["access_token"])
+    ] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+) -> Response:
+    credentials = _basic(request) or (client_id or "", client_secret or "")
+    address = request.client.host if request.client else "unknown"
+    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
+    if over is not None:
+        return _oauth_error(
+            429,
+            "token_rate_limited",
+            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
+            {**over.headers(), "Retry-After": str(over.reset)},
+        )
+    client = await clients.authenticate(session, *credentials)
+    if client is None:
+        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+    request.state.audit_client, request.state.audit_org = client.client_id, client.org
+    if not token:
+        return _oauth_error(400, "invalid_request", "The form field `token` is required.")
+    try:
+        principal = tokens.verify(token, key=request.state.signing_key, issuer=settings.jwt_issuer)
+    except jwt.InvalidTokenError:
+        # Expired, forged or garbled: nothing that could still be used, so nothing to refuse.
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})
+    if principal.client_id != client.client_id:
+        return _oauth_error(400, "invalid_request", "This token was issued to another client.")
+    await clients.revoke_token(session, principal)
+    return Response(status_code=200, headers={"Cache-Control": "no-store"})

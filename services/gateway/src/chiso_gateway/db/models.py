@@ -1,4 +1,4 @@
-"""The gateway database: API clients and the audit log."""
+"""The gateway database: API clients, revoked tokens and the audit log."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ class Client(GatewayBase):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RevokedToken(GatewayBase):
+    """An access token revoked before it expired (POST /oauth2/revoke); kept until `exp`."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditRecord(GatewayBase):

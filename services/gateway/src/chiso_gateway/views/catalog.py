@@ -132,6 +132,7 @@ async def catalog(
         "api_version": "1.0",
         "count": len(rows),
         "token_endpoint": "/oauth2/token",
+        "revocation_endpoint": "/oauth2/revoke",
         "tiers": settings.quota_tiers,
     }
     return Envelope(data=rows, meta=meta, links={"self": str(request.url), "openapi": openapi})
