@@ -1,8 +1,14 @@
-"""Shared pieces of the gateway tests: a live indicators service, clients and tokens."""
+"""Shared pieces of the gateway tests: a live indicators service, clients and tokens, and
+gateway processes of their own."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -78,3 +84,39 @@ def post_facts(indicators_url: str, *facts: dict[str, Any], published: str) -> N
     batch = {"documents": [{"name": name, "published": published}], "facts": list(facts)}
     response = httpx.post(f"{indicators_url}/v1/facts", json=batch, timeout=30)
     assert response.status_code == 200, response.text
+
+
+def start_gateway(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`chiso serve gateway` in its own process group (stopped by `stop_process`)."""
+    command = [sys.executable, "-m", "chiso", "serve", "gateway", "--host", "127.0.0.1"]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*command, "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "the gateway exited"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.1)

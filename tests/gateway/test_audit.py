@@ -219,7 +219,7 @@ async def test_a_database_outage_holds_rows_back_and_never_drops_them(gateway_db
     # The database has no audit table yet: every write fails until it is migrated.
     engine = create_engine(gateway_db)
     writer = audit.AuditWriter(engine, queue_size=2, batch_size=2)
-    writer.start()
+    await writer.start()
     try:
         accepted = 0
         while accepted < 10:  # the failing batch, then a full queue: the caller must wait
@@ -251,7 +251,7 @@ async def test_two_writers_on_one_database_keep_one_chain(gateway_db: str) -> No
     engines = [create_engine(gateway_db), create_engine(gateway_db)]
     writers = [audit.AuditWriter(engine, batch_size=3) for engine in engines]
     for writer in writers:
-        writer.start()
+        await writer.start()
     try:
         for number in range(30):
             await writers[number % 2].append(entry(number))

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,7 +18,16 @@ from chiso_gateway.settings import Settings
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
-from tests.gateway.support import REDIS_URL, SECRET, bearer, gateway_settings, new_client
+from tests.gateway.support import (
+    REDIS_URL,
+    SECRET,
+    bearer,
+    gateway_settings,
+    new_client,
+    start_gateway,
+    stop_process,
+    wait_healthy,
+)
 from tests.support import free_port, running, serving
 
 pytestmark = pytest.mark.asyncio
@@ -98,41 +102,6 @@ async def new_client_with_tiers(settings: Settings, tier: str) -> None:
         await engine.dispose()
 
 
-def _start(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "chiso", "serve", "gateway", "--host", "127.0.0.1"]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [*command, "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "the gateway exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.1)
-
-
 @pytest.mark.slow
 async def test_quota_holds_across_two_gateway_processes_on_redis(
     tmp_path: Path, settings: Settings, indicators_url: str
@@ -152,11 +121,11 @@ async def test_quota_holds_across_two_gateway_processes_on_redis(
         "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
     }
     ports = [free_port(), free_port()]
-    processes = [_start(port, env, tmp_path / f"gateway-{port}.log") for port in ports]
+    processes = [start_gateway(port, env, tmp_path / f"gateway-{port}.log") for port in ports]
     try:
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for base, process in zip(urls, processes, strict=True):
-            _wait_healthy(base, process)
+            wait_healthy(base, process)
         async with httpx.AsyncClient(timeout=10) as http:
             token = await http.post(
                 f"{urls[0]}/oauth2/token",
@@ -169,7 +138,7 @@ async def test_quota_holds_across_two_gateway_processes_on_redis(
             ]
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
     assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
     assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
     # Both processes appended to one audit chain: the token call and the five reads.

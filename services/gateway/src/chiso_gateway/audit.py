@@ -9,13 +9,16 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chiso_gateway.db.models import AuditRecord
+
+if TYPE_CHECKING:
+    from chiso_gateway.audit_journal import AuditJournal
 
 GENESIS = "0" * 64
 AUDIT_TABLE = AuditRecord.metadata.tables[AuditRecord.__tablename__]
@@ -103,7 +106,9 @@ class AuditWriter:
       drop a row. A batch that fails is retried until it is written.
     - Durability: a row is in the database a few milliseconds after its response was sent
       (`batch_wait` plus one commit). `aclose`, called by the lifespan on shutdown, writes
-      everything queued; only a crash (kill -9, power loss) loses what is still queued.
+      everything queued. With a `journal` (`audit_journal.AuditJournal`), every queued entry
+      is also in a local file first, so a crash of the process (kill -9) loses none: the next
+      process to start on that directory writes them. Without one, a crash loses the queue.
     """
 
     def __init__(
@@ -113,8 +118,10 @@ class AuditWriter:
         queue_size: int = 10_000,
         batch_size: int = 500,
         batch_wait: float = 0.0,
+        journal: AuditJournal | None = None,
     ) -> None:
         self.engine = engine
+        self.journal = journal
         self.head: str | None = None  # the hash this process last appended, when known
         self.batch_size = batch_size
         self.batch_wait = batch_wait
@@ -127,16 +134,40 @@ class AuditWriter:
         self.idle = asyncio.Event()  # set while the writer holds no database connection
         self.idle.set()
 
-    def start(self) -> None:
-        if self.task is None:
-            self.task = asyncio.create_task(self._run(), name="audit-writer")
+    async def start(self) -> None:
+        """Start writing; with a journal, first queue what crashed processes left unwritten
+        (skipping rows that reached the database before the crash could mark them)."""
+        if self.task is not None:
+            return
+        self.task = asyncio.create_task(self._run(), name="audit-writer")
+        if self.journal is not None:
+            for entry in await self._not_stored(self.journal.open()):
+                await self.append(entry)
 
     async def append(self, entry: AuditEntry) -> None:
-        """Queue one entry; waits only while the queue is full."""
+        """Queue one entry (journalled first); waits only while the queue is full."""
         if self.task is None:
             raise RuntimeError("the audit writer is not started")
-        await self.queue.put(_rounded(entry))
+        entry = _rounded(entry)
+        await self.queue.put(entry)
+        if self.journal is not None:
+            self.journal.write(entry)
         self.queued += 1
+
+    async def _not_stored(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        if not entries:
+            return []
+        stored: set[tuple[str, int]] = set()
+        ids = sorted({entry.request_id for entry in entries})
+        async with self.engine.connect() as connection:
+            for offset in range(0, len(ids), 500):
+                rows = await connection.execute(
+                    select(AuditRecord.request_id, AuditRecord.ts).where(
+                        AuditRecord.request_id.in_(ids[offset : offset + 500])
+                    )
+                )
+                stored.update((request_id, _micros(ts)) for request_id, ts in rows)
+        return [entry for entry in entries if (entry.request_id, _micros(entry.ts)) not in stored]
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry queued so far is written; False if `timeout` ran out."""
@@ -167,6 +198,8 @@ class AuditWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
         self.task = None
+        if self.journal is not None:
+            self.journal.close(all_done=self.written >= self.queued)
 
     async def _run(self) -> None:
         while True:
@@ -184,6 +217,8 @@ class AuditWriter:
                 continue
             async with self.progress:
                 self.written += len(batch)
+                if self.journal is not None:
+                    self.journal.committed(len(batch), all_done=self.written == self.queued)
                 self.progress.notify_all()
 
     async def _write(self, batch: list[AuditEntry]) -> bool:

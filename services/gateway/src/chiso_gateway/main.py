@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chiso_gateway import __version__
 from chiso_gateway.audit import AuditWriter
+from chiso_gateway.audit_journal import AuditJournal
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.router import router as auth_router
 from chiso_gateway.auth.tokens import Verifier
@@ -98,13 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revision = RevisionTracker(indicators, settings.revision_check_seconds)
         audit: AuditWriter | None = None
         if settings.audit_enabled:
+            journal = settings.resolved_audit_journal_dir()
             audit = AuditWriter(
                 engine,
                 queue_size=settings.audit_queue_size,
                 batch_size=settings.audit_batch_size,
                 batch_wait=settings.audit_batch_wait_seconds,
+                journal=AuditJournal(journal) if journal else None,
             )
-            audit.start()
+            await audit.start()
         freeze_startup_objects()
         try:
             yield {

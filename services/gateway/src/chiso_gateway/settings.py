@@ -94,6 +94,16 @@ class Settings(ServiceSettings):
         description="How long the audit writer lets a batch gather before it writes; fewer, "
         "larger transactions, and a crash can lose this much more.",
     )
+    audit_journal: bool = Field(
+        default=True,
+        description="Journal queued audit rows in local files (AUDIT_JOURNAL_DIR) before "
+        "answering, so a crashed process's rows are written by the next one to start.",
+    )
+    audit_journal_dir: Path | None = Field(
+        default=None,
+        description="Where the audit journals live (default: DATA_DIR/audit-journal); processes "
+        "that share it recover each other's rows, so give it a volume that outlives one.",
+    )
     audit_drain_seconds: float = Field(
         default=10.0,
         ge=0,
@@ -126,6 +136,11 @@ class Settings(ServiceSettings):
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
     )
+
+    def resolved_audit_journal_dir(self) -> Path | None:
+        if not self.audit_journal:
+            return None
+        return self.audit_journal_dir or Path(self.data_dir) / "audit-journal"
 
     def signing_key(self) -> str:
         """The configured key; in dev, a key generated once and kept under the data dir."""
