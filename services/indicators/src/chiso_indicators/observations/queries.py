@@ -46,8 +46,8 @@ _RANK = case(
 )
 
 
-def _current_as_of(as_of: datetime) -> Select[Any]:
-    """Ids of the versions that were current at `as_of`: the best of those recorded by then."""
+def _current_as_of() -> Select[Any]:
+    """Ids of the versions that were current at `:as_of`: the best of those recorded by then."""
     ranked = (
         select(
             Observation.id,
@@ -58,14 +58,14 @@ def _current_as_of(as_of: datetime) -> Select[Any]:
             )
             .label("rn"),
         )
-        .where(Observation.recorded_at <= as_of)
+        .where(Observation.recorded_at <= bindparam("as_of"))
         .subquery()
     )
     return select(ranked.c.id).where(ranked.c.rn == 1)
 
 
-def _last_n(f: ObservationFilter, n: int) -> Select[Any]:
-    """Ids of the `n` latest periods of each series among the otherwise filtered observations."""
+def _last_n(f: ObservationFilter) -> Select[Any]:
+    """Ids of the `:last_n` latest periods of each series among the otherwise filtered ones."""
     inner = _filtered(
         select(
             Observation.id,
@@ -75,43 +75,70 @@ def _last_n(f: ObservationFilter, n: int) -> Select[Any]:
         ).join(Series),
         ObservationFilter(**{**f.__dict__, "last_n": None}),
     ).subquery()
-    return select(inner.c.id).where(inner.c.rn <= n)
+    return select(inner.c.id).where(inner.c.rn <= bindparam("last_n"))
+
+
+# Each filter: its bind name, and how it narrows a statement given that bind.
+_IN = {
+    "indicators": Series.indicator_code,
+    "areas": Series.area_code,
+    "frequencies": Series.frequency,
+    "measures": Series.measure,
+    "transformations": Series.transformation,
+    "units": Series.unit,
+}
+_EQUAL = {
+    "frequency": Series.frequency,
+    "measure": Series.measure,
+    "transformation": Series.transformation,
+    "status": Observation.status,
+}
+
+
+_SCALARS = ("start_period", "end_period", "updated_after")
+_OPTIONAL = ("as_of", "last_n")
+
+
+def _present(f: ObservationFilter) -> set[str]:
+    """The bind names of the filters `f` sets: the shape of its statement."""
+    names = {name for name in (*_IN, *_EQUAL, *_SCALARS) if getattr(f, name)}
+    return names | {name for name in _OPTIONAL if getattr(f, name) is not None}
+
+
+def filter_values(f: ObservationFilter) -> dict[str, Any]:
+    """The values of a filter by bind name (see `_filtered`), so one built statement serves
+    every request of the same shape."""
+    values: dict[str, Any] = {}
+    for name in _present(f):
+        value = getattr(f, name)
+        values[name] = list(value) if name in _IN else value
+    if "end_period" in values:
+        # Every period string starts with its year, and "~" sorts after all period characters.
+        values["end_period"] += "~"
+    return values
 
 
 def _filtered(query: _S, f: ObservationFilter) -> _S:
+    """`query` narrowed by the filter, every value a named bind (`filter_values`)."""
     if f.last_n is not None:
-        return query.where(Observation.id.in_(_last_n(f, f.last_n)))
-    if f.indicators:
-        query = query.where(Series.indicator_code.in_(f.indicators))
-    if f.areas:
-        query = query.where(Series.area_code.in_(f.areas))
-    if f.start_period:
-        query = query.where(Observation.period >= f.start_period)
-    if f.end_period:
-        # Every period string starts with its year, and "~" sorts after all period characters.
-        query = query.where(Observation.period <= f.end_period + "~")
-    if f.frequency:
-        query = query.where(Series.frequency == f.frequency)
-    for column, values in (
-        (Series.frequency, f.frequencies),
-        (Series.measure, f.measures),
-        (Series.transformation, f.transformations),
-        (Series.unit, f.units),
-    ):
-        if values:
-            query = query.where(column.in_(values))
-    if f.measure:
-        query = query.where(Series.measure == f.measure)
-    if f.transformation:
-        query = query.where(Series.transformation == f.transformation)
-    if f.status:
-        query = query.where(Observation.status == f.status)
-    if f.updated_after:
-        query = query.where(Observation.recorded_at > f.updated_after)
+        return query.where(Observation.id.in_(_last_n(f)))
+    present = _present(f)
+    for name, column in _IN.items():
+        if name in present:
+            query = query.where(column.in_(bindparam(name, expanding=True)))
+    for name, column in _EQUAL.items():
+        if name in present:
+            query = query.where(column == bindparam(name))
+    if "start_period" in present:
+        query = query.where(Observation.period >= bindparam("start_period"))
+    if "end_period" in present:
+        query = query.where(Observation.period <= bindparam("end_period"))
+    if "updated_after" in present:
+        query = query.where(Observation.recorded_at > bindparam("updated_after"))
     if f.as_of is not None:
-        query = query.where(Observation.recorded_at <= f.as_of)
+        query = query.where(Observation.recorded_at <= bindparam("as_of"))
         if not f.include_history:
-            query = query.where(Observation.id.in_(_current_as_of(f.as_of)))
+            query = query.where(Observation.id.in_(_current_as_of()))
     elif not f.include_history:
         query = query.where(Observation.is_current.is_(True))
     return query
@@ -124,7 +151,7 @@ async def all_observations(
     query = _filtered(select(Observation, Series).join(Series), f).order_by(
         Series.indicator_code, Series.area_code, Series.id, Observation.period, Observation.id
     )
-    rows = (await session.execute(query.limit(cap + 1))).all()
+    rows = (await session.execute(query.limit(cap + 1), filter_values(f))).all()
     return [(observation, series) for observation, series in rows]
 
 
@@ -149,24 +176,52 @@ _PAGE_COLUMNS = (
 )
 
 
+_ORDER = (
+    Series.indicator_code,
+    Series.area_code,
+    Series.id,
+    Observation.period,
+    Observation.id,
+)
+
+
+@cache
+def _page_statement(f: ObservationFilter, after_cursor: bool) -> Select[*tuple[Any, ...]]:
+    """The page statement of a filter's shape, built once: `f` holds only which filters are
+    present (`_shape`), the values come as binds at execution."""
+    query = _filtered(select(*_PAGE_COLUMNS).join(Series), f)
+    if after_cursor:
+        position: list[Any] = [bindparam(f"after_{index}") for index in range(len(_ORDER))]
+        query = query.where(tuple_(*_ORDER) > tuple_(*position))
+    return query.order_by(*_ORDER).limit(bindparam("page_limit"))
+
+
+def _shape(f: ObservationFilter) -> ObservationFilter:
+    """A filter with the same filters present and placeholder values: the cache key of
+    `_page_statement` (the statement depends on which filters there are, not their values)."""
+    placeholders: dict[str, Any] = {}
+    for name, value in f.__dict__.items():
+        if isinstance(value, bool) or value is None:
+            placeholders[name] = value
+        elif isinstance(value, (list, tuple)):
+            placeholders[name] = ("",) if value else ()
+        else:
+            placeholders[name] = 1 if value else None
+    return ObservationFilter(**placeholders)
+
+
 async def list_observations(
     session: AsyncSession, f: ObservationFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of observations as `ObservationOut`-shaped dicts (in its field order, so that
     they serialise to the same JSON as the model would), and the cursor of the next page."""
-    order = (
-        Series.indicator_code,
-        Series.area_code,
-        Series.id,
-        Observation.period,
-        Observation.id,
-    )
-    query = _filtered(select(*_PAGE_COLUMNS).join(Series), f)
+    values = filter_values(f) | {"page_limit": limit + 1}
     if cursor:
-        position = decode_cursor(cursor, size=len(order), code="indicators.bad_cursor")
-        query = query.where(tuple_(*order) > tuple_(*position))
+        position = decode_cursor(cursor, size=len(_ORDER), code="indicators.bad_cursor")
+        values |= {f"after_{index}": value for index, value in enumerate(position)}
+    query = _page_statement(_shape(f), bool(cursor))
     connection = await _reader(session)
-    rows = (await connection.execute(query.order_by(*order).limit(limit + 1))).all()
+    rows = (await connection.execute(query, values)).all()
     page = rows[:limit]
     sources = await _sources(session, connection, [row[7] for row in page])
     items = [_to_out(row, sources.get(row[7], [])) for row in page]
