@@ -197,20 +197,24 @@ def _location(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def error_response(request: Request, exc: ChisoError, namespace: str) -> JSONResponse:
+    """The Problem answer for a raised `ChisoError`, its code under `namespace.`."""
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=exc.code or f"{namespace}.{exc.default_code}",
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
 def install_error_handlers(app: FastAPI, namespace: str) -> None:
     """Answer every error of `app` as a Problem whose code starts with `namespace.`."""
 
     async def on_chiso_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChisoError)
-        code = exc.code or f"{namespace}.{exc.default_code}"
-        return problem_response(
-            request,
-            status=exc.status_code,
-            code=code,
-            detail=exc.detail,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+        return error_response(request, exc, namespace)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

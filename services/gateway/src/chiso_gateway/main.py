@@ -19,6 +19,7 @@ from chiso_gateway.auth.tokens import Verifier
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
 from chiso_gateway.deps import Reads
+from chiso_gateway.fast_reads import FastSeriesRead
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
 from chiso_gateway.settings import Settings
@@ -160,6 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="LGSP-style integration API for chiso's provincial ICT indicators.",
         lifespan=lifespan,
     )
+    if settings.fast_reads:
+        app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "gateway")

@@ -77,6 +77,11 @@ class Settings(ServiceSettings):
         description="The key indicators of `/v1/org-units/{code}/summary`.",
     )
     compare_max_org_units: int = Field(default=10, ge=2, le=100)
+    fast_reads: bool = Field(
+        default=True,
+        description="Answer GET /v1/indicators/{code}/series ahead of FastAPI's routing (the "
+        "same answer, about 0.25 ms sooner); false sends it through the ordinary route.",
+    )
     audit_enabled: bool = Field(default=True, description="Write one audit row per request.")
     audit_queue_size: int = Field(
         default=10_000,
