@@ -87,10 +87,14 @@ def _near_limit(memory_bytes: int) -> bool:
     if not memory_bytes:
         return False
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        # Bytes, not text: opening it as text could import a codec, and an import is the
+        # kind of allocation that fails this close to the limit.
+        with open("/proc/self/status", "rb") as status:
             for line in status:
-                if line.startswith("VmPeak:"):
+                if line.startswith(b"VmPeak:"):
                     return int(line.split()[1]) * 1024 >= memory_bytes * 3 // 4
+    except MemoryError:
+        return True  # even this small read did not fit: the limit was reached
     except (OSError, ValueError, IndexError):
         return False
     return False
