@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,14 @@ async def revoke_client(client_id: str, settings: GatewaySettings) -> bool:
         await engine.dispose()
 
 
-async def verify_audit(settings: GatewaySettings) -> audit.Verification:
+async def verify_audit(
+    settings: GatewaySettings, anchors: Collection[str] = ()
+) -> audit.Verification:
     url = settings.resolved_database_url()
     await migrate_gateway(url)
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
-            return await audit.verify(session)
+            return await audit.verify(session, anchors=anchors)
     finally:
         await engine.dispose()

@@ -18,15 +18,26 @@ def verify(
         Path | None, typer.Option("--data-dir", help="The gateway's data directory.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--anchor",
+            help="A chain head logged earlier ('audit chain head' lines); repeatable. "
+            "Fails if the chain no longer reaches it, i.e. rows were cut off its end.",
+        ),
+    ] = None,
 ) -> None:
-    """Re-compute every row's hash and link; exit 1 at the first row that does not match."""
+    """Re-compute every row's hash and link; exit 1 at the first row that does not match,
+    or when an anchor is no longer in the chain."""
     from chiso.admin import gateway_settings, verify_audit
 
-    result = asyncio.run(verify_audit(gateway_settings(data_dir)))
+    result = asyncio.run(verify_audit(gateway_settings(data_dir), anchor or []))
     if as_json:
         typer.echo(json.dumps(result.__dict__))
     elif result.ok:
-        typer.echo(f"audit chain ok: {result.rows} rows")
+        typer.echo(f"audit chain ok: {result.rows} rows, head {result.head}")
+    elif result.broken_at is None:
+        typer.echo(f"audit chain CUT: {result.reason}; {result.rows} rows remain", err=True)
     else:
         typer.echo(
             f"audit chain BROKEN at row {result.broken_at} ({result.reason}); "

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from chiso_gateway import audit
 from chiso_gateway.db import migrate_async
@@ -148,6 +148,41 @@ async def test_verify_command_finds_a_changed_row(
     assert "BROKEN at row 3" in broken.stderr
 
 
+async def test_an_anchor_reveals_rows_cut_off_the_end(
+    gateway: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+    for _ in range(3):
+        await gateway.get("/v1/indicators", headers=reader)
+    whole = await verify(settings, rows=4)
+    assert whole.ok and whole.rows == 4
+    engine = create_engine(settings.resolved_database_url())
+    async with create_sessionmaker(engine)() as session:
+        first = (await audit.page(session, after_id=0, limit=1))[0]
+        # the last two rows deleted: what is left is still a valid chain
+        await session.execute(delete(AuditRecord).where(AuditRecord.id > 2))
+        await session.commit()
+    await engine.dispose()
+    env = {
+        **os.environ,
+        "CHISO_GATEWAY_DATABASE_URL": settings.resolved_database_url(),
+        "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "chiso", "audit", "verify", "--data-dir", str(tmp_path)]
+
+    def run(*anchors: str) -> subprocess.CompletedProcess[str]:
+        arguments = [part for anchor in anchors for part in ("--anchor", anchor)]
+        return subprocess.run(
+            [*command, *arguments], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert run().returncode == 0  # without an anchor the cut cannot be seen
+    assert run(first.hash).returncode == 0  # an anchor from before the cut still holds
+    cut = run(first.hash, whole.head)
+    assert cut.returncode == 1
+    assert "CUT" in cut.stderr and "1 anchor" in cut.stderr
+
+
 async def test_secrets_and_tokens_never_reach_the_logs(
     gateway: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -266,3 +301,34 @@ async def test_two_writers_on_one_database_keep_one_chain(gateway_db: str) -> No
             await writer.aclose(5)
         for engine in engines:
             await engine.dispose()
+
+
+async def test_the_writer_logs_the_chain_head_as_an_anchor(gateway_db: str) -> None:
+    await migrate_async(gateway_db)
+    engine = create_engine(gateway_db)
+    heads: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "audit chain head":
+                heads.append(str(record.__dict__["audit_head"]))
+
+    handler, logger = Keep(), logging.getLogger("chiso.gateway.audit")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # whatever an earlier app configured
+    writer = audit.AuditWriter(engine, anchor_every=3600)
+    await writer.start()
+    try:
+        for number in range(3):
+            await writer.append(entry(number))
+            assert await writer.flush(10)
+        async with create_sessionmaker(engine)() as session:
+            result = await audit.verify(session, anchors=heads)
+        # logged once (then not again within the hour), and it is a row of the chain
+        assert len(heads) == 1 and result.ok and result.rows == 3
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        await writer.aclose(5)
+        await engine.dispose()

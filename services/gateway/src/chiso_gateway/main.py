@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 batch_size=settings.audit_batch_size,
                 batch_wait=settings.audit_batch_wait_seconds,
                 journal=AuditJournal(journal) if journal else None,
+                anchor_every=settings.audit_anchor_seconds,
             )
             await audit.start()
         freeze_startup_objects()

@@ -109,6 +109,13 @@ class Settings(ServiceSettings):
         description="Where the audit journals live (default: DATA_DIR/audit-journal); processes "
         "that share it recover each other's rows, so give it a volume that outlives one.",
     )
+    audit_anchor_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=86400,
+        description="How often the audit writer logs the chain's head ('audit chain head'), an "
+        "anchor for `chiso audit verify --anchor` to detect rows cut off the chain's end.",
+    )
     audit_drain_seconds: float = Field(
         default=10.0,
         ge=0,
