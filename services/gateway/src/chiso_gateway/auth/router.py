@@ -11,10 +11,13 @@ import jwt
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_gateway.auth import clients, tokens
+from chiso_gateway.db.models import Client
 from chiso_gateway.deps import SessionDep, SettingsDep
 from chiso_gateway.quota import TokenLimits
+from chiso_gateway.settings import Settings
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["auth"])
@@ -62,6 +65,32 @@ def _basic(request: Request) -> tuple[str, str] | None:
     return client_id, secret
 
 
+async def _authenticated_client(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    client_id: str | None,
+    client_secret: str | None,
+) -> Client | JSONResponse:
+    """The client a token endpoint is called by (HTTP Basic or form fields), counted against
+    the token endpoints' limits; or the refusal to answer with (429, 401)."""
+    credentials = _basic(request) or (client_id or "", client_secret or "")
+    address = request.client.host if request.client else "unknown"
+    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
+    if over is not None:
+        return _oauth_error(
+            429,
+            "token_rate_limited",
+            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
+            {**over.headers(), "Retry-After": str(over.reset)},
+        )
+    client = await clients.authenticate(session, *credentials)
+    if client is None:
+        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+    request.state.audit_client, request.state.audit_org = client.client_id, client.org
+    return client
+
+
 @router.post(
     "/oauth2/token",
     response_model=TokenResponse,
@@ -94,20 +123,9 @@ async def token(
 ) -> JSONResponse:
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
-    credentials = _basic(request) or (client_id or "", client_secret or "")
-    address = request.client.host if request.client else "unknown"
-    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
-    if over is not None:
-        return _oauth_error(
-            429,
-            "token_rate_limited",
-            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
-            {**over.headers(), "Retry-After": str(over.reset)},
-        )
-    client = await clients.authenticate(session, *credentials)
-    if client is None:
-        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
-    request.state.audit_client, request.state.audit_org = client.client_id, client.org
+    client = await _authenticated_client(request, session, settings, client_id, client_secret)
+    if isinstance(client, JSONResponse):
+        return client
     granted = client.scopes.split()
     asked = scope.split() if scope else granted
     if not set(asked) <= set(granted):
@@ -167,20 +185,9 @@ async def revoke(
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
 ) -> Response:
-    credentials = _basic(request) or (client_id or "", client_secret or "")
-    address = request.client.host if request.client else "unknown"
-    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
-    if over is not None:
-        return _oauth_error(
-            429,
-            "token_rate_limited",
-            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
-            {**over.headers(), "Retry-After": str(over.reset)},
-        )
-    client = await clients.authenticate(session, *credentials)
-    if client is None:
-        return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
-    request.state.audit_client, request.state.audit_org = client.client_id, client.org
+    client = await _authenticated_client(request, session, settings, client_id, client_secret)
+    if isinstance(client, JSONResponse):
+        return client
     if not token:
         return _oauth_error(400, "invalid_request", "The form field `token` is required.")
     try:
