@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from chiso_gateway import audit
 from chiso_gateway.auth import clients
 from chiso_gateway.settings import Settings
 from chiso_shared.db import create_engine, create_sessionmaker
@@ -120,3 +122,22 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         assert time.monotonic() < deadline, "the gateway did not start"
         time.sleep(0.1)
+
+
+def audit_entry(number: int) -> audit.AuditEntry:
+    """An audit entry of request `r{number}` (a read by client ch_x)."""
+    return audit.AuditEntry(
+        ts=datetime.now(UTC),
+        request_id=f"r{number}",
+        client_id="ch_x",
+        org="",
+        user_id="",
+        purpose="",
+        token_id="",
+        method="GET",
+        route="/v1/indicators",
+        status=200,
+        latency_ms=1.23456,
+        request_hash="0" * 64,
+        response_hash="1" * 64,
+    )

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,7 @@ from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from chiso_shared.logging import JsonFormatter
-from tests.gateway.support import bearer, gateway_settings, new_client
+from tests.gateway.support import audit_entry, bearer, gateway_settings, new_client
 from tests.support import running, serving
 
 pytestmark = pytest.mark.asyncio
@@ -232,24 +231,6 @@ async def test_rows_queued_at_shutdown_are_written(settings: Settings) -> None:
     assert result.ok and result.rows == 11
 
 
-def entry(number: int) -> audit.AuditEntry:
-    return audit.AuditEntry(
-        ts=datetime.now(UTC),
-        request_id=f"r{number}",
-        client_id="ch_x",
-        org="",
-        user_id="",
-        purpose="",
-        token_id="",
-        method="GET",
-        route="/v1/indicators",
-        status=200,
-        latency_ms=1.23456,
-        request_hash="0" * 64,
-        response_hash="1" * 64,
-    )
-
-
 async def test_a_database_outage_holds_rows_back_and_never_drops_them(gateway_db: str) -> None:
     # The database has no audit table yet: every write fails until it is migrated.
     engine = create_engine(gateway_db)
@@ -259,7 +240,7 @@ async def test_a_database_outage_holds_rows_back_and_never_drops_them(gateway_db
         accepted = 0
         while accepted < 10:  # the failing batch, then a full queue: the caller must wait
             try:
-                await asyncio.wait_for(writer.append(entry(accepted)), 0.3)
+                await asyncio.wait_for(writer.append(audit_entry(accepted)), 0.3)
             except TimeoutError:
                 break
             accepted += 1
@@ -267,7 +248,7 @@ async def test_a_database_outage_holds_rows_back_and_never_drops_them(gateway_db
         assert not await writer.flush(0.1)
 
         await migrate_async(gateway_db)
-        await asyncio.wait_for(writer.append(entry(accepted)), 10)
+        await asyncio.wait_for(writer.append(audit_entry(accepted)), 10)
         assert await writer.flush(10)
         async with create_sessionmaker(engine)() as session:
             result = await audit.verify(session)
@@ -289,7 +270,7 @@ async def test_two_writers_on_one_database_keep_one_chain(gateway_db: str) -> No
         await writer.start()
     try:
         for number in range(30):
-            await writers[number % 2].append(entry(number))
+            await writers[number % 2].append(audit_entry(number))
             if number % 7 == 0:
                 await writers[number % 2].flush(10)
         assert all([await writer.flush(10) for writer in writers])
@@ -321,7 +302,7 @@ async def test_the_writer_logs_the_chain_head_as_an_anchor(gateway_db: str) -> N
     await writer.start()
     try:
         for number in range(3):
-            await writer.append(entry(number))
+            await writer.append(audit_entry(number))
             assert await writer.flush(10)
         async with create_sessionmaker(engine)() as session:
             result = await audit.verify(session, anchors=heads)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,32 +15,20 @@ from chiso_gateway import audit
 from chiso_gateway.audit_journal import AuditJournal, encode, uncommitted
 from chiso_gateway.db import migrate_async
 from chiso_shared.db import create_engine, create_sessionmaker
-from tests.gateway.support import SECRET, start_gateway, stop_process, wait_healthy
+from tests.gateway.support import (
+    SECRET,
+    audit_entry,
+    start_gateway,
+    stop_process,
+    wait_healthy,
+)
 from tests.support import free_port
 
 pytestmark = pytest.mark.asyncio
 
 
-def entry(number: int) -> audit.AuditEntry:
-    return audit.AuditEntry(
-        ts=datetime.now(UTC),
-        request_id=f"r{number}",
-        client_id="ch_x",
-        org="",
-        user_id="",
-        purpose="",
-        token_id="",
-        method="GET",
-        route="/v1/catalog",
-        status=401,
-        latency_ms=1.5,
-        request_hash="0" * 64,
-        response_hash="1" * 64,
-    )
-
-
 async def test_only_entries_after_the_last_commit_mark_are_replayed() -> None:
-    lines = [encode(entry(n)).strip() for n in range(5)]
+    lines = [encode(audit_entry(n)).strip() for n in range(5)]
     journal = [lines[0], lines[1], b'{"committed": 2}', lines[2], lines[3], lines[4][:40]]
     assert [e.request_id for e in uncommitted(journal)] == ["r2", "r3"]  # torn line skipped
     assert uncommitted([*lines[:2], b'{"committed": 2}']) == []
@@ -64,7 +51,7 @@ async def test_a_live_writers_journal_is_left_alone_and_a_dead_ones_adopted(
 ) -> None:
     alive, starting = AuditJournal(tmp_path), AuditJournal(tmp_path)
     assert alive.open() == []
-    alive.write(entry(1))
+    alive.write(audit_entry(1))
     assert starting.open() == []  # the first file is locked by its (live) owner
     alive.close(all_done=False)  # its owner dies with one entry unwritten
     late = AuditJournal(tmp_path)
