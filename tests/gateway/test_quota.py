@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 
 from chiso_gateway import audit
 from chiso_gateway.auth import clients
 from chiso_gateway.db import migrate_async
 from chiso_gateway.main import create_app
+from chiso_gateway.quota import Counter, MemoryCounter, Quotas, QuotaState, RedisCounter
 from chiso_gateway.settings import Settings
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
@@ -151,14 +154,70 @@ async def test_quota_holds_across_two_gateway_processes_on_redis(
     assert result.ok and result.rows == 6
 
 
-async def test_a_new_window_starts_a_new_count() -> None:
-    from chiso_gateway.quota import MemoryCounter, Quotas
+@pytest_asyncio.fixture(params=["memory", "redis"])
+async def counter(request: pytest.FixtureRequest) -> AsyncIterator[Counter]:
+    if request.param == "memory":
+        yield MemoryCounter()
+        return
+    redis = Redis.from_url(REDIS_URL)
+    prefix = f"chiso-test-{uuid.uuid4().hex}:"
+    try:
+        yield RedisCounter(redis, prefix)
+    finally:
+        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
 
-    quotas = Quotas(MemoryCounter(), {"tiny": 2}, window_seconds=60)
-    first = [await quotas.check("c", "tiny", now=120.0 + i) for i in range(3)]
-    assert [state.allowed for state in first if state] == [True, True, False]
-    assert first[2] is not None and first[2].reset == 58
-    later = await quotas.check("c", "tiny", now=180.0)
-    assert later is not None and later.allowed and later.remaining == 1
-    # A tier no longer configured gets the strictest configured limit, not "unlimited".
+
+async def test_a_fixed_window_lets_twice_the_limit_through_at_its_edge(counter: Counter) -> None:
+    quotas = Quotas(counter, {"tiny": 10}, window_seconds=60, sliding=False)
+    before = [await quotas.check("c", "tiny", now=119.0) for _ in range(11)]
+    assert [s.allowed for s in before if s] == [True] * 10 + [False]
+    assert before[-1] is not None and before[-1].reset == 1
+    after = [await quotas.check("c", "tiny", now=120.5) for _ in range(10)]
+    assert all(s is not None and s.allowed for s in after)
+
+
+async def test_a_sliding_window_holds_at_the_edge_and_lets_back_in_on_time(
+    counter: Counter,
+) -> None:
+    quotas = Quotas(counter, {"tiny": 10}, window_seconds=60)
+    burst = [await quotas.check("c", "tiny", now=119.0) for _ in range(10)]
+    assert [s.remaining for s in burst if s] == list(range(9, -1, -1))
+    # Half a second into the next window the burst still weighs 59.5/60 of itself.
+    refused = await quotas.check("c", "tiny", now=120.5)
+    assert refused is not None and not refused.allowed and refused.remaining == 0
+    # Room for one once the burst weighs 9: 60 * (1 - 9/10) = 6 s into the window.
+    assert refused.reset == 6
+    # Calls made while refused are not counted, so the client is let in when it was told.
+    for _ in range(5):
+        assert not (await _check(quotas, 125.5)).allowed
+    allowed = await _check(quotas, 126.0)
+    assert allowed.allowed and allowed.remaining == 0
+    assert not (await _check(quotas, 126.5)).allowed
+    # At the next edge the one request let in weighs fully; a window later, nothing does.
+    assert (await _check(quotas, 180.0)).remaining == 8
+    assert (await _check(quotas, 300.0)).remaining == 9
+
+
+async def test_a_sliding_window_refused_with_its_own_window_full(counter: Counter) -> None:
+    quotas = Quotas(counter, {"tiny": 4}, window_seconds=60)
+    for _ in range(4):
+        assert (await _check(quotas, 90.0)).allowed
+    refused = await _check(quotas, 90.0)
+    # Until 120 the window is full; after it, 4 weighs 3 at 60 * (1 - 3/4) = 15 s: 45 s.
+    assert not refused.allowed and refused.reset == 45
+    assert not (await _check(quotas, 134.0)).allowed
+    assert (await _check(quotas, 135.0)).allowed
+
+
+async def test_an_unconfigured_tier_gets_the_strictest_limit() -> None:
+    quotas = Quotas(MemoryCounter(), {"tiny": 2, "big": 50, "unlimited": 0})
     assert quotas.limit_for("retired") == 2
+
+
+async def _check(quotas: Quotas, now: float) -> QuotaState:
+    state = await quotas.check("c", "tiny", now=now)
+    assert state is not None
+    return state

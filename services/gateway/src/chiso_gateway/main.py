@@ -126,13 +126,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     per_client=settings.token_limit_per_client,
                     per_address=settings.token_limit_per_address,
                     window_seconds=settings.token_limit_window_seconds,
+                    sliding=settings.quota_sliding_window,
                 ),
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "ingest": ingest,
                 "indicators": indicators,
                 "quotas": Quotas(
-                    _counter(redis, settings), settings.quota_tiers, settings.quota_window_seconds
+                    _counter(redis, settings),
+                    settings.quota_tiers,
+                    settings.quota_window_seconds,
+                    sliding=settings.quota_sliding_window,
                 ),
                 "cache": cache,
                 "revision": revision,

@@ -58,6 +58,12 @@ class Settings(ServiceSettings):
     quota_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The quota window; tier limits count per window."
     )
+    quota_sliding_window: bool = Field(
+        default=True,
+        description="Count quotas (and token limits) over a sliding window, so no span of the "
+        "window's length lets much more than the limit through; false: fixed windows, as WSO2 "
+        "counts by default, which allow twice the limit across a window's edge.",
+    )
     cache_ttl_seconds: int = Field(
         default=300, ge=0, le=86400, description="Response cache lifetime; 0 turns it off."
     )
