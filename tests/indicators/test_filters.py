@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,9 +11,13 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from alembic import command
+from sqlalchemy import text
 
+from chiso_indicators.db import MIGRATIONS, VERSION_TABLE
 from chiso_indicators.main import create_app
 from chiso_indicators.settings import Settings
+from chiso_shared.db import alembic_config, create_engine
 from tests.support import running
 
 pytestmark = pytest.mark.asyncio
@@ -64,6 +69,61 @@ async def test_as_of_shows_what_was_current_then(client: httpx.AsyncClient) -> N
     assert await values(client, as_of="2000-01-01T00:00:00Z") == []
     history = await values(client, as_of=between.isoformat(), include_history=True)
     assert history == [("2023", 2980000, "E")]
+
+
+async def test_as_of_after_a_withdrawal_leaves_the_withdrawn_version_out(
+    client: httpx.AsyncClient,
+) -> None:
+    actual = fact("2023", 2990000, "actual")
+    await post(client, fact("2023", 2980000, "estimate"), actual)
+    before = datetime.now(UTC).isoformat()
+    withdrawal = await client.post("/v1/facts", json={"facts": [], "withdrawn": [actual]})
+    assert withdrawal.json()["withdrawn"] == 1
+    after = datetime.now(UTC).isoformat()
+
+    assert await values(client, as_of=before) == [("2023", 2990000, "A")]
+    assert await values(client, as_of=after) == [("2023", 2980000, "E")]
+    assert await values(client, as_of=after, include_history=True) == [("2023", 2980000, "E")]
+    assert len(await values(client, as_of=before, include_history=True)) == 2
+
+    # Cited again: current from then on, still withdrawn in between.
+    await post(client, actual)
+    assert await values(client, as_of=datetime.now(UTC).isoformat()) == [("2023", 2990000, "A")]
+    assert await values(client, as_of=after) == [("2023", 2980000, "E")]
+    assert await values(client) == [("2023", 2990000, "A")]
+
+
+async def test_upgrading_records_versions_already_without_sources_as_withdrawn(
+    tmp_path: Path, indicators_db: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=indicators_db)
+    actual = fact("2023", 2990000, "actual")
+    async with running(create_app(settings)) as http:
+        await post(http, fact("2023", 2980000, "estimate"), actual)
+        await http.post("/v1/facts", json={"facts": [], "withdrawn": [actual]})
+    before = datetime.now(UTC).isoformat()
+    # Back to before withdrawals were recorded, then up again, as a deployment upgrades.
+    config = alembic_config(MIGRATIONS, indicators_db, VERSION_TABLE)
+    await asyncio.to_thread(command.downgrade, config, "9b1d3c2e7f40")
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    engine = create_engine(indicators_db)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT o.value, w.restored_at FROM withdrawals w "
+                    "JOIN observations o ON o.id = w.observation_id"
+                )
+            )
+            assert [tuple(row) for row in rows] == [(2990000, None)]
+    finally:
+        await engine.dispose()
+    async with running(create_app(settings)) as http:
+        now = datetime.now(UTC).isoformat()
+        assert await values(http, as_of=now) == [("2023", 2980000, "E")]
+        # When it was withdrawn was not recorded: before the upgrade it still counts.
+        assert await values(http, as_of=before) == [("2023", 2990000, "A")]
 
 
 async def test_last_n_keeps_the_latest_periods_of_each_series(client: httpx.AsyncClient) -> None:

@@ -146,6 +146,20 @@ class Provenance(IndicatorsBase):
     document: Mapped[SourceDocument] = relationship(lazy="raise")
 
 
+class Withdrawal(IndicatorsBase):
+    """A time a version had no source left (its facts were withdrawn), until one came back.
+
+    Provenance rows are deleted when withdrawn; these rows keep when, so an `as_of` read
+    leaves out a version over the time it stood on nothing."""
+
+    __tablename__ = "withdrawals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
+    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    restored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class ImportBatch(IndicatorsBase):
     """A processed `Idempotency-Key`: the same key and body replay the stored summary."""
 

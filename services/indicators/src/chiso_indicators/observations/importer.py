@@ -30,6 +30,7 @@ from chiso_indicators.db.models import (
     Provenance,
     Series,
     SourceDocument,
+    Withdrawal,
 )
 from chiso_indicators.observations.periods import (
     STATUS_CODES,
@@ -112,11 +113,11 @@ async def import_facts(
     await _validate_codes(session, batch)
     documents = await _resolve_documents(session, batch)
     counts = _Counts()
-    withdrawn = await _withdraw(session, batch, counts)
+    withdrawn, lost = await _withdraw(session, batch, counts)
     usable = _usable(batch.facts)
     counts.ignored += len(batch.facts) - len(usable)
     series = await _series_ids(session, usable)
-    await _record_all(session, usable, series, documents, counts, withdrawn)
+    await _record_all(session, usable, series, documents, counts, withdrawn, lost)
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
@@ -180,12 +181,14 @@ def _usable(facts: Sequence[Fact]) -> list[Fact]:
     return [fact for fact in facts if fact.indicator and fact.scope not in (None, "sub")]
 
 
-async def _withdraw(session: AsyncSession, batch: FactBatch, counts: _Counts) -> set[_Pair]:
+async def _withdraw(
+    session: AsyncSession, batch: FactBatch, counts: _Counts
+) -> tuple[set[_Pair], set[int]]:
     """Remove the sources that the withdrawn facts were; the (series, period) values they
-    touched, whose current versions must be chosen again."""
+    touched, whose current versions must be chosen again, and the versions that lost one."""
     facts = _usable(batch.withdrawn)
     if not batch.withdrawn:
-        return set()
+        return set(), set()
     ids = {meta.name: meta.id or document_id(meta.name) for meta in batch.documents}
     keys = _series_keys(facts)
     known = await _known_series(session, list(dict.fromkeys(keys)))
@@ -198,13 +201,13 @@ async def _withdraw(session: AsyncSession, batch: FactBatch, counts: _Counts) ->
             doomed.add((version.id, ids.get(fact.doc) or document_id(fact.doc), fact.start))
     table = cast(Table, Provenance.__table__)
     key = tuple_(table.c.observation_id, table.c.document_id, table.c.start)
-    removed = 0
+    lost: list[int] = []
     for chunk in _chunks(sorted(doomed), CHUNK // 3):
-        result = await session.execute(delete(table).where(key.in_(chunk)))
-        removed += int(result.rowcount)  # type: ignore[attr-defined]
-    counts.withdrawn += removed
-    counts.ignored += len(batch.withdrawn) - removed
-    return set(versions)
+        statement = delete(table).where(key.in_(chunk)).returning(table.c.observation_id)
+        lost.extend((await session.execute(statement)).scalars())
+    counts.withdrawn += len(lost)
+    counts.ignored += len(batch.withdrawn) - len(lost)
+    return set(versions), set(lost)
 
 
 async def _resolve_documents(session: AsyncSession, batch: FactBatch) -> dict[str, SourceDocument]:
@@ -353,9 +356,11 @@ async def _record_all(
     documents: dict[str, SourceDocument],
     counts: _Counts,
     also: set[_Pair],
+    lost: set[int],
 ) -> None:
     """New versions and sources in bulk; counts as if the facts were applied one by one. The
-    current versions of the `also` pairs are chosen again too (their sources changed)."""
+    current versions of the `also` pairs are chosen again too (their sources changed); of
+    the `lost` versions (that lost a source), those left with none are recorded withdrawn."""
     prints = _fingerprints(facts)
     versions = await _stored_versions(
         session, set(zip(series, (f.period for f in facts), strict=True)) | also
@@ -364,6 +369,7 @@ async def _record_all(
     new_versions: list[_Version] = []
     new_sources: list[tuple[_Version, Fact, _Document]] = []
     earlier: dict[int, str] = {}
+    restored: set[int] = set()
     now = utcnow()
     # plain tuples: ORM attribute reads cost more than the rest of the loop
     plain = {
@@ -400,11 +406,37 @@ async def _record_all(
             sources.add(source)
             new_sources.append((version, fact, document))
             latest = version.latest
+            if latest is None and version.id is not None:
+                restored.add(version.id)
             version.latest = published if latest is None or published > latest else latest
     changed = _choose_current(versions)
     await _insert_versions(session, new_versions, now)
     await _insert_sources(session, new_sources, now)
     await _update_stored(session, earlier, changed)
+    emptied = {
+        version.id
+        for held in versions.values()
+        for version in held.values()
+        if version.id in lost and version.latest is None
+    }
+    await _record_withdrawals(session, emptied, restored, now)
+
+
+async def _record_withdrawals(
+    session: AsyncSession, emptied: set[int], restored: set[int], now: datetime
+) -> None:
+    """Open a withdrawal for each version left without a source; close those of versions
+    that got one back."""
+    table = cast(Table, Withdrawal.__table__)
+    for chunk in _chunks(sorted(restored)):
+        await session.execute(
+            update(table)
+            .where(table.c.observation_id.in_(chunk), table.c.restored_at.is_(None))
+            .values(restored_at=now)
+        )
+    if emptied:
+        rows = [{"observation_id": id_, "withdrawn_at": now} for id_ in sorted(emptied)]
+        await session.execute(insert(table), rows)
 
 
 def _fingerprints(facts: Sequence[Fact]) -> list[str]:

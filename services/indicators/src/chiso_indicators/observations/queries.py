@@ -8,10 +8,27 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, case, func, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from chiso_indicators.db.models import Observation, Provenance, Series, SourceDocument
+from chiso_indicators.db.models import (
+    Observation,
+    Provenance,
+    Series,
+    SourceDocument,
+    Withdrawal,
+)
 from chiso_shared.pagination import decode_cursor, encode_cursor
 
 
@@ -46,8 +63,17 @@ _RANK = case(
 )
 
 
+def _withdrawn_as_of() -> Select[Any]:
+    """Ids of the versions that had no source left at `:as_of`."""
+    return select(Withdrawal.observation_id).where(
+        Withdrawal.withdrawn_at <= bindparam("as_of"),
+        or_(Withdrawal.restored_at.is_(None), Withdrawal.restored_at > bindparam("as_of")),
+    )
+
+
 def _current_as_of() -> Select[Any]:
-    """Ids of the versions that were current at `:as_of`: the best of those recorded by then."""
+    """Ids of the versions that were current at `:as_of`: the best of those recorded by then
+    and not withdrawn then."""
     ranked = (
         select(
             Observation.id,
@@ -58,7 +84,10 @@ def _current_as_of() -> Select[Any]:
             )
             .label("rn"),
         )
-        .where(Observation.recorded_at <= bindparam("as_of"))
+        .where(
+            Observation.recorded_at <= bindparam("as_of"),
+            Observation.id.not_in(_withdrawn_as_of()),
+        )
         .subquery()
     )
     return select(ranked.c.id).where(ranked.c.rn == 1)
@@ -136,7 +165,10 @@ def _filtered(query: _S, f: ObservationFilter) -> _S:
     if "updated_after" in present:
         query = query.where(Observation.recorded_at > bindparam("updated_after"))
     if f.as_of is not None:
-        query = query.where(Observation.recorded_at <= bindparam("as_of"))
+        query = query.where(
+            Observation.recorded_at <= bindparam("as_of"),
+            Observation.id.not_in(_withdrawn_as_of()),
+        )
         if not f.include_history:
             query = query.where(Observation.id.in_(_current_as_of()))
     elif not f.include_history:

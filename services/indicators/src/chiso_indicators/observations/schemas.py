@@ -139,7 +139,9 @@ class ObservationQuery(BaseModel):
     updated_after: datetime | None = None
     include_history: bool = Field(default=False, description="All versions, not just current.")
     as_of: datetime | None = Field(
-        default=None, description="The values as they were current at this recording time."
+        default=None,
+        description="The values as they stood at this recording time: of the versions recorded "
+        "by then and not withdrawn then, the current one (or all of them with include_history).",
     )
     last_n: int | None = Field(
         default=None, ge=1, le=1000, description="Only the latest N periods of each series."
