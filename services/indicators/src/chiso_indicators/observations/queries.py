@@ -165,11 +165,11 @@ def _filtered(query: _S, f: ObservationFilter) -> _S:
     if "updated_after" in present:
         query = query.where(Observation.recorded_at > bindparam("updated_after"))
     if f.as_of is not None:
-        query = query.where(
-            Observation.recorded_at <= bindparam("as_of"),
-            Observation.id.not_in(_withdrawn_as_of()),
-        )
-        if not f.include_history:
+        query = query.where(Observation.recorded_at <= bindparam("as_of"))
+        if f.include_history:
+            query = query.where(Observation.id.not_in(_withdrawn_as_of()))
+        else:
+            # The current versions are chosen among those not withdrawn then already.
             query = query.where(Observation.id.in_(_current_as_of()))
     elif not f.include_history:
         query = query.where(Observation.is_current.is_(True))
