@@ -22,7 +22,8 @@ SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-38"
 
 @pytest_asyncio.fixture
 async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """A TCP server on 127.0.0.1 that either never answers (`hang`) or answers 500 (`fail`)."""
+    """A TCP server on 127.0.0.1 that never answers (`hang`), answers 500 (`fail`) or answers
+    200 with JSON that is not a series page (`invalid`)."""
     mode = {"mode": "hang"}
     held: list[asyncio.StreamWriter] = []
 
@@ -32,9 +33,12 @@ async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
             held.append(writer)
             return
         body = b'{"detail":"boom"}'
+        status = b"500 Internal Server Error"
+        if mode["mode"] == "invalid":
+            body, status = b'{"items":[],"next_cursor":null}', b"200 OK"
         writer.write(
-            b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\n\r\n%s" % (len(body), body)
+            b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s" % (status, len(body), body)
         )
         await writer.drain()
         writer.close()
@@ -99,6 +103,23 @@ async def test_failing_upstream_is_a_502(
     assert response.headers["X-Gateway-Error"] == "indicators:500"
     assert response.json()["code"] == "gateway.upstream_error"
     assert response.json()["request_id"] == response.headers["X-Request-ID"]
+
+
+async def test_a_series_page_in_another_shape_is_a_502(
+    tmp_path: Path,
+    gateway_db: str,
+    fake_upstream: tuple[str, dict[str, str]],
+    client_name: str,
+) -> None:
+    url, mode = fake_upstream
+    mode["mode"] = "invalid"
+    settings = _settings(tmp_path, gateway_db, url, client_name)
+    async with running(create_app(settings)) as http:
+        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+        response = await http.get(SERIES, headers=headers)
+    assert response.status_code == 502
+    assert response.headers["X-Gateway-Error"] == "indicators:invalid"
+    assert response.json()["code"] == "gateway.upstream_invalid"
 
 
 async def test_unreachable_upstream_is_a_quick_502(

@@ -47,6 +47,27 @@ def json_payload(envelope: Envelope[Any], revision: int | None) -> Payload:
     return Payload(body=body, media_type="application/json")
 
 
+def spliced_payload(
+    envelope: Envelope[dict[str, Any]], field: str, raw: bytes, revision: int | None
+) -> Payload:
+    """`json_payload` with `raw`, JSON written elsewhere (an upstream's array), as the last
+    field of `data`: spliced in as it is rather than parsed and written again."""
+    if revision is not None:
+        envelope.meta.setdefault("data_revision", revision)
+    head = to_json(envelope.data)  # a JSON object: b"{...}"
+    data = head[:-1] + (b"," if envelope.data else b"") + to_json(field) + b":" + raw + b"}"
+    body = (
+        b'{"data":'
+        + data
+        + b',"meta":'
+        + to_json(envelope.meta)
+        + b',"links":'
+        + to_json(envelope.links)
+        + b"}"
+    )
+    return Payload(body=body, media_type="application/json")
+
+
 async def cached(request: Request, reads: Reads, compute: Compute) -> Response:
     """Serve `compute`'s answer through the cache keyed on the data revision and the URL."""
     settings, cache = reads.settings, reads.cache

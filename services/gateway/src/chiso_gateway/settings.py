@@ -69,6 +69,13 @@ class Settings(ServiceSettings):
     )
     cache_max_entries: int = Field(default=2000, ge=1, description="In-memory cache size.")
     cache_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    series_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1000,
+        description="Points asked of indicators per page of a series read (its page limit is "
+        "1000 by default); a series read follows at most 20 pages.",
+    )
     client_max_age_seconds: int = Field(
         default=60, ge=0, le=86400, description="`Cache-Control: max-age` of data responses."
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic_core import to_json
 from sqlalchemy import select
 from starlette.responses import Response
 
-from chiso_indicators.db.models import DataRevision, Series
+from chiso_indicators.db.models import DataRevision, Indicator, Series
 from chiso_indicators.deps import SessionDep, SettingsDep
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.queries import ObservationFilter, list_observations
@@ -22,10 +22,13 @@ from chiso_indicators.observations.schemas import (
     Page,
     Revision,
     SeriesOut,
+    SeriesPointsQuery,
 )
-from chiso_shared.errors import FieldError, Unprocessable, problem_responses
+from chiso_indicators.settings import Settings
+from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 from chiso_shared.facts import is_valid_period
 from chiso_shared.responses import conditional, csv_bytes
+from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["observations"])
 
@@ -87,6 +90,17 @@ def _period(value: str | None, name: str) -> str | None:
     return value
 
 
+def _page_size(limit: int | None, settings: Settings) -> int:
+    size = limit or min(settings.default_page_size, settings.max_page_size)
+    if size > settings.max_page_size:
+        raise Unprocessable(
+            f"limit may be at most {settings.max_page_size}.",
+            code="indicators.page_too_large",
+            errors=[FieldError(field="query.limit", message="too large")],
+        )
+    return size
+
+
 def _split(values: list[str] | None) -> list[str]:
     return [part for value in values or [] for part in value.split(",") if part]
 
@@ -107,13 +121,7 @@ async def get_observations(
     query: Annotated[ObservationQuery, Query()],
 ) -> Response:
     limit, cursor, format = query.limit, query.cursor, query.format
-    size = limit or min(settings.default_page_size, settings.max_page_size)
-    if size > settings.max_page_size:
-        raise Unprocessable(
-            f"limit may be at most {settings.max_page_size}.",
-            code="indicators.page_too_large",
-            errors=[FieldError(field="query.limit", message="too large")],
-        )
+    size = _page_size(limit, settings)
     filters = ObservationFilter(
         indicators=_split(query.indicator),
         areas=_split(query.area),
@@ -143,6 +151,78 @@ async def get_observations(
     # serialises them straight to the bytes the models would give, without building them.
     body = to_json({"items": items, "next_cursor": next_cursor})
     return conditional(request, body, "application/json")
+
+
+@router.get(
+    "/indicators/{code}/series",
+    response_model=list[SeriesPoint],
+    summary="One indicator's current values for one area, point by point, with sources",
+    description="A JSON array of points in period order, one page of it: `X-Count` says how "
+    "many points the page holds and `X-Next-Cursor`, present when more follow, is the `cursor` "
+    "of the next page. The gateway passes the array on inside its envelope as it is.",
+    responses={
+        200: {
+            "headers": {
+                COUNT_HEADER: {
+                    "description": "Points on this page.",
+                    "schema": {"type": "integer"},
+                },
+                NEXT_CURSOR_HEADER: {
+                    "description": "The cursor of the next page, when there is one.",
+                    "schema": {"type": "string"},
+                },
+            }
+        },
+        **problem_responses(404, 422),
+    },
+)
+async def get_indicator_series(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    code: Annotated[str, Path(max_length=200, examples=["telecom.subscribers.total"])],
+    query: Annotated[SeriesPointsQuery, Query()],
+) -> Response:
+    filters = ObservationFilter(
+        indicators=[code],
+        areas=[query.area],
+        start_period=_period(query.start_period, "start_period"),
+        end_period=_period(query.end_period, "end_period"),
+        measure=query.measure,
+        transformation=query.transformation,
+    )
+    size = _page_size(query.limit, settings)
+    items, next_cursor = await list_observations(session, filters, limit=size, cursor=query.cursor)
+    # Only an empty answer can hide an unknown code; ask then, to answer 404 rather than [].
+    if not items and await session.get(Indicator, code) is None:
+        raise NotFound(f"No indicator with code {code!r}.", code="indicators.unknown_indicator")
+    headers = {COUNT_HEADER: str(len(items))}
+    if next_cursor:
+        headers[NEXT_CURSOR_HEADER] = next_cursor
+    body = to_json([_point(item) for item in items])
+    return conditional(request, body, "application/json", headers=headers)
+
+
+def _point(item: dict[str, Any]) -> dict[str, Any]:
+    """An `ObservationOut`-shaped row as a `SeriesPoint` (in its field order)."""
+    return {
+        "period": item["period"],
+        "value": item["value"],
+        "status": item["status"],
+        "unit": item["unit"],
+        "sources": [
+            {
+                "document": source["document_name"],
+                "document_id": source["document_id"],
+                "published": source["published"],
+                "text": source["text"],
+                "start": source["start"],
+                "end": source["end"],
+                "label": source["label"],
+            }
+            for source in item["sources"]
+        ],
+    }
 
 
 @router.get("/series", response_model=list[SeriesOut], summary="Series, filtered")

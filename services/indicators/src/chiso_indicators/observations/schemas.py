@@ -151,6 +151,18 @@ class ObservationQuery(BaseModel):
     format: Literal["json", "csv"] = "json"
 
 
+class SeriesPointsQuery(BaseModel):
+    """The query of GET /v1/indicators/{code}/series: one area's points, one page."""
+
+    area: str = Field(pattern=r"^VN(-\d{2})?$", description="VN or VN-xx.", examples=["VN-38"])
+    start_period: str | None = Field(default=None, max_length=32, examples=["2022"])
+    end_period: str | None = Field(default=None, max_length=32, examples=["2023"])
+    measure: Literal["actual", "target"] = "actual"
+    transformation: str = Field(default="level", max_length=32, examples=["level"])
+    limit: int | None = Field(default=None, ge=1, description="Page size.")
+    cursor: str | None = Field(default=None, max_length=2000)
+
+
 class ObservationOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

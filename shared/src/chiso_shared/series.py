@@ -1,0 +1,56 @@
+"""One indicator's series for one area, point by point: the contract between indicators,
+which answers `GET /v1/indicators/{code}/series` with a JSON array of `SeriesPoint`, and the
+gateway, which splices that array into its envelope without parsing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Paging headers of the series read: the array itself carries no page metadata, so that the
+# gateway can pass it on as it is.
+COUNT_HEADER = "X-Count"
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+
+POINT_EXAMPLE: dict[str, Any] = {
+    "period": "2023",
+    "value": 2980000,
+    "status": "E",
+    "unit": "count",
+    "sources": [
+        {
+            "document": "thanh-hoa-2023.txt",
+            "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+            "published": "2023-12-20",
+            "text": "2.980.000",
+            "start": 312,
+            "end": 321,
+            "label": "tổng số thuê bao điện thoại trên địa bàn",
+        }
+    ],
+}
+
+
+class PointSource(BaseModel):
+    """A document a value was read from, and the quoted span."""
+
+    document: str = Field(examples=["thanh-hoa-2023.txt"])
+    document_id: str
+    published: str = Field(examples=["2023-12-20"])
+    text: str = Field(description="The quoted span.", examples=["2.980.000"])
+    start: int
+    end: int
+    label: str | None
+
+
+class SeriesPoint(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [POINT_EXAMPLE]})
+
+    period: str = Field(examples=["2023"])
+    value: float = Field(examples=[2980000])
+    status: str = Field(
+        examples=["E"], description="A actual, E estimate, F target, P provisional."
+    )
+    unit: str = Field(examples=["count"])
+    sources: list[PointSource]
