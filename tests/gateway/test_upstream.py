@@ -53,7 +53,7 @@ async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
         server.close()
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
+@pytest.fixture(params=["builtin", "aiohttp", "httpx"])
 def client_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -22,8 +22,9 @@ from chiso_gateway.deps import Reads
 from chiso_gateway.fast_reads import FastSeriesRead
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
+from chiso_gateway.senders import create_sender
 from chiso_gateway.settings import Settings
-from chiso_gateway.upstream import Upstream, create_sender
+from chiso_gateway.upstream import Upstream
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router

@@ -31,9 +31,10 @@ class Settings(ServiceSettings):
     service_name: str = "gateway"
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="Ingest base URL.")
     indicators_url: str = Field(default="http://127.0.0.1:8002", description="Indicators base URL.")
-    http_client: Literal["httpx", "aiohttp"] = Field(
-        default="aiohttp",
-        description="The client for calls to ingest and indicators (see bench/bench_gateway.py).",
+    http_client: Literal["builtin", "aiohttp", "httpx"] = Field(
+        default="builtin",
+        description="The client for calls to ingest and indicators: the gateway's own small "
+        "HTTP/1.1 client (fastest), aiohttp or httpx (see bench/bench_gateway.py).",
     )
     jwt_secret: SecretStr | None = Field(
         default=None,

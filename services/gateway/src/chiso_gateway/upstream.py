@@ -1,26 +1,26 @@
 """Calls to ingest and indicators: timeouts and failures become 502/504, never a hang.
 
-Two interchangeable clients sit behind `Sender`: httpx (the project's named client) and
-aiohttp, which research and `bench/bench_gateway.py` found much faster for a gateway hop
-under concurrency (httpx issue #3215). `Settings.http_client` picks one.
+Three interchangeable clients sit behind `Sender` (`senders.create_sender` makes one):
+httpx (the project's named client), aiohttp, which research and `bench/bench_gateway.py`
+found much faster for a gateway hop under concurrency (httpx issue #3215), and the gateway's
+own small HTTP/1.1 client (`http11`), faster again. `Settings.http_client` picks one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 from pydantic_core import from_json
 
 from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
-from chiso_shared.http import HttpClientSettings, create_http_client
+from chiso_shared.http import HttpClientSettings
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
-ClientName = Literal["httpx", "aiohttp"]
 
 
 class UpstreamTimeoutError(Exception):
@@ -167,12 +167,6 @@ def _form(files: dict[str, tuple[str, bytes, str]], fields: Mapping[str, str]) -
     for name, value in fields.items():
         form.add_field(name, value)
     return form
-
-
-def create_sender(kind: ClientName, base_url: str, settings: HttpClientSettings) -> Sender:
-    if kind == "aiohttp":
-        return AiohttpSender(base_url, settings)
-    return HttpxSender(create_http_client(settings, base_url=base_url))
 
 
 class UpstreamError(ChisoError):
