@@ -181,6 +181,18 @@ async def test_the_pool_bounds_concurrent_connections(echo_url: str) -> None:
     assert 1 <= len({json.loads(a.content)["port"] for a in answers}) <= 3
 
 
+async def test_idle_connections_beyond_the_keepalive_limit_are_closed(echo_url: str) -> None:
+    settings = HttpClientSettings(max_connections=4, max_keepalive_connections=1)
+    sender = Http11Sender(echo_url, settings)
+    try:
+        answers = await asyncio.gather(*(sender.send("GET", "/echo/d") for _ in range(12)))
+        kept = len(sender.idle)
+    finally:
+        await sender.aclose()
+    assert len({json.loads(a.content)["port"] for a in answers}) > 1  # several were open
+    assert kept == 1
+
+
 async def test_a_kept_alive_connection_closed_unanswered_is_retried_for_get(
     raw_server: Callable[[Handler], Awaitable[str]],
 ) -> None:
