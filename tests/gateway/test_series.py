@@ -79,6 +79,37 @@ async def test_a_series_without_points_is_empty(
     assert (body["data"]["observations"], body["meta"]["count"]) == ([], 0)
 
 
+async def test_a_series_longer_than_the_page_limit_says_it_is_truncated(
+    tmp_path: Path, gateway_db: str, indicators_url: str
+) -> None:
+    settings = gateway_settings(
+        tmp_path,
+        gateway_db,
+        indicators_url,
+        series_page_size=2,
+        series_max_pages=2,
+        cache_ttl_seconds=0,
+    )
+    async with running(create_app(settings)) as gateway:
+        headers = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+        whole = await gateway.get(f"{SERIES}?org_unit=VN-40&to=2020", headers=headers)
+        cut = await gateway.get(f"{SERIES}?org_unit=VN-40", headers=headers)
+    assert [o["period"] for o in whole.json()["data"]["observations"]] == [
+        "2017",
+        "2018",
+        "2019",
+        "2020",
+    ]
+    assert "truncated" not in whole.json()["meta"]
+    assert [o["period"] for o in cut.json()["data"]["observations"]] == [
+        "2017",
+        "2018",
+        "2019",
+        "2020",
+    ]
+    assert cut.json()["meta"] == {**cut.json()["meta"], "count": 4, "truncated": True}
+
+
 async def test_an_unknown_indicator_is_indicators_404(
     tmp_path: Path, gateway_db: str, indicators_url: str
 ) -> None:

@@ -75,7 +75,14 @@ class Settings(ServiceSettings):
         ge=1,
         le=1000,
         description="Points asked of indicators per page of a series read (its page limit is "
-        "1000 by default); a series read follows at most 20 pages.",
+        "1000 by default).",
+    )
+    series_max_pages: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Pages a series read follows at most; beyond them the answer says "
+        "`meta.truncated: true`.",
     )
     client_max_age_seconds: int = Field(
         default=60, ge=0, le=86400, description="`Cache-Control: max-age` of data responses."

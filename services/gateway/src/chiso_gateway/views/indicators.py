@@ -19,7 +19,7 @@ from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
 AreaCode = Annotated[str, Query(pattern=r"^VN(-\d{2})?$", examples=["VN-38"])]
-MAX_SERIES_PAGES = 20
+MAX_SERIES_PAGES = 20  # of the aggregate views (summary, compare)
 
 
 class SeriesData(BaseModel):
@@ -150,25 +150,29 @@ async def get_series(
 
 async def series_answer(request: Request, reads: Reads, code: str, query: SeriesQuery) -> Response:
     async def compute(current: int | None) -> Payload:
-        observations, count = await _observations(reads, code, query)
+        observations, count, truncated = await _observations(reads, code, query)
         head = {
             "indicator": code,
             "org_unit": query.org_unit,
             "measure": query.measure,
             "transformation": query.transformation,
         }
+        meta: dict[str, Any] = {"count": count}
+        if truncated:
+            meta["truncated"] = True  # more points than `series_max_pages` pages hold
         envelope: Envelope[dict[str, Any]] = Envelope(
-            data=head, meta={"count": count}, links={"self": str(request.url)}
+            data=head, meta=meta, links={"self": str(request.url)}
         )
         return spliced_payload(envelope, "observations", observations, current)
 
     return await cached(request, reads, compute)
 
 
-async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[bytes, int]:
-    """The series' points as indicators wrote them (one JSON array, pages joined), and how
-    many. They are not parsed: indicators' array already has the `SeriesPoint` shape, and
-    parsing it and writing it again was the biggest part of the gateway's own work."""
+async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[bytes, int, bool]:
+    """The series' points as indicators wrote them (one JSON array, pages joined), how many,
+    and whether pages were left unread. They are not parsed: indicators' array already has
+    the `SeriesPoint` shape, and parsing it and writing it again was the biggest part of the
+    gateway's own work."""
     params: dict[str, Any] = {
         "area": query.org_unit,
         "measure": query.measure,
@@ -181,8 +185,8 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
         params["end_period"] = query.end
     path = f"/v1/indicators/{quote(code, safe='')}/series"
     pages: list[bytes] = []
-    count = 0
-    for _ in range(MAX_SERIES_PAGES):
+    count, cursor = 0, None
+    for _ in range(reads.settings.series_max_pages):
         response = await reads.indicators.request("GET", path, params=params)
         inner, size = _page(response)
         if size:
@@ -192,7 +196,7 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
         if not cursor:
             break
         params = {**params, "cursor": cursor}
-    return b"[" + b",".join(pages) + b"]", count
+    return b"[" + b",".join(pages) + b"]", count, bool(cursor)
 
 
 def _page(response: UpstreamResponse) -> tuple[bytes, int]:
