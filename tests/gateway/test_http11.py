@@ -228,6 +228,23 @@ async def test_a_malformed_answer_is_unreachable(
         await sender.aclose()
 
 
+async def test_an_answer_ended_only_by_closing_is_unreachable(
+    raw_server: Callable[[Handler], Awaitable[str]],
+) -> None:
+    async def unframed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nhalf a body")
+        await writer.drain()
+        writer.close()
+
+    sender = Http11Sender(await raw_server(unframed), FAST)
+    try:
+        with pytest.raises(UpstreamUnreachableError, match="closed before the response"):
+            await sender.send("GET", "/")
+    finally:
+        await sender.aclose()
+
+
 async def test_silence_times_out_but_a_slow_steady_answer_does_not(
     raw_server: Callable[[Handler], Awaitable[str]],
 ) -> None:

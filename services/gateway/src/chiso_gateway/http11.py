@@ -4,7 +4,9 @@ It does one thing: requests to one origin over a pool of keep-alive connections,
 read whole, parsed by httptools (the parser uvicorn uses). Nothing else: no redirects, cookies,
 proxies, decompression (it asks for none) or HTTP/2. In exchange a call costs less than a
 general client's: in `bench/bench_gateway.py` the series hop through it measured 1.17x the
-direct call in three runs, through aiohttp 1.21-1.23x (see the README).
+direct call in three runs, through aiohttp 1.21-1.23x (see the README). A body must be framed
+by Content-Length or chunked encoding, as uvicorn's always are; one ended only by closing the
+connection (HTTP/1.0 style) is reported as a lost connection.
 
 Failures map to the `upstream` errors the gateway turns into 502/504: a connect, pool or read
 timeout is `UpstreamTimeoutError`, a refused, reset or malformed exchange is
