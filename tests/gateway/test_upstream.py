@@ -87,39 +87,34 @@ async def test_hanging_upstream_is_a_quick_504(
     assert elapsed < 5
 
 
-async def test_failing_upstream_is_a_502(
+@pytest.mark.parametrize(
+    ("mode_name", "path", "gateway_error", "code"),
+    [
+        ("fail", "/v1/org-units/VN-38/summary", "indicators:500", "gateway.upstream_error"),
+        ("invalid", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
+    ],
+    ids=["failing", "series-page-in-another-shape"],
+)
+async def test_a_bad_upstream_answer_is_a_502(
     tmp_path: Path,
     gateway_db: str,
     fake_upstream: tuple[str, dict[str, str]],
     client_name: str,
+    mode_name: str,
+    path: str,
+    gateway_error: str,
+    code: str,
 ) -> None:
     url, mode = fake_upstream
-    mode["mode"] = "fail"
+    mode["mode"] = mode_name
     settings = _settings(tmp_path, gateway_db, url, client_name)
     async with running(create_app(settings)) as http:
         headers = await bearer(http, await new_client(settings, ["indicators:read"]))
-        response = await http.get("/v1/org-units/VN-38/summary", headers=headers)
+        response = await http.get(path, headers=headers)
     assert response.status_code == 502
-    assert response.headers["X-Gateway-Error"] == "indicators:500"
-    assert response.json()["code"] == "gateway.upstream_error"
+    assert response.headers["X-Gateway-Error"] == gateway_error
+    assert response.json()["code"] == code
     assert response.json()["request_id"] == response.headers["X-Request-ID"]
-
-
-async def test_a_series_page_in_another_shape_is_a_502(
-    tmp_path: Path,
-    gateway_db: str,
-    fake_upstream: tuple[str, dict[str, str]],
-    client_name: str,
-) -> None:
-    url, mode = fake_upstream
-    mode["mode"] = "invalid"
-    settings = _settings(tmp_path, gateway_db, url, client_name)
-    async with running(create_app(settings)) as http:
-        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
-        response = await http.get(SERIES, headers=headers)
-    assert response.status_code == 502
-    assert response.headers["X-Gateway-Error"] == "indicators:invalid"
-    assert response.json()["code"] == "gateway.upstream_invalid"
 
 
 async def test_unreachable_upstream_is_a_quick_502(
