@@ -133,6 +133,39 @@ def test_ranges() -> None:
     assert len(g) == 1 and g[0].max == 70 and g[0].unit.value == "percent"
 
 
+def test_a_minus_sign_is_a_decrease_but_a_spaced_dash_is_a_range() -> None:
+    table = "Chỉ tiêu | 2024 | so với 2023\nThuê bao băng rộng cố định | 356.210 | -1,5%\n"
+    found = {f.text: f for f in facts(table + "Thuê bao truyền hình\t41.200\t−0,9%\n")}
+    assert (found["1,5"].value, found["1,5"].role.value) == (-1.5, "change")
+    assert (found["0,9"].value, found["0,9"].basis) == (-0.9, "previous_period")
+    assert (found["41.200"].value, found["41.200"].unit.value) == (41200, "count")
+    g = one("Sản lượng tin nhắn đạt 400 triệu tin -2,0% so với năm trước.", "2,0")
+    assert (g.value, g.role.value) == (-2, "change")
+    h = one("Tỷ lệ hộ dùng cáp quang tăng 10 -15% tùy huyện.", "10 -15")
+    assert (h.value, h.max) == (10, 15)
+    assert texts("Dịch bệnh COVID-19 ảnh hưởng đến sản lượng.") == []
+
+
+def test_a_scale_word_or_unit_does_not_reach_into_the_next_line() -> None:
+    table = (
+        "- Thuê bao di động | 700.000\n"
+        "Tỷ lệ hộ gia đình có cáp quang đạt 80%.\n"
+        "Doanh thu bưu chính đạt 1.150\n"
+        "Đồng thời doanh nghiệp mở 12 bưu cục.\n"
+    )
+    found = {f.text: f for f in facts(table)}
+    assert (found["700.000"].value, found["700.000"].unit.value) == (700_000, "count")
+    assert (found["1.150"].value, found["1.150"].unit.value) == (1150, "count")
+    wrapped = one("Tổng doanh thu viễn thông ước đạt 4.900\ntỷ đồng, tăng 3%.", "4.900")
+    assert (wrapped.value, wrapped.unit.value) == (4.9e12, "VND")
+    assert one("Tỷ trọng kinh tế số đạt 9,5 tỷ trọng GRDP.", "9,5").value == 9.5
+
+
+def test_van_is_ten_thousand() -> None:
+    f = one("Báo tỉnh phát hành 1,2 vạn tờ mỗi kỳ.", "1,2")
+    assert (f.value, f.unit.value) == (12_000, "count")
+
+
 def test_pairs_and_ranks() -> None:
     f = one("Có 431/431 xã có điểm phục vụ bưu chính.", "431/431")
     assert (f.value, f.of, f.unit.value) == (431, 431, "count")
@@ -152,6 +185,8 @@ def test_pairs_and_ranks() -> None:
         "Người từ 15 tuổi trở lên được hướng dẫn sử dụng dịch vụ 24/7.",
         "Sau 3 năm triển khai, cả 2 nền tảng đều hoạt động ổn định.",
         "Kế hoạch số 45/KH-UBND hướng dẫn mã TQ-05 cho đơn vị.",
+        "Lớp tập huấn dành cho đoàn viên từ 18 đến 35 tuổi.",
+        "Bảng 1. Kết quả phát triển hạ tầng",
     ],
 )
 def test_exclusions(body: str) -> None:

@@ -11,7 +11,7 @@ from chiso_shared.facts import SCOPE_PATTERN, Fact
 
 __all__ = ["EXTRACTOR_VERSION", "extract"]
 
-EXTRACTOR_VERSION = "0.3.0"
+EXTRACTOR_VERSION = "0.4.0"
 
 
 def extract(

@@ -35,6 +35,8 @@ _TRAILING_GAP = re.compile(r"\s*\(?\s*")
 _NAMES_NEXT = re.compile(r"\s*:\s*\d")
 _TOP_HEADING = re.compile(r"(?m)^[ \t]*(?:\d{1,2}|[IVX]{1,4})\.[ \t]+([^\n\d]{2,80})$")
 _HEADING = re.compile(r"(?m)^[ \t]*(?:\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$")
+# a line break, then what starts the next line
+_LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _MAX_WINDOW = 90
 _LEFT_WINDOW = 36
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
@@ -309,10 +311,22 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
     return None
 
 
+def _this_line(text: str, end: int, right: str) -> str:
+    """`right`, the text after a number ending at `end`, cut at a line break when the next
+    line starts something new: a capital, a bullet or a digit begins a table's next row or a
+    new sentence ("1.150⏎Tỷ lệ hồ sơ ..." is no billion), while a line that goes on in lower
+    case is the same sentence wrapped (its unit may be there)."""
+    m = _LINE_BREAK.match(right)
+    if m is None:
+        return right
+    first = text[end + m.start("next") : end + m.end("next")]
+    return right if first.islower() else right[: m.start()]
+
+
 def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
     """What a count counts: the words after it, up to a stop word or punctuation."""
     lex = doc.lex
-    window = doc.text[pos : pos + _MAX_WINDOW]
+    window = _this_line(doc.text, pos, doc.text[pos : pos + _MAX_WINDOW])
     stop = lex.item_stop.search(window.lower())
     span = window[: stop.start()] if stop else window
     words = span.split()[: lex.item_max_words]
@@ -374,6 +388,8 @@ def _role(
         return Role.ratio, basis or Basis.previous_period, 1.0
     if left.endswith("+"):
         return Role.change, basis or Basis.previous_period, 1.0
+    if left.endswith(("-", "−")):  # a minus sign: the candidate pattern lets only a sign by
+        return Role.change, basis or Basis.previous_period, -1.0
     for rule in lex.basis_before:
         written = rule.pattern.search(core)
         verb = core[: written.start()].rstrip() if written else ""
@@ -404,7 +420,7 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
         return None
     sent_start = doc.sent_starts[doc.sentence_of(start)]
     left = low[max(sent_start, start - _LEFT_WINDOW) : start]
-    right = low[end : end + 120]
+    right = _this_line(doc.text, end, low[end : end + 120])
     num, den, hi = m.group("num"), m.group("den"), m.group("hi")
     rank = _rank_context(doc, start, left, right, den is not None)
     if rank is None or _is_identifier(doc, left, right, num, den, rank):

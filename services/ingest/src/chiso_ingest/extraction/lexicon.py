@@ -127,10 +127,15 @@ _NUM = r"\d+(?:[.,]\d+)*"
 
 
 def _candidate(glued_units: str) -> Pattern:
-    """A number, pair (`558/559`) or range (`3-4`), not glued to a word or code."""
+    """A number, pair (`558/559`) or range (`3-4`, `3 - 4`), not glued to a word or code.
+
+    A hyphen right before a number is a minus sign ("| -1,5%", "thuê bao -2,0%") unless a
+    word, a bracket or a number and one space come before it: "10 -15%" is a range.
+    """
     return re.compile(
-        rf"(?<![\w.,/\-–])(?<!\d:)(?P<num>{_NUM})"
-        rf"(?:(?P<pair>\s*/\s*(?P<den>{_NUM}))|(?P<rng>\s*[-–]\s*(?P<hi>{_NUM})))?"
+        rf"(?<![\w.,/–])(?<![\w.,/%)\]-]-)(?<!\d[ \u00a0]-)(?<!\d:)(?P<num>{_NUM})"
+        rf"(?:(?P<pair>\s*/\s*(?P<den>{_NUM}))"
+        rf"|(?P<rng>(?:[ \u00a0]+)?[-–](?:[ \u00a0]+)?(?P<hi>{_NUM})))?"
         rf"(?!(?!(?:{glued_units})(?!\w))[\w/])(?!-[^\W\d_])(?![.,]\d)(?!\s*:\s*\d)",
         re.IGNORECASE,
     )
