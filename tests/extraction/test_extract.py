@@ -420,3 +420,24 @@ def test_a_share_named_after_its_number_does_not_borrow_the_sentences_earlier_me
     )
     assert one(body, "85,2").indicator == "telecom.fiber.household_share"
     assert one(body, "100").indicator is None
+
+
+@pytest.mark.parametrize(
+    ("body", "number", "code"),
+    [
+        (
+            "Phấn đấu đạt 90% người trưởng thành có điện thoại thông minh.",
+            "90",
+            "telecom.smartphone.adult_share",
+        ),
+        ("Tỷ lệ hộ có cáp quang đạt 80%.", "80", "telecom.fiber.household_share"),
+        ("LGSP có 96 dịch vụ kết nối nội tỉnh.", "96", "egov.lgsp.services_internal"),
+        (
+            "Có 1,6 triệu văn bản điện tử được trao đổi qua hệ thống.",
+            "1,6",
+            "egov.documents.exchanged",
+        ),
+    ],
+)
+def test_common_paraphrases_of_catalogue_indicators(body: str, number: str, code: str) -> None:
+    assert one(body, number).indicator == code
