@@ -441,3 +441,29 @@ def test_a_share_named_after_its_number_does_not_borrow_the_sentences_earlier_me
 )
 def test_common_paraphrases_of_catalogue_indicators(body: str, number: str, code: str) -> None:
     assert one(body, number).indicator == code
+
+
+@pytest.mark.parametrize(
+    ("body", "number"),
+    [
+        ("Hiện còn 42 thôn chưa có sóng thông tin di động.", "42"),
+        ("Toàn tỉnh có 36.520 hồ sơ được tiếp nhận qua dịch vụ công trực tuyến.", "36.520"),
+        ("Có 12 xã chưa có điểm phục vụ bưu chính.", "12"),
+    ],
+)
+def test_a_count_of_places_or_case_files_names_no_metric_near_it(body: str, number: str) -> None:
+    assert one(body, number).indicator is None
+
+
+def test_a_metric_that_counts_case_files_keeps_them() -> None:
+    body = "Thẩm định 25 hồ sơ đề xuất cấp độ hệ thống thông tin."
+    assert one(body, "25").indicator == "security.systems_level_approved"
+
+
+def test_fixed_broadband_is_not_fixed_telephony() -> None:
+    body = "Chỉ tiêu | 2024\nBăng rộng cố định | 356.210\nThuê bao điện thoại cố định | 21.000\n"
+    found = {f.text: f.indicator for f in facts(body)}
+    assert found == {
+        "356.210": "telecom.broadband_fixed.subscribers",
+        "21.000": "telecom.subscribers.fixed",
+    }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from chiso_ingest.extraction.indicators import PhraseIndex, PhraseMatch
+from chiso_ingest.extraction.indicators import PhraseIndex, PhraseMatch, normalise
 from chiso_ingest.extraction.lexicon import Lexicon, lexicon
 from chiso_ingest.extraction.numbers import parse_number, reread_as_decimal
 from chiso_ingest.extraction.periods import (
@@ -21,7 +21,7 @@ from chiso_ingest.extraction.periods import (
     resolve,
 )
 from chiso_ingest.extraction.scope import area_code, document_scope, province_in
-from chiso_shared.catalogue import code_list_on
+from chiso_shared.catalogue import code_list_on, indicators
 from chiso_shared.facts import Basis, Fact, Role, Status, Unit, period_end
 
 _SENTENCE_BREAK = re.compile(r"\n+|[.!?…]+(?:\s+|(?=[^\W\d_]))")
@@ -623,6 +623,21 @@ def _pick_indicator(
     return best[1] if best else _topic_indicator(doc, cand, seg_start)
 
 
+def _counts_other_things(doc: Doc, cand: Cand, code: str) -> bool:
+    """A count of communes, villages or case files ("42 thôn", "36.520 hồ sơ") measures no
+    metric named near it, unless one of the metric's own phrasings counts the same thing."""
+    if cand.unit is not Unit.count or not cand.item:
+        return False
+    noun = doc.lex.counted_other.match(normalise(cand.item.lower()))
+    return noun is not None and not any(p.startswith(noun.group()) for p in _phrasings(code))
+
+
+@lru_cache(maxsize=256)
+def _phrasings(code: str) -> tuple[str, ...]:
+    found = next((i for i in indicators() if i.code == code), None)
+    return tuple(normalise(p.lower()) for p in found.phrasings) if found else ()
+
+
 def _topic_indicator(doc: Doc, cand: Cand, seg_start: int) -> str | None:
     """A bare "19 doanh nghiệp" under the heading "1. Bưu chính": item plus section topic."""
     i = bisect_right(doc.topics, (cand.start, "")) - 1
@@ -824,6 +839,8 @@ def _own_context(
     previous = walk.levels[-1][1] if walk.levels else None
     if cand.indicator is None and previous is not None and previous.unit is cand.unit:
         cand.indicator = previous.indicator if _same_metric(doc, cand, win.seg) else None
+    if cand.indicator is not None and _counts_other_things(doc, cand, cand.indicator):
+        cand.indicator = None
     cand.scope = "sub" if _is_sub(doc, cand) else doc.scope
     if cand.scope == "VN":
         clause = doc.clause_start(cand.start)

@@ -93,6 +93,7 @@ class Lexicon:
     label_max_chars: int
     light_words: str
     label_after: Pattern
+    counted_other: Pattern
     window_stop: Pattern
     scope_sub: Pattern
     scope_sub_right: Pattern
@@ -198,6 +199,7 @@ def lexicon() -> Lexicon:
         label_max_chars=int(label["max_chars"]),
         light_words=" ".join(lex["indicator"]["light_words"]),
         label_after=_re(lex["indicator"]["label_after"]),
+        counted_other=_re(lex["indicator"]["counted_other"]),
         window_stop=_re(lex["indicator"]["window_stop"]),
         scope_sub=_re(scope["sub"]),
         scope_sub_right=_re(scope["sub_right"]),
