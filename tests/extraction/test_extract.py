@@ -467,3 +467,17 @@ def test_fixed_broadband_is_not_fixed_telephony() -> None:
         "356.210": "telecom.broadband_fixed.subscribers",
         "21.000": "telecom.subscribers.fixed",
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "number"),
+    [
+        (
+            "Kế hoạch năm 2024 đề ra phát triển băng rộng, đến nay đã đạt 118.000 thuê bao.",
+            "118.000",
+        ),
+        ("Phấn đấu nâng tỷ lệ hồ sơ trực tuyến, hiện nay đã đạt 62%.", "62"),
+    ],
+)
+def test_a_result_reported_after_a_target_is_actual(body: str, number: str) -> None:
+    assert one(body, number).status.value == "actual"

@@ -553,7 +553,9 @@ def _status(doc: Doc, seg: str, left: str) -> Status | None:
     lex = doc.lex
     if lex.estimate_adjacent.search(left):
         return Status.estimate
-    if lex.target.search(seg[-_TARGET_WINDOW:]):
+    window = seg[-_TARGET_WINDOW:]
+    targets = list(lex.target.finditer(window))
+    if targets and not lex.achieved.search(window, targets[-1].end()):
         return Status.target
     if lex.estimate.search(seg[-_EST_WINDOW:]):
         return Status.estimate

@@ -71,6 +71,7 @@ class Lexicon:
     basis_after_multiple: Pattern
     estimate: Pattern
     target: Pattern
+    achieved: Pattern
     estimate_adjacent: Pattern
     component: Pattern
     future_heading: Pattern
@@ -177,6 +178,7 @@ def lexicon() -> Lexicon:
         basis_after_multiple=_re(lex["basis"]["after_multiple"]),
         estimate=_words(status["estimate"]),
         target=_words(status["target"]),
+        achieved=_words(status["achieved"]),
         estimate_adjacent=_words(status["estimate_adjacent"]),
         component=_words(status["component"]),
         future_heading=_re(status["future_heading"]),
