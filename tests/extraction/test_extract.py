@@ -187,6 +187,7 @@ def test_pairs_and_ranks() -> None:
         "Kế hoạch số 45/KH-UBND hướng dẫn mã TQ-05 cho đơn vị.",
         "Lớp tập huấn dành cho đoàn viên từ 18 đến 35 tuổi.",
         "Bảng 1. Kết quả phát triển hạ tầng",
+        "Tổ chức chương trình “Ngày hội 1 triệu người dùng nền tảng số”.",
     ],
 )
 def test_exclusions(body: str) -> None:
@@ -481,3 +482,8 @@ def test_fixed_broadband_is_not_fixed_telephony() -> None:
 )
 def test_a_result_reported_after_a_target_is_actual(body: str, number: str) -> None:
     assert one(body, number).status.value == "actual"
+
+
+def test_a_figure_between_two_straight_quoted_names_stays() -> None:
+    body = 'Cuộc thi "Tìm hiểu" thu hút 1.200 người tham gia hội thi "Chuyển đổi số".'
+    assert texts(body) == ["1.200"]
