@@ -487,3 +487,9 @@ def test_a_result_reported_after_a_target_is_actual(body: str, number: str) -> N
 def test_a_figure_between_two_straight_quoted_names_stays() -> None:
     body = 'Cuộc thi "Tìm hiểu" thu hút 1.200 người tham gia hội thi "Chuyển đổi số".'
     assert texts(body) == ["1.200"]
+
+
+def test_scaled_values_carry_no_binary_noise() -> None:
+    f = one("Doanh thu viễn thông đạt 1.098,6 tỷ đồng.", "1.098,6")
+    assert f.value == 1_098_600_000_000
+    assert one("Doanh thu bưu chính đạt 0,7 tỷ đồng.", "0,7").value == 700_000_000

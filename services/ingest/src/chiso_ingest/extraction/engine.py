@@ -438,11 +438,13 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     if unit is None:
         _read_item(doc, cand, pos, scaled=scale_len > 0)
     raw_value = _plausible(value, cand.unit, num, scale_len > 0)
-    cand.value = raw_value * factor * unit_factor
+    cand.value = _tidy(raw_value * factor * unit_factor)
     cand.of = parse_number(den) if den is not None else None
     if hi is not None:
         top = parse_number(hi, scale_follows=scale_len > 0)
-        cand.max = top * factor * unit_factor if top is not None and top > raw_value else None
+        cand.max = (
+            _tidy(top * factor * unit_factor) if top is not None and top > raw_value else None
+        )
     rest = low[cand.item_end : cand.item_end + 90]
     basis, basis_len = _basis(lex, rest)
     if basis is None and lex.multiple_unit.match(right[scale_len:]):
@@ -453,6 +455,12 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     cand.value *= sign
     cand.sentence = doc.sentence_of(start)
     return cand
+
+
+def _tidy(value: float) -> float:
+    """`value` without binary noise: 1.098,6 tỷ is 1098600000000, not 1098599999999.9999.
+    Written figures never carry more than 15 significant digits, all a float holds exactly."""
+    return float(f"{value:.15g}")
 
 
 def _is_identifier(doc: Doc, left: str, right: str, num: str, den: str | None, rank: bool) -> bool:
