@@ -21,6 +21,7 @@ from chiso_ingest.extraction.periods import (
     resolve,
 )
 from chiso_ingest.extraction.scope import area_code, document_scope, province_in
+from chiso_ingest.extraction.tables import Cell, Tables, find_tables
 from chiso_shared.catalogue import code_list_on, indicators
 from chiso_shared.facts import Basis, Fact, Role, Status, Unit, period_end
 
@@ -38,6 +39,8 @@ _HEADING = re.compile(r"(?m)^[ \t]*(?:\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,12
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _MAX_WINDOW = 90
+# a year in a table's column header ("Kế hoạch 2024") dates the column
+_HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _LEFT_WINDOW = 36
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
 _EST_WINDOW = 40
@@ -107,6 +110,7 @@ class Doc:
     # set by `_add_context` once the numbers are known; a document without one has no facts
     doc_period: DocPeriod = DocPeriod("2000", 2000)
     phrases: PhraseIndex | None = None
+    tables: Tables = field(default_factory=lambda: Tables((), ()))
 
     def sentence_of(self, pos: int) -> int:
         return bisect_right(self.sent_starts, pos) - 1
@@ -230,6 +234,7 @@ def _prepare(text: str, lex: Lexicon, scope: str | None) -> Doc:
         scope_hint=scope,
         future=_future_regions(text, low, lex),
         topics=[(m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)],
+        tables=find_tables(low, lex.table_unit_header),
     )
 
 
@@ -425,9 +430,14 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     rank = _rank_context(doc, start, left, right, den is not None)
     if rank is None or _is_identifier(doc, left, right, num, den, rank):
         return None
+    cell = doc.tables.cell_at(start)
+    if cell is not None and lex.table_index_header.fullmatch(cell.header):
+        return None
     factor, scale_len = _scale(lex, right)
     value = parse_number(num, scale_follows=scale_len > 0) if len(num) <= _MAX_DIGITS else None
     unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
+    if unit is None and scale_len == 0 and cell is not None:
+        factor, unit, unit_factor = _cell_unit(doc, cell)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
     cand = Cand(start=start, end=end, value=value, unit=unit or Unit.count, rank=rank)
@@ -445,7 +455,7 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
         cand.max = (
             _tidy(top * factor * unit_factor) if top is not None and top > raw_value else None
         )
-    rest = low[cand.item_end : cand.item_end + 90]
+    rest = _this_line(doc.text, cand.item_end, low[cand.item_end : cand.item_end + 90])
     basis, basis_len = _basis(lex, rest)
     if basis is None and lex.multiple_unit.match(right[scale_len:]):
         compared = lex.basis_after_multiple.match(rest)
@@ -453,8 +463,38 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     cand.tail_end = cand.item_end + basis_len
     cand.role, cand.basis, sign = _role(doc, left, right[scale_len:], cand.unit, basis)
     cand.value *= sign
+    if cell is not None and cand.role is Role.level:
+        _column_role(lex, cand, cell.header)
     cand.sentence = doc.sentence_of(start)
     return cand
+
+
+def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
+    """A bare number in a table takes its column header's "(%)", its row's unit column
+    ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
+    lex = doc.lex
+    if cell.header and lex.table_percent_header.search(cell.header):
+        return 1.0, Unit.percent, 1.0
+    if cell.row_unit:
+        text = " " + cell.row_unit
+        factor, scale_len = _scale(lex, text)
+        unit, unit_factor, _ = _unit(lex, text[scale_len:])
+        if scale_len or unit is not None:
+            return factor, unit, unit_factor
+    label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
+    if label and lex.table_percent_header.search(label):
+        return 1.0, Unit.percent, 1.0
+    return 1.0, None, 1.0
+
+
+def _column_role(lex: Lexicon, cand: Cand, header: str) -> None:
+    """A cell under "Tăng/giảm" is a change; a percentage under "So với cùng kỳ (%)" or
+    "Tỷ lệ đạt so với KH (%)" is a ratio, against the plan when the header names one."""
+    basis = Basis.plan if lex.table_plan_header.search(header) else Basis.previous_period
+    if lex.table_change_header.search(header):
+        cand.role, cand.basis = Role.change, basis
+    elif cand.unit is Unit.percent and lex.table_ratio_header.search(header):
+        cand.role, cand.basis = Role.ratio, basis
 
 
 def _tidy(value: float) -> float:
@@ -701,7 +741,7 @@ def _same_metric(doc: Doc, cand: Cand, seg: str) -> bool:
 def _share_named_after(doc: Doc, cand: Cand) -> bool:
     """A share whose words follow it ("..., 85,2%; 100% xã có điểm phục vụ bưu chính"): the
     metric is named there, not by an earlier figure of the sentence."""
-    after = doc.text[cand.unit_end : _clause_end(doc, cand)].split()
+    after = [w for w in doc.text[cand.unit_end : _clause_end(doc, cand)].split() if w != "|"]
     return cand.unit is Unit.percent and len(after) > _THIN_LABEL
 
 
@@ -730,6 +770,11 @@ def _right_end(doc: Doc, cand: Cand, next_start: int) -> int:
 
 def _label(doc: Doc, seg_start: int, cand: Cand, right_end: int) -> str | None:
     lex = doc.lex
+    cell = doc.tables.cell_at(cand.start)
+    if cell is not None and cell.row_label is not None:
+        # a change or ratio takes the label of the level it describes (`_inherit`)
+        row_label = _trim(lex, doc.text[slice(*cell.row_label)])
+        return row_label or None if cand.role is Role.level else None
     label = _trim(lex, doc.text[seg_start : cand.start])
     if not label:
         label = _trim(lex, doc.text[cand.unit_end : right_end])
@@ -801,6 +846,8 @@ def _contextualise(doc: Doc, cands: list[Cand]) -> None:
         cand.label = _label(doc, seg_start, cand, win.right_end)
         mention = _explicit_period(doc, cand, walk.used_periods, next_start)
         parent = _parent(walk.levels, depth) if cand.role is not Role.level else None
+        if parent is not None and parent.status is Status.target:
+            parent = _compared_level(doc, walk, cand) or parent
         if parent is not None:
             _inherit(cand, parent)
         else:
@@ -808,8 +855,45 @@ def _contextualise(doc: Doc, cands: list[Cand]) -> None:
             if cand.role is Role.level:
                 walk.last_level = cand
                 walk.levels.append((depth, cand))
+        cell = doc.tables.cell_at(cand.start)
+        if cell is not None and cell.header and cand.role is Role.level:
+            _column_context(doc, cand, cell.header, mention)
         cand.period = cand.period or doc.doc_period.period
         walk.prev = cand
+
+
+def _compared_level(doc: Doc, walk: _Walk, cand: Cand) -> Cand | None:
+    """In a table row "TH 2023 | KH 2024 | So với cùng kỳ (%)" the comparison is of the
+    latest result, not of the plan beside it: the row's last level that is no target."""
+    cell = doc.tables.cell_at(cand.start)
+    if cell is None or doc.lex.table_plan_header.search(cell.header):
+        return None
+    row = doc.sentence_of(cand.start)
+    levels = (c for _, c in reversed(walk.levels) if c.sentence == row)
+    return next((c for c in levels if c.status is not Status.target), None)
+
+
+def _column_context(doc: Doc, cand: Cand, header: str, own: PeriodMention | None) -> None:
+    """A level under "Kế hoạch 2024" is a target for 2024; under "Ước thực hiện 6 tháng"
+    an estimate for the half year. A period written in the cell itself comes first."""
+    lex = doc.lex
+    if lex.table_change_header.search(header) or lex.table_ratio_header.search(header):
+        return
+    if lex.table_target_header.search(header):
+        cand.status = Status.target
+    elif lex.table_estimate_header.search(header):
+        cand.status = Status.estimate
+    if own is None:
+        cand.period = _header_period(doc, header, flow=_is_flow(doc, cand)) or cand.period
+
+
+def _header_period(doc: Doc, header: str, *, flow: bool) -> str | None:
+    for mention in find_periods(header, doc.lex, [(0, len(header))]):
+        period = resolve(mention, doc.doc_period.year, flow=flow)
+        if period is not None:
+            return period
+    years = set(_HEADER_YEAR.findall(header))
+    return years.pop() if len(years) == 1 else None
 
 
 def _enter(doc: Doc, walk: _Walk, cand: Cand, seg: str) -> None:

@@ -114,6 +114,14 @@ class Lexicon:
     future_after: Pattern
     strong_before: Pattern
     dated: Pattern
+    table_unit_header: Pattern
+    table_index_header: Pattern
+    table_percent_header: Pattern
+    table_change_header: Pattern
+    table_ratio_header: Pattern
+    table_plan_header: Pattern
+    table_target_header: Pattern
+    table_estimate_header: Pattern
 
 
 def _word_start(pattern: str) -> str:
@@ -155,6 +163,7 @@ def lexicon() -> Lexicon:
     label = lex["label"]
     scope = lex["scope"]
     doc = per["document"]
+    table = lex["table"]
     return Lexicon(
         scale=_re(r"^\s*(?:" + _alternation([w["pattern"] for w in scale_words]) + r")(?!\w)"),
         scale_factors=tuple(
@@ -221,4 +230,12 @@ def lexicon() -> Lexicon:
         future_after=_re(doc["future_after"]),
         strong_before=_re(doc["strong_before"]),
         dated=_re(doc["dated"]),
+        table_unit_header=_re(table["unit_header"]),
+        table_index_header=_re(table["index_header"]),
+        table_percent_header=_re(table["percent_header"]),
+        table_change_header=_re(table["change_header"]),
+        table_ratio_header=_re(table["ratio_header"]),
+        table_plan_header=_re(table["plan_header"]),
+        table_target_header=_re(table["target_header"]),
+        table_estimate_header=_re(table["estimate_header"]),
     )
