@@ -236,6 +236,8 @@ def test_explicit_periods() -> None:
         ),
         "Năm học 2024-2025, 98% trường học thu học phí không dùng tiền mặt.": "2024/2025",
         "Doanh thu năm 2023 đạt 2.100 tỷ đồng.": "2023",
+        "Nộp ngân sách nhà nước 9 tháng của các doanh nghiệp đạt 60 tỷ đồng.": "2024-01/2024-09",
+        "Doanh thu bưu chính 9 tháng qua đạt 12 tỷ đồng.": "2024-01/2024-09",
     }
     for body, period in cases.items():
         found = [f for f in facts(body) if f.unit.value in ("VND", "count", "percent")]
