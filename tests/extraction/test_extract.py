@@ -495,3 +495,36 @@ def test_scaled_values_carry_no_binary_noise() -> None:
     f = one("Doanh thu viễn thông đạt 1.098,6 tỷ đồng.", "1.098,6")
     assert f.value == 1_098_600_000_000
     assert one("Doanh thu bưu chính đạt 0,7 tỷ đồng.", "0,7").value == 700_000_000
+
+
+def test_a_ranking_article_about_a_province_stays_provincial() -> None:
+    text = (
+        "Đồng Tháp giữ vững vị trí trong bảng xếp hạng chuyển đổi số\n"
+        "Năm 2023, chỉ số DTI của tỉnh Đồng Tháp xếp thứ 5/63 tỉnh, thành phố. "
+        "Chính quyền số của Đồng Tháp xếp thứ 8/63 tỉnh, thành phố, cao hơn mức bình quân "
+        "cả nước. Kinh tế số xếp thứ 21/63 tỉnh, thành phố. "
+        "Tỷ lệ hồ sơ trực tuyến của Đồng Tháp đạt 78,6%, so với cả nước là 52%.\n"
+    )
+    scopes = {f.text: f.scope for f in extract(text, doc="tin-bai.txt")}
+    assert {scopes[t] for t in ("5/63", "8/63", "21/63", "78,6")} == {"VN-87"}
+
+
+def test_a_clause_about_the_country_is_national() -> None:
+    body = (
+        "Toàn tỉnh Nghệ An đẩy mạnh chuyển đổi số; Sở Thông tin và Truyền thông tỉnh Nghệ An "
+        "theo dõi kết quả. "
+        "Tỷ lệ thanh toán không dùng tiền mặt của tỉnh đạt 9,12%, trong khi cả nước đạt "
+        "khoảng 12,33%. Cả nước hiện có 54/63 địa phương triển khai nền tảng này."
+    )
+    scopes = {f.text: f.scope for f in facts(body)}
+    assert scopes == {"9,12": "VN-40", "12,33": "VN", "54/63": "VN"}
+
+
+def test_a_compared_period_is_not_the_next_figures_period() -> None:
+    text = (
+        "BÁO CÁO KẾT QUẢ QUÝ I/2025 tỉnh Hà Tĩnh\n"
+        "Tỷ lệ hồ sơ trực tuyến đạt 72%, tăng 11,2 điểm phần trăm so với quý IV/2024; "
+        "thị xã Kỳ Anh đạt cao nhất với 91,3%.\n"
+    )
+    found = {f.text: f for f in extract(text, doc="quy1.txt")}
+    assert found["91,3"].period == found["72"].period == "2025-Q1"

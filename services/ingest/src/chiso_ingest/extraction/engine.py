@@ -795,6 +795,13 @@ def _trim(lex: Lexicon, text: str) -> str:
     return " ".join(text[a:b].split())
 
 
+def _national_subject(doc: Doc, cand: Cand) -> bool:
+    """The country is what the figure's clause (or its part after a comma) is about."""
+    clause = doc.clause_start(cand.start)
+    part = max(clause, doc.low.rfind(",", clause, cand.start) + 1)
+    return doc.lex.scope_national_subject.match(doc.low[part : cand.start]) is not None
+
+
 def _is_sub(doc: Doc, cand: Cand) -> bool:
     lex = doc.lex
     clause = doc.clause_start(cand.start)
@@ -936,6 +943,8 @@ def _own_context(
     if cand.indicator is not None and _counts_other_things(doc, cand, cand.indicator):
         cand.indicator = None
     cand.scope = "sub" if _is_sub(doc, cand) else doc.scope
+    if cand.scope not in ("VN", "sub") and _national_subject(doc, cand):
+        cand.scope = "VN"
     if cand.scope == "VN":
         clause = doc.clause_start(cand.start)
         cand.scope = province_in(doc.text, clause, cand.start, doc.code_list) or "VN"

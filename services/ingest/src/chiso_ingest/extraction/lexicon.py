@@ -99,6 +99,7 @@ class Lexicon:
     scope_sub: Pattern
     scope_sub_right: Pattern
     scope_national: Pattern
+    scope_national_subject: Pattern
     scope_province_markers: Pattern
     national_issuer: Pattern
     national_issuer_window: int
@@ -215,6 +216,7 @@ def lexicon() -> Lexicon:
         scope_sub=_re(scope["sub"]),
         scope_sub_right=_re(scope["sub_right"]),
         scope_national=_re(scope["national"]),
+        scope_national_subject=_re(scope["national_subject"]),
         scope_province_markers=_re(scope["province_markers"]),
         national_issuer=_re(scope["national_issuer"]),
         national_issuer_window=int(scope["national_issuer_window"]),

@@ -52,7 +52,8 @@ def find_periods(low: str, lex: Lexicon, regions: list[tuple[int, int]]) -> list
     for rank, rule in enumerate(lex.period_rules):
         for m in (m for a, b in regions for m in rule.pattern.finditer(low, a, b)):
             before = max(0, m.start() - _PREFIX_REACH)
-            if rule.kind in ("year", "horizon") and lex.basis_prefix.search(low, before, m.start()):
+            # "so với quý IV/2024": the period compared with, a basis and no figure's period
+            if lex.basis_prefix.search(low, before, m.start()):
                 continue
             if rule.kind in ("year", "month") and lex.not_period_prefix.search(
                 low, before, m.start()
