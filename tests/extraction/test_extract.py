@@ -528,3 +528,21 @@ def test_a_compared_period_is_not_the_next_figures_period() -> None:
     )
     found = {f.text: f for f in extract(text, doc="quy1.txt")}
     assert found["91,3"].period == found["72"].period == "2025-Q1"
+
+
+@pytest.mark.parametrize("numbering", ["PHẦN II.", "II."])
+def test_a_plan_section_covers_its_numbered_subsections(numbering: str) -> None:
+    text = (
+        "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH GIA LAI\nBÁO CÁO TỔNG KẾT NĂM 2024\n"
+        f"{numbering.replace('II', 'I')} KẾT QUẢ THỰC HIỆN NĂM 2024\n"
+        "1. Bưu chính, viễn thông\nDoanh thu bưu chính, viễn thông đạt 2.150 tỷ đồng.\n"
+        f"{numbering} PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM 2025\n"
+        "1. Chỉ tiêu chủ yếu\n- Doanh thu bưu chính, viễn thông đạt 2.300 tỷ đồng.\n"
+        "2. Nhiệm vụ trọng tâm\n- Tỷ lệ hồ sơ trực tuyến toàn trình đạt 70%.\n"
+    )
+    found = {f.text: (f.period, f.status.value) for f in extract(text, doc="gia-lai.txt")}
+    assert found == {
+        "2.150": ("2024", "actual"),
+        "2.300": ("2025", "target"),
+        "70": ("2025", "target"),
+    }

@@ -35,7 +35,10 @@ _TRAILING_GAP = re.compile(r"\s*\(?\s*")
 # "(năm 2023: 2.100 tỷ đồng)": the period labels the figure after it
 _NAMES_NEXT = re.compile(r"\s*:\s*\d")
 _TOP_HEADING = re.compile(r"(?m)^[ \t]*(?:\d{1,2}|[IVX]{1,4})\.[ \t]+([^\n\d]{2,80})$")
-_HEADING = re.compile(r"(?m)^[ \t]*(?:\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$")
+_HEADING = re.compile(
+    r"(?m)^[ \t]*(?P<number>(?:PHẦN|Phần|CHƯƠNG|Chương)[ \t]+(?:[IVXLC]+|\d+)\.?"
+    r"|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
+)
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _MAX_WINDOW = 90
@@ -175,13 +178,22 @@ class Future:
 
 
 def _future_regions(text: str, low: str, lex: Lexicon) -> list[Future]:
-    headings = [m.span() for m in _HEADING.finditer(text)]
+    """Plan sections: from a plan heading to the next heading of its rank or above, so that
+    "II. PHƯƠNG HƯỚNG ... NĂM 2025" covers its "1. Chỉ tiêu chủ yếu" and "2. ..." too."""
+    headings = [(m.span(), _heading_rank(m.group("number"))) for m in _HEADING.finditer(text)]
     regions: list[Future] = []
-    for i, (a, b) in enumerate(headings):
+    for i, ((a, b), rank) in enumerate(headings):
         if lex.future_heading.search(low, a, b):
-            end = headings[i + 1][0] if i + 1 < len(headings) else len(text)
-            regions.append(Future((a, b), b, end))
+            later = (start for (start, _), r in headings[i + 1 :] if r <= rank)
+            regions.append(Future((a, b), b, next(later, len(text))))
     return regions
+
+
+def _heading_rank(number: str) -> int:
+    """0 for "PHẦN II", 1 for "II.", 2 for "1.", 3 for "1.2." and so on."""
+    if number[0].isdigit():
+        return 1 + len(number.rstrip(".").split("."))
+    return 1 if number[0] in "IVX" else 0
 
 
 def _next_period(period: str) -> str | None:
