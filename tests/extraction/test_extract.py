@@ -546,3 +546,22 @@ def test_a_plan_section_covers_its_numbered_subsections(numbering: str) -> None:
         "2.300": ("2025", "target"),
         "70": ("2025", "target"),
     }
+
+
+@pytest.mark.parametrize(
+    ("title", "period"),
+    [
+        ("BÁO CÁO THÁNG 10/2024", "2024-01/2024-10"),
+        ("BÁO CÁO KẾT QUẢ QUÝ III/2024", "2024-01/2024-09"),
+        ("BÁO CÁO 6 THÁNG ĐẦU NĂM 2024", "2024-S1"),
+        ("BÁO CÁO TỔNG KẾT NĂM 2024", "2024"),
+    ],
+)
+def test_since_the_start_of_the_year_runs_to_the_reports_end(title: str, period: str) -> None:
+    text = (
+        f"SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH BÌNH DƯƠNG\n{title}\n"
+        "Lũy kế từ đầu năm, doanh thu viễn thông ước đạt 7.936 tỷ đồng. "
+        "Từ đầu năm đến tháng 9, doanh thu bưu chính đạt 710 tỷ đồng.\n"
+    )
+    found = {f.text: f.period for f in extract(text, doc="bao-cao.txt")}
+    assert found == {"7.936": period, "710": "2024-01/2024-09"}

@@ -19,6 +19,7 @@ from chiso_ingest.extraction.periods import (
     document_period,
     find_periods,
     resolve,
+    year_to_date,
 )
 from chiso_ingest.extraction.scope import area_code, document_scope, province_in
 from chiso_ingest.extraction.tables import Cell, Tables, find_tables
@@ -940,7 +941,7 @@ def _inherit(cand: Cand, parent: Cand) -> None:
 def _own_context(
     doc: Doc, walk: _Walk, cand: Cand, win: _Window, mention: PeriodMention | None
 ) -> None:
-    explicit = resolve(mention, doc.doc_period.year, flow=_is_flow(doc, cand)) if mention else None
+    explicit = _resolve(doc, cand, mention) if mention else None
     future = _in_future(doc, cand.start)
     cand.status = _own_status(doc, walk, win, mention, explicit, future, cand)
     cand.period = explicit
@@ -960,6 +961,12 @@ def _own_context(
     if cand.scope == "VN":
         clause = doc.clause_start(cand.start)
         cand.scope = province_in(doc.text, clause, cand.start, doc.code_list) or "VN"
+
+
+def _resolve(doc: Doc, cand: Cand, mention: PeriodMention) -> str | None:
+    if mention.kind == "year_to_date":
+        return year_to_date(doc.doc_period.period)
+    return resolve(mention, doc.doc_period.year, flow=_is_flow(doc, cand))
 
 
 def _own_status(

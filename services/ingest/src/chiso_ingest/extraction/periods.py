@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_shared.facts import period_end
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _YEAR = re.compile(r"\d{4}")
@@ -148,6 +149,17 @@ def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
     if kind == "this_year":
         return str(doc_year)
     return None
+
+
+def year_to_date(report_period: str) -> str:
+    """ "Lũy kế từ đầu năm" in a report on `report_period`: January to the month it ends."""
+    end = period_end(report_period)
+    year, month = int(end[:4]), int(end[5:7])
+    if month == 1:
+        return f"{year}-01"
+    if month in (3, 6, 12):
+        return {3: f"{year}-Q1", 6: f"{year}-S1", 12: str(year)}[month]
+    return _span(year, 1, month)
 
 
 def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
