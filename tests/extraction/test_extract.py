@@ -565,3 +565,10 @@ def test_since_the_start_of_the_year_runs_to_the_reports_end(title: str, period:
     )
     found = {f.text: f.period for f in extract(text, doc="bao-cao.txt")}
     assert found == {"7.936": period, "710": "2024-01/2024-09"}
+
+
+def test_a_multiple_of_the_national_average_has_another_basis() -> None:
+    f = one("Tỷ lệ này cao gấp 1,8 lần mức trung bình cả nước.", "1,8")
+    assert (f.role.value, f.basis) == ("ratio", "other")
+    g = one("Doanh thu năm nay gấp 2,5 lần năm 2020.", "2,5")
+    assert (g.role.value, g.basis) == ("ratio", "previous_period")

@@ -473,6 +473,9 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     if basis is None and lex.multiple_unit.match(right[scale_len:]):
         compared = lex.basis_after_multiple.match(rest)
         basis, basis_len = (Basis.previous_period, compared.end()) if compared else (None, 0)
+        other = None if compared else lex.basis_after_multiple_other.match(rest)
+        if other is not None:
+            basis, basis_len = Basis.other, other.end()
     cand.tail_end = cand.item_end + basis_len
     cand.role, cand.basis, sign = _role(doc, left, right[scale_len:], cand.unit, basis)
     cand.value *= sign

@@ -69,6 +69,7 @@ class Lexicon:
     target_value_follows: Pattern
     basis_before: tuple[BasisRule, ...]
     basis_after_multiple: Pattern
+    basis_after_multiple_other: Pattern
     estimate: Pattern
     target: Pattern
     achieved: Pattern
@@ -186,6 +187,7 @@ def lexicon() -> Lexicon:
             BasisRule(_tail(b["pattern"]), b["basis"]) for b in lex["basis"]["before"]
         ),
         basis_after_multiple=_re(lex["basis"]["after_multiple"]),
+        basis_after_multiple_other=_re(lex["basis"]["after_multiple_other"]),
         estimate=_words(status["estimate"]),
         target=_words(status["target"]),
         achieved=_words(status["achieved"]),
