@@ -111,3 +111,19 @@ def test_a_docx_table_is_read_through_its_header() -> None:
     assert (found["85.400"].value, found["85.400"].unit.value) == (85_400_000_000, "VND")
     assert (found["90.000"].period, found["90.000"].status.value) == ("2024", "target")
     assert found["90.000"].indicator == "postal.revenue"
+
+
+def test_an_html_table_is_read_through_its_header() -> None:
+    page = (
+        "<html><body><article><h1>Báo cáo kết quả năm 2023 tỉnh Quảng Ninh</h1>"
+        "<p>Sở Thông tin và Truyền thông tỉnh Quảng Ninh báo cáo kết quả công tác năm 2023 "
+        "như sau. Toàn tỉnh phát triển hạ tầng số mạnh mẽ.</p><table>"
+        "<tr><th>Chỉ tiêu</th><th>Đơn vị tính</th>"
+        "<th>Thực hiện 2023</th><th>Kế hoạch 2024</th></tr>"
+        "<tr><td>Doanh thu viễn thông</td><td>Tỷ đồng</td><td>3.120</td><td>3.300</td></tr>"
+        "</table><p>Các chỉ tiêu khác đều đạt kế hoạch đề ra.</p></article></body></html>"
+    )
+    parsed = read(page.encode(), "text/html", Limits(), ["text/html"])
+    found = {f.text: f for f in extract(parsed.text, doc="tin.html")}
+    assert (found["3.120"].value, found["3.120"].period) == (3_120_000_000_000, "2023")
+    assert (found["3.300"].period, found["3.300"].status.value) == ("2024", "target")
