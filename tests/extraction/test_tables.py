@@ -127,3 +127,54 @@ def test_an_html_table_is_read_through_its_header() -> None:
     found = {f.text: f for f in extract(parsed.text, doc="tin.html")}
     assert (found["3.120"].value, found["3.120"].period) == (3_120_000_000_000, "2023")
     assert (found["3.300"].period, found["3.300"].status.value) == ("2024", "target")
+
+
+def test_a_two_row_header_with_a_caption_unit_and_column_numbers() -> None:
+    table = (
+        "ĐVT: triệu đồng\n"
+        "| TT | Chỉ tiêu | Năm 2023 |  | Năm 2024 |\n"
+        "|  |  | Kế hoạch | Thực hiện | Ước thực hiện |\n"
+        "| (1) | (2) | (3) | (4) | (5) |\n"
+        "| I | Bưu chính |  |  |  |\n"
+        "| 1 | Doanh thu bưu chính | 42.000 | 43.560 | 47.000 |\n"
+    )
+    found = by_text(table)
+    assert set(found) == {"42.000", "43.560", "47.000"}  # no column or row numbers
+    assert [(f.period, f.status.value) for f in found.values()] == [
+        ("2023", "target"),
+        ("2023", "actual"),
+        ("2024", "estimate"),
+    ]
+    assert {f.value for f in found.values()} == {42e9, 43.56e9, 47e9}
+    assert found["42.000"].label == "Doanh thu bưu chính"
+
+
+def test_units_in_brackets_of_row_labels_and_headers() -> None:
+    rows = (
+        "Chỉ tiêu | Năm 2023\n"
+        "Doanh thu bưu chính (tỷ đồng) | 435,6\n"
+        "Sản lượng bưu gửi (nghìn bưu gửi) | 3.420\n"
+        "Tốc độ Internet cố định (Mbps) | 98,4\n"
+        "Số điểm phục vụ bưu chính (điểm) | 571\n"
+    )
+    found = by_text(rows)
+    assert [(f.value, f.unit.value) for f in found.values()] == [
+        (435_600_000_000, "VND"),
+        (3_420_000, "count"),
+        (98.4, "Mbps"),
+        (571, "count"),
+    ]
+
+
+def test_result_over_plan_columns_and_bracketed_decreases() -> None:
+    table = (
+        "Chỉ tiêu | TH 2023 | TH 2023/KH 2023 (%) | Tăng (+), giảm (-)\n"
+        "Sản lượng bưu gửi (nghìn bưu gửi) | 3.150 | 104,8 | (270)\n"
+        "a | Trong đó: bưu gửi quốc tế | 1.310 | 109,2 | 35\n"
+    )
+    found = by_text(table)
+    ratio = found["104,8"]
+    assert (ratio.role.value, ratio.basis, ratio.status.value) == ("ratio", "plan", "actual")
+    assert (found["270"].value, found["270"].role.value) == (-270_000, "change")
+    assert found["1.310"].status.value == "actual"  # the column says so, not "trong đó"
+    assert "a" not in found

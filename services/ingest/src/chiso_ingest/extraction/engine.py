@@ -44,6 +44,7 @@ _HEADING = re.compile(
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _MAX_WINDOW = 90
 # a year in a table's column header ("Kế hoạch 2024") dates the column
+_BRACKETED = re.compile(r"\(([^()]{1,40})\)")
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _LEFT_WINDOW = 36
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
@@ -247,7 +248,7 @@ def _prepare(text: str, lex: Lexicon, scope: str | None) -> Doc:
         scope_hint=scope,
         future=_future_regions(text, low, lex),
         topics=[(m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)],
-        tables=find_tables(low, lex.table_unit_header),
+        tables=find_tables(low, lex.table_unit_header, lex.table_unit_caption),
     )
 
 
@@ -444,7 +445,7 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     if rank is None or _is_identifier(doc, left, right, num, den, rank):
         return None
     cell = doc.tables.cell_at(start)
-    if cell is not None and lex.table_index_header.fullmatch(cell.header):
+    if cell is not None and (cell.numbering or lex.table_index_header.fullmatch(cell.header)):
         return None
     factor, scale_len = _scale(lex, right)
     value = parse_number(num, scale_follows=scale_len > 0) if len(num) <= _MAX_DIGITS else None
@@ -480,7 +481,7 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     cand.role, cand.basis, sign = _role(doc, left, right[scale_len:], cand.unit, basis)
     cand.value *= sign
     if cell is not None and cand.role is Role.level:
-        _column_role(lex, cand, cell.header)
+        _column_role(lex, cand, cell.header, bracketed=low[start - 1 : end + 1] == f"({num})")
     cand.sentence = doc.sentence_of(start)
     return cand
 
@@ -491,24 +492,44 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     lex = doc.lex
     if cell.header and lex.table_percent_header.search(cell.header):
         return 1.0, Unit.percent, 1.0
-    if cell.row_unit:
-        text = " " + cell.row_unit
-        factor, scale_len = _scale(lex, text)
-        unit, unit_factor, _ = _unit(lex, text[scale_len:])
-        if scale_len or unit is not None:
-            return factor, unit, unit_factor
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
+    if (found := _unit_words(lex, cell.row_unit)) is not None:
+        return found
+    for words in (_bracketed(cell.header), _bracketed(label)):
+        found = _unit_words(lex, words)
+        # "(điểm)" after "Số điểm phục vụ" names what is counted, not a score
+        if found is not None and found[1] is not Unit.other:
+            return found
     if label and lex.table_percent_header.search(label):
         return 1.0, Unit.percent, 1.0
-    return 1.0, None, 1.0
+    return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
 
 
-def _column_role(lex: Lexicon, cand: Cand, header: str) -> None:
-    """A cell under "Tăng/giảm" is a change; a percentage under "So với cùng kỳ (%)" or
-    "Tỷ lệ đạt so với KH (%)" is a ratio, against the plan when the header names one."""
+def _bracketed(text: str) -> str:
+    """The last "(...)" of a header or label: "Doanh thu (tỷ đồng)" gives "tỷ đồng"."""
+    found = _BRACKETED.findall(text)
+    return found[-1] if found else ""
+
+
+def _unit_words(lex: Lexicon, words: str) -> tuple[float, Unit | None, float] | None:
+    """The scale and unit that `words` ("tỷ đồng", "%", "nghìn bưu gửi") give a bare number."""
+    if not words:
+        return None
+    text = " " + words
+    factor, scale_len = _scale(lex, text)
+    unit, unit_factor, _ = _unit(lex, text[scale_len:])
+    return (factor, unit, unit_factor) if scale_len or unit is not None else None
+
+
+def _column_role(lex: Lexicon, cand: Cand, header: str, *, bracketed: bool) -> None:
+    """A cell under "Tăng/giảm" is a change (negative when written in brackets, "(270)");
+    a percentage under "So với cùng kỳ (%)" or "TH/KH (%)" is a ratio, against the plan when
+    the header names one."""
     basis = Basis.plan if lex.table_plan_header.search(header) else Basis.previous_period
     if lex.table_change_header.search(header):
         cand.role, cand.basis = Role.change, basis
+        if bracketed:
+            cand.value = -abs(cand.value)
     elif cand.unit is Unit.percent and lex.table_ratio_header.search(header):
         cand.role, cand.basis = Role.ratio, basis
 
@@ -902,10 +923,12 @@ def _column_context(doc: Doc, cand: Cand, header: str, own: PeriodMention | None
     lex = doc.lex
     if lex.table_change_header.search(header) or lex.table_ratio_header.search(header):
         return
-    if lex.table_target_header.search(header):
-        cand.status = Status.target
-    elif lex.table_estimate_header.search(header):
+    if lex.table_estimate_header.search(header):
         cand.status = Status.estimate
+    elif lex.table_target_header.search(header):
+        cand.status = Status.target
+    elif lex.table_actual_header.search(header):
+        cand.status = Status.actual
     if own is None:
         cand.period = _header_period(doc, header, flow=_is_flow(doc, cand)) or cand.period
 

@@ -124,6 +124,8 @@ class Lexicon:
     table_plan_header: Pattern
     table_target_header: Pattern
     table_estimate_header: Pattern
+    table_actual_header: Pattern
+    table_unit_caption: Pattern
 
 
 def _word_start(pattern: str) -> str:
@@ -242,4 +244,6 @@ def lexicon() -> Lexicon:
         table_plan_header=_re(table["plan_header"]),
         table_target_header=_re(table["target_header"]),
         table_estimate_header=_re(table["estimate_header"]),
+        table_actual_header=_re(table["actual_header"]),
+        table_unit_caption=_re(table["unit_caption"]),
     )

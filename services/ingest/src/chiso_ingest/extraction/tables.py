@@ -17,9 +17,18 @@ _LINE = re.compile(r"[^\n]+")
 _SEPARATOR = re.compile(r"\||\t")
 # a Markdown rule under a header ("---|:---:")
 _RULE = re.compile(r"[\s|:+\-–=]*")
-# a header holds no figures: only years, and digits glued to words ("6 tháng" is allowed)
-_FIGURE = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w.,]*\s*tháng)")
-_YEAR = re.compile(r"(?:19|20)\d\d")
+# a header holds no figures; these are the digits it may hold: dates, years, month counts
+# ("6 tháng"), codes glued to letters ("4G", "TT1") and column numbers ("(3)", "3=2/1")
+_HEADER_DIGITS = re.compile(
+    r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{4}|\d{1,2}\s*/\s*\d{4}|(?:19|20)\d\d"
+    r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)"
+)
+_DIGIT = re.compile(r"\d")
+# a row that numbers the columns under a header: "A | B | 1 | 2 | 3=2/1" or "(1) | (2)"
+_COLUMN_NUMBER = re.compile(r"\W*(?:[a-zđ]|\d{1,2}(?:\s*[=+\-*/x:]\s*\d{1,2})*)?\W*")
+# a row's code, not its label: "I", "a"; in a row's first cell also "1", "1.2"
+_ROW_CODE = re.compile(r"\W*(?:[ivxlc]+|[a-zđ])\W*")
+_FIRST_CELL_CODE = re.compile(r"\W*(?:\d{1,2}(?:\.\d{1,2})*|[ivxlc]+|[a-zđ])\W*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,8 @@ class Cell:
     header: str  # the lower-cased text of its column's header cell; "" without one
     row_unit: str  # the lower-cased text of its row's unit column; "" without one
     row_label: tuple[int, int] | None  # the row's first cell with words: what it measures
+    caption_unit: str = ""  # the unit a caption line gives the whole table ("ĐVT: tỷ đồng")
+    numbering: bool = False  # a row of column numbers: its digits are no facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +55,24 @@ class Tables:
         return None
 
 
-def find_tables(low: str, unit_header: re.Pattern[str]) -> Tables:
+def find_tables(
+    low: str, unit_header: re.Pattern[str], unit_caption: re.Pattern[str] | None = None
+) -> Tables:
     """The cells of every block of table rows in the lower-cased text `low`."""
     cells: list[Cell] = []
     for block in _blocks(low):
-        cells.extend(_block_cells(low, block, unit_header))
+        caption = _caption_unit(low, block[0][0], unit_caption) if unit_caption else ""
+        cells.extend(_block_cells(low, block, unit_header, caption))
     return Tables(tuple(c.start for c in cells), tuple(cells))
+
+
+def _caption_unit(low: str, start: int, unit_caption: re.Pattern[str]) -> str:
+    """The unit named in the two lines above a table, or in its first line."""
+    above = low.rfind("\n", 0, max(0, low.rfind("\n", 0, max(0, start - 1))))
+    first_end = low.find("\n", start)
+    window = low[above + 1 : first_end if first_end >= 0 else len(low)]
+    found = unit_caption.search(window)
+    return " ".join(found.group("unit").split()) if found else ""
 
 
 def _blocks(low: str) -> list[list[tuple[int, int]]]:
@@ -95,18 +118,15 @@ def _split(low: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _block_cells(
-    low: str, block: list[tuple[int, int]], unit_header: re.Pattern[str]
+    low: str, block: list[tuple[int, int]], unit_header: re.Pattern[str], caption: str
 ) -> list[Cell]:
     rows = [r for r in block if not _RULE.fullmatch(low, *r)]
-    if not rows:
-        return []
-    header_cells = _split(low, *rows[0])
-    has_header = not any(_FIGURE.search(_strip_years(low[a:b])) for a, b in header_cells)
-    headers = [" ".join(low[a:b].split()) for a, b in header_cells] if has_header else []
+    headers, body = _headers(low, rows)
     unit_column = next((i for i, h in enumerate(headers) if unit_header.fullmatch(h)), None)
     cells: list[Cell] = []
-    for row in rows[1:] if has_header else rows:
+    for row in body:
         spans = _split(low, *row)
+        numbering = bool(headers) and all(_COLUMN_NUMBER.fullmatch(low, *span) for span in spans)
         aligned = len(spans) == len(headers)
         unit = ""
         if aligned and unit_column is not None:
@@ -115,16 +135,60 @@ def _block_cells(
             (
                 span
                 for column, span in enumerate(spans)
-                if column != unit_column and any(ch.isalpha() for ch in low[slice(*span)])
+                if column != unit_column
+                and any(ch.isalpha() for ch in low[slice(*span)])
+                and not _ROW_CODE.fullmatch(low, *span)
             ),
             None,
         )
+        # "1 | Doanh thu ..." numbers its row, whether or not the header lines up
+        coded = label is not None and _FIRST_CELL_CODE.fullmatch(low, *spans[0]) is not None
         for column, (a, b) in enumerate(spans):
             header = headers[column] if aligned else ""
             row_label = label if label is not None and label[1] <= a else None
-            cells.append(Cell(a, b, column, header, unit, row_label))
+            skip = numbering or (coded and column == 0)
+            cells.append(Cell(a, b, column, header, unit, row_label, caption, skip))
     return cells
 
 
-def _strip_years(text: str) -> str:
-    return _YEAR.sub(" ", text)
+def _headers(low: str, rows: list[tuple[int, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+    """The column headers and the rows under them. Consecutive header rows of the same width
+    are read together, a merged cell's text carried into the empty cells after it:
+    "Năm 2023 | | Năm 2024" over "Kế hoạch | Thực hiện | Ước" is "năm 2023 kế hoạch", ...
+    """
+    headers: list[str] = []
+    first = ""
+    taken = 0
+    for row in rows:
+        spans = _split(low, *row)
+        if not _is_header(low, spans) or (headers and len(spans) != len(headers)):
+            break
+        texts = [" ".join(low[a:b].split()) for a, b in spans]
+        # a header's second row leaves the first cell empty or repeats it (a merged cell);
+        # a row naming a group ("I | Bưu chính | |") does neither
+        if headers and texts[0] not in ("", first):
+            break
+        first = first or texts[0]
+        if headers:
+            carried = _carry(headers)
+            headers = [
+                " ".join(x for x in (h, t) if x) for h, t in zip(carried, texts, strict=True)
+            ]
+        else:
+            headers = texts
+        taken += 1
+    return headers, rows[taken:]
+
+
+def _is_header(low: str, spans: list[tuple[int, int]]) -> bool:
+    texts = [low[a:b] for a, b in spans]
+    words = any(any(ch.isalpha() for ch in text) for text in texts)
+    return words and not any(_DIGIT.search(_HEADER_DIGITS.sub(" ", text)) for text in texts)
+
+
+def _carry(headers: list[str]) -> list[str]:
+    """A merged header cell covers the empty cells to its right."""
+    carried: list[str] = []
+    for i, text in enumerate(headers):
+        carried.append(text or (carried[-1] if i > 1 else ""))
+    return carried
