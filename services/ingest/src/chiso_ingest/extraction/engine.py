@@ -43,8 +43,8 @@ _HEADING = re.compile(
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _MAX_WINDOW = 90
-# a year in a table's column header ("Kế hoạch 2024") dates the column
 _BRACKETED = re.compile(r"\(([^()]{1,40})\)")
+# a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _LEFT_WINDOW = 36
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
@@ -96,6 +96,7 @@ class Cand:
     indicator: str | None = None
     scope: str | None = None
     label: str | None = None
+    cell: Cell | None = None  # the table cell it stands in, if any
 
 
 @dataclass(slots=True)
@@ -454,7 +455,7 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
         factor, unit, unit_factor = _cell_unit(doc, cell)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
-    cand = Cand(start=start, end=end, value=value, unit=unit or Unit.count, rank=rank)
+    cand = Cand(start=start, end=end, value=value, unit=unit or Unit.count, rank=rank, cell=cell)
     if rank and unit is None:
         cand.unit = Unit.rank
     pos = end + scale_len + unit_len
@@ -807,11 +808,11 @@ def _right_end(doc: Doc, cand: Cand, next_start: int) -> int:
 
 def _label(doc: Doc, seg_start: int, cand: Cand, right_end: int) -> str | None:
     lex = doc.lex
-    cell = doc.tables.cell_at(cand.start)
+    cell = cand.cell
     if cell is not None and cell.row_label is not None:
-        # a change or ratio takes the label of the level it describes (`_inherit`)
-        row_label = _trim(lex, doc.text[slice(*cell.row_label)])
-        return row_label or None if cand.role is Role.level else None
+        if cand.role is not Role.level:
+            return None  # a change or ratio takes the label of its level (`_inherit`)
+        return _trim(lex, doc.text[slice(*cell.row_label)]) or None
     label = _trim(lex, doc.text[seg_start : cand.start])
     if not label:
         label = _trim(lex, doc.text[cand.unit_end : right_end])
@@ -899,9 +900,8 @@ def _contextualise(doc: Doc, cands: list[Cand]) -> None:
             if cand.role is Role.level:
                 walk.last_level = cand
                 walk.levels.append((depth, cand))
-        cell = doc.tables.cell_at(cand.start)
-        if cell is not None and cell.header and cand.role is Role.level:
-            _column_context(doc, cand, cell.header, mention)
+        if cand.cell is not None and cand.cell.header and cand.role is Role.level:
+            _column_context(doc, cand, cand.cell.header, mention)
         cand.period = cand.period or doc.doc_period.period
         walk.prev = cand
 
@@ -909,8 +909,7 @@ def _contextualise(doc: Doc, cands: list[Cand]) -> None:
 def _compared_level(doc: Doc, walk: _Walk, cand: Cand) -> Cand | None:
     """In a table row "TH 2023 | KH 2024 | So với cùng kỳ (%)" the comparison is of the
     latest result, not of the plan beside it: the row's last level that is no target."""
-    cell = doc.tables.cell_at(cand.start)
-    if cell is None or doc.lex.table_plan_header.search(cell.header):
+    if cand.cell is None or doc.lex.table_plan_header.search(cand.cell.header):
         return None
     row = doc.sentence_of(cand.start)
     levels = (c for _, c in reversed(walk.levels) if c.sentence == row)

@@ -40,7 +40,7 @@ class Cell:
     row_unit: str  # the lower-cased text of its row's unit column; "" without one
     row_label: tuple[int, int] | None  # the row's first cell with words: what it measures
     caption_unit: str = ""  # the unit a caption line gives the whole table ("ĐVT: tỷ đồng")
-    numbering: bool = False  # a row of column numbers: its digits are no facts
+    numbering: bool = False  # column numbers or the row's own code: its digits are no facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +55,11 @@ class Tables:
         return None
 
 
-def find_tables(
-    low: str, unit_header: re.Pattern[str], unit_caption: re.Pattern[str] | None = None
-) -> Tables:
+def find_tables(low: str, unit_header: re.Pattern[str], unit_caption: re.Pattern[str]) -> Tables:
     """The cells of every block of table rows in the lower-cased text `low`."""
     cells: list[Cell] = []
     for block in _blocks(low):
-        caption = _caption_unit(low, block[0][0], unit_caption) if unit_caption else ""
+        caption = _caption_unit(low, block[0][0], unit_caption)
         cells.extend(_block_cells(low, block, unit_header, caption))
     return Tables(tuple(c.start for c in cells), tuple(cells))
 
@@ -81,17 +79,16 @@ def _blocks(low: str) -> list[list[tuple[int, int]]]:
     current: list[tuple[int, int]] = []
     last_end = -2
     for m in _LINE.finditer(low):
-        row = _SEPARATOR.search(low, m.start(), m.end()) is not None
-        if row and len(_split(low, m.start(), m.end())) >= 2 and m.start() == last_end + 1:
+        row = (
+            _SEPARATOR.search(low, m.start(), m.end()) is not None
+            and len(_split(low, m.start(), m.end())) >= 2
+        )
+        if row and current and m.start() == last_end + 1:
             current.append(m.span())
-        elif row and len(_split(low, m.start(), m.end())) >= 2:
-            if current:
-                blocks.append(current)
-            current = [m.span()]
         else:
             if current:
                 blocks.append(current)
-            current = []
+            current = [m.span()] if row else []
         last_end = m.end()
     if current:
         blocks.append(current)
