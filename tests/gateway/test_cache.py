@@ -28,15 +28,12 @@ def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["memory cache, httpx", "redis cache, aiohttp"])
+@pytest.fixture(params=["memory cache", "redis cache"])
 def settings(
     request: pytest.FixtureRequest, tmp_path: Path, gateway_db: str, indicators_url: str
 ) -> Settings:
     redis = REDIS_URL if request.param.startswith("redis") else None
-    client = request.param.rsplit(" ", 1)[-1]
-    return gateway_settings(
-        tmp_path, gateway_db, indicators_url, redis_url=redis, http_client=client
-    )
+    return gateway_settings(tmp_path, gateway_db, indicators_url, redis_url=redis)
 
 
 @pytest_asyncio.fixture

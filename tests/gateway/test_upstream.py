@@ -18,12 +18,31 @@ from tests.support import free_port, running
 
 pytestmark = pytest.mark.asyncio
 SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-38"
+POINT = b'{"period":"2023","value":1}'
+
+
+def _answer(status: bytes, body: bytes, *extra: bytes) -> bytes:
+    head = [b"HTTP/1.1 " + status, b"content-type: application/json", *extra]
+    head.append(b"content-length: %d" % len(body))
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+ANSWERS = {
+    "fail": _answer(b"500 Internal Server Error", b'{"detail":"boom"}'),
+    "invalid": _answer(b"200 OK", b'{"items":[],"next_cursor":null}'),
+    # A series page, its one header 1 MB long.
+    "huge-header": _answer(b"200 OK", b"[]", b"x-count: 0", b"x-big: " + b"a" * 1024 * 1024),
+    # An interim 100 Continue, then the answer (one series page of one point).
+    "continue": b"HTTP/1.1 100 Continue\r\n\r\n"
+    + _answer(b"200 OK", b"[" + POINT + b"]", b"x-count: 1"),
+    "redirect": _answer(b"307 Temporary Redirect", b"", b"location: /v1/revision"),
+}
 
 
 @pytest_asyncio.fixture
 async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """A TCP server on 127.0.0.1 that never answers (`hang`), answers 500 (`fail`) or answers
-    200 with JSON that is not a series page (`invalid`)."""
+    """A TCP server on 127.0.0.1 that never answers (`hang`) or gives every request one of
+    the `ANSWERS`."""
     mode = {"mode": "hang"}
     held: list[asyncio.StreamWriter] = []
 
@@ -32,14 +51,7 @@ async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
         if mode["mode"] == "hang":
             held.append(writer)
             return
-        body = b'{"detail":"boom"}'
-        status = b"500 Internal Server Error"
-        if mode["mode"] == "invalid":
-            body, status = b'{"items":[],"next_cursor":null}', b"200 OK"
-        writer.write(
-            b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\n\r\n%s" % (status, len(body), body)
-        )
+        writer.write(ANSWERS[mode["mode"]])
         await writer.drain()
         writer.close()
 
@@ -53,17 +65,11 @@ async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
         server.close()
 
 
-@pytest.fixture(params=["builtin", "aiohttp", "httpx"])
-def client_name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def _settings(tmp_path: Path, gateway_db: str, indicators_url: str, client: str) -> Settings:
+def _settings(tmp_path: Path, gateway_db: str, indicators_url: str) -> Settings:
     return gateway_settings(
         tmp_path,
         gateway_db,
         indicators_url,
-        http_client=client,
         http=HttpClientSettings(connect_timeout=0.5, read_timeout=0.5, pool_timeout=0.5),
     )
 
@@ -72,10 +78,9 @@ async def test_hanging_upstream_is_a_quick_504(
     tmp_path: Path,
     gateway_db: str,
     fake_upstream: tuple[str, dict[str, str]],
-    client_name: str,
 ) -> None:
     url, _ = fake_upstream
-    settings = _settings(tmp_path, gateway_db, url, client_name)
+    settings = _settings(tmp_path, gateway_db, url)
     async with running(create_app(settings)) as http:
         headers = await bearer(http, await new_client(settings, ["indicators:read"]))
         started = time.monotonic()
@@ -92,14 +97,20 @@ async def test_hanging_upstream_is_a_quick_504(
     [
         ("fail", "/v1/org-units/VN-38/summary", "indicators:500", "gateway.upstream_error"),
         ("invalid", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
+        ("huge-header", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
+        (
+            "redirect",
+            "/v1/indicators/telecom.subscribers.total",
+            "indicators:307",
+            "gateway.upstream_redirect",
+        ),
     ],
-    ids=["failing", "series-page-in-another-shape"],
+    ids=["failing", "series-page-in-another-shape", "1-MB-header", "redirect-not-followed"],
 )
 async def test_a_bad_upstream_answer_is_a_502(
     tmp_path: Path,
     gateway_db: str,
     fake_upstream: tuple[str, dict[str, str]],
-    client_name: str,
     mode_name: str,
     path: str,
     gateway_error: str,
@@ -107,7 +118,7 @@ async def test_a_bad_upstream_answer_is_a_502(
 ) -> None:
     url, mode = fake_upstream
     mode["mode"] = mode_name
-    settings = _settings(tmp_path, gateway_db, url, client_name)
+    settings = _settings(tmp_path, gateway_db, url)
     async with running(create_app(settings)) as http:
         headers = await bearer(http, await new_client(settings, ["indicators:read"]))
         response = await http.get(path, headers=headers)
@@ -117,10 +128,8 @@ async def test_a_bad_upstream_answer_is_a_502(
     assert response.json()["request_id"] == response.headers["X-Request-ID"]
 
 
-async def test_unreachable_upstream_is_a_quick_502(
-    tmp_path: Path, gateway_db: str, client_name: str
-) -> None:
-    settings = _settings(tmp_path, gateway_db, f"http://127.0.0.1:{free_port()}", client_name)
+async def test_unreachable_upstream_is_a_quick_502(tmp_path: Path, gateway_db: str) -> None:
+    settings = _settings(tmp_path, gateway_db, f"http://127.0.0.1:{free_port()}")
     async with running(create_app(settings)) as http:
         headers = await bearer(http, await new_client(settings, ["indicators:read"]))
         started = time.monotonic()
@@ -133,3 +142,16 @@ async def test_unreachable_upstream_is_a_quick_502(
     assert {a.headers["X-Gateway-Error"] for a in answers} == {"indicators:unreachable"}
     assert {a.headers.get("X-Cache", "") for a in answers} == {""}
     assert elapsed < 5
+
+
+async def test_an_interim_100_continue_is_followed_by_the_real_answer(
+    tmp_path: Path, gateway_db: str, fake_upstream: tuple[str, dict[str, str]]
+) -> None:
+    url, mode = fake_upstream
+    mode["mode"] = "continue"
+    settings = _settings(tmp_path, gateway_db, url)
+    async with running(create_app(settings)) as http:
+        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+        response = await http.get(SERIES, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["observations"] == [{"period": "2023", "value": 1}]

@@ -22,7 +22,6 @@ from chiso_gateway.deps import Reads
 from chiso_gateway.fast_reads import FastSeriesRead
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
-from chiso_gateway.senders import create_sender
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
 from chiso_gateway.views.audit import router as audit_router
@@ -89,11 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start():
             await migrate_async(url)
         engine = create_engine(url, pool_size=settings.db_pool_size)
-        client = settings.http_client
-        ingest = Upstream("ingest", create_sender(client, settings.ingest_url, settings.http))
-        indicators = Upstream(
-            "indicators", create_sender(client, settings.indicators_url, settings.http)
-        )
+        ingest = Upstream("ingest", settings.ingest_url, settings)
+        indicators = Upstream("indicators", settings.indicators_url, settings)
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
         sessionmaker = create_sessionmaker(engine)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -31,10 +30,33 @@ class Settings(ServiceSettings):
     service_name: str = "gateway"
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="Ingest base URL.")
     indicators_url: str = Field(default="http://127.0.0.1:8002", description="Indicators base URL.")
-    http_client: Literal["builtin", "aiohttp", "httpx"] = Field(
-        default="builtin",
-        description="The client for calls to ingest and indicators: the gateway's own small "
-        "HTTP/1.1 client (fastest), aiohttp or httpx (see bench/bench_gateway.py).",
+    upstream_max_line_bytes: int = Field(
+        default=8190,
+        ge=256,
+        le=1024 * 1024,
+        description="Longest status or header line an upstream may answer (aiohttp "
+        "`max_line_size`); a longer one is a 502.",
+    )
+    upstream_max_field_bytes: int = Field(
+        default=8190,
+        ge=256,
+        le=1024 * 1024,
+        description="Longest header field an upstream may answer (aiohttp `max_field_size`); "
+        "a longer one is a 502.",
+    )
+    upstream_max_headers: int = Field(
+        default=128, ge=8, le=10_000, description="Most headers in an upstream answer."
+    )
+    upstream_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream answer body read; a larger one is a 502, never cut.",
+    )
+    upstream_keepalive_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        le=3600,
+        description="How long an idle connection to an upstream is kept for the next call.",
     )
     jwt_secret: SecretStr | None = Field(
         default=None,

@@ -1,172 +1,55 @@
-"""Calls to ingest and indicators: timeouts and failures become 502/504, never a hang.
+"""Calls to ingest and indicators over aiohttp: failures become 502/504, never a hang or a 500.
 
-Three interchangeable clients sit behind `Sender` (`senders.create_sender` makes one):
-httpx (the project's named client), aiohttp, which research and `bench/bench_gateway.py`
-found much faster for a gateway hop under concurrency (httpx issue #3215), and the gateway's
-own small HTTP/1.1 client (`http11`), faster again. `Settings.http_client` picks one.
+aiohttp is the gateway's one client for this hop: well kept, and within a few hundredths of a
+millisecond of the small client the gateway once had of its own (`bench/bench_gateway.py`),
+which had parser and pool bugs a maintained client does not. httpx, the project's client
+elsewhere, collapses under concurrency in a gateway hop (httpx issue #3215).
+
+What an upstream answers is bounded (`UPSTREAM_MAX_*` settings): a status or header line, a
+header field, the number of headers and the body. Anything over a bound, a malformed answer, a
+redirect (never followed) and a 5xx are a 502; a 4xx is the upstream's own problem, passed on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+from urllib.parse import quote
 
 import aiohttp
-import httpx
+from multidict import CIMultiDictProxy
 from pydantic_core import from_json
+from yarl import URL
 
-from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
-from chiso_shared.http import HttpClientSettings
+from chiso_gateway.settings import Settings
+from chiso_shared.errors import BadGateway, BadRequest, ChisoError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+DOT_SEGMENTS = ("", ".", "..")
 
 
-class UpstreamTimeoutError(Exception):
-    pass
-
-
-class UpstreamUnreachableError(Exception):
-    pass
+def upstream_path(*segments: str) -> str:
+    """`/a/b/c` from decoded segments, each percent-encoded whole, so that client input stays
+    the one segment it was: a `/`, `?`, `#` or `%` in it cannot reach another path or add a
+    query. Empty and dot segments are refused (400): a client resolves `..` before sending, so
+    `/sdmx/../v1/revision` would reach indicators' `/v1/revision`."""
+    if any(segment in DOT_SEGMENTS for segment in segments):
+        raise BadRequest("A path segment may not be empty, '.' or '..'.", code="gateway.bad_path")
+    return "".join("/" + quote(segment, safe="") for segment in segments)
 
 
 @dataclass(frozen=True)
 class UpstreamResponse:
     status_code: int
-    headers: Mapping[str, str]  # case-insensitive in both clients
+    headers: CIMultiDictProxy[str]  # case-insensitive
     content: bytes
 
     def json(self) -> Any:
         """The body parsed (pydantic-core's parser, faster than `json.loads`); ValueError if
         it is not JSON."""
         return from_json(self.content)
-
-
-class Sender(Protocol):
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params = None,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> UpstreamResponse: ...
-
-    async def aclose(self) -> None: ...
-
-
-class HttpxSender:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params = None,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> UpstreamResponse:
-        try:
-            response = await self.client.request(
-                method,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                headers=headers,
-                files=files,
-                data=data,
-            )
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeoutError from exc
-        except httpx.TransportError as exc:
-            raise UpstreamUnreachableError from exc
-        return UpstreamResponse(response.status_code, response.headers, response.content)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-class AiohttpSender:
-    """aiohttp with the same limits as the httpx factory, and the request id passed on."""
-
-    def __init__(self, base_url: str, settings: HttpClientSettings) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(
-                total=None,
-                connect=settings.pool_timeout + settings.connect_timeout,
-                sock_connect=settings.connect_timeout,
-                sock_read=settings.read_timeout,
-            ),
-            connector=aiohttp.TCPConnector(limit=settings.max_connections),
-            auto_decompress=True,
-        )
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params = None,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-        data: Mapping[str, str] | None = None,
-    ) -> UpstreamResponse:
-        outgoing = dict(headers or {})
-        request_id = current_request_id()
-        if request_id:
-            outgoing.setdefault(REQUEST_ID_HEADER, request_id)
-        body: Any = content
-        if files is not None:
-            body = _form(files, data or {})
-        try:
-            async with self.session.request(
-                method,
-                self.base_url + path,
-                params=_params(params),
-                json=json,
-                data=body,
-                headers=outgoing,
-                allow_redirects=False,
-            ) as response:
-                payload = await response.read()
-                return UpstreamResponse(response.status, response.headers, payload)
-        except TimeoutError as exc:
-            raise UpstreamTimeoutError from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachableError from exc
-
-    async def aclose(self) -> None:
-        await self.session.close()
-
-
-def _params(params: Params) -> list[tuple[str, str]] | None:
-    if params is None:
-        return None
-    items = params.items() if isinstance(params, Mapping) else params
-    return [(str(key), str(value)) for key, value in items]
-
-
-def _form(files: dict[str, tuple[str, bytes, str]], fields: Mapping[str, str]) -> aiohttp.FormData:
-    form = aiohttp.FormData()
-    for name, (filename, content, content_type) in files.items():
-        form.add_field(name, content, filename=filename, content_type=content_type or None)
-    for name, value in fields.items():
-        form.add_field(name, value)
-    return form
 
 
 class UpstreamError(ChisoError):
@@ -187,10 +70,34 @@ class UpstreamError(ChisoError):
         self.body = body
 
 
+class _TooLargeError(Exception):
+    pass
+
+
 class Upstream:
-    def __init__(self, name: str, sender: Sender) -> None:
+    """One upstream service: a pooled aiohttp session to its base URL, with the gateway's
+    timeouts and response limits, passing the request id on."""
+
+    def __init__(self, name: str, base_url: str, settings: Settings) -> None:
         self.name = name
-        self.sender = sender
+        self.base_url = base_url.rstrip("/")
+        self.max_body = settings.upstream_max_body_bytes
+        http = settings.http
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=http.pool_timeout + http.connect_timeout,  # a pool slot, then connect
+                sock_connect=http.connect_timeout,
+                sock_read=http.read_timeout,
+            ),
+            connector=aiohttp.TCPConnector(
+                limit=http.max_connections,
+                keepalive_timeout=settings.upstream_keepalive_seconds,
+            ),
+            max_line_size=settings.upstream_max_line_bytes,
+            max_field_size=settings.upstream_max_field_bytes,
+            max_headers=settings.upstream_max_headers,
+        )
 
     async def request(
         self,
@@ -204,43 +111,100 @@ class Upstream:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        try:
-            response = await self.sender.send(
-                method,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                headers=headers,
-                files=files,
-                data=data,
-            )
-        except UpstreamTimeoutError as exc:
-            raise GatewayTimeout(
-                f"The {self.name} service did not answer in time.",
-                code="gateway.upstream_timeout",
-                headers={"X-Gateway-Error": f"{self.name}:timeout"},
-            ) from exc
-        except UpstreamUnreachableError as exc:
-            raise BadGateway(
-                f"The {self.name} service cannot be reached.",
-                code="gateway.upstream_unreachable",
-                headers={"X-Gateway-Error": f"{self.name}:unreachable"},
-            ) from exc
-        if response.status_code >= 500:
-            raise BadGateway(
-                f"The {self.name} service failed ({response.status_code}).",
-                code="gateway.upstream_error",
-                headers={"X-Gateway-Error": f"{self.name}:{response.status_code}"},
-            )
-        if response.status_code >= 400:
+        """`path` is already encoded (`upstream_path` builds one from client input)."""
+        response = await self._send(method, path, params, json, content, headers, files, data)
+        status = response.status_code
+        if 400 <= status < 500:
             raise UpstreamError(response)
+        if not 200 <= status < 300:
+            # 5xx, and a redirect (not followed) or an interim answer as final: none is data.
+            kind = "redirect" if 300 <= status < 400 else "error"
+            raise BadGateway(
+                f"The {self.name} service failed ({status}).",
+                code=f"gateway.upstream_{kind}",
+                headers={"X-Gateway-Error": f"{self.name}:{status}"},
+            )
         return response
 
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        outgoing = dict(headers or {})
+        request_id = current_request_id()
+        if request_id:
+            outgoing.setdefault(REQUEST_ID_HEADER, request_id)
+        body: Any = _form(files, data or {}) if files is not None else content
+        try:
+            async with self.session.request(
+                method,
+                URL(self.base_url + path, encoded=True),  # no re-quoting, no dot resolution
+                params=_params(params),
+                json=json,
+                data=body,
+                headers=outgoing,
+                allow_redirects=False,
+            ) as response:
+                payload = await self._read(response)
+                return UpstreamResponse(response.status, response.headers, payload)
+        except TimeoutError as exc:
+            raise self._failure(504, "timeout", "did not answer in time") from exc
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError, _TooLargeError) as exc:
+            # A status line, header or body aiohttp refused (malformed or over a limit).
+            raise self._failure(502, "invalid", "answered what cannot be read") from exc
+        except aiohttp.ClientError as exc:
+            raise self._failure(502, "unreachable", "cannot be reached") from exc
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, or `_TooLargeError` past `max_body` bytes (declared or received)."""
+        declared = response.content_length
+        if declared is not None:
+            if declared > self.max_body:
+                raise _TooLargeError
+            return await response.read()
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLargeError
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _failure(self, status: int, kind: str, what: str) -> ChisoError:
+        error = GatewayTimeout if status == 504 else BadGateway
+        return error(
+            f"The {self.name} service {what}.",
+            code=f"gateway.upstream_{kind}",
+            headers={"X-Gateway-Error": f"{self.name}:{kind}"},
+        )
+
     async def ready(self) -> None:
-        response = await self.sender.send("GET", "/healthz")
+        response = await self._send("GET", "/healthz")
         if response.status_code != 200:
             raise RuntimeError(f"{self.name} answered {response.status_code}")
 
     async def aclose(self) -> None:
-        await self.sender.aclose()
+        await self.session.close()
+
+
+def _params(params: Params) -> list[tuple[str, str]] | None:
+    if params is None:
+        return None
+    items: Iterable[tuple[str, Any]] = params.items() if isinstance(params, Mapping) else params
+    return [(str(key), str(value)) for key, value in items]
+
+
+def _form(files: dict[str, tuple[str, bytes, str]], fields: Mapping[str, str]) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, (filename, content, content_type) in files.items():
+        form.add_field(name, content, filename=filename, content_type=content_type or None)
+    for name, value in fields.items():
+        form.add_field(name, value)
+    return form
