@@ -71,7 +71,7 @@ async def read_audit(
     request: Request,
     session: SessionDep,
     _principal: Auditor,
-    after_id: Annotated[int, Query(ge=0, examples=[0])] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1, examples=[0])] = 0,  # a bigint
     limit: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 100,
 ) -> Envelope[list[dict[str, Any]]]:
     await _flush(request)

@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.deps import IngestDep, SettingsDep, require
 from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.upstream import upstream_path
 from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -130,5 +131,5 @@ async def document_status(
     _principal: Writer,
     document_id: Annotated[str, Path(max_length=36)],
 ) -> Envelope[dict[str, Any]]:
-    response = await ingest.request("GET", f"/v1/documents/{document_id}")
+    response = await ingest.request("GET", upstream_path("v1", "documents", document_id))
     return Envelope(data=response.json(), links={"self": str(request.url)})

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader, Reads
 from chiso_gateway.respond import cached
+from chiso_gateway.upstream import upstream_path
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["standards"])
@@ -28,7 +29,10 @@ async def _forward(
 
     async def compute(_current: int | None) -> Payload:
         response = await reads.indicators.request(
-            "GET", f"/{prefix}/{rest}", params=request.query_params.multi_items(), headers=headers
+            "GET",
+            upstream_path(prefix, *rest.split("/")),
+            params=request.query_params.multi_items(),
+            headers=headers,
         )
         kept = {
             name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +12,7 @@ from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader, Reads
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import Language, cached, json_payload, language, spliced_payload
-from chiso_gateway.upstream import Upstream, UpstreamResponse
+from chiso_gateway.upstream import Upstream, UpstreamResponse, upstream_path
 from chiso_shared.errors import BadGateway, problem_responses
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
@@ -112,7 +111,9 @@ async def get_indicator(
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
-        row = (await reads.indicators.request("GET", f"/v1/indicators/{code}")).json()
+        row = (
+            await reads.indicators.request("GET", upstream_path("v1", "indicators", code))
+        ).json()
         return json_payload(
             Envelope(data=_labelled(row, lang), links={"self": str(request.url)}), current
         )
@@ -183,7 +184,7 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
         params["start_period"] = query.start
     if query.end:
         params["end_period"] = query.end
-    path = f"/v1/indicators/{quote(code, safe='')}/series"
+    path = upstream_path("v1", "indicators", code, "series")
     pages: list[bytes] = []
     count, cursor = 0, None
     for _ in range(reads.settings.series_max_pages):

@@ -13,6 +13,7 @@ from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.envelope import Envelope
 from chiso_gateway.respond import cached, json_payload, language
+from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.indicators import all_pages
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 
@@ -141,7 +142,9 @@ def _org_units(value: str, most: int) -> list[str]:
 async def compare(
     request: Request,
     reads: IndicatorsReader,
-    indicator: Annotated[str, Query(max_length=200, examples=["telecom.subscribers.total"])],
+    indicator: Annotated[
+        str, Query(min_length=1, max_length=200, examples=["telecom.subscribers.total"])
+    ],
     org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
     start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,
@@ -150,7 +153,8 @@ async def compare(
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
-        definition = (await reads.indicators.request("GET", f"/v1/indicators/{indicator}")).json()
+        path = upstream_path("v1", "indicators", indicator)
+        definition = (await reads.indicators.request("GET", path)).json()
         params: dict[str, Any] = {
             "indicator": indicator,
             "area": ",".join(codes),
