@@ -135,3 +135,34 @@ async def test_redis_down_degrades_to_no_cache_and_no_quota(
         answers = [await http.get(SERIES) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert {a.headers["X-Cache"] for a in answers} == {"MISS"}
+
+
+async def test_an_escaped_ampersand_does_not_share_the_key_of_two_pairs(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # One pair whose value spells out `&indicator=...`, asked first, then the two pairs it
+    # spells: joined as `k=v&k=v` without escaping, both were one key, and the second caller
+    # was served the first one's empty answer.
+    spelled = "area=VN-40%26indicator%3Dtelecom.subscribers.total"
+    first = await gateway.get(f"/v1/observations?{spelled}")
+    second = await gateway.get("/v1/observations?area=VN-40&indicator=telecom.subscribers.total")
+    assert first.status_code == 200, first.text
+    assert first.json()["data"] == []
+    assert second.headers["X-Cache"] == "MISS"
+    assert [item["value"] for item in second.json()["data"]] == [3100000]
+
+
+SDMX_DATA = "/sdmx/2.1/data/DF_PROVINCE_ICT/A.VN-40.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
+
+
+async def test_each_accept_gets_its_own_cached_representation(gateway: httpx.AsyncClient) -> None:
+    xml = {"Accept": "application/vnd.sdmx.genericdata+xml;version=2.1"}
+    json_ = {"Accept": "application/vnd.sdmx.data+json;version=1.0.0"}
+    answers = [await gateway.get(SDMX_DATA, headers=accept) for accept in (xml, json_, xml, json_)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200], answers[1].text
+    assert [a.headers["X-Cache"] for a in answers] == ["MISS", "MISS", "HIT", "HIT"]
+    kinds = [a.headers["content-type"].split(";")[0] for a in answers]
+    assert kinds == ["application/vnd.sdmx.genericdata+xml", "application/vnd.sdmx.data+json"] * 2
+    assert answers[0].content.lstrip().startswith(b"<")
+    assert answers[1].json()["dataSets"]
+    assert "Accept" in [part.strip() for part in answers[1].headers["Vary"].split(",")]

@@ -68,8 +68,16 @@ def spliced_payload(
     return Payload(body=body, media_type="application/json")
 
 
-async def cached(request: Request, reads: Reads, compute: Compute) -> Response:
-    """Serve `compute`'s answer through the cache keyed on the data revision and the URL."""
+def _accept(request: Request) -> str:
+    """The Accept header in one spelling (case and spaces dropped), for the cache key."""
+    return "".join(request.headers.get("accept", "").lower().split())
+
+
+async def cached(
+    request: Request, reads: Reads, compute: Compute, *, by_accept: bool = False
+) -> Response:
+    """Serve `compute`'s answer through the cache keyed on the data revision and the URL, and
+    on the Accept header when the answer's representation follows it (`by_accept`)."""
     settings, cache = reads.settings, reads.cache
     current = await reads.revision.current()
     lang = language(request)
@@ -79,7 +87,13 @@ async def cached(request: Request, reads: Reads, compute: Compute) -> Response:
     if cache is not None and current is not None:
         # The host is in the key because answers carry absolute links.
         where = f"{request.url.netloc}{request.url.path}"
-        key = cache_key(current, lang, where, request.query_params.multi_items())
+        key = cache_key(
+            current,
+            language=lang,
+            accept=_accept(request) if by_accept else "",
+            where=where,
+            query=request.query_params.multi_items(),
+        )
         payload = await cache.get(key)
         status = "HIT" if payload is not None else "MISS"
     if payload is None:
@@ -92,7 +106,7 @@ async def cached(request: Request, reads: Reads, compute: Compute) -> Response:
         **payload.headers,
         "X-Cache": status,
         "Content-Language": lang,
-        "Vary": "Accept-Language, Authorization",
+        "Vary": ("Accept, " if by_accept else "") + "Accept-Language, Authorization",
     }
     return conditional(
         request,

@@ -40,7 +40,8 @@ async def _forward(
         media_type = response.headers.get("content-type", "application/octet-stream")
         return Payload(response.content, media_type, kept)
 
-    return await cached(request, reads, compute)
+    # Indicators chooses SDMX-ML, SDMX-JSON or CSV by Accept: one cached answer per choice.
+    return await cached(request, reads, compute, by_accept=True)
 
 
 @router.get(
