@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -36,6 +37,10 @@ ANSWERS = {
     "continue": b"HTTP/1.1 100 Continue\r\n\r\n"
     + _answer(b"200 OK", b"[" + POINT + b"]", b"x-count: 1"),
     "redirect": _answer(b"307 Temporary Redirect", b"", b"location: /v1/revision"),
+    # A valid empty series page of 2,002 bytes, its length declared or chunked.
+    "big-body": _answer(b"200 OK", b"[" + b" " * 2000 + b"]", b"x-count: 0"),
+    "big-chunked-body": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-count: 0\r\n"
+    b"transfer-encoding: chunked\r\n\r\n7d2\r\n[" + b" " * 2000 + b"]\r\n0\r\n\r\n",
 }
 
 
@@ -65,12 +70,13 @@ async def fake_upstream() -> AsyncIterator[tuple[str, dict[str, str]]]:
         server.close()
 
 
-def _settings(tmp_path: Path, gateway_db: str, indicators_url: str) -> Settings:
+def _settings(tmp_path: Path, gateway_db: str, indicators_url: str, **extra: Any) -> Settings:
     return gateway_settings(
         tmp_path,
         gateway_db,
         indicators_url,
         http=HttpClientSettings(connect_timeout=0.5, read_timeout=0.5, pool_timeout=0.5),
+        **extra,
     )
 
 
@@ -155,3 +161,62 @@ async def test_an_interim_100_continue_is_followed_by_the_real_answer(
         response = await http.get(SERIES, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["observations"] == [{"period": "2023", "value": 1}]
+
+
+@pytest.mark.parametrize("mode_name", ["big-body", "big-chunked-body"])
+async def test_an_answer_over_the_body_limit_is_a_502(
+    tmp_path: Path, gateway_db: str, fake_upstream: tuple[str, dict[str, str]], mode_name: str
+) -> None:
+    url, mode = fake_upstream
+    mode["mode"] = mode_name
+    settings = _settings(tmp_path, gateway_db, url, upstream_max_body_bytes=2001)
+    async with running(create_app(settings)) as http:
+        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+        too_large = await http.get(SERIES, headers=headers)
+    assert too_large.status_code == 502, too_large.text
+    assert too_large.headers["X-Gateway-Error"] == "indicators:invalid"
+    settings = _settings(tmp_path, gateway_db, url, upstream_max_body_bytes=2002)
+    async with running(create_app(settings)) as http:
+        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+        just_fits = await http.get(SERIES, headers=headers)
+    assert just_fits.status_code == 200, just_fits.text
+    assert just_fits.json()["data"]["observations"] == []
+
+
+@pytest_asyncio.fixture
+async def trailing_upstream() -> AsyncIterator[str]:
+    """A keep-alive server whose first answer (an empty series page) is followed by the start
+    of a second one (a page of one point, cut before its last byte) that no request asked
+    for; every later request gets an empty page."""
+    first = [True]
+    empty = _answer(b"200 OK", b"[]", b"x-count: 0")
+    unasked = _answer(b"200 OK", b"[" + POINT + b"]", b"x-count: 1")[:-1]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(empty + unasked if first[0] else empty)
+                first[0] = False
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+
+
+async def test_bytes_after_an_answer_never_answer_the_next_request(
+    tmp_path: Path, gateway_db: str, trailing_upstream: str
+) -> None:
+    # The connection of the first answer holds a message begun: reused, its parser would
+    # take the next answer as the rest of that one.
+    settings = _settings(tmp_path, gateway_db, trailing_upstream, cache_ttl_seconds=0)
+    async with running(create_app(settings)) as http:
+        headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+        answers = [await http.get(SERIES, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert [a.json()["data"]["observations"] for a in answers] == [[], [], []]
