@@ -122,7 +122,7 @@ async def _forward_multipart(request: Request, ingest: IngestDep, settings: Sett
                 "links": {"self": "https://api.example/v1/documents/9b2f6c1e-..."},
             }
         ),
-        **problem_responses(401, 403, 404, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 429, 502, 504),
     },
 )
 async def document_status(

@@ -55,7 +55,7 @@ async def _forward(
                 }
             }
         },
-        **problem_responses(401, 403, 404, 406, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 406, 429, 502, 504),
     },
 )
 async def sdmx(
@@ -71,7 +71,7 @@ async def sdmx(
     summary="DHIS2-style reads of the indicators service (forwarded, cached)",
     responses={
         200: {"content": {"application/json": {"example": {"dataValues": []}}}},
-        **problem_responses(401, 403, 404, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 429, 502, 504),
     },
 )
 async def dhis2(

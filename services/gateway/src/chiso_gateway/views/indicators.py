@@ -100,7 +100,7 @@ def _labelled(row: dict[str, Any], lang: Language) -> dict[str, Any]:
                 },
             }
         ),
-        **problem_responses(401, 403, 404, 502, 504),
+        **problem_responses(400, 401, 403, 404, 502, 504),
     },
 )
 async def get_indicator(
@@ -137,7 +137,7 @@ class SeriesQuery(BaseModel):
     "/indicators/{code}/series",
     response_model=Envelope[SeriesData],
     summary="One indicator's time series for one area, with sources",
-    responses=problem_responses(401, 403, 404, 422, 502, 504),
+    responses=problem_responses(400, 401, 403, 404, 422, 502, 504),
 )
 async def get_series(
     request: Request,

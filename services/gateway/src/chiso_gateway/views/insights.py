@@ -136,7 +136,7 @@ def _org_units(value: str, most: int) -> list[str]:
     summary="One indicator for several provinces, side by side",
     responses={
         **_example(COMPARE_EXAMPLE),
-        **problem_responses(401, 403, 404, 422, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 422, 429, 502, 504),
     },
 )
 async def compare(
