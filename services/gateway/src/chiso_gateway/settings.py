@@ -4,11 +4,14 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chiso_shared.settings import ServiceSettings
 
+# HS256 keys shorter than the hash's output (RFC 7518 §3.2 asks for at least 256 bits) can be
+# brute-forced offline from any one token.
+MIN_JWT_SECRET_BYTES = 32
 DEFAULT_TIERS = {"bronze": 60, "standard": 600, "silver": 2000, "gold": 5000, "unlimited": 0}
 SUMMARY_INDICATORS = (
     "telecom.subscribers.total",
@@ -169,6 +172,18 @@ class Settings(ServiceSettings):
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
     )
+
+    @model_validator(mode="after")
+    def _strong_jwt_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and self.jwt_secret is not None:
+            size = len(self.jwt_secret.get_secret_value().encode())
+            if size < MIN_JWT_SECRET_BYTES:
+                raise ValueError(
+                    f"CHISO_GATEWAY_JWT_SECRET has {size} bytes; in prod it needs at least "
+                    f"{MIN_JWT_SECRET_BYTES} (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+        return self
 
     def resolved_audit_journal_dir(self) -> Path | None:
         if not self.audit_journal:
