@@ -184,7 +184,8 @@ def clients_create(
     scopes: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read."
+            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read"
+            " (its agency's audit rows), audit:admin (every audit row)."
         ),
     ],
     org: Annotated[str, typer.Option(help="The client's agency code.")] = "",
