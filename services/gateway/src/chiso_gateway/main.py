@@ -16,6 +16,7 @@ from chiso_gateway.audit_journal import AuditJournal
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.router import router as auth_router
 from chiso_gateway.auth.tokens import Verifier
+from chiso_gateway.body_limit import BodyLimit, gateway_limits
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
 from chiso_gateway.deps import Reads
@@ -169,6 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.fast_reads:
         app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
+    # Inside the audit and request id, so a 413 is audited and traced like any answer.
+    app.add_middleware(BodyLimit, limit_for=gateway_limits(settings))
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "gateway")

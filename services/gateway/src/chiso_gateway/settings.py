@@ -54,7 +54,19 @@ class Settings(ServiceSettings):
         max_length=100,
         description="Prefix of every Redis key; lets several deployments or tests share a Redis.",
     )
-    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="Largest document POST /v1/documents takes; its request body may be 4/3 of "
+        "this plus 64 KiB (base64 in JSON, multipart framing). Counted as the body streams in.",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body of every other route (token and revoke forms); "
+        "larger bodies, chunked or not, get 413 as soon as they pass it.",
+    )
     quota_tiers: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_TIERS),
         description="Requests per minute per client, by tier; 0 means unlimited.",
