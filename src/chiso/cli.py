@@ -160,6 +160,8 @@ def serve(
         host=host,
         port=port or default_port,
         log_config=None,
+        # Forwarded headers are believed only from the proxies a service's own setting names
+        # (the gateway's FORWARDED_ALLOW_IPS), not from uvicorn's default of 127.0.0.1.
         proxy_headers=False,
     )
 

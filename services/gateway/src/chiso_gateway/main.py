@@ -9,6 +9,7 @@ from typing import TypedDict
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chiso_gateway import __version__
 from chiso_gateway.audit import AuditWriter
@@ -23,6 +24,7 @@ from chiso_gateway.deps import Reads
 from chiso_gateway.fast_reads import FastSeriesRead
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
+from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.senders import create_sender
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
@@ -66,15 +68,15 @@ def _redis(settings: Settings) -> Redis | None:
     )
 
 
-def _counter(redis: Redis | None, settings: Settings) -> Counter:
-    return RedisCounter(redis, settings.redis_prefix) if redis else MemoryCounter()
+def _counter(redis: Redis | None, settings: Settings, breaker: Breaker) -> Counter:
+    return RedisCounter(redis, settings.redis_prefix, breaker) if redis else MemoryCounter()
 
 
-def _cache(redis: Redis | None, settings: Settings) -> Cache | None:
+def _cache(redis: Redis | None, settings: Settings, breaker: Breaker) -> Cache | None:
     if settings.cache_ttl_seconds == 0:
         return None
     if redis is not None:
-        return RedisCache(redis, settings.redis_prefix)
+        return RedisCache(redis, settings.redis_prefix, breaker)
     return MemoryCache(settings.cache_max_entries)
 
 
@@ -97,8 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
+        breaker = Breaker(settings.redis_cooldown_seconds)  # one Redis, one breaker
         sessionmaker = create_sessionmaker(engine)
-        cache = _cache(redis, settings)
+        cache = _cache(redis, settings, breaker)
         revision = RevisionTracker(indicators, settings.revision_check_seconds)
         audit: AuditWriter | None = None
         if settings.audit_enabled:
@@ -124,21 +127,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 "clients": ActiveClients(sessionmaker, settings.client_check_seconds),
                 "token_limits": TokenLimits(
-                    _counter(redis, settings),
+                    _counter(redis, settings, breaker),
                     per_client=settings.token_limit_per_client,
                     per_address=settings.token_limit_per_address,
                     window_seconds=settings.token_limit_window_seconds,
                     sliding=settings.quota_sliding_window,
+                    fail_open=settings.token_limit_fail_open,
                 ),
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "ingest": ingest,
                 "indicators": indicators,
                 "quotas": Quotas(
-                    _counter(redis, settings),
+                    _counter(redis, settings, breaker),
                     settings.quota_tiers,
                     settings.quota_window_seconds,
                     sliding=settings.quota_sliding_window,
+                    fail_open=settings.quota_fail_open,
                 ),
                 "cache": cache,
                 "revision": revision,
@@ -174,6 +179,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_for=gateway_limits(settings))
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.forwarded_allow_ips:
+        # Outermost, so everything inside sees the caller's address. Here rather than in
+        # `chiso serve`, so the gateway's own setting holds under any ASGI server.
+        trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",")]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share
     # a path, so the order changes nothing else.

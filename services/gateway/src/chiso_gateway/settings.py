@@ -49,6 +49,13 @@ class Settings(ServiceSettings):
     redis_timeout_seconds: float = Field(
         default=0.5, gt=0, le=30, description="Connect and command timeout for Redis."
     )
+    redis_cooldown_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="After a Redis failure, how long the gateway leaves Redis alone (cache "
+        "misses, quotas and token limits per their *_FAIL_OPEN) before one call probes it.",
+    )
     redis_prefix: str = Field(
         default="chiso:gateway:",
         max_length=100,
@@ -174,12 +181,33 @@ class Settings(ServiceSettings):
     token_limit_per_client: int = Field(
         default=30,
         ge=0,
-        description="Token requests per window per client id; 0 means unlimited.",
+        description="Failed token requests per window for one client id from one address; "
+        "beyond it that address gets 429 for that client id (others are not locked out). "
+        "0 means unlimited.",
     )
     token_limit_per_address: int = Field(
         default=300,
         ge=0,
-        description="Token requests per window per remote address; 0 means unlimited.",
+        description="Failed token requests per window from one address, whatever the client "
+        "id; 0 means unlimited.",
+    )
+    token_limit_fail_open: bool = Field(
+        default=False,
+        description="When Redis cannot count token failures: true lets token requests through "
+        "uncounted; false (default) answers 503 until it can, so an outage never opens "
+        "unlimited secret guessing (live tokens keep working).",
+    )
+    quota_fail_open: bool = Field(
+        default=True,
+        description="When Redis cannot count quotas: true (default) serves requests uncounted, "
+        "so a Redis outage does not take the API down; false answers 503.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        max_length=2000,
+        description="Comma-separated addresses or networks of the proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed ('*': any); empty: none, the "
+        "peer's address is the caller's. Token limits count by this address.",
     )
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
