@@ -107,6 +107,12 @@ async def _authenticated_client(
     "/oauth2/token",
     response_model=TokenResponse,
     summary="Get an access token with client credentials",
+    description=(
+        "Failed requests are limited per caller address (`TOKEN_LIMIT_PER_ADDRESS`) and per"
+        " client id from one address (`TOKEN_LIMIT_PER_CLIENT`): beyond either, 429 with"
+        " `Retry-After`, the secret not checked. Successful requests are not counted. 503 when"
+        " Redis cannot count failures and `TOKEN_LIMIT_FAIL_OPEN` is false."
+    ),
     responses={
         200: {
             "content": {
@@ -120,7 +126,7 @@ async def _authenticated_client(
                 }
             }
         },
-        **problem_responses(400, 401, 429),
+        **problem_responses(400, 401, 413, 429, 503),
     },
 )
 @router.post("/token", response_model=TokenResponse, include_in_schema=False)
@@ -181,7 +187,7 @@ async def token(
     },
     responses={
         200: {"description": "Revoked, or nothing left to revoke.", "content": {}},
-        **problem_responses(400, 401, 429),
+        **problem_responses(400, 401, 413, 429, 503),
     },
 )
 async def revoke(
