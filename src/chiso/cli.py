@@ -160,6 +160,8 @@ def serve(
         host=host,
         port=port or default_port,
         log_config=None,
+        # Forwarded headers are believed only from the proxies a service's own setting names
+        # (the gateway's FORWARDED_ALLOW_IPS), not from uvicorn's default of 127.0.0.1.
         proxy_headers=False,
     )
 
@@ -184,7 +186,8 @@ def clients_create(
     scopes: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read."
+            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read"
+            " (its agency's audit rows), audit:admin (every audit row)."
         ),
     ],
     org: Annotated[str, typer.Option(help="The client's agency code.")] = "",

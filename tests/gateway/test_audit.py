@@ -1,4 +1,5 @@
-"""The audit log: one chained row per request, readable with audit:read, verifiable, no secrets."""
+"""The audit log: one chained row per request, readable by its agency (audit:read) or all of it
+(audit:admin), verifiable, no secrets."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ async def test_every_request_leaves_one_chained_row(
     gateway: httpx.AsyncClient, settings: Settings
 ) -> None:
     reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
-    auditor = await bearer(gateway, await new_client(settings, ["audit:read"], org="ubnd-46"))
+    auditor = await bearer(gateway, await new_client(settings, ["audit:admin"], org="ubnd-46"))
     answer = await gateway.get(
         "/v1/indicators/telecom.subscribers.total",
         headers={**reader, "X-User-Id": "officer-17", "X-Purpose": "HS-2024-0042"},
@@ -106,6 +107,47 @@ async def test_every_request_leaves_one_chained_row(
 
     check = (await gateway.get("/v1/audit/verify", headers=auditor)).json()["data"]
     assert check["ok"] is True and check["rows"] == 6  # the verify call's own read too
+
+
+async def test_an_agency_reads_only_its_own_rows_and_an_admin_reads_all(
+    gateway: httpx.AsyncClient, settings: Settings
+) -> None:
+    reader_a = await bearer(gateway, await new_client(settings, ["indicators:read"], org="so-a"))
+    auditor_a = await bearer(gateway, await new_client(settings, ["audit:read"], org="so-a"))
+    auditor_b = await bearer(gateway, await new_client(settings, ["audit:read"], org="so-b"))
+    loner = await new_client(settings, ["audit:read"], org="")
+    loner_headers = await bearer(gateway, loner)
+    admin = await bearer(gateway, await new_client(settings, ["audit:admin"], org="so-c"))
+    read = await gateway.get(
+        "/v1/indicators", headers={**reader_a, "X-User-Id": "officer-a", "X-Purpose": "case-a"}
+    )
+    assert read.status_code == 200
+    assert (await gateway.get("/v1/indicators")).status_code == 401
+
+    seen_by_b = await rows(gateway, auditor_b)
+    assert seen_by_b, "an agency sees its own requests"
+    assert {row["org"] for row in seen_by_b} == {"so-b"}
+    assert not [row for row in seen_by_b if row["user_id"] or row["purpose"]]
+
+    seen_by_a = await rows(gateway, auditor_a)
+    assert {row["org"] for row in seen_by_a} == {"so-a"}
+    assert [(row["user_id"], row["purpose"]) for row in seen_by_a if row["user_id"]] == [
+        ("officer-a", "case-a")
+    ]
+
+    # A client of no agency reads only its own requests, not those of other such clients.
+    seen_by_loner = await rows(gateway, loner_headers)
+    assert {row["client_id"] for row in seen_by_loner} == {loner.client_id}
+
+    everything = await rows(gateway, admin)
+    assert {"so-a", "so-b", "so-c", ""} <= {str(row["org"]) for row in everything}
+    assert ("officer-a", "case-a") in {(row["user_id"], row["purpose"]) for row in everything}
+    assert "" in {row["client_id"] for row in everything}  # the request without a token
+
+
+async def test_audit_scopes_are_documented(gateway: httpx.AsyncClient) -> None:
+    read = (await gateway.get("/openapi.json")).json()["paths"]["/v1/audit"]["get"]
+    assert "audit:admin" in read["description"] and "audit:read" in read["description"]
 
 
 async def test_concurrent_requests_keep_one_unbroken_chain(

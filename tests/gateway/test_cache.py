@@ -129,6 +129,7 @@ async def test_redis_down_degrades_to_no_cache_and_no_quota(
         indicators_url,
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
         quota_tiers={"standard": 1},
+        token_limit_fail_open=True,  # the token limits' default fails closed (test_token_limits)
     )
     async with running(create_app(settings)) as http:
         http.headers.update(await bearer(http, await new_client(settings, ["indicators:read"])))

@@ -1,5 +1,5 @@
 """Revoked clients lose their live tokens within `client_check_seconds`; tokens are verified
-once and remembered until they expire; the token endpoint is rate-limited."""
+once and remembered until they expire (the token endpoint's limits: test_token_limits)."""
 
 from __future__ import annotations
 
@@ -123,44 +123,6 @@ async def test_verified_tokens_are_remembered_until_they_expire() -> None:
             )
         )
     assert len(verifier.known) == 2
-
-
-async def test_token_requests_are_limited_per_client_and_per_address(
-    tmp_path: Path, gateway_db: str, indicators_url: str
-) -> None:
-    settings = gateway_settings(
-        tmp_path, gateway_db, indicators_url, token_limit_per_client=2, token_limit_per_address=4
-    )
-    async with running(create_app(settings)) as gateway:
-        first = await new_client(settings, ["indicators:read"])
-        second = await new_client(settings, ["indicators:read"])
-
-        async def ask(client_id: str, secret: str) -> int:
-            response = await gateway.post(
-                "/oauth2/token",
-                data={"grant_type": "client_credentials"},
-                auth=(client_id, secret),
-            )
-            if response.status_code == 429:
-                body = response.json()
-                assert body["error"] == "token_rate_limited"
-                assert body["code"] == "gateway.token_rate_limited"
-                assert int(response.headers["Retry-After"]) >= 1
-                assert response.headers["Cache-Control"] == "no-store"
-            return response.status_code
-
-        # Per client id, whether or not the secret is right (guessing counts too).
-        assert [await ask(first.client_id, first.client_secret) for _ in range(2)] == [200, 200]
-        assert await ask(first.client_id, "guess") == 429
-        assert await ask(second.client_id, second.client_secret) == 200
-        # Per address: the four requests above used up this address's window.
-        assert await ask(second.client_id, second.client_secret) == 429
-    unlimited = gateway_settings(
-        tmp_path, gateway_db, indicators_url, token_limit_per_client=0, token_limit_per_address=0
-    )
-    async with running(create_app(unlimited)) as gateway:
-        for _ in range(5):
-            assert (await bearer(gateway, first))["Authorization"]
 
 
 async def test_a_client_revokes_one_of_its_tokens(

@@ -282,10 +282,21 @@ class AuditWriter:
             self.head = prev_hash
 
 
-async def page(session: AsyncSession, *, after_id: int, limit: int) -> list[AuditRecord]:
-    query = (
-        select(AuditRecord).where(AuditRecord.id > after_id).order_by(AuditRecord.id).limit(limit)
-    )
+async def page(
+    session: AsyncSession,
+    *,
+    after_id: int,
+    limit: int,
+    org: str | None = None,
+    client_id: str | None = None,
+) -> list[AuditRecord]:
+    """Rows after `after_id` in chain order; only `org`'s or `client_id`'s when given."""
+    query = select(AuditRecord).where(AuditRecord.id > after_id)
+    if org is not None:
+        query = query.where(AuditRecord.org == org)
+    if client_id is not None:
+        query = query.where(AuditRecord.client_id == client_id)
+    query = query.order_by(AuditRecord.id).limit(limit)
     return list((await session.scalars(query)).all())
 
 

@@ -7,6 +7,7 @@ simply never read again and expire by their TTL: no purge, no event bus.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from chiso_gateway.redis_guard import Breaker, RedisUnavailable
 from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
 
 if TYPE_CHECKING:
@@ -75,25 +76,26 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Shared by all replicas; a Redis outage degrades to cache misses, never to errors."""
+    """Shared by all replicas; a Redis outage degrades to cache misses, never to errors (the
+    breaker logs it)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, breaker: Breaker | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.breaker = breaker or Breaker(0)
 
     async def get(self, key: str) -> Payload | None:
         try:
-            raw = await self.redis.get(self.prefix + "cache:" + key)
-        except RedisError as exc:
-            logger.warning("cache read failed", extra={"error": str(exc)})
+            raw = await self.breaker.call(lambda: self.redis.get(self.prefix + "cache:" + key))
+        except RedisUnavailable:
             return None
         return Payload.load(bytes(raw)) if isinstance(raw, bytes) else None
 
     async def set(self, key: str, payload: Payload, ttl: int) -> None:
-        try:
-            await self.redis.set(self.prefix + "cache:" + key, payload.dump(), ex=ttl)
-        except RedisError as exc:
-            logger.warning("cache write failed", extra={"error": str(exc)})
+        with contextlib.suppress(RedisUnavailable):
+            await self.breaker.call(
+                lambda: self.redis.set(self.prefix + "cache:" + key, payload.dump(), ex=ttl)
+            )
 
 
 def cache_key(

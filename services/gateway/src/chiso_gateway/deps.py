@@ -136,21 +136,23 @@ async def _count(request: Request, principal: Principal) -> None:
 
 
 class _Bearer(SecurityBase):
-    """A security dependency: the caller's Bearer token, which must grant `scope`.
+    """A security dependency: the caller's Bearer token, which must grant `scope` (or one of
+    the `alternatives`, scopes that imply it, such as `audit:admin` for `audit:read`).
 
     One dependency rather than a chain (`HTTPBearer` -> principal -> scope check -> route
     state): FastAPI spends tens of microseconds per dependency on every request. Being a
     `SecurityBase`, it still shows as the `HTTPBearer` scheme in OpenAPI.
     """
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, *alternatives: str) -> None:
         self.model = HTTPBearerModel(description="An access token from POST /oauth2/token.")
         self.scheme_name = "HTTPBearer"
         self.scope = scope
+        self.alternatives = frozenset(alternatives)
 
     async def principal(self, request: Request) -> Principal:
         principal = await authenticate(request, bearer_token(request))
-        if self.scope not in principal.scopes:
+        if self.scope not in principal.scopes and self.alternatives.isdisjoint(principal.scopes):
             raise Forbidden(
                 f"This route needs the scope {self.scope!r}.",
                 code="gateway.scope_missing",
@@ -174,8 +176,8 @@ class ReadAccess(_Bearer):
         return cast(Reads, request.state.reads)
 
 
-def require(scope: str) -> BearerScope:
-    return BearerScope(scope)
+def require(scope: str, *alternatives: str) -> BearerScope:
+    return BearerScope(scope, *alternatives)
 
 
 IndicatorsReader = Annotated[Reads, Depends(ReadAccess("indicators:read"))]

@@ -9,6 +9,7 @@ from typing import TypedDict
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chiso_gateway import __version__
 from chiso_gateway.audit import AuditWriter
@@ -16,12 +17,14 @@ from chiso_gateway.audit_journal import AuditJournal
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.router import router as auth_router
 from chiso_gateway.auth.tokens import Verifier
+from chiso_gateway.body_limit import BodyLimit, gateway_limits
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
 from chiso_gateway.deps import Reads
 from chiso_gateway.fast_reads import FastSeriesRead
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
+from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
 from chiso_gateway.views.audit import router as audit_router
@@ -64,15 +67,15 @@ def _redis(settings: Settings) -> Redis | None:
     )
 
 
-def _counter(redis: Redis | None, settings: Settings) -> Counter:
-    return RedisCounter(redis, settings.redis_prefix) if redis else MemoryCounter()
+def _counter(redis: Redis | None, settings: Settings, breaker: Breaker) -> Counter:
+    return RedisCounter(redis, settings.redis_prefix, breaker) if redis else MemoryCounter()
 
 
-def _cache(redis: Redis | None, settings: Settings) -> Cache | None:
+def _cache(redis: Redis | None, settings: Settings, breaker: Breaker) -> Cache | None:
     if settings.cache_ttl_seconds == 0:
         return None
     if redis is not None:
-        return RedisCache(redis, settings.redis_prefix)
+        return RedisCache(redis, settings.redis_prefix, breaker)
     return MemoryCache(settings.cache_max_entries)
 
 
@@ -92,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         indicators = Upstream("indicators", settings.indicators_url, settings)
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
+        breaker = Breaker(settings.redis_cooldown_seconds)  # one Redis, one breaker
         sessionmaker = create_sessionmaker(engine)
-        cache = _cache(redis, settings)
+        cache = _cache(redis, settings, breaker)
         revision = RevisionTracker(indicators, settings.revision_check_seconds)
         audit: AuditWriter | None = None
         if settings.audit_enabled:
@@ -119,21 +123,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 "clients": ActiveClients(sessionmaker, settings.client_check_seconds),
                 "token_limits": TokenLimits(
-                    _counter(redis, settings),
+                    _counter(redis, settings, breaker),
                     per_client=settings.token_limit_per_client,
                     per_address=settings.token_limit_per_address,
                     window_seconds=settings.token_limit_window_seconds,
                     sliding=settings.quota_sliding_window,
+                    fail_open=settings.token_limit_fail_open,
                 ),
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "ingest": ingest,
                 "indicators": indicators,
                 "quotas": Quotas(
-                    _counter(redis, settings),
+                    _counter(redis, settings, breaker),
                     settings.quota_tiers,
                     settings.quota_window_seconds,
                     sliding=settings.quota_sliding_window,
+                    fail_open=settings.quota_fail_open,
                 ),
                 "cache": cache,
                 "revision": revision,
@@ -165,8 +171,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.fast_reads:
         app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
+    # Inside the audit and request id, so a 413 is audited and traced like any answer.
+    app.add_middleware(BodyLimit, limit_for=gateway_limits(settings))
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.forwarded_allow_ips:
+        # Outermost, so everything inside sees the caller's address. Here rather than in
+        # `chiso serve`, so the gateway's own setting holds under any ASGI server.
+        trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",")]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share
     # a path, so the order changes nothing else.

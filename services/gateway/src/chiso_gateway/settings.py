@@ -3,11 +3,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chiso_shared.settings import ServiceSettings
 
+# HS256 keys shorter than the hash's output (RFC 7518 §3.2 asks for at least 256 bits) can be
+# brute-forced offline from any one token.
+MIN_JWT_SECRET_BYTES = 32
 DEFAULT_TIERS = {"bronze": 60, "standard": 600, "silver": 2000, "gold": 5000, "unlimited": 0}
 SUMMARY_INDICATORS = (
     "telecom.subscribers.total",
@@ -68,12 +71,31 @@ class Settings(ServiceSettings):
     redis_timeout_seconds: float = Field(
         default=0.5, gt=0, le=30, description="Connect and command timeout for Redis."
     )
+    redis_cooldown_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        description="After a Redis failure, how long the gateway leaves Redis alone (cache "
+        "misses, quotas and token limits per their *_FAIL_OPEN) before one call probes it.",
+    )
     redis_prefix: str = Field(
         default="chiso:gateway:",
         max_length=100,
         description="Prefix of every Redis key; lets several deployments or tests share a Redis.",
     )
-    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="Largest document POST /v1/documents takes; its request body may be 4/3 of "
+        "this plus 64 KiB (base64 in JSON, multipart framing). Counted as the body streams in.",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body of every other route (token and revoke forms); "
+        "larger bodies, chunked or not, get 413 as soon as they pass it.",
+    )
     quota_tiers: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_TIERS),
         description="Requests per minute per client, by tier; 0 means unlimited.",
@@ -181,16 +203,49 @@ class Settings(ServiceSettings):
     token_limit_per_client: int = Field(
         default=30,
         ge=0,
-        description="Token requests per window per client id; 0 means unlimited.",
+        description="Failed token requests per window for one client id from one address; "
+        "beyond it that address gets 429 for that client id (others are not locked out). "
+        "0 means unlimited.",
     )
     token_limit_per_address: int = Field(
         default=300,
         ge=0,
-        description="Token requests per window per remote address; 0 means unlimited.",
+        description="Failed token requests per window from one address, whatever the client "
+        "id; 0 means unlimited.",
+    )
+    token_limit_fail_open: bool = Field(
+        default=False,
+        description="When Redis cannot count token failures: true lets token requests through "
+        "uncounted; false (default) answers 503 until it can, so an outage never opens "
+        "unlimited secret guessing (live tokens keep working).",
+    )
+    quota_fail_open: bool = Field(
+        default=True,
+        description="When Redis cannot count quotas: true (default) serves requests uncounted, "
+        "so a Redis outage does not take the API down; false answers 503.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        max_length=2000,
+        description="Comma-separated addresses or networks of the proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed ('*': any); empty: none, the "
+        "peer's address is the caller's. Token limits count by this address.",
     )
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
     )
+
+    @model_validator(mode="after")
+    def _strong_jwt_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and self.jwt_secret is not None:
+            size = len(self.jwt_secret.get_secret_value().encode())
+            if size < MIN_JWT_SECRET_BYTES:
+                raise ValueError(
+                    f"CHISO_GATEWAY_JWT_SECRET has {size} bytes; in prod it needs at least "
+                    f"{MIN_JWT_SECRET_BYTES} (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+        return self
 
     def resolved_audit_journal_dir(self) -> Path | None:
         if not self.audit_journal:

@@ -28,7 +28,8 @@ SCOPES = {
     "catalog:read": "Read the catalogue of services and routes.",
     "indicators:read": "Read indicators, series and observations.",
     "documents:write": "Upload documents and read their status.",
-    "audit:read": "Read the audit log.",
+    "audit:read": "Read the audit log rows of the client's own agency (org).",
+    "audit:admin": "Read the whole audit log, every agency's rows.",
 }
 _ORG = re.compile(r"^[A-Za-z0-9._\-]{0,100}$")
 

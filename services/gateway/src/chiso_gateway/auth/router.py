@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chiso_gateway.auth import clients, tokens
 from chiso_gateway.db.models import Client
 from chiso_gateway.deps import SessionDep, SettingsDep
-from chiso_gateway.quota import TokenLimits
+from chiso_gateway.quota import TokenLimits, TokenLimitsUnavailable
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import problem_responses
 
@@ -72,20 +72,32 @@ async def _authenticated_client(
     client_id: str | None,
     client_secret: str | None,
 ) -> Client | JSONResponse:
-    """The client a token endpoint is called by (HTTP Basic or form fields), counted against
-    the token endpoints' limits; or the refusal to answer with (429, 401)."""
+    """The client a token endpoint is called by (HTTP Basic or form fields), a failure counted
+    against the token endpoints' limits; or the refusal to answer with (429, 401, 503)."""
     credentials = _basic(request) or (client_id or "", client_secret or "")
+    # The caller's address as trusted proxies report it (FORWARDED_ALLOW_IPS), else the peer.
     address = request.client.host if request.client else "unknown"
-    over = await cast(TokenLimits, request.state.token_limits).check(credentials[0], address)
+    limits = cast(TokenLimits, request.state.token_limits)
+    try:
+        over = await limits.check(credentials[0], address)
+    except TokenLimitsUnavailable as exc:
+        return _oauth_error(
+            503,
+            "temporarily_unavailable",
+            "Token requests cannot be counted right now; try again shortly.",
+            {"Retry-After": str(exc.retry_after)},
+        )
     if over is not None:
         return _oauth_error(
             429,
             "token_rate_limited",
-            f"Too many token requests: {over.limit} per {settings.token_limit_window_seconds} s.",
+            f"Too many failed token requests: {over.limit} per "
+            f"{settings.token_limit_window_seconds} s.",
             {**over.headers(), "Retry-After": str(over.reset)},
         )
     client = await clients.authenticate(session, *credentials)
     if client is None:
+        await limits.failed(credentials[0], address)
         return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
     request.state.audit_client, request.state.audit_org = client.client_id, client.org
     return client
@@ -95,6 +107,12 @@ async def _authenticated_client(
     "/oauth2/token",
     response_model=TokenResponse,
     summary="Get an access token with client credentials",
+    description=(
+        "Failed requests are limited per caller address (`TOKEN_LIMIT_PER_ADDRESS`) and per"
+        " client id from one address (`TOKEN_LIMIT_PER_CLIENT`): beyond either, 429 with"
+        " `Retry-After`, the secret not checked. Successful requests are not counted. 503 when"
+        " Redis cannot count failures and `TOKEN_LIMIT_FAIL_OPEN` is false."
+    ),
     responses={
         200: {
             "content": {
@@ -108,7 +126,7 @@ async def _authenticated_client(
                 }
             }
         },
-        **problem_responses(400, 401, 429),
+        **problem_responses(400, 401, 413, 429, 503),
     },
 )
 @router.post("/token", response_model=TokenResponse, include_in_schema=False)
@@ -169,7 +187,7 @@ async def token(
     },
     responses={
         200: {"description": "Revoked, or nothing left to revoke.", "content": {}},
-        **problem_responses(400, 401, 429),
+        **problem_responses(400, 401, 413, 429, 503),
     },
 )
 async def revoke(

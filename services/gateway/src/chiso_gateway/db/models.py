@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, Integer, String
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiso_shared.db import Base, new_metadata, utcnow
@@ -48,6 +48,8 @@ class AuditRecord(GatewayBase):
     """
 
     __tablename__ = "audit_log"
+    # An agency's auditor pages through its own rows (`WHERE org = ? AND id > ? ORDER BY id`).
+    __table_args__ = (Index("ix_audit_log_org_id", "org", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))

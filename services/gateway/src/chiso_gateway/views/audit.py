@@ -1,4 +1,9 @@
-"""/v1/audit: the audit log, read with `audit:read`, and a check of its hash chain."""
+"""/v1/audit: the audit log and a check of its hash chain.
+
+Rows name clients, users and purposes, so `audit:read` shows an agency only its own rows (its
+clients' requests); `audit:admin` shows every row. Requests no client was recognised for (no
+or a bad token) have no agency and only `audit:admin` sees them.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from chiso_shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 FLUSH_SECONDS = 5.0
-Auditor = Annotated[Principal, Depends(require("audit:read"))]
+ADMIN_SCOPE = "audit:admin"
+Auditor = Annotated[Principal, Depends(require("audit:read", ADMIN_SCOPE))]
 COLUMNS = (
     "id",
     "ts",
@@ -38,6 +44,12 @@ COLUMNS = (
     "",
     response_model=Envelope[list[dict[str, Any]]],
     summary="Audit rows, oldest first, paged by `after_id`",
+    description=(
+        "With `audit:read`, the rows of the caller's own agency (the `org` of its client): its"
+        " clients' requests. With `audit:admin`, every row, whatever the agency, including"
+        " requests that presented no valid credentials. A client without an agency reads only"
+        " its own rows."
+    ),
     responses={
         **example(
             {
@@ -70,12 +82,12 @@ COLUMNS = (
 async def read_audit(
     request: Request,
     session: SessionDep,
-    _principal: Auditor,
+    principal: Auditor,
     after_id: Annotated[int, Query(ge=0, le=2**63 - 1, examples=[0])] = 0,  # a bigint
     limit: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 100,
 ) -> Envelope[list[dict[str, Any]]]:
     await _flush(request)
-    rows = await audit.page(session, after_id=after_id, limit=limit)
+    rows = await audit.page(session, after_id=after_id, limit=limit, **_visible_to(principal))
     data = [{column: getattr(row, column) for column in COLUMNS} for row in rows]
     links: dict[str, str | None] = {"self": str(request.url), "next": None}
     if len(rows) == limit:
@@ -87,6 +99,10 @@ async def read_audit(
     "/verify",
     response_model=Envelope[dict[str, Any]],
     summary="Check the audit hash chain from its first row",
+    description=(
+        "Open to `audit:read` and `audit:admin`: the answer says only whether the whole chain"
+        " holds and how many rows it has, no row's content."
+    ),
     responses={
         **example({"data": {"ok": True, "rows": 1842, "broken_at": None, "reason": ""}}),
         **problem_responses(401, 403, 429),
@@ -105,6 +121,15 @@ async def verify_audit(
             "reason": result.reason,
         }
     )
+
+
+def _visible_to(principal: Principal) -> dict[str, str]:
+    """The `audit.page` filters of the rows `principal` may read."""
+    if ADMIN_SCOPE in principal.scopes:
+        return {}
+    if principal.org:
+        return {"org": principal.org}
+    return {"client_id": principal.client_id}
 
 
 async def _flush(request: Request) -> None:
