@@ -40,11 +40,13 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
 DocumentId = Annotated[str, Path(max_length=36, examples=["2f0c3e1a-7d4b-4c55-9a43-1b2f5e6d7c8a"])]
 
+# The body is read by hand (JSON or multipart), so FastAPI does not list DocumentIn among the
+# components; its schema is written inline here rather than referenced, so no $ref dangles.
 UPLOAD_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"}},
+            "application/json": {"schema": DocumentIn.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
