@@ -19,6 +19,13 @@ class Settings(ServiceSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1, description="Largest document accepted (413 above)."
     )
+    max_request_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest request body, counted while it streams in, chunked or not (413 "
+        "above, before the rest is read). Default: room for a `max_upload_bytes` document sent "
+        "base64-encoded in JSON, 4/3 of it plus 64 KiB.",
+    )
     max_chars: int = Field(
         default=2_000_000, ge=1, description="Most characters of decoded text per document."
     )
@@ -79,3 +86,10 @@ def sandbox_limits_of(settings: Settings) -> SandboxLimits:
         memory_bytes=settings.parse_memory_bytes,
         parallel=settings.parse_parallel,
     )
+
+
+def request_limit_of(settings: Settings) -> int:
+    """The most bytes a request body may have."""
+    if settings.max_request_bytes is not None:
+        return settings.max_request_bytes
+    return settings.max_upload_bytes * 4 // 3 + 65536

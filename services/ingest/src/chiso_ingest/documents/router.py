@@ -77,16 +77,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {
 async def upload(
     request: Request, session: SessionDep, settings: SettingsDep, readers: ReadersDep
 ) -> DocumentAccepted:
-    declared = request.headers.get("content-length")
-    if (
-        declared
-        and declared.isdigit()
-        and int(declared) > settings.max_upload_bytes * 4 // 3 + 65536
-    ):
-        raise PayloadTooLarge(
-            f"The request is {declared} bytes; documents may be {settings.max_upload_bytes}.",
-            code="ingest.too_large",
-        )
+    # The request's size, declared or chunked, is capped while it streams (BodyLimitMiddleware).
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         content, filename, media, metadata = await _from_multipart(request, settings)
