@@ -59,7 +59,12 @@ class Settings(ServiceSettings):
     job_lease_seconds: float = Field(
         default=300, gt=0, description="A claimed job not finished by then is retried."
     )
-    max_job_attempts: int = Field(default=5, ge=1)
+    max_job_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Times a job is taken (a failed extraction, or a worker that died on it) "
+        "before it is failed for good: the document's status becomes failed with the reason.",
+    )
     delivery_batch_size: int = Field(default=5000, ge=1, description="Facts per delivery call.")
     retry_base_seconds: float = Field(default=0.5, gt=0, description="First retry delay.")
     retry_max_seconds: float = Field(default=60, gt=0, description="Longest retry delay.")

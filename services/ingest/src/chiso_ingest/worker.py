@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -93,27 +93,56 @@ class Worker:
         return True
 
     async def _claim_job(self) -> Job | None:
-        now = utcnow()
-        async with self.sessionmaker() as session:
-            candidate = await session.scalar(
-                select(Job)
-                .where(Job.status.in_(("queued", "running")), Job.available_at <= now)
-                .order_by(Job.id)
-                .limit(1)
+        """The next job due, leased to this worker; a job already claimed `max_job_attempts`
+        times goes to the dead letter instead, so one document that kills its worker (a
+        `kill -9`, an OOM kill) cannot crash-loop the pod."""
+        while True:
+            now = utcnow()
+            async with self.sessionmaker() as session:
+                candidate = await session.scalar(
+                    select(Job)
+                    .where(Job.status.in_(("queued", "running")), Job.available_at <= now)
+                    .order_by(Job.id)
+                    .limit(1)
+                )
+                if candidate is None:
+                    return None
+                if candidate.attempts < self.settings.max_job_attempts:
+                    return await self._lease(session, candidate, now)
+                await self._dead_letter(session, candidate)
+
+    async def _dead_letter(self, session: AsyncSession, job: Job) -> None:
+        """Fail a job whose every attempt ended without a result (its worker died)."""
+        reason = dead_letter_reason(job.attempts, job.last_error)
+        failed = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.available_at == job.available_at)
+            .values(status="failed", last_error=reason)
+        )
+        if failed.rowcount == 1:  # type: ignore[attr-defined]
+            await session.execute(
+                update(Document)
+                .where(Document.id == job.document_id)
+                .values(status="failed", error=reason, updated_at=utcnow())
             )
-            if candidate is None:
-                return None
-            lease = now + timedelta(seconds=self.settings.job_lease_seconds)
-            claimed = await session.execute(
-                update(Job)
-                .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
-                .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+            logger.error(
+                "job dead-lettered",
+                extra={"document_id": job.document_id, "attempts": job.attempts},
             )
-            await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            await session.refresh(candidate)
-            return candidate
+        await session.commit()
+
+    async def _lease(self, session: AsyncSession, candidate: Job, now: datetime) -> Job | None:
+        lease = now + timedelta(seconds=self.settings.job_lease_seconds)
+        claimed = await session.execute(
+            update(Job)
+            .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
+            .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+        )
+        await session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        await session.refresh(candidate)
+        return candidate
 
     async def _store(self, job: Job, facts: Sequence[Fact]) -> None:
         """Facts, outbox rows, document and job status in one transaction."""
@@ -277,6 +306,19 @@ class Worker:
                 .values(status="failed", error=reason[:2000], updated_at=utcnow())
             )
             await session.commit()
+
+
+def dead_letter_reason(attempts: int, last_error: str | None) -> str:
+    """Why a job is no longer tried, in Vietnamese and in English."""
+    reason = (
+        f"Tài liệu đã được xử lý {attempts} lần mà tiến trình trích xuất đều dừng trước khi "
+        "xong (bị tắt hoặc hết thời hạn); tài liệu không được thử lại. / "
+        f"Extraction was attempted {attempts} times and the worker stopped before finishing "
+        "each time (killed, or its lease ran out); the document is not retried."
+    )
+    if last_error:
+        reason += f" Lỗi gần nhất / last error: {last_error[:1000]}"
+    return reason
 
 
 def _document_meta(document: Document) -> dict[str, Any]:

@@ -215,8 +215,12 @@ async def reextract_one(session: SessionDep, document_id: DocumentId) -> Reextra
     summary="A document's status",
     responses=problem_responses(404),
 )
-async def get_document(session: SessionDep, document_id: DocumentId) -> DocumentOut:
-    return service.to_out(await service.get(session, document_id))
+async def get_document(
+    session: SessionDep, settings: SettingsDep, document_id: DocumentId
+) -> DocumentOut:
+    document = await service.get(session, document_id)
+    job = await service.latest_job(session, document, settings.max_job_attempts)
+    return service.to_out(document, job)
 
 
 @router.get(
