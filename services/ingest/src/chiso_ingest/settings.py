@@ -52,6 +52,26 @@ class Settings(ServiceSettings):
         default_factory=lambda: list(READERS),
         description="Media types accepted for upload (415 otherwise).",
     )
+    max_facts: int = Field(
+        default=20_000,
+        ge=1,
+        description="Most facts one document may give; a document over it fails with the "
+        "reason (the largest sample report gives 267).",
+    )
+    max_facts_per_1000_chars: int = Field(
+        default=250,
+        ge=1,
+        description="Most facts per started 1000 characters of text (a dense table of small "
+        "numbers gives about 100; a text of bare numbers 500); a document over it fails.",
+    )
+    extract_timeout: float = Field(
+        default=60, gt=0, description="Seconds one document's extraction may take."
+    )
+    extract_memory_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="Address space of the child process that extracts one document (0: no limit).",
+    )
     run_worker: bool = Field(
         default=True, description="Run the extraction and delivery loops in this process."
     )
@@ -81,6 +101,15 @@ def limits_of(settings: Settings) -> Limits:
         max_zip_entries=settings.max_zip_entries,
         max_unzipped_bytes=settings.max_unzipped_bytes,
         max_zip_ratio=settings.max_zip_ratio,
+    )
+
+
+def extraction_limits_of(settings: Settings) -> SandboxLimits:
+    """The limits of the process each document is extracted in (one at a time per worker)."""
+    return SandboxLimits(
+        timeout=settings.extract_timeout,
+        memory_bytes=settings.extract_memory_bytes,
+        parallel=1,
     )
 
 

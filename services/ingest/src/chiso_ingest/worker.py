@@ -20,7 +20,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_ingest import extraction
+from chiso_ingest.bounded_extraction import ExtractionRefused, extract_in_sandbox
 from chiso_ingest.db.models import Document, Job, OutboxMessage, StoredFact
+from chiso_ingest.formats import Sandbox
 from chiso_ingest.settings import Settings
 from chiso_shared.db import utcnow
 from chiso_shared.facts import Fact
@@ -40,10 +42,12 @@ class Worker:
         sessionmaker: async_sessionmaker[AsyncSession],
         client: httpx.AsyncClient,
         settings: Settings,
+        extractor: Sandbox,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
+        self.extractor = extractor  # where extraction runs: a child under memory/CPU limits
         self.wake = asyncio.Event()
         self.stopping = False
 
@@ -80,10 +84,19 @@ class Worker:
             await session.commit()
             text, name = document.text, document.filename
             published, scope = document.published, document.scope
+        limit = extraction.fact_limit(
+            len(text), self.settings.max_facts, self.settings.max_facts_per_1000_chars
+        )
         try:
-            facts = await asyncio.to_thread(
-                extraction.extract, text, doc=name, published=published, scope=scope
+            facts = await extract_in_sandbox(
+                self.extractor, text, doc=name, published=published, scope=scope, max_facts=limit
             )
+        except ExtractionRefused as exc:
+            logger.warning(
+                "extraction refused", extra={"document_id": job.document_id, "reason": exc.reason}
+            )
+            await self._fail_for_good(job, exc.reason)
+            return True
         except Exception as exc:
             logger.exception("extraction failed", extra={"document_id": job.document_id})
             await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
@@ -182,6 +195,19 @@ class Worker:
             document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
             await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
+            await session.commit()
+
+    async def _fail_for_good(self, job: Job, reason: str) -> None:
+        """A document over a limit: it fails now, with the reason; nothing is stored."""
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Job).where(Job.id == job.id).values(status="failed", last_error=reason)
+            )
+            await session.execute(
+                update(Document)
+                .where(Document.id == job.document_id)
+                .values(status="failed", error=reason, updated_at=utcnow())
+            )
             await session.commit()
 
     async def _fail_job(self, job: Job, reason: str) -> None:
