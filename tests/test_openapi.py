@@ -90,3 +90,35 @@ def test_every_success_response_has_an_example(service: str) -> None:
         and not _empty(operation["responses"].get("200", {}))
     ]
     assert not missing, f"no example of the success response: {missing}"
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _resolve(spec: dict[str, Any], ref: str) -> Any:
+    """The node a local JSON pointer (`#/components/schemas/X`) names, KeyError if none."""
+    assert ref.startswith("#/"), f"not a local reference: {ref}"
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_every_reference_resolves(service: str) -> None:
+    spec = APPS[service]().openapi()
+    refs = _refs(spec)
+    assert refs
+    dangling = []
+    for ref in sorted(set(refs)):
+        try:
+            _resolve(spec, ref)
+        except (KeyError, TypeError):
+            dangling.append(ref)
+    assert not dangling, f"{service}: $ref to nothing: {dangling}"

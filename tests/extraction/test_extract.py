@@ -13,7 +13,9 @@ HEADER = "Báo cáo kết quả công tác thông tin và truyền thông tỉnh
 
 
 def facts(body: str, **hints: str) -> list[Fact]:
-    return extract(HEADER + body, doc="test.txt", **hints)
+    return extract(
+        HEADER + body, doc="test.txt", published=hints.get("published"), scope=hints.get("scope")
+    )
 
 
 def one(body: str, number: str, **hints: str) -> Fact:

@@ -83,9 +83,11 @@ def blank_pdf(pages: int = 1) -> bytes:
     return out.getvalue()
 
 
-def encrypted_pdf(text: str) -> bytes:
+def encrypted_pdf(text: str, user_password: str = "bi-mat", algorithm: str = "RC4-128") -> bytes:
+    """A PDF of `text` encrypted with `algorithm`; an empty user password opens it for anyone
+    (only the owner's permissions are protected), as many published reports are."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf([text]))))
-    writer.encrypt(user_password="bi-mat", owner_password="chu", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="chu", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -17,6 +17,7 @@ from chiso_ingest.main import create_app
 from chiso_ingest.settings import Settings
 from tests.ingest.builders import (
     DOCX,
+    encrypted_pdf,
     make_docx,
     make_pdf,
     to_cp1258,
@@ -184,6 +185,29 @@ async def test_pdf_text_layer_with_pages(client: httpx.AsyncClient) -> None:
     layout = (await client.get(f"/v1/documents/{accepted['id']}/layout")).json()["regions"]
     assert [region["page"] for region in layout] == [1, 2]
     assert " ".join(text[layout[1]["start"] : layout[1]["end"]].split()) == second
+
+
+@pytest.mark.parametrize("algorithm", ["AES-128", "AES-256"])
+async def test_aes_pdf_with_an_empty_user_password_is_read(
+    client: httpx.AsyncClient, algorithm: str
+) -> None:
+    content = encrypted_pdf("Doanh thu 2023 la 1.200 ty dong.", "", algorithm)
+    accepted = await upload(client, "mo.pdf", content, "application/pdf")
+    assert "1.200" in await text_of(client, accepted["id"])
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+async def test_pdf_with_a_user_password_is_refused_as_encrypted(
+    client: httpx.AsyncClient, algorithm: str
+) -> None:
+    content = encrypted_pdf("Doanh thu 2023 la 1.200 ty dong.", "bi-mat", algorithm)
+    response = await client.post(
+        "/v1/documents", files={"file": ("khoa.pdf", content, "application/pdf")}
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "ingest.encrypted_pdf"
+    assert "encrypted with a password" in problem["detail"]
 
 
 async def test_json_base64_docx_uses_the_file_name(client: httpx.AsyncClient) -> None:

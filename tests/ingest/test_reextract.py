@@ -47,6 +47,18 @@ async def client(
         yield http
 
 
+REAL_EXTRACT = extraction.extract
+
+
+def extract_v9(text: str, **kwargs: Any) -> list[Fact]:
+    """A later extractor. Module-level: extraction runs in a child process, which gets the
+    function by name."""
+    facts = REAL_EXTRACT(text, **kwargs)
+    extra = facts[0].model_copy(update={"value": facts[0].value + 1, "period": "2022"})
+    relabelled = facts[0].model_copy(update={"label": "worded differently"})
+    return [relabelled, *facts[1:-1], extra]
+
+
 async def until_delivered(client: httpx.AsyncClient, document_id: str) -> dict[str, Any]:
     for _ in range(600):
         status = (await client.get(f"/v1/documents/{document_id}")).json()
@@ -97,15 +109,7 @@ async def test_a_new_version_sends_only_the_differences(
     none = await client.post("/v1/documents/reextract")
     assert (none.status_code, none.json()["queued"]) == (202, [])
 
-    # "Version 9": finds one fact more, and no longer the last one version 1 found.
-    real_extract = extraction.extract
-
-    def extract_v9(text: str, **kwargs: Any) -> list[Fact]:
-        facts = real_extract(text, **kwargs)
-        extra = facts[0].model_copy(update={"value": facts[0].value + 1, "period": "2022"})
-        relabelled = facts[0].model_copy(update={"label": "worded differently"})
-        return [relabelled, *facts[1:-1], extra]
-
+    # "Version 9" (extract_v9): finds one fact more, and no longer the last one version 1 found.
     monkeypatch.setattr(extraction, "EXTRACTOR_VERSION", "9.0.0")
     monkeypatch.setattr(extraction, "extract", extract_v9)
     queued = await client.post(f"/v1/documents/{accepted['id']}/reextract")

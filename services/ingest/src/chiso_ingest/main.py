@@ -15,9 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chiso_ingest import __version__
 from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
-from chiso_ingest.formats import ReaderSandbox
-from chiso_ingest.settings import Settings, sandbox_limits_of
+from chiso_ingest.formats import ReaderSandbox, Sandbox
+from chiso_ingest.settings import (
+    Settings,
+    extraction_limits_of,
+    request_limit_of,
+    sandbox_limits_of,
+)
 from chiso_ingest.worker import Worker
+from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
@@ -52,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readers = ReaderSandbox(sandbox_limits_of(settings))
         await asyncio.to_thread(readers.warm_up)
         task = None
-        worker = Worker(sessionmaker, client, settings)
+        extractor = Sandbox(extraction_limits_of(settings))
+        worker = Worker(sessionmaker, client, settings, extractor)
         if settings.run_worker:
             task = asyncio.create_task(worker.run())
         freeze_startup_objects()
@@ -89,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Accepts provincial reports, extracts their facts and delivers them.",
         lifespan=lifespan,
+    )
+    # Inside the request-id middleware, so a refusal carries the id.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=request_limit_of(settings), namespace="ingest"
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "ingest")

@@ -19,6 +19,13 @@ class Settings(ServiceSettings):
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1, description="Largest document accepted (413 above)."
     )
+    max_request_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest request body, counted while it streams in, chunked or not (413 "
+        "above, before the rest is read). Default: room for a `max_upload_bytes` document sent "
+        "base64-encoded in JSON, 4/3 of it plus 64 KiB.",
+    )
     max_chars: int = Field(
         default=2_000_000, ge=1, description="Most characters of decoded text per document."
     )
@@ -45,6 +52,26 @@ class Settings(ServiceSettings):
         default_factory=lambda: list(READERS),
         description="Media types accepted for upload (415 otherwise).",
     )
+    max_facts: int = Field(
+        default=20_000,
+        ge=1,
+        description="Most facts one document may give; a document over it fails with the "
+        "reason (the largest sample report gives 267).",
+    )
+    max_facts_per_1000_chars: int = Field(
+        default=250,
+        ge=1,
+        description="Most facts per started 1000 characters of text (a dense table of small "
+        "numbers gives about 100; a text of bare numbers 500); a document over it fails.",
+    )
+    extract_timeout: float = Field(
+        default=60, gt=0, description="Seconds one document's extraction may take."
+    )
+    extract_memory_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="Address space of the child process that extracts one document (0: no limit).",
+    )
     run_worker: bool = Field(
         default=True, description="Run the extraction and delivery loops in this process."
     )
@@ -52,7 +79,12 @@ class Settings(ServiceSettings):
     job_lease_seconds: float = Field(
         default=300, gt=0, description="A claimed job not finished by then is retried."
     )
-    max_job_attempts: int = Field(default=5, ge=1)
+    max_job_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Times a job is taken (a failed extraction, or a worker that died on it) "
+        "before it is failed for good: the document's status becomes failed with the reason.",
+    )
     delivery_batch_size: int = Field(default=5000, ge=1, description="Facts per delivery call.")
     retry_base_seconds: float = Field(default=0.5, gt=0, description="First retry delay.")
     retry_max_seconds: float = Field(default=60, gt=0, description="Longest retry delay.")
@@ -72,6 +104,15 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def extraction_limits_of(settings: Settings) -> SandboxLimits:
+    """The limits of the process each document is extracted in (one at a time per worker)."""
+    return SandboxLimits(
+        timeout=settings.extract_timeout,
+        memory_bytes=settings.extract_memory_bytes,
+        parallel=1,
+    )
+
+
 def sandbox_limits_of(settings: Settings) -> SandboxLimits:
     """The limits of the process each uploaded file is read in."""
     return SandboxLimits(
@@ -79,3 +120,10 @@ def sandbox_limits_of(settings: Settings) -> SandboxLimits:
         memory_bytes=settings.parse_memory_bytes,
         parallel=settings.parse_parallel,
     )
+
+
+def request_limit_of(settings: Settings) -> int:
+    """The most bytes a request body may have."""
+    if settings.max_request_bytes is not None:
+        return settings.max_request_bytes
+    return settings.max_upload_bytes * 4 // 3 + 65536

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +20,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_ingest import extraction
+from chiso_ingest.bounded_extraction import ExtractionRefused, extract_in_sandbox
 from chiso_ingest.db.models import Document, Job, OutboxMessage, StoredFact
+from chiso_ingest.formats import Sandbox
 from chiso_ingest.settings import Settings
 from chiso_shared.db import utcnow
 from chiso_shared.facts import Fact
@@ -40,10 +42,12 @@ class Worker:
         sessionmaker: async_sessionmaker[AsyncSession],
         client: httpx.AsyncClient,
         settings: Settings,
+        extractor: Sandbox,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
+        self.extractor = extractor  # where extraction runs: a child under memory/CPU limits
         self.wake = asyncio.Event()
         self.stopping = False
 
@@ -80,10 +84,19 @@ class Worker:
             await session.commit()
             text, name = document.text, document.filename
             published, scope = document.published, document.scope
+        limit = extraction.fact_limit(
+            len(text), self.settings.max_facts, self.settings.max_facts_per_1000_chars
+        )
         try:
-            facts = await asyncio.to_thread(
-                extraction.extract, text, doc=name, published=published, scope=scope
+            facts = await extract_in_sandbox(
+                self.extractor, text, doc=name, published=published, scope=scope, max_facts=limit
             )
+        except ExtractionRefused as exc:
+            logger.warning(
+                "extraction refused", extra={"document_id": job.document_id, "reason": exc.reason}
+            )
+            await self._fail_for_good(job, exc.reason)
+            return True
         except Exception as exc:
             logger.exception("extraction failed", extra={"document_id": job.document_id})
             await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
@@ -93,27 +106,56 @@ class Worker:
         return True
 
     async def _claim_job(self) -> Job | None:
-        now = utcnow()
-        async with self.sessionmaker() as session:
-            candidate = await session.scalar(
-                select(Job)
-                .where(Job.status.in_(("queued", "running")), Job.available_at <= now)
-                .order_by(Job.id)
-                .limit(1)
+        """The next job due, leased to this worker; a job already claimed `max_job_attempts`
+        times goes to the dead letter instead, so one document that kills its worker (a
+        `kill -9`, an OOM kill) cannot crash-loop the pod."""
+        while True:
+            now = utcnow()
+            async with self.sessionmaker() as session:
+                candidate = await session.scalar(
+                    select(Job)
+                    .where(Job.status.in_(("queued", "running")), Job.available_at <= now)
+                    .order_by(Job.id)
+                    .limit(1)
+                )
+                if candidate is None:
+                    return None
+                if candidate.attempts < self.settings.max_job_attempts:
+                    return await self._lease(session, candidate, now)
+                await self._dead_letter(session, candidate)
+
+    async def _dead_letter(self, session: AsyncSession, job: Job) -> None:
+        """Fail a job whose every attempt ended without a result (its worker died)."""
+        reason = dead_letter_reason(job.attempts, job.last_error)
+        failed = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.available_at == job.available_at)
+            .values(status="failed", last_error=reason)
+        )
+        if failed.rowcount == 1:  # type: ignore[attr-defined]
+            await session.execute(
+                update(Document)
+                .where(Document.id == job.document_id)
+                .values(status="failed", error=reason, updated_at=utcnow())
             )
-            if candidate is None:
-                return None
-            lease = now + timedelta(seconds=self.settings.job_lease_seconds)
-            claimed = await session.execute(
-                update(Job)
-                .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
-                .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+            logger.error(
+                "job dead-lettered",
+                extra={"document_id": job.document_id, "attempts": job.attempts},
             )
-            await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            await session.refresh(candidate)
-            return candidate
+        await session.commit()
+
+    async def _lease(self, session: AsyncSession, candidate: Job, now: datetime) -> Job | None:
+        lease = now + timedelta(seconds=self.settings.job_lease_seconds)
+        claimed = await session.execute(
+            update(Job)
+            .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
+            .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+        )
+        await session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        await session.refresh(candidate)
+        return candidate
 
     async def _store(self, job: Job, facts: Sequence[Fact]) -> None:
         """Facts, outbox rows, document and job status in one transaction."""
@@ -153,6 +195,19 @@ class Worker:
             document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
             await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
+            await session.commit()
+
+    async def _fail_for_good(self, job: Job, reason: str) -> None:
+        """A document over a limit: it fails now, with the reason; nothing is stored."""
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Job).where(Job.id == job.id).values(status="failed", last_error=reason)
+            )
+            await session.execute(
+                update(Document)
+                .where(Document.id == job.document_id)
+                .values(status="failed", error=reason, updated_at=utcnow())
+            )
             await session.commit()
 
     async def _fail_job(self, job: Job, reason: str) -> None:
@@ -277,6 +332,19 @@ class Worker:
                 .values(status="failed", error=reason[:2000], updated_at=utcnow())
             )
             await session.commit()
+
+
+def dead_letter_reason(attempts: int, last_error: str | None) -> str:
+    """Why a job is no longer tried, in Vietnamese and in English."""
+    reason = (
+        f"Tài liệu đã được xử lý {attempts} lần mà tiến trình trích xuất đều dừng trước khi "
+        "xong (bị tắt hoặc hết thời hạn); tài liệu không được thử lại. / "
+        f"Extraction was attempted {attempts} times and the worker stopped before finishing "
+        "each time (killed, or its lease ran out); the document is not retried."
+    )
+    if last_error:
+        reason += f" Lỗi gần nhất / last error: {last_error[:1000]}"
+    return reason
 
 
 def _document_meta(document: Document) -> dict[str, Any]:

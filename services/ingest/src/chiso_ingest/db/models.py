@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiso_shared.db import Base, new_metadata, utcnow
@@ -41,10 +41,18 @@ class Document(IngestBase):
 
 
 class Job(IngestBase):
-    """The durable work queue: one row per document to extract."""
+    """The durable work queue: one row per document to extract.
+
+    `attempts` counts claims; a job claimed `max_job_attempts` times without finishing (its
+    worker died each time) is `failed` from then on: the dead letter, never claimed again.
+    """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_ready", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_jobs_ready", "status", "available_at"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)

@@ -72,6 +72,16 @@ class DocumentAccepted(BaseModel):
     duplicate: bool = Field(description="True when the same text was already ingested.")
 
 
+class JobState(BaseModel):
+    """The document's latest extraction job: `failed` with attempts at the limit is the dead
+    letter of a document whose worker died on every attempt; it is not retried."""
+
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int = Field(description="How many times a worker has taken the job.")
+    max_attempts: int = Field(description="Attempts after which the job is failed for good.")
+    last_error: str | None = Field(description="Why the last attempt failed, if it did.")
+
+
 class DocumentOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -96,6 +106,12 @@ class DocumentOut(BaseModel):
                     "fact_count": 96,
                     "created_at": "2026-11-26T08:00:00Z",
                     "updated_at": "2026-11-26T08:00:03Z",
+                    "job": {
+                        "status": "done",
+                        "attempts": 1,
+                        "max_attempts": 5,
+                        "last_error": None,
+                    },
                 }
             ]
         }
@@ -118,6 +134,7 @@ class DocumentOut(BaseModel):
     fact_count: int
     created_at: datetime
     updated_at: datetime
+    job: JobState | None = Field(default=None, description="The latest extraction job.")
 
 
 class DocumentFacts(BaseModel):

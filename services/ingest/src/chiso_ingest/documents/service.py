@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_ingest.db.models import Document, Job, StoredFact
-from chiso_ingest.documents.schemas import DocumentMetadata, DocumentOut
+from chiso_ingest.documents.schemas import DocumentMetadata, DocumentOut, JobState
 from chiso_ingest.formats import Parsed
 from chiso_shared.db import utcnow
 from chiso_shared.errors import NotFound
@@ -82,7 +82,23 @@ async def facts_of(session: AsyncSession, document: Document) -> list[StoredFact
     return list((await session.scalars(query)).all())
 
 
-def to_out(document: Document) -> DocumentOut:
+async def latest_job(
+    session: AsyncSession, document: Document, max_attempts: int
+) -> JobState | None:
+    job = await session.scalar(
+        select(Job).filter_by(document_id=document.id).order_by(Job.id.desc()).limit(1)
+    )
+    if job is None:
+        return None
+    return JobState(
+        status=job.status,  # the column's check constraint keeps it to the four states
+        attempts=job.attempts,
+        max_attempts=max_attempts,
+        last_error=job.last_error,
+    )
+
+
+def to_out(document: Document, job: JobState | None = None) -> DocumentOut:
     return DocumentOut(
         id=document.id,
         filename=document.filename,
@@ -101,6 +117,7 @@ def to_out(document: Document) -> DocumentOut:
         fact_count=document.fact_count,
         created_at=document.created_at,
         updated_at=document.updated_at,
+        job=job,
     )
 
 

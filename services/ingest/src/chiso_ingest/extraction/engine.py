@@ -1062,15 +1062,53 @@ def _to_fact(doc: Doc, cand: Cand, name: str) -> Fact | None:
         return None
 
 
-def run(text: str, *, doc: str, published: str | None, scope: str | None) -> list[Fact]:
+class TooManyFacts(Exception):
+    """The text states more facts than the caller allows (`max_facts`)."""
+
+    def __init__(self, found: int, limit: int, *, counting_stopped: bool) -> None:
+        super().__init__(f"more than {limit} facts ({found}{'+' if counting_stopped else ''})")
+        self.found = found
+        self.limit = limit
+        self.counting_stopped = counting_stopped
+
+
+# Numbers read as candidates per allowed fact before reading stops: some candidates give no
+# fact (in the seed reports up to 1.6 per fact), so this bounds the work and memory a hostile
+# text of bare numbers costs without refusing a document whose facts fit.
+CANDIDATES_PER_FACT = 4
+
+
+def run(
+    text: str,
+    *,
+    doc: str,
+    published: str | None,
+    scope: str | None,
+    max_facts: int | None = None,
+) -> list[Fact]:
     text = unicodedata.normalize("NFC", text)
     lex = lexicon()
     prepared = _prepare(text, lex, scope)
-    cands = [c for m in lex.candidate.finditer(text) if (c := _read(prepared, m)) is not None]
+    cands = _candidates(prepared, lex, max_facts)
     cands = _drop_footnote_marks(prepared, _merge_word_ranges(prepared, cands))
     if not _add_context(prepared, cands, published):
         return []
     _contextualise(prepared, cands)
     facts = [f for c in cands if (f := _to_fact(prepared, c, doc)) is not None]
+    if max_facts is not None and len(facts) > max_facts:
+        raise TooManyFacts(len(facts), max_facts, counting_stopped=False)
     facts.sort(key=lambda f: f.start)
     return facts
+
+
+def _candidates(doc: Doc, lex: Lexicon, max_facts: int | None) -> list[Cand]:
+    ceiling = None if max_facts is None else max_facts * CANDIDATES_PER_FACT
+    cands: list[Cand] = []
+    for m in lex.candidate.finditer(doc.text):
+        cand = _read(doc, m)
+        if cand is None:
+            continue
+        cands.append(cand)
+        if ceiling is not None and len(cands) > ceiling:
+            raise TooManyFacts(len(cands), max_facts or 0, counting_stopped=True)
+    return cands

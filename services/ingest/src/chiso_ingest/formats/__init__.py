@@ -13,7 +13,7 @@ from chiso_ingest.formats.base import Limits, Parsed, Region
 from chiso_ingest.formats.docx_reader import read_docx
 from chiso_ingest.formats.html_reader import read_html
 from chiso_ingest.formats.pdf_reader import read_pdf
-from chiso_ingest.formats.sandbox import ReaderSandbox, SandboxLimits
+from chiso_ingest.formats.sandbox import ReaderSandbox, Sandbox, SandboxLimits
 from chiso_ingest.formats.text_reader import read_text
 from chiso_shared.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
@@ -23,6 +23,7 @@ __all__ = [
     "Parsed",
     "ReaderSandbox",
     "Region",
+    "Sandbox",
     "SandboxLimits",
     "media_type_of",
     "read",

@@ -5,6 +5,9 @@ running it cannot be stopped. Each file is therefore read in its own process, fo
 server that has already imported the readers (so a read costs milliseconds, not an
 interpreter start), with an address-space limit and a CPU-time limit, under a wall-clock
 deadline after which the process is killed. A bounded number of reads run at once.
+
+Extraction runs the same way (`Sandbox.call` with the extractor), under its own limits: a text
+of bare numbers must not take the server's memory or time either.
 """
 
 from __future__ import annotations
@@ -13,16 +16,17 @@ import asyncio
 import multiprocessing
 import resource
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from chiso_ingest.extraction import TooManyFacts
 from chiso_ingest.formats.base import Limits, Parsed
 from chiso_shared import errors
 from chiso_shared.errors import ChisoError, ServiceUnavailable, Unprocessable
 
-_PRELOAD = ["chiso_ingest.formats"]
+_PRELOAD = ["chiso_ingest.formats.preload"]
 _preload_lock = threading.Lock()
 
 
@@ -35,21 +39,20 @@ class SandboxLimits:
 
 def _child(
     conn: Connection,
-    content: bytes,
-    media_type: str,
-    limits: Limits,
-    accepted: list[str],
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
     memory_bytes: int,
     cpu_seconds: int,
 ) -> None:
-    """Runs in the child: apply the limits, read, send back the result or the refusal."""
-    from chiso_ingest.formats import read
-
+    """Runs in the child: apply the limits, call, send back the result or the refusal."""
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     try:
-        message: tuple[Any, ...] = ("ok", read(content, media_type, limits, accepted))
+        message: tuple[Any, ...] = ("ok", function(*args, **kwargs))
+    except TooManyFacts as exc:
+        message = ("too_many_facts", exc.found, exc.limit, exc.counting_stopped)
     except ChisoError as exc:
         if _out_of_memory(exc) or _near_limit(memory_bytes):
             message = ("memory",)
@@ -100,8 +103,8 @@ def _near_limit(memory_bytes: int) -> bool:
     return False
 
 
-class ReaderSandbox:
-    """Reads files in killable, memory-limited child processes (one per file)."""
+class Sandbox:
+    """Runs a function in a killable, memory-limited child process (one per call)."""
 
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
@@ -116,31 +119,25 @@ class ReaderSandbox:
 
         forkserver.ensure_running()
 
-    async def read(
-        self, content: bytes, media_type: str, limits: Limits, accepted: Collection[str]
-    ) -> Parsed:
+    async def call(
+        self, function: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> tuple[Any, ...]:
+        """`function(*args, **kwargs)` in a child: ("ok", result), or what stopped it.
+
+        `function` must be importable by name (a module-level function): the child gets it by
+        reference, so it is the function as the module defines it when the child loads it.
+        """
         async with self._slots:
-            message = await asyncio.to_thread(
-                self._run, content, media_type, limits, list(accepted)
-            )
-        return _result(message, media_type, self.limits)
+            return await asyncio.to_thread(self._run, function, args, kwargs)
 
     def _run(
-        self, content: bytes, media_type: str, limits: Limits, accepted: list[str]
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[Any, ...]:
         receiver, sender = self._context.Pipe(duplex=False)
         cpu_seconds = max(1, int(self.limits.timeout) + 1)
         process = self._context.Process(
             target=_child,
-            args=(
-                sender,
-                content,
-                media_type,
-                limits,
-                accepted,
-                self.limits.memory_bytes,
-                cpu_seconds,
-            ),
+            args=(sender, function, args, kwargs, self.limits.memory_bytes, cpu_seconds),
             daemon=True,
         )
         process.start()
@@ -160,6 +157,18 @@ class ReaderSandbox:
                 process.kill()
             process.join()
             process.close()
+
+
+class ReaderSandbox(Sandbox):
+    """Reads files in killable, memory-limited child processes (one per file)."""
+
+    async def read(
+        self, content: bytes, media_type: str, limits: Limits, accepted: Collection[str]
+    ) -> Parsed:
+        from chiso_ingest.formats import read
+
+        message = await self.call(read, content, media_type, limits, list(accepted))
+        return _result(message, media_type, self.limits)
 
 
 def _result(message: tuple[Any, ...], media_type: str, limits: SandboxLimits) -> Parsed:
