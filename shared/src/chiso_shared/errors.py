@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chiso_shared.request_id import current_request_id
+from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("chiso.errors")
@@ -243,12 +243,16 @@ def install_error_handlers(app: FastAPI, namespace: str) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette runs this outside the request-id middleware (whose header is not added
+        # to what is sent from here), so the header is set here, from the id it left set.
         logger.exception("unhandled error", exc_info=exc)
+        request_id = current_request_id()
         return problem_response(
             request,
             status=500,
             code=f"{namespace}.internal",
             detail="An unexpected error occurred; it has been logged.",
+            headers={REQUEST_ID_HEADER: request_id} if request_id else None,
         )
 
     app.add_exception_handler(ChisoError, on_chiso_error)
