@@ -9,12 +9,15 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chiso.audit_cmd import audit_app
 from chiso.ingest_cmd import ingest_command
+
+if TYPE_CHECKING:
+    from chiso_shared.settings import ServiceSettings
 
 app = typer.Typer(
     help="chiso turns Vietnamese provincial ICT reports into indicator time series.",
@@ -151,17 +154,31 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000/8001/8002).")] = None,
 ) -> None:
     """Run one service in the foreground (settings from CHISO_<SERVICE>_* variables)."""
-    import uvicorn
+    from chiso.serving import run
 
     default_port = {"gateway": 8000, "ingest": 8001, "indicators": 8002}[service.value]
-    uvicorn.run(
+    run(
         f"chiso_{service.value}.main:create_app",
-        factory=True,
         host=host,
         port=port or default_port,
+        head_timeout=_service_settings(service).request_head_timeout_seconds,
         log_config=None,
         proxy_headers=False,
     )
+
+
+def _service_settings(service: Service) -> ServiceSettings:
+    if service is Service.gateway:
+        from chiso_gateway.settings import Settings as GatewaySettings
+
+        return GatewaySettings()
+    if service is Service.ingest:
+        from chiso_ingest.settings import Settings as IngestSettings
+
+        return IngestSettings()
+    from chiso_indicators.settings import Settings as IndicatorsSettings
+
+    return IndicatorsSettings()
 
 
 @app.command()
