@@ -46,8 +46,18 @@ IngestPort = Annotated[int, typer.Option(help="Ingest port.")]
 IndicatorsPort = Annotated[int, typer.Option(help="Indicators port.")]
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+class _InterruptOnce:
+    """Turn the first SIGINT/SIGTERM into KeyboardInterrupt and ignore the ones after it
+    (`uv run` passes a Ctrl-C on twice; people press it twice), so nothing interrupts the
+    stop the first one started."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
 
 
 @app.command()
@@ -70,7 +80,9 @@ def up(
         log_level="INFO",
     )
     suite = Suite(config)
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt = _InterruptOnce()
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         suite.start_all()
         typer.echo(
