@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -122,3 +123,39 @@ def test_every_reference_resolves(service: str) -> None:
         except (KeyError, TypeError):
             dangling.append(ref)
     assert not dangling, f"{service}: $ref to nothing: {dangling}"
+
+
+PROBLEM_REF = "#/components/schemas/Problem"
+# The one error answer that is not a problem: /readyz's 503 names the checks that failed.
+NOT_PROBLEMS = {("/readyz", "503")}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("service", APPS)
+async def test_error_responses_are_documented_as_problem_json(service: str) -> None:
+    """Errors are served as application/problem+json with the Problem body, and documented so
+    (FastAPI's own 422 says application/json and a body chiso never sends)."""
+    transport = httpx.ASGITransport(app=APPS[service]())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert {"Problem", "FieldError"} <= set(schemas)
+    wrong = []
+    seen_422 = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith(("4", "5")) or (path, status) in NOT_PROBLEMS:
+                    continue
+                seen_422 += status == "422"
+                content = response.get("content", {})
+                body = content.get("application/problem+json", {})
+                if list(content) != ["application/problem+json"] or (
+                    body.get("schema") != {"$ref": PROBLEM_REF}
+                ):
+                    wrong.append(f"{method.upper()} {path} {status}: {content}")
+                elif body["example"]["status"] != int(status):
+                    wrong.append(f"{method.upper()} {path} {status}: example {body['example']}")
+    assert seen_422
+    assert not wrong, "\n".join(wrong)

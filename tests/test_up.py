@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -56,3 +57,111 @@ def test_up_serves_until_interrupted_then_stops_cleanly(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (children, theirs, ...) from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie has stopped: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_up(tmp_path: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "chiso", "up", "--data-dir", str(tmp_path / "data")]
+    for service, port in ports.items():
+        command += [f"--{service}-port", str(port)]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def wait_up(process: subprocess.Popen[bytes], ports: dict[str, int], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while "chiso is up" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the suite did not come up"
+        time.sleep(0.2)
+    for port in ports.values():
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
+
+def wait_for(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while text not in log.read_text():
+        assert process.poll() is None or text in log.read_text(), log.read_text()
+        assert time.monotonic() < deadline, f"{text!r} never appeared: {log.read_text()}"
+        time.sleep(0.02)
+
+
+def test_a_second_ctrl_c_stops_everything_and_up_restarts_at_once(tmp_path: Path) -> None:
+    """A double Ctrl-C (or `uv run` passing one on twice) stops every service, and `chiso up`
+    starts again at once on the same ports though the last answers left them in TIME_WAIT."""
+    ports = {"gateway": free_port(), "ingest": free_port(), "indicators": free_port()}
+    log = tmp_path / "up.log"
+    started: set[int] = set()
+    process = start_up(tmp_path, ports, log)
+    try:
+        wait_up(process, ports, log)
+        started = descendants(process.pid)
+        assert len(started) >= 3, started
+        # Kept-alive connections, which the services close when they stop: their ports then
+        # sit in TIME_WAIT for a minute.
+        with httpx.Client() as client:
+            for port in ports.values():
+                assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            process.send_signal(signal.SIGINT)
+            wait_for(log, "stopping", process)
+            process.send_signal(signal.SIGINT)  # while the services are being stopped
+            code = process.wait(timeout=90)
+        still = sorted(pid for pid in started if alive(pid))
+        assert not still, f"left running: {still}\n{log.read_text()}"
+        assert code == 0, log.read_text()
+
+        log = tmp_path / "up-again.log"
+        again = start_up(tmp_path, ports, log)
+        try:
+            wait_up(again, ports, log)
+            started |= descendants(again.pid)
+            again.send_signal(signal.SIGINT)
+            assert again.wait(timeout=60) == 0, log.read_text()
+        finally:
+            if again.poll() is None:
+                os.killpg(again.pid, signal.SIGKILL)
+                again.wait()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in started:  # each service leads its own process group
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)

@@ -9,12 +9,15 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chiso.audit_cmd import audit_app
 from chiso.ingest_cmd import ingest_command
+
+if TYPE_CHECKING:
+    from chiso_shared.settings import ServiceSettings
 
 app = typer.Typer(
     help="chiso turns Vietnamese provincial ICT reports into indicator time series.",
@@ -43,8 +46,18 @@ IngestPort = Annotated[int, typer.Option(help="Ingest port.")]
 IndicatorsPort = Annotated[int, typer.Option(help="Indicators port.")]
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+class _InterruptOnce:
+    """Turn the first SIGINT/SIGTERM into KeyboardInterrupt and ignore the ones after it
+    (`uv run` passes a Ctrl-C on twice; people press it twice), so nothing interrupts the
+    stop the first one started."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
 
 
 @app.command()
@@ -67,7 +80,9 @@ def up(
         log_level="INFO",
     )
     suite = Suite(config)
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt = _InterruptOnce()
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         suite.start_all()
         typer.echo(
@@ -151,19 +166,33 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000/8001/8002).")] = None,
 ) -> None:
     """Run one service in the foreground (settings from CHISO_<SERVICE>_* variables)."""
-    import uvicorn
+    from chiso.serving import run
 
     default_port = {"gateway": 8000, "ingest": 8001, "indicators": 8002}[service.value]
-    uvicorn.run(
+    run(
         f"chiso_{service.value}.main:create_app",
-        factory=True,
         host=host,
         port=port or default_port,
+        head_timeout=_service_settings(service).request_head_timeout_seconds,
         log_config=None,
         # Forwarded headers are believed only from the proxies a service's own setting names
         # (the gateway's FORWARDED_ALLOW_IPS), not from uvicorn's default of 127.0.0.1.
         proxy_headers=False,
     )
+
+
+def _service_settings(service: Service) -> ServiceSettings:
+    if service is Service.gateway:
+        from chiso_gateway.settings import Settings as GatewaySettings
+
+        return GatewaySettings()
+    if service is Service.ingest:
+        from chiso_ingest.settings import Settings as IngestSettings
+
+        return IngestSettings()
+    from chiso_indicators.settings import Settings as IndicatorsSettings
+
+    return IndicatorsSettings()
 
 
 @app.command()

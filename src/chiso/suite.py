@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +98,10 @@ class Suite:
         for service in SERVICES:
             port = self.config.port(service)
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # Bind as uvicorn will (SO_REUSEADDR): a port whose last connections sit in
+                # TIME_WAIT for a minute after a stop is free to it, one something listens on
+                # is not (Linux refuses that bind even with SO_REUSEADDR).
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind((self.config.host, port))
                 except OSError as exc:
@@ -130,32 +136,40 @@ class Suite:
                 time.sleep(0.1)
 
     def stop(self, service: str, timeout: float = 15) -> None:
+        """SIGTERM the service's process group, SIGKILL it after `timeout` seconds; then
+        SIGKILL whatever is left in the group (the ingest readers' fork server)."""
         process = self.processes.pop(service, None)
-        if process is None or process.poll() is not None:
+        if process is None or process.returncode is not None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while not _exited(process) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The leader is a zombie or still running, so its group id is still its own.
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
 
     def kill(self, service: str) -> None:
         """Stop a service abruptly (SIGKILL), as a crash would."""
         process = self.processes.pop(service, None)
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process is not None and process.returncode is None:
+            _signal_group(process, signal.SIGKILL)
             process.wait()
 
     def stop_all(self) -> None:
-        for service in reversed(SERVICES):
-            self.stop(service)
+        """Stop every service. SIGINT and SIGTERM are ignored meanwhile: a second Ctrl-C (or
+        `uv run` passing one Ctrl-C on twice) must not cut the stop short and leave the
+        other services running; stopping is what they ask for anyway."""
+        with _signals_ignored(signal.SIGINT, signal.SIGTERM):
+            for service in reversed(SERVICES):
+                self.stop(service)
 
     def wait(self) -> str:
-        """Block until one service exits; return its name."""
+        """Block until one service exits; return its name (it is left unreaped, so `stop`
+        can still clear its process group)."""
         while True:
             for name, process in self.processes.items():
-                if process.poll() is not None:
+                if _exited(process):
                     return name
             time.sleep(0.2)
 
@@ -174,3 +188,38 @@ class Suite:
         tb: TracebackType | None,
     ) -> None:
         self.stop_all()
+
+
+def _exited(process: subprocess.Popen[bytes]) -> bool:
+    """Whether `process` has ended, without reaping it: until it is reaped its pid, and so
+    its process group id, cannot be given to another process."""
+    if process.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+@contextlib.contextmanager
+def _signals_ignored(*signums: int) -> Iterator[None]:
+    """Ignore `signums` in this process for the block (only the main thread can: elsewhere
+    nothing changes). A no-op handler rather than SIG_IGN, which children would inherit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _ignore) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _ignore(_signum: int, _frame: object) -> None:
+    pass

@@ -21,8 +21,9 @@ shape `Problem`.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -31,7 +32,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chiso_shared.request_id import current_request_id
+from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("chiso.errors")
@@ -147,23 +148,22 @@ class GatewayTimeout(ChisoError):
     default_code = "upstream_timeout"
 
 
-_TITLES = {
-    cls.status_code: cls.title
-    for cls in (
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        Conflict,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        Unprocessable,
-        TooManyRequests,
-        BadGateway,
-        ServiceUnavailable,
-        GatewayTimeout,
-    )
-}
+_PROBLEM_CLASSES: tuple[type[ChisoError], ...] = (
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unprocessable,
+    TooManyRequests,
+    BadGateway,
+    ServiceUnavailable,
+    GatewayTimeout,
+)
+_TITLES = {cls.status_code: cls.title for cls in _PROBLEM_CLASSES}
+_CODES = {cls.status_code: cls.default_code for cls in _PROBLEM_CLASSES}
 
 
 def problem_response(
@@ -243,18 +243,23 @@ def install_error_handlers(app: FastAPI, namespace: str) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette runs this outside the request-id middleware (whose header is not added
+        # to what is sent from here), so the header is set here, from the id it left set.
         logger.exception("unhandled error", exc_info=exc)
+        request_id = current_request_id()
         return problem_response(
             request,
             status=500,
             code=f"{namespace}.internal",
             detail="An unexpected error occurred; it has been logged.",
+            headers={REQUEST_ID_HEADER: request_id} if request_id else None,
         )
 
     app.add_exception_handler(ChisoError, on_chiso_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+    _document_problems_in_openapi(app, namespace)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -267,3 +272,80 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+# The bodies FastAPI documents for errors it does not know are problems: its own 422.
+_NOT_PROBLEM_REFS = {"#/components/schemas/HTTPValidationError"}
+
+
+def _problem_example(namespace: str, status: int) -> dict[str, Any]:
+    code = f"{namespace}.{_CODES.get(status, 'http_error')}"
+    title = _TITLES.get(status, "Error")
+    errors = [{"field": "query.period", "message": "Input should be a valid period"}]
+    return Problem(
+        type=f"urn:chiso:problem:{code}",
+        title=title,
+        status=status,
+        code=code,
+        detail=(
+            "The request is not valid: query.period."
+            if status == 422
+            else f"{title}: what went wrong, for a person to read."
+        ),
+        instance="/v1/example",
+        request_id="5f0c9a52b1d44e3c8f8f2d4a6b7c9e01",
+        errors=[FieldError(**error) for error in errors] if status == 422 else [],
+    ).model_dump(mode="json")
+
+
+def _is_problem(content: Mapping[str, Any]) -> bool:
+    """Whether a documented error body is a Problem (or FastAPI's stand-in for one)."""
+    if not content or PROBLEM_MEDIA_TYPE in content:
+        return True
+    refs = {body.get("schema", {}).get("$ref") for body in content.values()}
+    return refs <= {PROBLEM_SCHEMA_REF} | _NOT_PROBLEM_REFS
+
+
+def document_problems(spec: dict[str, Any], namespace: str) -> None:
+    """Document every error answer of `spec` as what is sent: `application/problem+json`
+    with the Problem body. FastAPI puts a response's model under the route's own media type
+    and documents 422 with its own HTTPValidationError, neither of which chiso sends. Error
+    bodies of another schema (the 503 of /readyz names the failed checks) are left as they
+    are. Idempotent."""
+    schemas: dict[str, Any] = spec.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, schema in problem.pop("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    schemas.setdefault("Problem", problem)
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            for status, response in responses.items():
+                if not str(status).isdigit() or int(status) < 400:
+                    continue
+                if not _is_problem(response.get("content", {})):
+                    continue
+                if status == "422":
+                    response["description"] = _TITLES[422]
+                response["content"] = {
+                    PROBLEM_MEDIA_TYPE: {
+                        "schema": {"$ref": PROBLEM_SCHEMA_REF},
+                        "example": _problem_example(namespace, int(status)),
+                    }
+                }
+    text = json.dumps(spec)
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in text:
+            schemas.pop(name, None)
+
+
+def _document_problems_in_openapi(app: FastAPI, namespace: str) -> None:
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_problems(build(), namespace)  # build() keeps it in app.openapi_schema
+        return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -46,10 +46,12 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            _request_id.reset(token)
+        await self.app(scope, receive, send_with_id)
+        # Reset only on success. An exception leaves this middleware before anything answers
+        # it: Starlette's ServerErrorMiddleware (outside every user middleware) builds the 500
+        # and the server logs the failure after we return. Both run later in this request's
+        # own task, whose context ends with it, and must still see the id.
+        _request_id.reset(token)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -31,6 +31,13 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     http: HttpClientSettings = Field(default_factory=HttpClientSettings)
+    request_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="`chiso serve` closes a connection whose request line and headers are not "
+        "all received this long after it opened or after its previous answer (slowloris).",
+    )
 
     service_name: str = "service"
 
