@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,19 +45,6 @@ class Base(DeclarativeBase):
     """Abstract root; each service subclasses it with its own metadata."""
 
     __abstract__ = True
-
-
-def schema_filter(backend: str, trigger_checked: Collection[str]) -> Callable[..., bool]:
-    """Alembic's `include_object` for a comparison of models and database: the foreign keys a
-    service enforces with set-based triggers on PostgreSQL (named `table.column`) are declared
-    in its models but are not constraints there."""
-
-    def include(item: Any, _name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
-        if backend != "postgresql" or kind != "foreign_key_constraint" or reflected:
-            return True
-        return f"{item.parent.name}.{item.column_keys[0]}" not in trigger_checked
-
-    return include
 
 
 def utcnow() -> datetime:
