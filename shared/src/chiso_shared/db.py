@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import DateTime, Dialect, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +25,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from chiso_shared.times import as_utc
 
 logger = logging.getLogger("chiso.db")
 
@@ -45,6 +48,24 @@ class Base(DeclarativeBase):
     """Abstract root; each service subclasses it with its own metadata."""
 
     __abstract__ = True
+
+
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back aware in UTC on every backend.
+
+    PostgreSQL keeps the instant (`timestamptz`) but SQLite keeps only the wall clock, so a
+    naive read there would be served without its `+00:00` and an aware value in another offset
+    would be stored as that offset's wall clock. Binding converts to UTC (naive values are
+    taken as UTC), reading attaches UTC: the same JSON on both databases."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def utcnow() -> datetime:
