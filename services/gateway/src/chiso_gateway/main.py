@@ -35,6 +35,7 @@ from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
+from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.fast_reads:
         app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
     app.add_middleware(GatewayMiddleware)
+    app.add_middleware(RefuseNulMiddleware, namespace="gateway")  # before audit and auth
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share

@@ -23,6 +23,7 @@ from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
+from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Accepts provincial reports, extracts their facts and delivers them.",
         lifespan=lifespan,
     )
+    app.add_middleware(RefuseNulMiddleware, namespace="ingest")  # inside the request id only
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "ingest")
     app.include_router(
