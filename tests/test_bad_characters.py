@@ -148,11 +148,57 @@ async def test_ingest_refuses_nul_in_a_multipart_file_name(ingest: httpx.AsyncCl
     assert response.json()["errors"][0]["field"] == "body.file.filename"
 
 
-@pytest.mark.parametrize("field", ["filename", "title", "issuer", "media_type", "source_url"])
-async def test_ingest_refuses_nul_in_json_metadata(ingest: httpx.AsyncClient, field: str) -> None:
+@pytest.mark.parametrize("field", ["filename", "title", "issuer", "media_type", "text"])
+async def test_ingest_refuses_nul_in_a_json_upload(ingest: httpx.AsyncClient, field: str) -> None:
     body = {"filename": "a.txt", "text": "Năm 2023 có 3.100.000 thuê bao.", field: f"a{NUL}"}
     response = await ingest.post("/v1/documents", json=body)
-    assert_problem(response, 422, "ingest.invalid")
+    assert_problem(response, 400, "ingest.invalid_characters")
+    assert response.json()["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/facts", {"facts": [fact(label=f"a{NUL}b")]}),
+        ("/v1/facts", {"facts": [fact(text=f"3.100.000{NUL}")]}),
+        ("/v1/facts", {"documents": [{"id": "d1", "name": f"a{NUL}.txt"}], "facts": []}),
+        (
+            "/dhis2/api/dataValueSets",
+            {
+                "dataValues": [
+                    {
+                        "dataElement": "telecom.subscribers.total",
+                        "period": "2023",
+                        "orgUnit": "VN-38",
+                        "value": "1",
+                        "comment": f"a{NUL}",
+                    }
+                ]
+            },
+        ),
+    ],
+)
+async def test_indicators_refuses_nul_in_a_json_body(
+    indicators: httpx.AsyncClient, path: str, body: dict[str, Any]
+) -> None:
+    before = (await indicators.get("/v1/observations")).json()
+    assert_problem(await indicators.post(path, json=body), 400, "indicators.invalid_characters")
+    assert (await indicators.get("/v1/observations")).json() == before
+
+
+async def test_an_escaped_backslash_before_u0000_is_text(indicators: httpx.AsyncClient) -> None:
+    """`\\u0000` in JSON is a backslash and the letters u0000, which any database stores."""
+    label = "a\\u0000b"
+    response = await indicators.post(
+        "/v1/facts", json={"facts": [fact(label=label, period="2022")]}
+    )
+    assert response.status_code == 200, response.text
+    items = (
+        await indicators.get(
+            "/v1/observations", params={"start_period": "2022", "end_period": "2022"}
+        )
+    ).json()["items"]
+    assert items[0]["sources"][0]["label"] == label
 
 
 async def test_gateway_refuses_nul_before_forwarding(gateway: httpx.AsyncClient) -> None:
