@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import render_python_code
+from alembic.operations import ops
 from sqlalchemy import Column, Integer, MetaData, Table, select
 
 from chiso_gateway.main import create_app as create_gateway
@@ -89,3 +91,12 @@ async def test_a_time_in_another_offset_is_stored_as_its_utc_instant(tmp_path: P
     assert stored == datetime(2024, 1, 1, 0, tzinfo=UTC)
     assert stored.tzinfo == UTC
     assert count == 1
+
+
+async def test_a_generated_migration_writes_the_plain_column_type() -> None:
+    """Autogenerate renders `UtcTimestamp` as `sa.DateTime(timezone=True)`, so a new migration
+    needs no import of chiso_shared and keeps working if the type moves."""
+    table = Table("t", MetaData(), Column("at", db.UtcTimestamp()))
+    upgrade = ops.UpgradeOps(ops=[ops.CreateTableOp.from_table(table)])
+    code = render_python_code(upgrade, render_item=db.render_item)
+    assert "sa.Column('at', sa.DateTime(timezone=True)" in code

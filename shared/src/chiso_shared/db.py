@@ -11,9 +11,10 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, MetaData, event, text
 from sqlalchemy.engine import make_url
@@ -66,6 +67,15 @@ class UtcTimestamp(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+def render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Alembic's `render_item`: a generated migration writes `UtcTimestamp` as the column type
+    it is in the schema, so migrations stay plain SQLAlchemy (the UTC conversion is the
+    models' business, not the database's)."""
+    if kind == "type" and isinstance(item, UtcTimestamp):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def utcnow() -> datetime:

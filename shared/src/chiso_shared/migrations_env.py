@@ -10,7 +10,7 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chiso_shared.db import is_sqlite
+from chiso_shared.db import is_sqlite, render_item
 
 
 def run(metadata: MetaData, default_url: str, default_version_table: str) -> None:
@@ -26,6 +26,7 @@ def run(metadata: MetaData, default_url: str, default_version_table: str) -> Non
             version_table=version_table,
             render_as_batch=is_sqlite(url),
             compare_type=True,
+            render_item=render_item,
             literal_binds=connection is None,
         )
 
