@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import DateTime, Dialect, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +26,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from chiso_shared.times import as_utc
 
 logger = logging.getLogger("chiso.db")
 
@@ -47,17 +51,31 @@ class Base(DeclarativeBase):
     __abstract__ = True
 
 
-def schema_filter(backend: str, trigger_checked: Collection[str]) -> Callable[..., bool]:
-    """Alembic's `include_object` for a comparison of models and database: the foreign keys a
-    service enforces with set-based triggers on PostgreSQL (named `table.column`) are declared
-    in its models but are not constraints there."""
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back aware in UTC on every backend.
 
-    def include(item: Any, _name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
-        if backend != "postgresql" or kind != "foreign_key_constraint" or reflected:
-            return True
-        return f"{item.parent.name}.{item.column_keys[0]}" not in trigger_checked
+    PostgreSQL keeps the instant (`timestamptz`) but SQLite keeps only the wall clock, so a
+    naive read there would be served without its `+00:00` and an aware value in another offset
+    would be stored as that offset's wall clock. Binding converts to UTC (naive values are
+    taken as UTC), reading attaches UTC: the same JSON on both databases."""
 
-    return include
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def render_item(kind: str, item: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Alembic's `render_item`: a generated migration writes `UtcTimestamp` as the column type
+    it is in the schema, so migrations stay plain SQLAlchemy (the UTC conversion is the
+    models' business, not the database's)."""
+    if kind == "type" and isinstance(item, UtcTimestamp):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def utcnow() -> datetime:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Collection
 
 from alembic import context
 from sqlalchemy import MetaData, pool, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chiso_shared.db import is_sqlite, schema_filter
+from chiso_shared.db import is_sqlite, render_item
 
 
-def run(
-    metadata: MetaData,
-    default_url: str,
-    default_version_table: str,
-    trigger_checked: Collection[str] = (),
-) -> None:
+def run(metadata: MetaData, default_url: str, default_version_table: str) -> None:
     config = context.config
     url = str(config.attributes.get("url") or default_url)
     version_table = str(config.attributes.get("version_table") or default_version_table)
@@ -32,7 +26,7 @@ def run(
             version_table=version_table,
             render_as_batch=is_sqlite(url),
             compare_type=True,
-            include_object=schema_filter(make_url(url).get_backend_name(), trigger_checked),
+            render_item=render_item,
             literal_binds=connection is None,
         )
 

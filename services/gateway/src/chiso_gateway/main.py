@@ -37,6 +37,7 @@ from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
+from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -171,7 +172,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.fast_reads:
         app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
-    # Inside the audit and request id, so a 413 is audited and traced like any answer.
+    # The NUL guard reads a JSON body whole, so the streaming body limit sits outside it and
+    # bounds what it reads; both sit inside the audit and the request id, so their refusals
+    # (400, 413) are audited and traced like any answer, and reach no route or upstream.
+    app.add_middleware(RefuseNulMiddleware, namespace="gateway")
     app.add_middleware(BodyLimit, limit_for=gateway_limits(settings))
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)

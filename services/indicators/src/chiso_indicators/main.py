@@ -21,6 +21,7 @@ from chiso_shared.db import create_engine, create_sessionmaker, ping, session_sc
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
+from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Versioned indicator observations with provenance, served as time series.",
         lifespan=lifespan,
     )
+    app.add_middleware(RefuseNulMiddleware, namespace="indicators")  # inside the request id only
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))

@@ -29,6 +29,7 @@ from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
+from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Accepts provincial reports, extracts their facts and delivers them.",
         lifespan=lifespan,
     )
-    # Inside the request-id middleware, so a refusal carries the id.
+    # The NUL guard reads a JSON body whole, so the streaming body limit sits outside it; both
+    # sit inside the request-id middleware, so a refusal carries the id.
+    app.add_middleware(RefuseNulMiddleware, namespace="ingest")
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=request_limit_of(settings), namespace="ingest"
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chiso_shared.db import Base, new_metadata, utcnow
+from chiso_shared.db import Base, UtcTimestamp, new_metadata, utcnow
 
 
 class GatewayBase(Base):
@@ -25,8 +25,8 @@ class Client(GatewayBase):
     scopes: Mapped[str] = mapped_column(String(500))
     secret_salt: Mapped[str] = mapped_column(String(64))
     secret_hash: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
 
 
 class RevokedToken(GatewayBase):
@@ -36,8 +36,8 @@ class RevokedToken(GatewayBase):
 
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), index=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcTimestamp(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
 
 class AuditRecord(GatewayBase):
@@ -52,7 +52,7 @@ class AuditRecord(GatewayBase):
     __table_args__ = (Index("ix_audit_log_org_id", "org", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[datetime] = mapped_column(UtcTimestamp())
     request_id: Mapped[str] = mapped_column(String(128))
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     org: Mapped[str] = mapped_column(String(100))

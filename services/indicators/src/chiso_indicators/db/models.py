@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chiso_shared.db import Base, new_metadata, utcnow
+from chiso_shared.db import Base, UtcTimestamp, new_metadata, utcnow
 
 
 class IndicatorsBase(Base):
@@ -82,7 +81,7 @@ class SourceDocument(IndicatorsBase):
     issuer: Mapped[str | None] = mapped_column(String(500), nullable=True)
     published: Mapped[str] = mapped_column(String(10), default="")
     extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
 
 class Series(IndicatorsBase):
@@ -121,7 +120,7 @@ class Observation(IndicatorsBase):
     published: Mapped[str] = mapped_column(String(10), default="")
     fingerprint: Mapped[str] = mapped_column(String(64))
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
     sources: Mapped[list[Provenance]] = relationship(
         back_populates="observation", lazy="raise", order_by="Provenance.id"
@@ -140,7 +139,7 @@ class Provenance(IndicatorsBase):
     text: Mapped[str] = mapped_column(String(200))
     label: Mapped[str | None] = mapped_column(Text, nullable=True)
     extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
     observation: Mapped[Observation] = relationship(back_populates="sources", lazy="raise")
     document: Mapped[SourceDocument] = relationship(lazy="raise")
@@ -156,8 +155,8 @@ class Withdrawal(IndicatorsBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
-    withdrawn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    restored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    withdrawn_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    restored_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
 
 
 class ImportBatch(IndicatorsBase):
@@ -168,7 +167,7 @@ class ImportBatch(IndicatorsBase):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     body_hash: Mapped[str] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
 
 class DataRevision(IndicatorsBase):
@@ -178,4 +177,4 @@ class DataRevision(IndicatorsBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)

@@ -14,6 +14,7 @@ from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary,
 from chiso_indicators.dhis2.mapping import from_dhis2_period
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
 from chiso_shared.responses import conditional, conditional_json, csv_bytes
+from chiso_shared.times import UtcDatetime
 
 router = APIRouter(prefix="/dhis2/api", tags=["dhis2"])
 
@@ -109,7 +110,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         org_unit: Annotated[list[str] | None, Query(alias="orgUnit", examples=["VN-38"])] = None,
         start_date: Annotated[date | None, Query(alias="startDate")] = None,
         end_date: Annotated[date | None, Query(alias="endDate")] = None,
-        last_updated: Annotated[datetime | None, Query(alias="lastUpdated")] = None,
+        last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,
         id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
         format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     ) -> Response:

@@ -215,6 +215,8 @@ _ORDER = (
     Observation.period,
     Observation.id,
 )
+# What a cursor holds at each place of `_ORDER`.
+_ORDER_KINDS: tuple[type[int] | type[str], ...] = (str, str, int, str, int)
 
 
 @cache
@@ -249,7 +251,7 @@ async def list_observations(
     they serialise to the same JSON as the model would), and the cursor of the next page."""
     values = filter_values(f) | {"page_limit": limit + 1}
     if cursor:
-        position = decode_cursor(cursor, size=len(_ORDER), code="indicators.bad_cursor")
+        position = decode_cursor(cursor, kinds=_ORDER_KINDS, code="indicators.bad_cursor")
         values |= {f"after_{index}": value for index, value in enumerate(position)}
     query = _page_statement(_shape(f), bool(cursor))
     connection = await _reader(session)

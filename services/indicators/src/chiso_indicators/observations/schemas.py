@@ -8,6 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiso_shared.facts import Fact
+from chiso_shared.times import UtcDatetime
 
 T = TypeVar("T")
 
@@ -136,9 +137,9 @@ class ObservationQuery(BaseModel):
     measure: Literal["actual", "target"] | None = None
     transformation: str | None = Field(default=None, max_length=32, examples=["level"])
     status: Literal["A", "E", "F", "P"] | None = None
-    updated_after: datetime | None = None
+    updated_after: UtcDatetime | None = None
     include_history: bool = Field(default=False, description="All versions, not just current.")
-    as_of: datetime | None = Field(
+    as_of: UtcDatetime | None = Field(
         default=None,
         description="The values as they stood at this recording time: of the versions recorded "
         "by then and not withdrawn then, the current one (or all of them with include_history).",

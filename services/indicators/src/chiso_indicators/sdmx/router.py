@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,6 +13,7 @@ from chiso_indicators.sdmx.model import AGENCY, CONCEPTS, DSD, FLOW, codelists
 from chiso_indicators.sdmx.xml import structure_message
 from chiso_shared.errors import NotFound, problem_responses
 from chiso_shared.responses import conditional
+from chiso_shared.times import UtcDatetime
 
 router = APIRouter(prefix="/sdmx/2.1", tags=["sdmx"])
 
@@ -159,7 +159,7 @@ DATA_RESPONSES = {
 def data_query(
     start_period: Annotated[str | None, Query(alias="startPeriod", examples=["2022"])] = None,
     end_period: Annotated[str | None, Query(alias="endPeriod", examples=["2023"])] = None,
-    updated_after: Annotated[datetime | None, Query(alias="updatedAfter")] = None,
+    updated_after: Annotated[UtcDatetime | None, Query(alias="updatedAfter")] = None,
     last_n: Annotated[int | None, Query(alias="lastNObservations", ge=1, le=10_000)] = None,
     dimension_at_observation: Annotated[
         Literal["TIME_PERIOD", "AllDimensions"], Query(alias="dimensionAtObservation")

@@ -35,6 +35,7 @@ from chiso_shared.errors import (
     problem_responses,
 )
 from chiso_shared.facts import Fact
+from chiso_shared.input_guard import NUL
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -132,6 +133,12 @@ async def _from_multipart(
         fields = {key: value for key, value in form.items() if isinstance(value, str) and value}
     metadata = _validated(DocumentMetadata, fields)
     filename = upload.filename or "document"
+    if NUL in filename:
+        raise Unprocessable(
+            "The file name contains the NUL character.",
+            code="ingest.invalid",
+            errors=[FieldError(field="body.file.filename", message="contains NUL")],
+        )
     return content, filename, media_type_of(upload.content_type, filename), metadata
 
 

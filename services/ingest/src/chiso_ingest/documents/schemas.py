@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chiso_shared.facts import Fact
+from chiso_shared.input_guard import no_nul
 
 DocumentStatus = Literal["queued", "extracting", "extracted", "delivered", "failed"]
 
@@ -28,6 +29,12 @@ class DocumentMetadata(BaseModel):
         examples=["VN-38"],
     )
     issuer: str | None = Field(default=None, max_length=500)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """Every text field, here and in `DocumentIn`: PostgreSQL cannot store NUL."""
+        return no_nul(value) if isinstance(value, str) else value
 
 
 class DocumentIn(DocumentMetadata):
