@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from chiso_gateway.body_limit import BodyLimit, upload_body_limit
+from chiso_gateway.body_limit import upload_body_limit
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
+from chiso_shared.body_limit import BodyLimitMiddleware
 from tests.gateway.support import bearer, gateway_settings, new_client
 from tests.support import free_port, serving
 
@@ -117,7 +118,8 @@ async def _call(limit: int, chunks: int, headers: list[tuple[bytes, bytes]]) -> 
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
-    await BodyLimit(_reads_the_whole_body, lambda _scope: limit)(scope, receive, send)
+    guard = BodyLimitMiddleware(_reads_the_whole_body, max_bytes=lambda _s: limit, namespace="t")
+    await guard(scope, receive, send)
     return int(sent[0]["status"]), pulled
 
 

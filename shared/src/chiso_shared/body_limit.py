@@ -11,16 +11,21 @@ before any size check ran. This pure ASGI middleware counts the bytes as the app
   response had not started). Nothing past the limit is buffered.
 
 Usage: `app.add_middleware(BodyLimitMiddleware, max_bytes=..., namespace="ingest")`, added
-before `RequestIdMiddleware` so the refusal carries the request id. The limit applies to
-every route of the app.
+before `RequestIdMiddleware` so the refusal carries the request id. `max_bytes` is one limit for
+every route, or a function of the request's scope that gives each route its own (the gateway's
+upload takes more than its token form).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chiso_shared.errors import problem_response
+
+LimitFor = Callable[[Scope], int]
 
 
 class BodyTooLarge(Exception):
@@ -30,20 +35,21 @@ class BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """Refuse with 413 any request whose body is longer than `max_bytes`, declared or not."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, namespace: str) -> None:
-        if max_bytes < 0:
+    def __init__(self, app: ASGIApp, *, max_bytes: int | LimitFor, namespace: str) -> None:
+        if isinstance(max_bytes, int) and max_bytes < 0:
             raise ValueError("max_bytes must be 0 or more")
         self.app = app
-        self.max_bytes = max_bytes
+        self.limit_for: LimitFor = max_bytes if callable(max_bytes) else _fixed(max_bytes)
         self.code = f"{namespace}.too_large"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, send, f"The request body is {declared} bytes")
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, f"The request body is {declared} bytes", limit)
             return
         received = 0
         exceeded = False
@@ -56,7 +62,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -71,22 +77,28 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not exceeded:
+            # A form parser turns the refused read into a 400, other routes fail: either way
+            # the cause is ours to answer, unless the answer had already begun.
+            if not exceeded or started:
                 raise
         if exceeded and not started:
-            await self._refuse(scope, send, f"The request body passed {self.max_bytes} bytes")
+            await self._refuse(scope, send, f"The request body passed {limit} bytes", limit)
 
-    async def _refuse(self, scope: Scope, send: Send, what: str) -> None:
+    async def _refuse(self, scope: Scope, send: Send, what: str, limit: int) -> None:
         response = problem_response(
             Request(scope),
             status=413,
             code=self.code,
-            detail=f"{what}; requests may be at most {self.max_bytes} bytes.",
+            detail=f"{what}; requests to this route may be at most {limit} bytes.",
         )
         # No `Connection: close`: the server (uvicorn) then discards the rest of the body as
         # it arrives instead of resetting the connection, so a client that reads only after
         # sending all of it (most HTTP/1.1 clients) still gets this answer.
         await response(scope, _no_receive, send)
+
+
+def _fixed(limit: int) -> LimitFor:
+    return lambda _scope: limit
 
 
 async def _no_receive() -> Message:

@@ -17,7 +17,7 @@ from chiso_gateway.audit_journal import AuditJournal
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.router import router as auth_router
 from chiso_gateway.auth.tokens import Verifier
-from chiso_gateway.body_limit import BodyLimit, gateway_limits
+from chiso_gateway.body_limit import gateway_limits
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
 from chiso_gateway.deps import Reads
@@ -33,6 +33,7 @@ from chiso_gateway.views.documents import router as documents_router
 from chiso_gateway.views.forward import router as forward_router
 from chiso_gateway.views.indicators import router as indicators_router
 from chiso_gateway.views.insights import router as insights_router
+from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
@@ -176,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # bounds what it reads; both sit inside the audit and the request id, so their refusals
     # (400, 413) are audited and traced like any answer, and reach no route or upstream.
     app.add_middleware(RefuseNulMiddleware, namespace="gateway")
-    app.add_middleware(BodyLimit, limit_for=gateway_limits(settings))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_limits(settings), namespace="gateway")
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.forwarded_allow_ips:

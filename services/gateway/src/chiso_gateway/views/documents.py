@@ -75,7 +75,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {
 async def upload(
     request: Request, ingest: IngestDep, settings: SettingsDep, _principal: Writer
 ) -> Envelope[dict[str, Any]]:
-    # The body's size is limited as it streams in (`body_limit.BodyLimit`), chunked or not.
+    # The body's size is limited as it streams in (`chiso_shared.body_limit`), chunked or not.
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         response = await _forward_multipart(request, ingest, settings)
