@@ -141,7 +141,10 @@ def _org_units(value: str, most: int) -> list[str]:
 async def compare(
     request: Request,
     reads: IndicatorsReader,
-    indicator: Annotated[str, Query(max_length=200, examples=["telecom.subscribers.total"])],
+    # min_length: an empty code would read the catalogue's list as if it were one indicator.
+    indicator: Annotated[
+        str, Query(min_length=1, max_length=200, examples=["telecom.subscribers.total"])
+    ],
     org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
     start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,

@@ -1,0 +1,225 @@
+"""Schemathesis against the three services' OpenAPI documents, on live servers with seeded data.
+
+Every operation of ingest, indicators and the gateway gets `CHISO_FUZZ_EXAMPLES` generated
+requests (valid and invalid ones, the document's examples, and requests naming seeded rows),
+derandomized so every run sends the same ones. No response may be a 5xx, and every response's
+status, media type and body must be the ones the OpenAPI document declares. Run alone with
+`./scripts/test -m fuzz`; raise CHISO_FUZZ_EXAMPLES for a deeper run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from chiso_gateway.auth.clients import SCOPES
+from chiso_gateway.main import create_app as create_gateway
+from chiso_indicators.main import create_app as create_indicators
+from chiso_indicators.settings import Settings as IndicatorsSettings
+from chiso_ingest.main import create_app as create_ingest
+from chiso_ingest.settings import Settings as IngestSettings
+from tests.fuzz.harness import REPORTS, Finding, Report, Target, fuzz
+from tests.gateway.support import GOLD, REDIS_URL, gateway_settings, new_client, post_gold
+from tests.support import fresh_database, serving
+
+pytestmark = pytest.mark.fuzz
+
+# Requests per operation. 45 operations at 20 each keep one database's run near two minutes on
+# two cores; the draw is derandomized, so a failure here fails on every run until fixed.
+EXAMPLES = int(os.environ.get("CHISO_FUZZ_EXAMPLES", "20"))
+
+REPORT = (
+    "BÁO CÁO CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH NGHỆ AN NĂM 2023\n"
+    "Năm 2023, tổng số thuê bao điện thoại trên địa bàn tỉnh Nghệ An ước đạt 3.120.000 thuê bao, "
+    "tăng 2,3% so với cùng kỳ.\n"
+)
+
+# Findings in areas other branches of the same security review fix. The lead removes each entry
+# once that branch is merged; a finding not listed here fails the test.
+#   (service, operation or "*", check, status): which branch fixes it
+KNOWN_ELSEWHERE: dict[tuple[str, str, str, int], str] = {}
+
+
+def _known_elsewhere(service: str, found: Finding) -> bool:
+    return any(
+        (service, operation, found.check, found.status) in KNOWN_ELSEWHERE
+        for operation in (found.operation, "*")
+    )
+
+
+@dataclass(frozen=True)
+class Suite:
+    ingest: str
+    indicators: str
+    gateway: str
+    document_id: str
+    token: str
+
+
+def _wait_extracted(ingest: str, document_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        status = httpx.get(f"{ingest}/v1/documents/{document_id}", timeout=10).json()["status"]
+        if status not in {"queued", "extracting", "running"}:
+            assert status != "failed"
+            return
+        assert time.monotonic() < deadline, f"the seeded document is still {status}"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    """The three services on free ports, the gold facts imported, one document extracted."""
+    if not GOLD.is_dir():
+        pytest.skip("../shared/eval/dev is not present")
+    tmp = tmp_path_factory.mktemp("fuzz")
+    with (
+        fresh_database(tmp, "ingest") as ingest_db,
+        fresh_database(tmp, "indicators") as indicators_db,
+        fresh_database(tmp, "gateway") as gateway_db,
+        serving(
+            create_indicators(IndicatorsSettings(data_dir=tmp, database_url=indicators_db))
+        ) as indicators,
+        serving(
+            create_ingest(
+                IngestSettings(
+                    data_dir=tmp,
+                    database_url=ingest_db,
+                    indicators_url=indicators,
+                    poll_interval=0.05,
+                )
+            )
+        ) as ingest,
+    ):
+        post_gold(indicators)
+        accepted = httpx.post(
+            f"{ingest}/v1/documents",
+            json={"filename": "nghe-an-2023.txt", "text": REPORT, "scope": "VN-40"},
+            timeout=30,
+        )
+        assert accepted.status_code == 202, accepted.text
+        document_id = accepted.json()["id"]
+        _wait_extracted(ingest, document_id)
+        settings = gateway_settings(
+            tmp,
+            gateway_db,
+            indicators,
+            ingest_url=ingest,
+            redis_url=REDIS_URL,
+            # Unlimited: the run sends hundreds of requests a minute as one client.
+            quota_tiers={"standard": 0},
+            token_limit_per_client=0,
+            token_limit_per_address=0,
+        )
+        with serving(create_gateway(settings)) as gateway:
+            created = asyncio.run(new_client(settings, sorted(SCOPES)))
+            token = httpx.post(
+                f"{gateway}/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(created.client_id, created.client_secret),
+                timeout=30,
+            )
+            assert token.status_code == 200, token.text
+            yield Suite(
+                ingest=ingest,
+                indicators=indicators,
+                gateway=gateway,
+                document_id=document_id,
+                token=token.json()["access_token"],
+            )
+
+
+def _ingest(suite: Suite) -> Target:
+    document = {"document_id": [suite.document_id]}
+    return Target(
+        service="ingest",
+        base_url=suite.ingest,
+        known_paths={
+            f"{method} /v1/documents/{{document_id}}{tail}": document
+            for method, tail in (
+                ("GET", ""),
+                ("GET", "/facts"),
+                ("GET", "/text"),
+                ("GET", "/layout"),
+                ("POST", "/reextract"),
+            )
+        },
+    )
+
+
+def _indicators(suite: Suite) -> Target:
+    return Target(
+        service="indicators",
+        base_url=suite.indicators,
+        known_paths={
+            "GET /v1/areas/{code}": {"code": ["VN-40", "VN-24", "VN-27", "VN"]},
+            "GET /v1/indicators/{code}": {"code": ["telecom.subscribers.total"]},
+        },
+        known_queries={
+            "GET /v1/indicators/{code}/series": [{"area": "VN-40"}, {"area": "VN-38"}],
+            "GET /v1/observations": [{"area": "VN-40"}, {"indicator": "telecom.subscribers.total"}],
+        },
+    )
+
+
+def _gateway(suite: Suite) -> Target:
+    return Target(
+        service="gateway",
+        base_url=suite.gateway,
+        headers={"Authorization": f"Bearer {suite.token}"},
+        known_paths={
+            "GET /v1/documents/{document_id}": {"document_id": [suite.document_id]},
+            "GET /v1/org-units/{code}/summary": {"code": ["VN-38", "VN-40", "VN-46"]},
+            "GET /sdmx/{rest}": {
+                "rest": [
+                    "2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest",
+                    "2.1/data/DF_PROVINCE_ICT/A.VN-38....",
+                ]
+            },
+            "GET /dhis2/{rest}": {"rest": ["api/dataValueSets", "api/dataValueSets.csv"]},
+        },
+    )
+
+
+def _explain(report: Report, findings: list[Finding]) -> str:
+    lines = [
+        f"{report.service}: {len(findings)} finding(s) in {report.operations} operations, "
+        f"{report.examples} requests, {report.seconds:.0f}s"
+    ]
+    for found in findings:
+        count = report.counts[(found.operation, found.check, found.status)]
+        lines.append(
+            f"- {found.operation} [{found.check}] {found.status} x{count}: {found.title}\n"
+            f"    {found.message}\n"
+            f"    request:  {found.request}\n    response: {found.response}"
+        )
+    return "\n".join(lines)
+
+
+def _assert_clean(report: Report, request: pytest.FixtureRequest) -> None:
+    request.config.stash.setdefault(REPORTS, []).append(report)
+    unexpected = [
+        found
+        for _, found in sorted(report.findings.items())
+        if not _known_elsewhere(report.service, found)
+    ]
+    assert report.examples >= report.operations, "an operation got no request"
+    assert not unexpected, _explain(report, unexpected)
+
+
+def test_ingest_answers_as_documented(suite: Suite, request: pytest.FixtureRequest) -> None:
+    _assert_clean(fuzz(_ingest(suite), examples=EXAMPLES), request)
+
+
+def test_indicators_answers_as_documented(suite: Suite, request: pytest.FixtureRequest) -> None:
+    _assert_clean(fuzz(_indicators(suite), examples=EXAMPLES), request)
+
+
+def test_gateway_answers_as_documented(suite: Suite, request: pytest.FixtureRequest) -> None:
+    _assert_clean(fuzz(_gateway(suite), examples=EXAMPLES), request)
