@@ -10,6 +10,7 @@ raised, so one run reports everything it found rather than the first failure.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,8 @@ class Target:
     known_paths: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
     # Query parameters set to seeded values, per operation label.
     known_queries: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    # Findings that are known and fixed elsewhere: reported apart, not as failures.
+    known_elsewhere: Callable[[Finding], bool] = lambda _finding: False
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,17 @@ class Report:
     operations: int = 0
     examples: int = 0
     seconds: float = 0.0
-    # By (operation, check, status): the first request that showed it, and how many did.
+    # By (operation, check, status): the first request that showed it, and how many did;
+    # findings the target knows of (fixed elsewhere) are kept apart, so that they never hide
+    # another failure of the same check on the same operation.
     findings: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
-    counts: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    known: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
+    counts: Counter[tuple[str, str, int, bool]] = field(default_factory=Counter)
 
-    def add(self, finding: Finding) -> None:
+    def add(self, finding: Finding, *, known: bool) -> None:
         key = (finding.operation, finding.check, finding.status)
-        self.findings.setdefault(key, finding)
-        self.counts[key] = self.counts.get(key, 0) + 1
+        (self.known if known else self.findings).setdefault(key, finding)
+        self.counts[(*key, known)] += 1
 
 
 # Where the tests leave their reports for the run's closing summary (tests/fuzz/conftest.py).
@@ -137,17 +143,16 @@ def _run_operation(
                 case.validate_response(response, checks=[check], headers=headers)
             except FailureGroup as group:
                 failure: Failure = group.exceptions[0]
-                report.add(
-                    Finding(
-                        operation=operation.label,
-                        check=name,
-                        status=response.status_code,
-                        title=failure.title,
-                        message=failure.message[:600],
-                        request=_request(response),
-                        response=_describe(response),
-                    )
+                finding = Finding(
+                    operation=operation.label,
+                    check=name,
+                    status=response.status_code,
+                    title=failure.title,
+                    message=failure.message[:600],
+                    request=_request(response),
+                    response=_describe(response),
                 )
+                report.add(finding, known=target.known_elsewhere(finding))
 
     exercise()
 

@@ -120,6 +120,22 @@ async def test_forwarded_reads_document_what_indicators_answers(
     assert_documented(gateway[1], f"/{prefix}/{{rest}}", response, rest=rest)
 
 
+@pytest.mark.parametrize(
+    ("prefix", "rest", "params"),
+    [
+        ("dhis2", "api/dataValueSets", {"startDate": "not-a-date"}),
+        ("sdmx", "2.1/data/DF_PROVINCE_ICT/A.VN-38....", {"lastNObservations": "x"}),
+    ],
+)
+async def test_forwards_document_a_bad_parameter_passed_on(
+    gateway: Served, prefix: str, rest: str, params: dict[str, str]
+) -> None:
+    response = await gateway[0].get(f"/{prefix}/{rest}", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "indicators.invalid"
+    assert_documented(gateway[1], f"/{prefix}/{{rest}}", response, rest=rest)
+
+
 async def test_sdmx_forward_documents_a_bad_key(gateway: Served) -> None:
     rest = "2.1/data/DF_PROVINCE_ICT/A.VN-38"
     response = await gateway[0].get(f"/sdmx/{rest}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -30,9 +30,10 @@ from tests.support import fresh_database, serving
 
 pytestmark = pytest.mark.fuzz
 
-# Requests per operation. 45 operations at 20 each keep one database's run near two minutes on
-# two cores; the draw is derandomized, so a failure here fails on every run until fixed.
-EXAMPLES = int(os.environ.get("CHISO_FUZZ_EXAMPLES", "20"))
+# Requests per operation at most (operations with few possible inputs get fewer). 45 operations
+# at 100 each are about 3,600 requests, near two minutes per database on two cores; the draw is
+# derandomized, so a failure here fails on every run until it is fixed.
+EXAMPLES = int(os.environ.get("CHISO_FUZZ_EXAMPLES", "100"))
 
 REPORT = (
     "BÁO CÁO CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH NGHỆ AN NĂM 2023\n"
@@ -40,16 +41,83 @@ REPORT = (
     "tăng 2,3% so với cùng kỳ.\n"
 )
 
-# Findings in areas other branches of the same security review fix. The lead removes each entry
-# once that branch is merged; a finding not listed here fails the test.
-#   (service, operation or "*", check, status): which branch fixes it
-KNOWN_ELSEWHERE: dict[tuple[str, str, str, int], str] = {}
+
+@dataclass(frozen=True)
+class Known:
+    """A finding another branch of the same security review fixes: the check failing on these
+    operations with this status, and a phrase of its message, request or response that says
+    which defect it is."""
+
+    branch: str
+    check: str
+    status: int
+    says: str
+    operations: frozenset[tuple[str, str]]
 
 
-def _known_elsewhere(service: str, found: Finding) -> bool:
-    return any(
-        (service, operation, found.check, found.status) in KNOWN_ELSEWHERE
-        for operation in (found.operation, "*")
+# TEMPORARY: remove each entry once its branch is merged (and the run is green without it). A
+# finding not matched here fails the test.
+KNOWN_ELSEWHERE = (
+    # h5: FastAPI's own 422 is documented as application/json (HTTPValidationError), but every
+    # 422 is served as application/problem+json; these operations do not declare it themselves.
+    Known(
+        branch="h5",
+        check="content_type_conformance",
+        status=422,
+        says="Received: application/problem+json",
+        operations=frozenset(
+            {
+                ("ingest", "POST /v1/documents/{document_id}/reextract"),
+                ("ingest", "GET /v1/documents/{document_id}"),
+                ("ingest", "GET /v1/documents/{document_id}/facts"),
+                ("ingest", "GET /v1/documents/{document_id}/text"),
+                ("ingest", "GET /v1/documents/{document_id}/layout"),
+                ("indicators", "GET /v1/indicators/{code}"),
+                ("indicators", "GET /v1/areas"),
+                ("indicators", "GET /v1/areas/{code}"),
+                ("indicators", "GET /v1/series"),
+                ("gateway", "GET /v1/indicators/{code}"),
+                ("gateway", "POST /oauth2/token"),
+                ("gateway", "POST /oauth2/revoke"),
+                ("gateway", "GET /v1/documents/{document_id}"),
+                ("gateway", "GET /v1/catalog"),
+                ("gateway", "GET /v1/org-units/{code}/summary"),
+            }
+        ),
+    ),
+    # h4: on SQLite, timestamps are read back without their UTC offset ("2026-12-05T19:07:53"),
+    # which is not an RFC 3339 date-time; PostgreSQL keeps the offset.
+    Known(
+        branch="h4",
+        check="response_schema_conformance",
+        status=200,
+        says='is not a "date-time"',
+        operations=frozenset(
+            {
+                ("ingest", "GET /v1/documents/{document_id}"),
+                ("indicators", "GET /v1/observations"),
+                ("indicators", "GET /v1/revision"),
+            }
+        ),
+    ),
+    # h4: a NUL byte in a query parameter is a 500 of the indicators service on PostgreSQL
+    # (which refuses NUL in text), passed on by the gateway as a 502.
+    Known(
+        branch="h4",
+        check="not_a_server_error",
+        status=502,
+        says="%00",
+        operations=frozenset({("gateway", "GET /v1/observations")}),
+    ),
+)
+
+
+def _known_elsewhere(service: str) -> Callable[[Finding], bool]:
+    return lambda found: any(
+        (service, found.operation) in known.operations
+        and (found.check, found.status) == (known.check, known.status)
+        and known.says in f"{found.message}\n{found.request}\n{found.response}"
+        for known in KNOWN_ELSEWHERE
     )
 
 
@@ -139,6 +207,7 @@ def _ingest(suite: Suite) -> Target:
     document = {"document_id": [suite.document_id]}
     return Target(
         service="ingest",
+        known_elsewhere=_known_elsewhere("ingest"),
         base_url=suite.ingest,
         known_paths={
             f"{method} /v1/documents/{{document_id}}{tail}": document
@@ -156,6 +225,7 @@ def _ingest(suite: Suite) -> Target:
 def _indicators(suite: Suite) -> Target:
     return Target(
         service="indicators",
+        known_elsewhere=_known_elsewhere("indicators"),
         base_url=suite.indicators,
         known_paths={
             "GET /v1/areas/{code}": {"code": ["VN-40", "VN-24", "VN-27", "VN"]},
@@ -171,6 +241,7 @@ def _indicators(suite: Suite) -> Target:
 def _gateway(suite: Suite) -> Target:
     return Target(
         service="gateway",
+        known_elsewhere=_known_elsewhere("gateway"),
         base_url=suite.gateway,
         headers={"Authorization": f"Bearer {suite.token}"},
         known_paths={
@@ -193,7 +264,7 @@ def _explain(report: Report, findings: list[Finding]) -> str:
         f"{report.examples} requests, {report.seconds:.0f}s"
     ]
     for found in findings:
-        count = report.counts[(found.operation, found.check, found.status)]
+        count = report.counts[(found.operation, found.check, found.status, False)]
         lines.append(
             f"- {found.operation} [{found.check}] {found.status} x{count}: {found.title}\n"
             f"    {found.message}\n"
@@ -204,11 +275,7 @@ def _explain(report: Report, findings: list[Finding]) -> str:
 
 def _assert_clean(report: Report, request: pytest.FixtureRequest) -> None:
     request.config.stash.setdefault(REPORTS, []).append(report)
-    unexpected = [
-        found
-        for _, found in sorted(report.findings.items())
-        if not _known_elsewhere(report.service, found)
-    ]
+    unexpected = [found for _, found in sorted(report.findings.items())]
     assert report.examples >= report.operations, "an operation got no request"
     assert not unexpected, _explain(report, unexpected)
 

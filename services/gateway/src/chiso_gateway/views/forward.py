@@ -62,9 +62,9 @@ async def _forward(
                 for media in SDMX_MEDIA_TYPES
             },
         },
-        # 400, 406 and 413: the indicators service's answers (a bad key, an unsupported
-        # format, a query over its export cap), passed on.
-        **problem_responses(400, 401, 403, 404, 406, 413, 429, 502, 504),
+        # 400, 406, 413 and 422: the indicators service's answers (a bad key, an unsupported
+        # format, a query over its export cap, a bad parameter), passed on.
+        **problem_responses(400, 401, 403, 404, 406, 413, 422, 429, 502, 504),
     },
 )
 async def sdmx(
@@ -90,8 +90,9 @@ async def sdmx(
                 },
             },
         },
-        # 413: a query over the indicators service's export cap, passed on.
-        **problem_responses(401, 403, 404, 413, 429, 502, 504),
+        # 413 and 422: the indicators service's answers to a query over its export cap or
+        # with a bad parameter, passed on.
+        **problem_responses(401, 403, 404, 413, 422, 429, 502, 504),
     },
 )
 async def dhis2(
