@@ -19,6 +19,9 @@ from chiso_shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 FLUSH_SECONDS = 5.0
+# The largest row id (a signed 64-bit key): a larger `after_id` cannot be bound as a
+# parameter by either database driver, so it is refused as invalid rather than failing as a 500.
+MAX_ROW_ID = 2**63 - 1
 ADMIN_SCOPE = "audit:admin"
 Auditor = Annotated[Principal, Depends(require("audit:read", ADMIN_SCOPE))]
 COLUMNS = (
@@ -83,7 +86,7 @@ async def read_audit(
     request: Request,
     session: SessionDep,
     principal: Auditor,
-    after_id: Annotated[int, Query(ge=0, le=2**63 - 1, examples=[0])] = 0,  # a bigint
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID, examples=[0])] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, examples=[100])] = 100,
 ) -> Envelope[list[dict[str, Any]]]:
     await _flush(request)

@@ -69,7 +69,8 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                 }
             }
         },
-        **problem_responses(401, 403, 413, 415, 422, 502, 504),
+        # 400: ingest's answer to a body it cannot parse, passed on.
+        **problem_responses(400, 401, 403, 413, 415, 422, 502, 504),
     },
 )
 async def upload(

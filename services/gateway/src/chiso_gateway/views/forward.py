@@ -17,6 +17,14 @@ router = APIRouter(tags=["standards"])
 PASSED_HEADERS = ("accept",)
 RETURNED_HEADERS = ("x-next-cursor", "content-disposition")
 Rest = Annotated[str, Path(max_length=1000, examples=["2.1/data/CHISO,DF_ICT,1.0/A.VN-38"])]
+# What the indicators service answers under /sdmx: structures, and data in the format negotiated.
+SDMX_MEDIA_TYPES = (
+    "application/vnd.sdmx.genericdata+xml;version=2.1",
+    "application/vnd.sdmx.structurespecificdata+xml;version=2.1",
+    "application/vnd.sdmx.data+json;version=1.0.0",
+    "application/vnd.sdmx.data+csv;version=1.0.0",
+    "application/vnd.sdmx.structure+xml; version=2.1",
+)
 
 
 async def _forward(
@@ -49,13 +57,19 @@ async def _forward(
     summary="SDMX 2.1 REST reads of the indicators service (forwarded, cached)",
     responses={
         200: {
+            "description": "The indicators service's answer as it was, in the media type it chose.",
             "content": {
-                "application/vnd.sdmx.genericdata+xml;version=2.1": {
-                    "example": "<message:GenericData>...</message:GenericData>"
-                }
-            }
+                media: (
+                    {"example": "<message:GenericData>...</message:GenericData>"}
+                    if "genericdata" in media
+                    else {}
+                )
+                for media in SDMX_MEDIA_TYPES
+            },
         },
-        **problem_responses(400, 401, 403, 404, 406, 429, 502, 504),
+        # 400, 406, 413 and 422: the indicators service's answers (a bad key, an unsupported
+        # format, a query over its export cap, a bad parameter), passed on.
+        **problem_responses(400, 401, 403, 404, 406, 413, 422, 429, 502, 504),
     },
 )
 async def sdmx(
@@ -70,8 +84,20 @@ async def sdmx(
     "/dhis2/{rest:path}",
     summary="DHIS2-style reads of the indicators service (forwarded, cached)",
     responses={
-        200: {"content": {"application/json": {"example": {"dataValues": []}}}},
-        **problem_responses(400, 401, 403, 404, 429, 502, 504),
+        200: {
+            "description": "The indicators service's answer as it was: JSON, or CSV for "
+            "`dataValueSets.csv` and `format=csv`.",
+            "content": {
+                "application/json": {"example": {"dataValues": []}},
+                "text/csv": {
+                    "example": "dataelement,period,orgunit,catoptcombo,attroptcombo,value,"
+                    "storedby,lastupdated,comment,followup\n"
+                },
+            },
+        },
+        # 413 and 422: the indicators service's answers to a query over its export cap or
+        # with a bad parameter, passed on.
+        **problem_responses(400, 401, 403, 404, 413, 422, 429, 502, 504),
     },
 )
 async def dhis2(

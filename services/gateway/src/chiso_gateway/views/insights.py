@@ -142,6 +142,7 @@ def _org_units(value: str, most: int) -> list[str]:
 async def compare(
     request: Request,
     reads: IndicatorsReader,
+    # min_length: an empty code would read the catalogue's list as if it were one indicator.
     indicator: Annotated[
         str, Query(min_length=1, max_length=200, examples=["telecom.subscribers.total"])
     ],

@@ -97,6 +97,13 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
+_CSV_EXAMPLE = (
+    ",".join(export.CSV_COLUMNS)
+    + "\ntelecom.subscribers.total,2023,VN-38,LEVEL_COUNT,ACTUAL,2980000,chiso,"
+    "2024-01-15T08:30:00+00:00,OBS_STATUS:E,false\n"
+)
+
+
 def _add_export_route(suffix: str, as_csv: bool) -> None:
     async def handler(
         request: Request,
@@ -136,11 +143,11 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         summary=f"Export data values (DHIS2 dataValueSets{suffix or ', JSON'})",
         response_class=Response,
         responses={
+            # `format=csv` makes the JSON route answer in CSV too.
             200: {
                 "content": {
-                    "text/csv" if as_csv else "application/json": {
-                        "example": "" if as_csv else _EXAMPLE
-                    }
+                    **({} if as_csv else {"application/json": {"example": _EXAMPLE}}),
+                    "text/csv": {"example": _CSV_EXAMPLE},
                 }
             },
             **problem_responses(413, 422),
@@ -157,7 +164,8 @@ for _suffix, _csv in (("", False), (".json", False), (".csv", True)):
     "/dataValueSets",
     response_model=Dhis2ImportSummary,
     summary="Import data values (DHIS2 dataValueSets) with an import summary",
-    responses=problem_responses(422),
+    # 400: a body that is not UTF-8 fails before it can be validated.
+    responses=problem_responses(400, 422),
 )
 async def post_data_value_sets(
     payload: DataValueSetIn,

@@ -54,7 +54,8 @@ CSV_COLUMNS = (
     "/facts",
     response_model=ImportSummary,
     summary="Import a batch of facts (idempotent)",
-    responses=problem_responses(409, 413, 422),
+    # 400: a body that is not UTF-8 fails before it can be validated.
+    responses=problem_responses(400, 409, 413, 422),
 )
 async def post_facts(
     batch: FactBatch,
@@ -173,7 +174,8 @@ async def get_observations(
                 },
             }
         },
-        **problem_responses(404, 422),
+        # 400: a cursor this service did not issue.
+        **problem_responses(400, 404, 422),
     },
 )
 async def get_indicator_series(
