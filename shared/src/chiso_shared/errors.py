@@ -321,6 +321,10 @@ def document_problems(spec: dict[str, Any], namespace: str) -> None:
     for item in spec.get("paths", {}).values():
         for operation in item.values():
             responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            # Any request may be refused before its route runs: a NUL in its path, query or
+            # JSON body (`input_guard`) is a 400 on every operation of every service.
+            if isinstance(operation, dict):
+                responses.setdefault("400", {"description": _TITLES[400]})
             for status, response in responses.items():
                 if not str(status).isdigit() or int(status) < 400:
                     continue
