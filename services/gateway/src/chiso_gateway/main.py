@@ -24,7 +24,7 @@ from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
 from chiso_gateway.senders import create_sender
 from chiso_gateway.settings import Settings
-from chiso_gateway.upstream import Upstream
+from chiso_gateway.upstream import Upstream, service_credentials
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router
@@ -37,6 +37,7 @@ from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
+from chiso_shared.service_auth import READ, WRITE
 
 
 class State(TypedDict):
@@ -90,9 +91,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await migrate_async(url)
         engine = create_engine(url, pool_size=settings.db_pool_size)
         client = settings.http_client
-        ingest = Upstream("ingest", create_sender(client, settings.ingest_url, settings.http))
+        tokens = settings.service_tokens(settings.resolved_service_token_secret())
+        ingest = Upstream(
+            "ingest",
+            create_sender(client, settings.ingest_url, settings.http),
+            service_credentials(tokens, "ingest", (READ, WRITE)),
+        )
         indicators = Upstream(
-            "indicators", create_sender(client, settings.indicators_url, settings.http)
+            "indicators",
+            create_sender(client, settings.indicators_url, settings.http),
+            service_credentials(tokens, "indicators", (READ,)),
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)

@@ -8,7 +8,7 @@ own small HTTP/1.1 client (`http11`), faster again. `Settings.http_client` picks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from pydantic_core import from_json
 from chiso_shared.errors import BadGateway, ChisoError, GatewayTimeout
 from chiso_shared.http import HttpClientSettings
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
+from chiso_shared.service_auth import ServiceTokens
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
@@ -169,6 +170,13 @@ def _form(files: dict[str, tuple[str, bytes, str]], fields: Mapping[str, str]) -
     return form
 
 
+def service_credentials(
+    tokens: ServiceTokens, audience: str, scopes: tuple[str, ...]
+) -> Callable[[], Mapping[str, str]]:
+    """The Authorization header for calls to `audience` (a token reused until near expiry)."""
+    return lambda: tokens.headers(audience, scopes)
+
+
 class UpstreamError(ChisoError):
     """An upstream answered with a problem of its own (4xx): passed on as it was."""
 
@@ -188,9 +196,16 @@ class UpstreamError(ChisoError):
 
 
 class Upstream:
-    def __init__(self, name: str, sender: Sender) -> None:
+    def __init__(
+        self,
+        name: str,
+        sender: Sender,
+        credentials: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
         self.name = name
         self.sender = sender
+        # The service token header each call carries (`service_credentials`).
+        self.credentials = credentials
 
     async def request(
         self,
@@ -204,6 +219,8 @@ class Upstream:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
+        if self.credentials is not None:
+            headers = {**(headers or {}), **self.credentials()}
         try:
             response = await self.sender.send(
                 method,
@@ -231,6 +248,14 @@ class Upstream:
             raise BadGateway(
                 f"The {self.name} service failed ({response.status_code}).",
                 code="gateway.upstream_error",
+                headers={"X-Gateway-Error": f"{self.name}:{response.status_code}"},
+            )
+        if response.status_code in (401, 403):
+            # The upstream refused the gateway's service token: a configuration fault of this
+            # deployment (SERVICE_TOKEN_SECRET), not the caller's.
+            raise BadGateway(
+                f"The {self.name} service refused the gateway's credentials.",
+                code="gateway.upstream_refused",
                 headers={"X-Gateway-Error": f"{self.name}:{response.status_code}"},
             )
         if response.status_code >= 400:
