@@ -140,3 +140,4 @@ async def test_the_openapi_document_declares_the_bearer_scheme(
     document = (await anonymous.get("/openapi.json")).json()
     assert document["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
     assert {"serviceToken": []} in document["paths"]["/v1/facts"]["post"]["security"]
+    assert {"401", "403"} <= set(document["paths"]["/v1/facts"]["post"]["responses"])

@@ -259,6 +259,4 @@ async def require_service_token(
     lifespan state `service_auth`)."""
     auth: ServiceAuth = request.state.service_auth
     token = credentials.credentials if credentials is not None else None
-    caller = auth.check(token, request.method)
-    request.state.service_caller = caller.service
-    return caller
+    return auth.check(token, request.method)

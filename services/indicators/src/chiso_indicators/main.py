@@ -18,7 +18,7 @@ from chiso_indicators.reference_router import router as reference_router
 from chiso_indicators.sdmx.router import router as sdmx_router
 from chiso_indicators.settings import Settings
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
-from chiso_shared.errors import install_error_handlers
+from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.logging import configure_logging
@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every route but the health probes answers only other chiso services (or, for reads,
     # anyone when OPEN_READS is set): outside callers go through the gateway.
     callers = [Depends(require_service_token)]
-    app.include_router(reference_router, dependencies=callers)
-    app.include_router(observations_router, dependencies=callers)
-    app.include_router(sdmx_router, dependencies=callers)
-    app.include_router(dhis2_router, dependencies=callers)
+    refusals = problem_responses(401, 403)
+    for router in (reference_router, observations_router, sdmx_router, dhis2_router):
+        app.include_router(router, dependencies=callers, responses=refusals)
     return app

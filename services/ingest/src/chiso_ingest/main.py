@@ -19,7 +19,7 @@ from chiso_ingest.formats import ReaderSandbox
 from chiso_ingest.settings import Settings, sandbox_limits_of
 from chiso_ingest.worker import Worker
 from chiso_shared.db import create_engine, create_sessionmaker, ping
-from chiso_shared.errors import install_error_handlers
+from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
@@ -109,5 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
-    app.include_router(documents_router, dependencies=[Depends(require_service_token)])
+    app.include_router(
+        documents_router,
+        dependencies=[Depends(require_service_token)],
+        responses=problem_responses(401, 403),
+    )
     return app
