@@ -12,7 +12,9 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from chiso.cli import app
 from chiso_indicators.main import create_app as indicators_app
 from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_ingest.db.models import OutboxMessage
@@ -141,3 +143,13 @@ async def test_deliveries_are_signed_and_a_refused_token_loses_nothing(
     async with httpx.AsyncClient(base_url=indicators_url, headers=headers) as indicators:
         items = (await indicators.get("/v1/observations")).json()["items"]
     assert [item["value"] for item in items] == [3100000]
+
+
+async def test_the_reextract_command_signs_its_call(tmp_path: Path, ingest_db: str) -> None:
+    """`chiso ingest --reextract` calls ingest directly, signed with ingest's own secret."""
+    settings = Settings(data_dir=tmp_path, database_url=ingest_db, run_worker=False)
+    with serving(create_app(settings)) as url:
+        result = CliRunner().invoke(app, ["ingest", "--reextract", "--ingest-url", url])
+        assert result.exit_code == 0, result.output
+        assert "re-extracting 0 document(s)" in result.output
+        assert httpx.post(f"{url}/v1/documents/reextract").status_code == 401

@@ -12,7 +12,7 @@ services):
 
 The callee (`ServiceAuth`, installed on its routers by `require_service_token`) answers 401
 without a valid token for its audience and 403 without the scope the method needs: `write`
-for every method but GET/HEAD, `read` for GET/HEAD unless `OPEN_READS` is set. Health probes
+for every method but GET/HEAD/OPTIONS, `read` for those unless `OPEN_READS` is set. Health probes
 stay open (they are not behind the dependency).
 """
 
@@ -24,10 +24,10 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import jwt
@@ -137,7 +137,7 @@ class ServiceTokenAuth(httpx.Auth):
         self.audience = audience
         self.scopes = tuple(scopes)
 
-    def auth_flow(self, request: httpx.Request) -> Any:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self.tokens.headers(self.audience, self.scopes))
         yield request
 
