@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -30,6 +31,8 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+
+from chiso_shared.service_auth import READ, WRITE, ServiceTokens
 
 ROUNDS = 5
 SECONDS = 1.5
@@ -205,15 +208,25 @@ def main() -> int:
         try:
             indicators_port = free_port()
             indicators = f"http://127.0.0.1:{indicators_port}"
-            env = {"CHISO_INDICATORS_DATA_DIR": scratch, "CHISO_INDICATORS_LOG_LEVEL": "WARNING"}
+            service_secret = secrets.token_urlsafe(32)  # signs the calls to indicators
+            env = {
+                "CHISO_INDICATORS_DATA_DIR": scratch,
+                "CHISO_INDICATORS_LOG_LEVEL": "WARNING",
+                "CHISO_INDICATORS_SERVICE_TOKEN_SECRET": service_secret,
+            }
             processes.append(start("indicators", indicators_port, env, data / "indicators.log"))
             wait_healthy(indicators)
-            httpx.post(indicators + "/v1/facts", json=facts(), timeout=30).raise_for_status()
+            # The direct calls sign theirs as the gateways do (and are checked the same way).
+            service = ServiceTokens(service_secret, "bench", ttl=3600)
+            direct = service.headers("indicators", [READ, WRITE])
+            httpx.post(
+                indicators + "/v1/facts", json=facts(), headers=direct, timeout=30
+            ).raise_for_status()
 
             from chiso.admin import create_client, gateway_settings
 
             gateways: dict[str, str] = {}
-            tokens: dict[str, str] = {}
+            tokens = {"direct": service.token("indicators", [READ, WRITE])}
             variants = {  # (cache TTL, audit)
                 "gateway, no cache": ("0", "true"),
                 "  same, no audit row": ("0", "false"),
@@ -226,6 +239,7 @@ def main() -> int:
                     "CHISO_GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/gateway{index}.db",
                     "CHISO_GATEWAY_INDICATORS_URL": indicators,
                     "CHISO_GATEWAY_JWT_SECRET": SECRET,
+                    "CHISO_GATEWAY_SERVICE_TOKEN_SECRET": service_secret,
                     "CHISO_GATEWAY_CACHE_TTL_SECONDS": ttl,
                     "CHISO_GATEWAY_AUDIT_ENABLED": audit,
                     # A limit no run reaches: the quota is counted, as in a deployment.

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -33,11 +34,15 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from chiso_shared.catalogue import areas, indicators
+from chiso_shared.service_auth import READ, WRITE, ServiceTokens
 
 SERVER = os.environ.get(
     "CHISO_BENCH_POSTGRES_URL", "postgresql+asyncpg://root@127.0.0.1:5432/postgres"
 )
 BATCH = 20_000
+# The service token secret of the bench's indicators process: its API answers only calls
+# signed as another chiso service signs them (the token check is part of what is timed).
+SECRET = secrets.token_urlsafe(32)
 ROUNDS = 30
 
 SERIES_SQL = """
@@ -96,6 +101,10 @@ def _facts(total: int) -> list[dict[str, Any]]:
     return facts
 
 
+def _service_token() -> dict[str, str]:
+    return ServiceTokens(SECRET, "bench", ttl=3600).headers("indicators", [READ, WRITE])
+
+
 def _import(base: str, facts: list[dict[str, Any]], clients: int) -> float:
     """Post every batch, `clients` requests in flight at a time; the bodies are encoded first
     so the timing is the service's, not the client's JSON encoder."""
@@ -103,7 +112,7 @@ def _import(base: str, facts: list[dict[str, Any]], clients: int) -> float:
         (offset, json.dumps({"facts": facts[offset : offset + BATCH]}).encode())
         for offset in range(0, len(facts), BATCH)
     ]
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **_service_token()}
 
     def post(client: httpx.Client, offset: int, body: bytes) -> None:
         key = {"Idempotency-Key": f"bench-{offset}"}
@@ -139,8 +148,8 @@ async def _compare(base: str, database: str, indicator: str, area: str) -> dict[
 
     try:
         async with (
-            httpx.AsyncClient(timeout=60) as httpx_client,
-            aiohttp.ClientSession() as aiohttp_client,
+            httpx.AsyncClient(timeout=60, headers=_service_token()) as httpx_client,
+            aiohttp.ClientSession(headers=_service_token()) as aiohttp_client,
         ):
             # Each read ends when the whole body has arrived (time to last byte); the JSON is
             # parsed after the clock stops, to check that every reader got the same rows.
@@ -193,6 +202,7 @@ def main() -> int:
         .set(database=database)
         .render_as_string(hide_password=False),
         "CHISO_INDICATORS_LOG_LEVEL": "WARNING",
+        "CHISO_INDICATORS_SERVICE_TOKEN_SECRET": SECRET,
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "chiso_indicators.main:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]

@@ -5,13 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import fresh_database, postgres_url
+from tests.support import SERVICE_SECRET, SERVICES, fresh_database, postgres_url
 
 
 def pytest_report_header() -> str:
     return (
         f"chiso databases: {'PostgreSQL ' + (postgres_url() or '') if postgres_url() else 'SQLite'}"
     )
+
+
+@pytest.fixture(autouse=True)
+def service_token_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """One service token secret for every service a test starts (in-process or not)."""
+    for service in SERVICES:
+        monkeypatch.setenv(f"CHISO_{service.upper()}_SERVICE_TOKEN_SECRET", SERVICE_SECRET)
+    return SERVICE_SECRET
 
 
 @pytest.fixture

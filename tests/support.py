@@ -18,7 +18,13 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from starlette.types import Receive, Scope, Send
 
+from chiso_shared.service_auth import READ, WRITE, ServiceAuth, ServiceTokens
+
 POSTGRES_ENV = "CHISO_TEST_POSTGRES_URL"
+# The service token secret every in-process service of a test shares (tests/conftest.py sets
+# it for all three services); `service_headers` mints tokens with it.
+SERVICE_SECRET = "test-service-token-secret-0123456789abcdef"
+SERVICES = ("gateway", "ingest", "indicators")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -69,9 +75,20 @@ def fresh_database(tmp_path: Path, name: str) -> Iterator[str]:
         _in_thread(_admin(dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
+def service_headers(
+    audience: str, scopes: tuple[str, ...] = (READ, WRITE), *, secret: str = SERVICE_SECRET
+) -> dict[str, str]:
+    """The Authorization header of a service token for `audience`, as another service sends."""
+    return ServiceTokens(secret, "tests").headers(audience, scopes)
+
+
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run `app`'s lifespan and call it in-process, with lifespan state as a server passes it."""
+async def running(app: FastAPI, *, service_token: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """Run `app`'s lifespan and call it in-process, with lifespan state as a server passes it.
+
+    The client sends a service token for the app (read and write) as the other services do,
+    unless `service_token` is false.
+    """
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,6 +97,9 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            auth = (state or {}).get("service_auth")
+            if service_token and isinstance(auth, ServiceAuth):
+                client.headers.update(service_headers(auth.audience, secret=auth.secret))
             yield client
 
 

@@ -454,7 +454,11 @@ def test_deployment_settings(service: str) -> None:
     own = prefix(service)
     strays = [k for k in env if k.startswith("CHISO_") and not k.startswith(own)]
     assert not strays, f"{service} gets another service's settings: {strays}"
-    secret_vars = ["DATABASE_URL", *(["JWT_SECRET"] if service == "gateway" else [])]
+    secret_vars = [
+        "DATABASE_URL",
+        "SERVICE_TOKEN_SECRET",
+        *(["JWT_SECRET"] if service == "gateway" else []),
+    ]
     for var in secret_vars:
         value = env.get(own + var)
         assert isinstance(value, dict) and "secretKeyRef" in value, f"{own}{var} from a Secret"
@@ -675,6 +679,22 @@ def test_compose_service(service: str) -> None:
     if service == "gateway":
         assert urlsplit(env[own + "REDIS_URL"]).hostname == "redis"
         assert env.get(own + "JWT_SECRET"), "the gateway needs a JWT secret"
+    assert len(env.get(own + "SERVICE_TOKEN_SECRET", "")) >= 32, "a service token secret"
+
+
+def test_services_share_one_service_token_secret() -> None:
+    """The three services sign and check each other's calls with one key: one Secret key in
+    Kubernetes, one variable in compose."""
+    keys = set()
+    for service in SERVICES:
+        value = container_env(service, app_container(service))[
+            prefix(service) + "SERVICE_TOKEN_SECRET"
+        ]
+        keys.add(value["secretKeyRef"]["key"])
+    assert len(keys) == 1, keys
+    services = compose_services()
+    values = {compose_env(services[s])[prefix(s) + "SERVICE_TOKEN_SECRET"] for s in SERVICES}
+    assert len(values) == 1, values
 
 
 # ---- Dockerfile -----------------------------------------------------------------------------

@@ -108,6 +108,12 @@ def test_document_in_series_out(suite: tuple[Suite, httpx.Client]) -> None:
     ingest_log = (running.log_dir / "ingest.log").read_text()  # type: ignore[operator]
     assert "skeleton-nghe-an-2022.txt" in ingest_log
 
+    # Ingest and indicators answer only other chiso services (the gateway signed its calls,
+    # ingest its delivery): the document's text and a fact import without a token are refused.
+    ingest, indicators = running.config.url("ingest"), running.config.url("indicators")
+    assert httpx.get(f"{ingest}/v1/documents/{ids[1]}/text").status_code == 401
+    assert httpx.post(f"{indicators}/v1/facts", json={"facts": []}).status_code == 401
+
     # Re-posting the same report is the same document, and changes no series.
     again = http.post(
         "/v1/documents", files={"file": ("copy.txt", REPORT_2022.encode(), "text/plain")}

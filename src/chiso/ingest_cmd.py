@@ -186,7 +186,14 @@ def _summary(outcome: Outcome) -> None:
 
 
 def _reextract(ingest_url: str) -> None:
-    with httpx.Client(base_url=ingest_url, timeout=60) as http:
+    # An operator's call straight to ingest: signed with ingest's own service token secret
+    # (CHISO_INGEST_SERVICE_TOKEN_SECRET, or the dev key in its data dir).
+    from chiso_ingest.settings import Settings
+    from chiso_shared.service_auth import WRITE, ServiceTokens
+
+    secret = Settings().resolved_service_token_secret()
+    headers = ServiceTokens(secret, "cli").headers("ingest", [WRITE])
+    with httpx.Client(base_url=ingest_url, timeout=60, headers=headers) as http:
         response = http.post("/v1/documents/reextract")
     if response.status_code != 202:
         typer.echo(f"re-extraction refused: {_reason(response)}", err=True)

@@ -17,6 +17,8 @@ from types import TracebackType
 
 import httpx
 
+from chiso_shared.service_auth import DEV_KEY_FILE, dev_secret
+
 SERVICES = ("indicators", "ingest", "gateway")
 
 
@@ -30,6 +32,13 @@ class SuiteConfig:
     database_urls: Mapping[str, str] = field(default_factory=dict)
     extra_env: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    # The secret the three services sign and check their calls to each other with; by default
+    # a random key kept in the data dir, which `chiso ingest --reextract` (and services started
+    # by hand on the same data dir) find there too.
+    service_token_secret: str | None = None
+
+    def token_secret(self) -> str:
+        return self.service_token_secret or dev_secret(self.data_dir / DEV_KEY_FILE)
 
     def port(self, service: str) -> int:
         return {
@@ -46,6 +55,7 @@ class SuiteConfig:
         env = {
             prefix + "DATA_DIR": str(self.data_dir),
             prefix + "LOG_LEVEL": self.log_level,
+            prefix + "SERVICE_TOKEN_SECRET": self.token_secret(),
         }
         if service in self.database_urls:
             env[prefix + "DATABASE_URL"] = self.database_urls[service]

@@ -20,7 +20,7 @@ from chiso_gateway import audit
 from chiso_gateway.auth import clients
 from chiso_gateway.settings import Settings
 from chiso_shared.db import create_engine, create_sessionmaker
-from tests.support import SHARED, free_port
+from tests.support import SHARED, free_port, service_headers
 
 SECRET = "test-signing-key-0123456789abcdef0123456789"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -76,7 +76,12 @@ def gold_facts() -> list[dict[str, Any]]:
 
 
 def post_gold(indicators_url: str) -> dict[str, Any]:
-    response = httpx.post(f"{indicators_url}/v1/facts", json={"facts": gold_facts()}, timeout=60)
+    response = httpx.post(
+        f"{indicators_url}/v1/facts",
+        json={"facts": gold_facts()},
+        headers=service_headers("indicators"),
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -84,7 +89,9 @@ def post_gold(indicators_url: str) -> dict[str, Any]:
 def post_facts(indicators_url: str, *facts: dict[str, Any], published: str) -> None:
     name = facts[0]["doc"]
     batch = {"documents": [{"name": name, "published": published}], "facts": list(facts)}
-    response = httpx.post(f"{indicators_url}/v1/facts", json=batch, timeout=30)
+    response = httpx.post(
+        f"{indicators_url}/v1/facts", json=batch, headers=service_headers("indicators"), timeout=30
+    )
     assert response.status_code == 200, response.text
 
 

@@ -14,7 +14,7 @@ from chiso_gateway.main import create_app
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
 from tests.gateway.support import bearer, gateway_settings, new_client, post_facts
-from tests.support import fact, running, serving
+from tests.support import fact, running, service_headers, serving
 
 pytestmark = pytest.mark.asyncio
 SERIES = "/v1/indicators/telecom.subscribers.total/series"
@@ -61,7 +61,9 @@ async def test_pages_are_joined_into_one_series(
         "measure": "actual",
         "transformation": "level",
         "observations": httpx.get(
-            f"{indicators_url}{SERIES}", params={"area": "VN-40", "limit": 1000}
+            f"{indicators_url}{SERIES}",
+            params={"area": "VN-40", "limit": 1000},
+            headers=service_headers("indicators"),
         ).json(),
     }
     assert observations[-1]["sources"][0]["document"] == "nghe-an-2023.txt"

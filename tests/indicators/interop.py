@@ -13,7 +13,7 @@ import pytest
 
 from chiso_indicators.main import create_app
 from chiso_indicators.settings import Settings
-from tests.support import SHARED, serving
+from tests.support import SHARED, service_headers, serving
 
 GOLD = SHARED / "eval" / "dev"
 
@@ -32,7 +32,11 @@ def gold_batches() -> list[dict[str, Any]]:
 @contextmanager
 def served(tmp_path: Path, database_url: str) -> Iterator[httpx.Client]:
     settings = Settings(data_dir=tmp_path, database_url=database_url)
-    with serving(create_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as client:
+    headers = service_headers("indicators")
+    with (
+        serving(create_app(settings)) as base,
+        httpx.Client(base_url=base, timeout=30, headers=headers) as client,
+    ):
         yield client
 
 

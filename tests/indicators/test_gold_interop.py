@@ -39,7 +39,9 @@ def test_gold_reads_agree_through_v1_sdmx_and_dhis2(tmp_path: Path, indicators_d
             },
             override=True,
         )
-        message = sdmx.Client("CHISO_TEST").data(
+        reader = sdmx.Client("CHISO_TEST")
+        reader.session.headers["Authorization"] = client.headers["Authorization"]
+        message = reader.data(
             "DF_PROVINCE_ICT", key="A.VN-38.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
         )
         (series,) = message.data[0].series.values()

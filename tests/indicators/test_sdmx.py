@@ -55,7 +55,9 @@ def sdmx_client(http: httpx.Client, name: str = "CHISO", **options: Any) -> sdmx
     """An sdmx1 client for the served app; sdmx1 uses the source id as the agency id."""
     url = str(http.base_url).rstrip("/") + "/sdmx/2.1"
     sdmx.add_source({"id": name, "url": url, "name": "chiso test", **options}, override=True)
-    return sdmx.Client(name)
+    reader = sdmx.Client(name)
+    reader.session.headers["Authorization"] = http.headers["Authorization"]  # a service token
+    return reader
 
 
 def test_sdmx1_reads_structures_with_references_all(client: httpx.Client) -> None:

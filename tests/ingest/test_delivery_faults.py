@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from chiso.suite import Suite, SuiteConfig
 from chiso_ingest.db.models import OutboxMessage
 from chiso_shared.db import create_engine
-from tests.support import free_port
+from tests.support import SERVICE_SECRET, free_port, service_headers
 
 pytestmark = pytest.mark.slow
 PROVINCES = ["VN-38", "VN-40", "VN-42", "VN-44", "VN-45", "VN-46"]
@@ -60,6 +60,7 @@ def suite(tmp_path: Path, ingest_db: str, indicators_db: str) -> Iterator[Suite]
         database_urls={"ingest": ingest_db, "indicators": indicators_db},
         extra_env=FAST_RETRIES,
         log_level="INFO",
+        service_token_secret=SERVICE_SECRET,
     )
     running = Suite(config, log_dir=tmp_path / "logs")
     try:
@@ -69,6 +70,13 @@ def suite(tmp_path: Path, ingest_db: str, indicators_db: str) -> Iterator[Suite]
         yield running
     finally:
         running.stop_all()
+
+
+def ingest_client(suite: Suite) -> httpx.Client:
+    """A client of the suite's ingest, with a service token as the gateway sends."""
+    return httpx.Client(
+        base_url=suite.config.url("ingest"), timeout=30, headers=service_headers("ingest")
+    )
 
 
 def post_reports(http: httpx.Client, count: int, offset: int = 0) -> list[str]:
@@ -114,7 +122,9 @@ def delivered_sources(indicators_url: str) -> Counter[tuple[str, int, int]]:
     """(document, start, end) of every source of every observation version in indicators."""
     sources: Counter[tuple[str, int, int]] = Counter()
     cursor = None
-    with httpx.Client(base_url=indicators_url, timeout=30) as http:
+    with httpx.Client(
+        base_url=indicators_url, timeout=30, headers=service_headers("indicators")
+    ) as http:
         while True:
             params: dict[str, Any] = {"include_history": "true", "limit": 1000}
             if cursor:
@@ -129,7 +139,7 @@ def delivered_sources(indicators_url: str) -> Counter[tuple[str, int, int]]:
 
 
 def assert_exactly_once(suite: Suite, ingest_db: str, ids: list[str]) -> None:
-    with httpx.Client(base_url=suite.config.url("ingest"), timeout=30) as http:
+    with ingest_client(suite) as http:
         wait_until(
             lambda: all(s["status"] == "delivered" for s in statuses(http, ids).values()),
             "every document delivered",
@@ -152,7 +162,7 @@ def assert_exactly_once(suite: Suite, ingest_db: str, ids: list[str]) -> None:
 
 def test_indicators_down_while_ingesting_then_back(suite: Suite, ingest_db: str) -> None:
     suite.stop("indicators")
-    with httpx.Client(base_url=suite.config.url("ingest"), timeout=30) as http:
+    with ingest_client(suite) as http:
         ids = post_reports(http, 12)
         # Extraction goes on; delivery waits, retrying with backoff.
         wait_until(
@@ -167,7 +177,7 @@ def test_indicators_down_while_ingesting_then_back(suite: Suite, ingest_db: str)
 
 def test_ingest_killed_mid_delivery_then_restarted(suite: Suite, ingest_db: str) -> None:
     suite.stop("indicators")
-    with httpx.Client(base_url=suite.config.url("ingest"), timeout=30) as http:
+    with ingest_client(suite) as http:
         ids = post_reports(http, 12)
         wait_until(
             lambda: all(s["status"] == "extracted" for s in statuses(http, ids).values()),

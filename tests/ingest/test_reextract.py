@@ -20,7 +20,7 @@ from chiso_ingest.main import create_app
 from chiso_ingest.settings import Settings
 from chiso_shared.db import create_engine
 from chiso_shared.facts import Fact
-from tests.support import running, serving
+from tests.support import running, service_headers, serving
 
 pytestmark = pytest.mark.asyncio
 REPORT = (
@@ -71,7 +71,8 @@ async def until_delivered(client: httpx.AsyncClient, document_id: str) -> dict[s
 
 async def served(indicators_url: str) -> set[tuple[str, str, float]]:
     """(indicator, period, value) of every current observation in indicators."""
-    async with httpx.AsyncClient(base_url=indicators_url) as indicators:
+    headers = service_headers("indicators")
+    async with httpx.AsyncClient(base_url=indicators_url, headers=headers) as indicators:
         rows = (await indicators.get("/v1/observations", params={"limit": 100})).json()["items"]
     return {(row["indicator"], row["period"], row["value"]) for row in rows}
 

@@ -28,6 +28,7 @@ def create_http_client(
     *,
     base_url: str = "",
     transport: httpx.AsyncBaseTransport | None = None,
+    auth: httpx.Auth | None = None,
 ) -> httpx.AsyncClient:
     settings = settings or HttpClientSettings()
     return httpx.AsyncClient(
@@ -44,5 +45,6 @@ def create_http_client(
         ),
         event_hooks={"request": [_add_request_id]},
         transport=transport,
+        auth=auth,
         follow_redirects=False,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from chiso_shared.db import sqlite_url
 from chiso_shared.http import HttpClientSettings
+from chiso_shared.service_auth import ServiceAuth, ServiceTokens, resolve_secret
 
 
 class ServiceSettings(BaseSettings):
@@ -38,6 +39,18 @@ class ServiceSettings(BaseSettings):
         description="`chiso serve` closes a connection whose request line and headers are not "
         "all received this long after it opened or after its previous answer (slowloris).",
     )
+    service_token_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the service tokens the services send each other; the same "
+        "value in every service, at least 32 bytes when env is prod (required there). In dev "
+        "without it, a random key kept in `<data_dir>/service-token.key` (logged as such).",
+    )
+    service_token_ttl_seconds: int = Field(
+        default=60, ge=10, le=3600, description="Lifetime of the service tokens this one mints."
+    )
+    service_token_leeway_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="Clock skew allowed when checking `exp`/`iat`."
+    )
 
     service_name: str = "service"
 
@@ -46,3 +59,27 @@ class ServiceSettings(BaseSettings):
 
     def should_migrate_on_start(self) -> bool:
         return self.env == "dev" if self.migrate_on_start is None else self.migrate_on_start
+
+    def resolved_service_token_secret(self) -> str:
+        """The service token secret; raises `ServiceTokenConfigError` when prod lacks one."""
+        configured = self.service_token_secret
+        prefix = str(self.model_config.get("env_prefix", ""))
+        return resolve_secret(
+            configured.get_secret_value() if configured is not None else None,
+            env=self.env,
+            data_dir=self.data_dir,
+            setting=f"{prefix}SERVICE_TOKEN_SECRET",
+        )
+
+    def service_tokens(self, secret: str) -> ServiceTokens:
+        """What this service mints for its calls to the others (issuer: its name)."""
+        return ServiceTokens(secret, self.service_name, self.service_token_ttl_seconds)
+
+    def service_auth(self, secret: str, *, open_reads: bool) -> ServiceAuth:
+        """The check of service tokens sent to this service (audience: its name)."""
+        return ServiceAuth(
+            secret,
+            self.service_name,
+            open_reads=open_reads,
+            leeway=self.service_token_leeway_seconds,
+        )

@@ -26,7 +26,7 @@ from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
 from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.settings import Settings
-from chiso_gateway.upstream import Upstream
+from chiso_gateway.upstream import Upstream, service_credentials
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router
@@ -41,6 +41,7 @@ from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
+from chiso_shared.service_auth import READ, WRITE
 
 
 class State(TypedDict):
@@ -93,8 +94,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start():
             await migrate_async(url)
         engine = create_engine(url, pool_size=settings.db_pool_size)
-        ingest = Upstream("ingest", settings.ingest_url, settings)
-        indicators = Upstream("indicators", settings.indicators_url, settings)
+        tokens = settings.service_tokens(settings.resolved_service_token_secret())
+        ingest = Upstream(
+            "ingest",
+            settings.ingest_url,
+            settings,
+            service_credentials(tokens, "ingest", (READ, WRITE)),
+        )
+        indicators = Upstream(
+            "indicators",
+            settings.indicators_url,
+            settings,
+            service_credentials(tokens, "indicators", (READ,)),
+        )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
         breaker = Breaker(settings.redis_cooldown_seconds)  # one Redis, one breaker

@@ -12,7 +12,7 @@ redirect (never followed) and a 5xx are a 502; a 4xx is the upstream's own probl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from yarl import URL
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import BadGateway, BadRequest, ChisoError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
+from chiso_shared.service_auth import ServiceTokens
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 DOT_SEGMENTS = ("", ".", "..")
@@ -50,6 +51,13 @@ class UpstreamResponse:
         """The body parsed (pydantic-core's parser, faster than `json.loads`); ValueError if
         it is not JSON."""
         return from_json(self.content)
+
+
+def service_credentials(
+    tokens: ServiceTokens, audience: str, scopes: tuple[str, ...]
+) -> Callable[[], Mapping[str, str]]:
+    """The Authorization header for calls to `audience` (a token reused until near expiry)."""
+    return lambda: tokens.headers(audience, scopes)
 
 
 class UpstreamError(ChisoError):
@@ -78,8 +86,16 @@ class Upstream:
     """One upstream service: a pooled aiohttp session to its base URL, with the gateway's
     timeouts and response limits, passing the request id on."""
 
-    def __init__(self, name: str, base_url: str, settings: Settings) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        settings: Settings,
+        credentials: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
         self.name = name
+        # The service token header each call carries (`service_credentials`).
+        self.credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.max_body = settings.upstream_max_body_bytes
         http = settings.http
@@ -112,8 +128,18 @@ class Upstream:
         data: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
         """`path` is already encoded (`upstream_path` builds one from client input)."""
+        if self.credentials is not None:
+            headers = {**(headers or {}), **self.credentials()}
         response = await self._send(method, path, params, json, content, headers, files, data)
         status = response.status_code
+        if status in (401, 403):
+            # The upstream refused the gateway's service token: a configuration fault of this
+            # deployment (SERVICE_TOKEN_SECRET), not the caller's.
+            raise BadGateway(
+                f"The {self.name} service refused the gateway's credentials.",
+                code="gateway.upstream_refused",
+                headers={"X-Gateway-Error": f"{self.name}:{status}"},
+            )
         if 400 <= status < 500:
             raise UpstreamError(response)
         if not 200 <= status < 300:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chiso_indicators import __version__
@@ -18,18 +18,20 @@ from chiso_indicators.reference_router import router as reference_router
 from chiso_indicators.sdmx.router import router as sdmx_router
 from chiso_indicators.settings import Settings
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
-from chiso_shared.errors import install_error_handlers
+from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
+from chiso_shared.service_auth import ServiceAuth, require_service_token
 
 
 class State(TypedDict):
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    service_auth: ServiceAuth
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         configure_logging("indicators", settings.log_level)
+        service_auth = settings.service_auth(
+            settings.resolved_service_token_secret(), open_reads=settings.open_reads
+        )
         url = settings.resolved_database_url()
         if settings.should_migrate_on_start():
             await migrate_async(url)
@@ -49,7 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sync_reference_data(session)
         freeze_startup_objects()
         try:
-            yield {"settings": settings, "engine": engine, "sessionmaker": sessionmaker}
+            yield {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "service_auth": service_auth,
+            }
         finally:
             await engine.dispose()
 
@@ -63,8 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))
-    app.include_router(reference_router)
-    app.include_router(observations_router)
-    app.include_router(sdmx_router)
-    app.include_router(dhis2_router)
+    # Every route but the health probes answers only other chiso services (or, for reads,
+    # anyone when OPEN_READS is set): outside callers go through the gateway.
+    callers = [Depends(require_service_token)]
+    refusals = problem_responses(401, 403)
+    for router in (reference_router, observations_router, sdmx_router, dhis2_router):
+        app.include_router(router, dependencies=callers, responses=refusals)
     return app

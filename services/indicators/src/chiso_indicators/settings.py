@@ -15,6 +15,10 @@ class Settings(ServiceSettings):
     max_batch_facts: int = Field(default=50_000, ge=1, description="Facts per POST /v1/facts.")
     default_page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1000, ge=1, description="Largest `limit` accepted.")
+    open_reads: bool = Field(
+        default=False,
+        description="Answer reads (GET) without a service token; writes always need one.",
+    )
     max_export_observations: int = Field(
         default=100_000, ge=1, description="Most observations in one SDMX or DHIS2 export (413)."
     )

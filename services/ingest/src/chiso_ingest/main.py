@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chiso_ingest import __version__
@@ -25,13 +25,19 @@ from chiso_ingest.settings import (
 from chiso_ingest.worker import Worker
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
-from chiso_shared.errors import install_error_handlers
+from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
+from chiso_shared.service_auth import (
+    WRITE,
+    ServiceAuth,
+    ServiceTokenAuth,
+    require_service_token,
+)
 
 
 class State(TypedDict):
@@ -40,6 +46,7 @@ class State(TypedDict):
     sessionmaker: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     readers: ReaderSandbox
+    service_auth: ServiceAuth
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,12 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         configure_logging("ingest", settings.log_level)
+        secret = settings.resolved_service_token_secret()
+        service_auth = settings.service_auth(secret, open_reads=settings.open_reads)
         url = settings.resolved_database_url()
         if settings.should_migrate_on_start():
             await migrate_async(url)
         engine = create_engine(url, pool_size=settings.db_pool_size)
         sessionmaker = create_sessionmaker(engine)
-        client = create_http_client(settings.http, base_url=settings.indicators_url)
+        # Ingest only delivers facts to indicators: its token carries `write` alone.
+        tokens = ServiceTokenAuth(settings.service_tokens(secret), "indicators", [WRITE])
+        client = create_http_client(settings.http, base_url=settings.indicators_url, auth=tokens)
         live.update(engine=engine, http=client)
         readers = ReaderSandbox(sandbox_limits_of(settings))
         await asyncio.to_thread(readers.warm_up)
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "sessionmaker": sessionmaker,
                 "http": client,
                 "readers": readers,
+                "service_auth": service_auth,
             }
         finally:
             if task is not None:
@@ -109,5 +121,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         health_router(lambda: {"database": database_ready, "indicators": indicators_ready})
     )
-    app.include_router(documents_router)
+    # Uploads, re-extraction and document reads answer only other chiso services (reads also
+    # anyone when OPEN_READS is set): outside callers go through the gateway.
+    app.include_router(
+        documents_router,
+        dependencies=[Depends(require_service_token)],
+        responses=problem_responses(401, 403),
+    )
     return app

@@ -16,6 +16,11 @@ class Settings(ServiceSettings):
     indicators_url: str = Field(
         default="http://127.0.0.1:8002", description="Base URL of the indicators service."
     )
+    open_reads: bool = Field(
+        default=False,
+        description="Answer reads (GET: status, facts, text) without a service token; writes "
+        "always need one.",
+    )
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1, description="Largest document accepted (413 above)."
     )

@@ -247,7 +247,9 @@ class Worker:
             await self._delivered(message)
             return True
         reason = f"indicators answered {response.status_code}: {response.text[:500]}"
-        if response.status_code >= 500 or response.status_code in (408, 425, 429):
+        # 401/403: indicators refused this service's token (a secret being rotated or set
+        # wrong), not the facts: keep them and retry until the configuration is fixed.
+        if response.status_code >= 500 or response.status_code in (401, 403, 408, 425, 429):
             await self._retry(message, reason)
             return False
         await self._reject(message, reason)
