@@ -13,6 +13,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -26,7 +27,7 @@ from chiso_ingest.main import create_app as create_ingest
 from chiso_ingest.settings import Settings as IngestSettings
 from tests.fuzz.harness import REPORTS, Finding, Report, Target, fuzz
 from tests.gateway.support import GOLD, REDIS_URL, gateway_settings, new_client, post_gold
-from tests.support import fresh_database, serving
+from tests.support import SERVICE_SECRET, SERVICES, fresh_database, service_headers, serving
 
 pytestmark = pytest.mark.fuzz
 
@@ -81,7 +82,9 @@ class Suite:
 def _wait_extracted(ingest: str, document_id: str) -> None:
     deadline = time.monotonic() + 60
     while True:
-        status = httpx.get(f"{ingest}/v1/documents/{document_id}", timeout=10).json()["status"]
+        status = httpx.get(
+            f"{ingest}/v1/documents/{document_id}", headers=service_headers("ingest"), timeout=10
+        ).json()["status"]
         if status not in {"queued", "extracting", "running"}:
             assert status != "failed"
             return
@@ -89,14 +92,24 @@ def _wait_extracted(ingest: str, document_id: str) -> None:
         time.sleep(0.1)
 
 
+@contextmanager
+def _signed(env: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every service started in the block shares the tests' service token secret."""
+    for service in SERVICES:
+        env.setenv(f"CHISO_{service.upper()}_SERVICE_TOKEN_SECRET", SERVICE_SECRET)
+    yield
+
+
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     """The three services on free ports, the gold facts imported, one document extracted."""
     tmp = tmp_path_factory.mktemp("fuzz")
     with (
+        pytest.MonkeyPatch.context() as env,  # module-wide: the autouse fixture is per test
         fresh_database(tmp, "ingest") as ingest_db,
         fresh_database(tmp, "indicators") as indicators_db,
         fresh_database(tmp, "gateway") as gateway_db,
+        _signed(env),
         serving(
             create_indicators(IndicatorsSettings(data_dir=tmp, database_url=indicators_db))
         ) as indicators,
@@ -116,6 +129,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         accepted = httpx.post(
             f"{ingest}/v1/documents",
             json={"filename": "nghe-an-2023.txt", "text": REPORT, "scope": "VN-40"},
+            headers=service_headers("ingest"),
             timeout=30,
         )
         assert accepted.status_code == 202, accepted.text
@@ -156,6 +170,7 @@ def _ingest(suite: Suite) -> Target:
         service="ingest",
         known_elsewhere=_known_elsewhere("ingest"),
         base_url=suite.ingest,
+        headers=service_headers("ingest"),  # as the gateway calls it
         known_paths={
             f"{method} /v1/documents/{{document_id}}{tail}": document
             for method, tail in (
@@ -174,6 +189,7 @@ def _indicators(suite: Suite) -> Target:
         service="indicators",
         known_elsewhere=_known_elsewhere("indicators"),
         base_url=suite.indicators,
+        headers=service_headers("indicators"),  # as the gateway and ingest call it
         known_paths={
             "GET /v1/areas/{code}": {"code": ["VN-40", "VN-24", "VN-27", "VN"]},
             "GET /v1/indicators/{code}": {"code": ["telecom.subscribers.total"]},
