@@ -23,7 +23,7 @@ from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_ingest.main import create_app as create_ingest
 from chiso_ingest.settings import Settings as IngestSettings
 from tests.gateway.support import bearer, gateway_settings, new_client
-from tests.support import fact, running, serving
+from tests.support import fact, running, service_headers, serving
 
 pytestmark = pytest.mark.asyncio
 
@@ -87,6 +87,7 @@ def indicators_url(indicators_app: FastAPI) -> Iterator[str]:
         assert httpx.post(
             f"{url}/v1/facts",
             json={"documents": [{"id": "d1", "name": "a.txt"}], "facts": [fact(doc="a.txt")]},
+            headers=service_headers("indicators"),
         ).is_success
         yield url
 

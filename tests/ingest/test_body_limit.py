@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from chiso_ingest.main import create_app
 from chiso_ingest.settings import Settings
-from tests.support import free_port, running, serving
+from tests.support import free_port, running, service_headers, serving
 
 pytestmark = pytest.mark.asyncio
 LIMIT = 256 * 1024  # request bytes
@@ -107,7 +107,8 @@ async def test_a_chunked_upload_over_http_gets_the_413_and_the_server_goes_on(
     url: str, make: Make
 ) -> None:
     body, headers = make(20 * 1024 * 1024)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    signed = service_headers("ingest")  # as the gateway calls it
+    async with httpx.AsyncClient(base_url=url, timeout=60, headers=signed) as client:
         response = await client.post("/v1/documents", content=body, headers=headers)
         assert "content-length" not in response.request.headers
         assert_too_large(response)

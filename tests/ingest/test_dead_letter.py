@@ -19,7 +19,7 @@ from chiso_ingest.db.models import Job
 from chiso_ingest.main import create_app
 from chiso_ingest.settings import Settings
 from chiso_shared.db import create_engine, utcnow
-from tests.support import SHARED, free_port, running
+from tests.support import SHARED, free_port, running, service_headers
 
 pytestmark = pytest.mark.asyncio
 MAX_ATTEMPTS = 3
@@ -155,7 +155,8 @@ def start_ingest(ingest_db: str, tmp_path: Path, port: int) -> subprocess.Popen[
 
 
 async def wait_for(url: str, document_id: str | None, statuses: set[str]) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+    signed = service_headers("ingest")
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=signed) as client:
         for _ in range(3000):
             try:
                 if document_id is None:
@@ -189,7 +190,8 @@ async def test_a_worker_killed_on_every_attempt_leaves_a_dead_letter(
         try:
             await wait_for(url, None, set())
             if document_id is None:
-                async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+                signed = service_headers("ingest")
+                async with httpx.AsyncClient(base_url=url, timeout=60, headers=signed) as client:
                     response = await client.post(
                         "/v1/documents", json={"filename": "long.txt", "text": long_report}
                     )
