@@ -17,6 +17,7 @@ from chiso_indicators.reference import sync_reference_data
 from chiso_indicators.reference_router import router as reference_router
 from chiso_indicators.sdmx.router import router as sdmx_router
 from chiso_indicators.settings import Settings
+from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
 from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
@@ -69,7 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Versioned indicator observations with provenance, served as time series.",
         lifespan=lifespan,
     )
-    app.add_middleware(RefuseNulMiddleware, namespace="indicators")  # inside the request id only
+    # The NUL guard reads a JSON body whole, so the streaming body limit sits outside it; both
+    # sit inside the request-id middleware, so a refusal carries the id.
+    app.add_middleware(RefuseNulMiddleware, namespace="indicators")
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, namespace="indicators"
+    )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))

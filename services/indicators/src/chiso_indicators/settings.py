@@ -13,6 +13,12 @@ class Settings(ServiceSettings):
 
     service_name: str = "indicators"
     max_batch_facts: int = Field(default=50_000, ge=1, description="Facts per POST /v1/facts.")
+    max_request_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (a facts batch or a DHIS2 import), counted as it "
+        "streams in, chunked or not; over it: 413. 50,000 facts take about 30 MB.",
+    )
     default_page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1000, ge=1, description="Largest `limit` accepted.")
     open_reads: bool = Field(

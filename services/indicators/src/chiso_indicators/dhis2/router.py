@@ -164,8 +164,9 @@ for _suffix, _csv in (("", False), (".json", False), (".csv", True)):
     "/dataValueSets",
     response_model=Dhis2ImportSummary,
     summary="Import data values (DHIS2 dataValueSets) with an import summary",
-    # 400: a body that is not UTF-8 fails before it can be validated.
-    responses=problem_responses(400, 422),
+    # 400: a body that is not UTF-8 fails before it can be validated; 413: over
+    # MAX_REQUEST_BYTES, counted as it streams in.
+    responses=problem_responses(400, 413, 422),
 )
 async def post_data_value_sets(
     payload: DataValueSetIn,
