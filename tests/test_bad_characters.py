@@ -207,6 +207,23 @@ async def test_gateway_refuses_nul_before_forwarding(gateway: httpx.AsyncClient)
         assert_problem(await gateway.get(url), 400, "gateway.invalid_characters")
 
 
+@pytest.mark.parametrize("path", ["/oauth2/token", "/oauth2/revoke"])
+async def test_gateway_refuses_nul_in_a_form(gateway: httpx.AsyncClient, path: str) -> None:
+    body = "grant_type=client_credentials&client_id=ch%00x&client_secret=s&token=t"
+    response = await gateway.post(
+        path, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_problem(response, 400, "gateway.invalid_characters")
+
+
+@pytest.mark.parametrize("path", ["/oauth2/token", "/oauth2/revoke"])
+async def test_a_client_id_holding_nul_is_no_client(gateway: httpx.AsyncClient, path: str) -> None:
+    """HTTP Basic credentials are base64 in a header: no guard sees the NUL they decode to."""
+    form = {"grant_type": "client_credentials", "token": "t"}
+    response = await gateway.post(path, data=form, auth=(f"ch{NUL}x", "secret"))
+    assert_problem(response, 401)
+
+
 # --- cursors holding the wrong JSON ---------------------------------------------------------
 
 BAD_CURSORS = [

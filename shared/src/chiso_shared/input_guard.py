@@ -4,9 +4,10 @@ PostgreSQL text cannot hold the NUL character (asyncpg raises on `\\x00` in a bo
 SQLite would store it where other tools cut strings at it. A NUL has no business in a path, a
 query parameter or a form field, so it is refused before any route runs:
 
-* `RefuseNulMiddleware` checks the decoded path and query string of every HTTP request, and
-  the body of a JSON request (where NUL can only be the escape `\\u0000`);
-* `no_nul` is the check for values of other bodies (form fields).
+* `RefuseNulMiddleware` checks the decoded path and query string of every HTTP request, the
+  body of a JSON request (where NUL can only be the escape `\\u0000`) and the body of a
+  URL-encoded form (`%00`);
+* `no_nul` is the check for values of other bodies (multipart form fields).
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ def _where(scope: Scope) -> str | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
-    media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+def _media_type(scope: Scope) -> str:
+    return Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
@@ -69,16 +73,27 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-def _json_holds_nul(messages: list[Message]) -> bool:
-    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+def _body(messages: list[Message]) -> bytes:
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+
+def _json_holds_nul(body: bytes) -> bool:
     # The substring test is a fast scan; the pattern only runs on the rare body that has it.
     return b"u0000" in body and _JSON_NUL.search(body) is not None
 
 
+def _form_holds_nul(body: bytes) -> bool:
+    return b"\x00" in unquote_to_bytes(body)
+
+
+_BODY_CHECKS = {"application/x-www-form-urlencoded": _form_holds_nul}
+
+
 class RefuseNulMiddleware:
-    """Pure ASGI middleware: a request whose path, query string or JSON body holds NUL gets a
-    400 `<namespace>.invalid_characters` problem and reaches no route, database or upstream.
-    A JSON body is read whole before the route runs (which reads it whole anyway)."""
+    """Pure ASGI middleware: a request whose path, query string, JSON or URL-encoded form body
+    holds NUL gets a 400 `<namespace>.invalid_characters` problem and reaches no route,
+    database or upstream. Such a body is read whole before the route runs (which reads it
+    whole anyway; the streaming body limit outside this guard bounds it)."""
 
     def __init__(self, app: ASGIApp, namespace: str) -> None:
         self.app = app
@@ -89,10 +104,12 @@ class RefuseNulMiddleware:
             await self.app(scope, receive, send)
             return
         where = _where(scope)
-        if where is None and _is_json(scope):
+        media = _media_type(scope)
+        check = _json_holds_nul if _is_json(media) else _BODY_CHECKS.get(media)
+        if where is None and check is not None:
             messages = await _read_body(receive)
             receive = _replay(messages, receive)
-            where = "body" if _json_holds_nul(messages) else None
+            where = "body" if check(_body(messages)) else None
         if where is None:
             await self.app(scope, receive, send)
             return
