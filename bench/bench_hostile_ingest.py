@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from chiso_shared.service_auth import READ, WRITE, ServiceTokens
 
 
 def hostile_text(kilobytes: int) -> str:
@@ -72,8 +75,10 @@ def main() -> int:
     parser.add_argument("--kb", type=int, default=500)
     args = parser.parse_args()
     port = free_port()
+    secret = secrets.token_hex(32)
     with tempfile.TemporaryDirectory() as folder:
         env = {
+            "CHISO_INGEST_SERVICE_TOKEN_SECRET": secret,
             **os.environ,
             "CHISO_INGEST_DATA_DIR": folder,
             "CHISO_INGEST_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/ingest.db",
@@ -87,14 +92,15 @@ def main() -> int:
             start_new_session=True,
         )
         try:
-            return run(server.pid, f"http://127.0.0.1:{port}", hostile_text(args.kb))
+            signed = ServiceTokens(secret, "gateway").headers("ingest", (READ, WRITE))
+            return run(server.pid, f"http://127.0.0.1:{port}", hostile_text(args.kb), signed)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
 
 
-def run(pid: int, url: str, text: str) -> int:
-    with httpx.Client(base_url=url, timeout=120) as client:
+def run(pid: int, url: str, text: str, headers: dict[str, str]) -> int:
+    with httpx.Client(base_url=url, timeout=120, headers=headers) as client:
         for _ in range(300):
             try:
                 client.get("/healthz")
