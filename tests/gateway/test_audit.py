@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -23,21 +23,12 @@ from chiso_gateway.db import migrate_async
 from chiso_gateway.db.models import AuditRecord
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from chiso_shared.logging import JsonFormatter
 from tests.gateway.support import audit_entry, bearer, gateway_settings, new_client
-from tests.support import running, serving
+from tests.support import running
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(create_indicators(settings)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,20 +15,11 @@ import pytest_asyncio
 from chiso_gateway.auth import clients
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
-from tests.support import free_port, running, serving
+from tests.support import free_port, running
 
 pytestmark = pytest.mark.asyncio
 SECRET = "test-signing-key-0123456789abcdef0123456789"
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(create_indicators(settings)) as url:
-        yield url
 
 
 @pytest.fixture

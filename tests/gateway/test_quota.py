@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,8 +18,6 @@ from chiso_gateway.db import migrate_async
 from chiso_gateway.main import create_app
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, QuotaState, RedisCounter
 from chiso_gateway.settings import Settings
-from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from tests.gateway.support import (
     REDIS_URL,
@@ -31,17 +29,10 @@ from tests.gateway.support import (
     stop_process,
     wait_healthy,
 )
-from tests.support import free_port, running, serving
+from tests.support import free_port, running
 
 pytestmark = pytest.mark.asyncio
 TIERS = {"tiny": 3, "standard": 600, "unlimited": 0}
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(create_indicators(settings)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
@@ -17,20 +16,11 @@ from chiso_gateway.auth import tokens
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from tests.gateway.support import SECRET, bearer, gateway_settings, new_client
-from tests.support import running, serving
+from tests.support import running
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(create_indicators(settings)) as url:
-        yield url
 
 
 def revoke_with_cli(settings: Settings, client_id: str, data_dir: Path) -> None:

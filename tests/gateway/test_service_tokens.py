@@ -3,25 +3,15 @@ refusal is the deployment's fault, answered 502 (security review item 10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chiso_gateway.main import create_app
-from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from tests.gateway.support import bearer, gateway_settings, new_client
-from tests.support import running, serving
+from tests.support import running
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(create_indicators(settings)) as url:
-        yield url
 
 
 async def test_reads_carry_a_service_token(
