@@ -28,6 +28,17 @@ from chiso_shared.errors import problem_response
 LimitFor = Callable[[Scope], int]
 
 
+# Room beyond the document itself in an upload request: multipart framing, metadata fields.
+UPLOAD_OVERHEAD_BYTES = 65536
+
+
+def upload_request_bytes(max_upload_bytes: int) -> int:
+    """Bytes an upload request may have for a document of `max_upload_bytes`: the document
+    base64-encoded in JSON (4/3 of it), plus room for the framing and the metadata. The
+    gateway and ingest must agree on it, or one would refuse what the other lets through."""
+    return max_upload_bytes * 4 // 3 + UPLOAD_OVERHEAD_BYTES
+
+
 class BodyTooLarge(Exception):
     """Raised from `receive` once a body passes the limit: the app must stop reading it."""
 

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from starlette.types import Scope
 
 from chiso_gateway.settings import Settings
+from chiso_shared.body_limit import upload_request_bytes
 
 UPLOAD_PATH = "/v1/documents"
 
 
 def upload_body_limit(settings: Settings) -> int:
-    """Bytes an upload request may have: the document base64-encoded in JSON (4/3 of it),
-    plus room for the multipart framing and the metadata fields."""
-    return settings.max_upload_bytes * 4 // 3 + 65536
+    """Bytes an upload request may have (the same bound as ingest's default)."""
+    return upload_request_bytes(settings.max_upload_bytes)
 
 
 def gateway_limits(settings: Settings) -> Callable[[Scope], int]:

@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from chiso_ingest.formats import READERS, Limits, SandboxLimits
+from chiso_shared.body_limit import upload_request_bytes
 from chiso_shared.settings import ServiceSettings
 
 
@@ -131,4 +132,4 @@ def request_limit_of(settings: Settings) -> int:
     """The most bytes a request body may have."""
     if settings.max_request_bytes is not None:
         return settings.max_request_bytes
-    return settings.max_upload_bytes * 4 // 3 + 65536
+    return upload_request_bytes(settings.max_upload_bytes)
