@@ -6,10 +6,10 @@ returns the facts of ../shared/eval/GUIDELINE.md. Lexicons live in `data/`.
 
 from __future__ import annotations
 
-from chiso_ingest.extraction.engine import CANDIDATES_PER_FACT, TooManyFacts, run
+from chiso_ingest.extraction.pipeline import CANDIDATES_PER_FACT, TooManyFacts, run
 from chiso_shared.facts import SCOPE_PATTERN, Fact
 
-__all__ = ["CANDIDATES_PER_FACT", "EXTRACTOR_VERSION", "TooManyFacts", "extract", "fact_limit"]
+__all__ = ("CANDIDATES_PER_FACT", "EXTRACTOR_VERSION", "TooManyFacts", "extract", "fact_limit")
 
 EXTRACTOR_VERSION = "0.4.0"
 

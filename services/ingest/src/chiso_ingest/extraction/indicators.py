@@ -6,6 +6,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
+from types import MappingProxyType
 
 from chiso_shared.catalogue import indicators
 
@@ -14,11 +15,13 @@ _WORD = re.compile(r"\w+")
 _NOTE = re.compile(r"\((?:old|complement|[A-Za-z-]{1,10})\)|\.\.\.|…")
 # the two spellings of tone marks on oa/oe/uy ("hoá" and "hóa") are read as one
 _TONES = "áàảãạ", "óòỏõọ", "éèẻẽẹ", "ýỳỷỹỵ", "úùủũụ"
-_SWAP = {
-    **{f"o{a}": f"{o}a" for a, o in zip(_TONES[0], _TONES[1], strict=True)},
-    **{f"o{e}": f"{o}e" for e, o in zip(_TONES[2], _TONES[1], strict=True)},
-    **{f"u{y}": f"{u}y" for y, u in zip(_TONES[3], _TONES[4], strict=True)},
-}
+_SWAP = MappingProxyType(
+    {
+        **{f"o{a}": f"{o}a" for a, o in zip(_TONES[0], _TONES[1], strict=True)},
+        **{f"o{e}": f"{o}e" for e, o in zip(_TONES[2], _TONES[1], strict=True)},
+        **{f"u{y}": f"{u}y" for y, u in zip(_TONES[3], _TONES[4], strict=True)},
+    }
+)
 _OLD_STYLE = re.compile("|".join(_SWAP))
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_shared.facts import period_end
 
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_ROMAN = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4})
 _YEAR = re.compile(r"\d{4}")
 _YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100

@@ -1,0 +1,256 @@
+"""The document the stages read: built once, complete and frozen.
+
+Everything that belongs to the text as a whole is here before the first number is read:
+sentences, clauses, headings with their ranks, tables, plan sections, the periods written
+in it, the catalogue phrasings found in it, and the report's own period and area.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import date
+
+from chiso_ingest.extraction.indicators import PhraseIndex
+from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_ingest.extraction.periods import (
+    DocPeriod,
+    PeriodMention,
+    document_period,
+    find_periods,
+    resolve,
+)
+from chiso_ingest.extraction.scope import document_scope
+from chiso_ingest.extraction.tables import Tables, find_tables
+from chiso_shared.catalogue import code_list_on
+from chiso_shared.facts import period_end
+
+_SENTENCE_BREAK = re.compile(r"\n+|[.!?…]+(?:\s+|(?=[^\W\d_]))")
+_SEMICOLON = re.compile(r";")
+_TOP_HEADING = re.compile(r"(?m)^[ \t]*(?:\d{1,2}|[IVX]{1,4})\.[ \t]+([^\n\d]{2,80})$")
+_HEADING = re.compile(
+    r"(?m)^[ \t]*(?P<number>(?:PHẦN|Phần|CHƯƠNG|Chương)[ \t]+(?:[IVXLC]+|\d+)\.?"
+    r"|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
+)
+# the code list of provinces in force before the 2025 merger
+_CODE_LIST_2004 = "2004"
+_REACH = 400
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    start: int
+    end: int
+    rank: int  # 0 for "PHẦN II", 1 for "II.", 2 for "1.", 3 for "1.2." and so on
+
+
+@dataclass(frozen=True, slots=True)
+class Future:
+    """A section headed as plans for the coming period ("Nhiệm vụ ... thời gian tới")."""
+
+    heading: Span
+    start: int
+    end: int
+    period: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    text: str
+    low: str
+    lex: Lexicon
+    sentence_starts: tuple[int, ...]
+    semicolons: tuple[int, ...]
+    headings: tuple[Heading, ...]
+    topics: tuple[tuple[int, str], ...]  # top-level headings: (start, lower-cased title)
+    tables: Tables
+    periods: tuple[PeriodMention, ...]  # written in the title and the numbers' sentences
+    period_starts: tuple[int, ...]
+    period: DocPeriod  # the report's own
+    scope: str | None  # the report's own area
+    code_list: str  # the province code list in force when the report's period ends
+    futures: tuple[Future, ...]
+    phrases: PhraseIndex  # catalogue phrasings in the sentences that hold numbers
+
+    def sentence_of(self, pos: int) -> int:
+        return bisect_right(self.sentence_starts, pos) - 1
+
+    def sentence_bounds(self, index: int) -> Span:
+        starts = self.sentence_starts
+        end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
+        return starts[index], end
+
+    def near_start(self, pos: int) -> int:
+        """Where the sentence holding `pos` starts, looking back at most `_REACH` (long
+        run-on sentences stay linear)."""
+        return max(self.sentence_starts[self.sentence_of(pos)], pos - _REACH)
+
+    def clause_start(self, pos: int) -> int:
+        i = bisect_left(self.semicolons, pos) - 1
+        sent = self.near_start(pos)
+        return max(sent, self.semicolons[i] + 1) if i >= 0 else sent
+
+    def future_at(self, pos: int) -> Future | None:
+        return next((f for f in self.futures if f.start <= pos < f.end), None)
+
+
+def build_document(
+    text: str, lex: Lexicon, *, published: str | None, scope: str | None
+) -> Doc | None:
+    """The document of NFC `text`; None when it states no period and no hint gives one
+    (such a text has no facts)."""
+    low = lower(text)
+    starts = sentence_starts(text)
+    regions = _number_sentences(text, lex, starts)
+    title = (0, min(len(text), lex.title_window))
+    periods = tuple(find_periods(low, lex, merge([title, *regions])))
+    own = document_period(low, lex, list(periods), published)
+    if own is None:
+        return None
+    code_list = _code_list(own)
+    headings = _headings(text)
+    return Doc(
+        text=text,
+        low=low,
+        lex=lex,
+        sentence_starts=starts,
+        semicolons=tuple(m.start() for m in _SEMICOLON.finditer(text)),
+        headings=headings,
+        topics=tuple((m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)),
+        tables=find_tables(low, lex.table_unit_header, lex.table_unit_caption),
+        periods=periods,
+        period_starts=tuple(p.start for p in periods),
+        period=own,
+        scope=document_scope(text, low, lex, scope, code_list),
+        code_list=code_list,
+        futures=_futures(text, low, lex, headings, own),
+        phrases=PhraseIndex(low, lex.light_words, regions),
+    )
+
+
+def lower(text: str) -> str:
+    """`text` lower-cased, keeping its length (offsets into it hold for the text)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def sentence_starts(text: str) -> tuple[int, ...]:
+    starts = [0]
+    for m in _SENTENCE_BREAK.finditer(text):
+        end = m.end()
+        if end < len(text) and not text[end].isupper() and not _is_break(text, m):
+            continue
+        starts.append(end)
+    return tuple(starts)
+
+
+def _is_break(text: str, m: re.Match[str]) -> bool:
+    """A full stop before a space, or a line end that is not a wrapped line."""
+    if m.group()[0] != "\n":
+        return m.group()[-1].isspace()
+    before = text[max(0, m.start() - 1) : m.start()]
+    return not (before.isalnum() or before == ",") or not text[m.end()].isalpha()
+
+
+def _number_sentences(text: str, lex: Lexicon, starts: tuple[int, ...]) -> list[Span]:
+    """The sentences that hold a number, adjacent ones joined: the only text whose words
+    name a metric or a figure's period."""
+    regions: list[Span] = []
+    for m in lex.candidate.finditer(text):
+        i = bisect_right(starts, m.start()) - 1
+        start, end = starts[i], starts[i + 1] if i + 1 < len(starts) else len(text)
+        if regions and start <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+        else:
+            regions.append((start, end))
+    return regions
+
+
+def merge(regions: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for start, end in sorted(regions):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _code_list(own: DocPeriod) -> str:
+    """A report on a period ending after the 2025 merger names the 34 provinces of QĐ 19/2025."""
+    try:
+        return code_list_on(date.fromisoformat(period_end(own.period)))
+    except ValueError:
+        return _CODE_LIST_2004
+
+
+def _headings(text: str) -> tuple[Heading, ...]:
+    return tuple(
+        Heading(m.start(), m.end(), heading_rank(m.group("number")))
+        for m in _HEADING.finditer(text)
+    )
+
+
+def heading_rank(number: str) -> int:
+    """0 for "PHẦN II", 1 for "II.", 2 for "1.", 3 for "1.2." and so on."""
+    if number[0].isdigit():
+        return 1 + len(number.rstrip(".").split("."))
+    return 1 if number[0] in "IVX" else 0
+
+
+def _futures(
+    text: str, low: str, lex: Lexicon, headings: tuple[Heading, ...], own: DocPeriod
+) -> tuple[Future, ...]:
+    """Plan sections, from a plan heading to the next heading of its rank or above (so that
+    "II. PHƯƠNG HƯỚNG ... NĂM 2025" covers its "1. Chỉ tiêu chủ yếu" too), each with the
+    period it plans. A section headed by the reported period itself ("I. Kết quả thực hiện
+    nhiệm vụ năm 2023" in a report on 2023) is no plan."""
+    futures: list[Future] = []
+    for i, heading in enumerate(headings):
+        if not lex.future_heading.search(low, heading.start, heading.end):
+            continue
+        later = (h.start for h in headings[i + 1 :] if h.rank <= heading.rank)
+        span = (heading.start, heading.end)
+        planned = _planned_period(low, lex, span, own)
+        if planned is not None:
+            futures.append(Future(span, heading.end, next(later, len(text)), planned[0]))
+    return tuple(futures)
+
+
+def _planned_period(
+    low: str, lex: Lexicon, heading: Span, own: DocPeriod
+) -> tuple[str | None] | None:
+    """The period a plan heading names, else the one after the report's (wrapped); None
+    when the heading names the reported period or an earlier one."""
+    found = find_periods(low, lex, [heading])
+    explicit = next((p for f in found if (p := resolve(f, own.year, flow=True))), None)
+    if explicit is not None and not later(explicit, own.period):
+        return None
+    return (explicit or next_period(own.period),)
+
+
+def next_period(period: str) -> str | None:
+    """The period after a report's own: the plans of an annual report are for next year."""
+    year = int(period[:4])
+    if period.isdigit():
+        return str(year + 1)
+    if len(period) == 7 and period[5:].isdigit():
+        month = int(period[5:])
+        return f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    return {"S1": f"{year}-S2", "S2": f"{year + 1}-S1"}.get(period[5:])
+
+
+def later(period: str, than: str) -> bool:
+    """Whether `period` starts after `than` ends (both in the period grammar)."""
+    start, end = period.split("/")[0], than.split("/")[-1]
+    if start[:4] != end[:4]:
+        return start[:4] > end[:4]
+    order = {"": 0, "S1": 6, "S2": 12, "Q1": 3, "Q2": 6, "Q3": 9, "Q4": 12}
+    a = order.get(start[5:], int(start[5:7]) if start[5:7].isdigit() else 0)
+    b = order.get(end[5:], int(end[5:7]) if end[5:7].isdigit() else 12)
+    return a > b

@@ -1,0 +1,56 @@
+"""A mention: one written number and what the stages have learnt of it so far.
+
+Stages never change a mention; they return new ones (`_replace`). A `NamedTuple` keeps
+that cheap: a document has hundreds of numbers and a dozen stages touch each.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from chiso_ingest.extraction.periods import PeriodMention
+from chiso_ingest.extraction.tables import Cell
+from chiso_shared.facts import Basis, Role, Status, Unit
+
+
+class Mention(NamedTuple):
+    # found: the number as written ("558/559", "3-4")
+    start: int
+    end: int
+    num: str
+    den: str | None = None
+    hi: str | None = None
+    # identified: a rank ("thứ 5"), the table cell it stands in
+    rank: bool = False
+    cell: Cell | None = None
+    # read: value, unit and what is counted
+    value: float = 0.0
+    unit: Unit = Unit.count
+    of: float | None = None
+    max: float | None = None
+    item: str | None = None
+    scale_len: int = 0  # the scale word's length after the number ("tỷ")
+    unit_end: int = 0
+    item_end: int = 0
+    tail_end: int = 0  # after its basis ("so với cùng kỳ"), if one follows
+    sentence: int = 0
+    # role and basis
+    role: Role = Role.level
+    basis: Basis | None = None
+    # linked: its segment of text and its place among the others
+    seg_start: int = 0
+    right_end: int = 0
+    next_start: int = 0
+    depth: int = 0  # brackets open at the number
+    said_period: PeriodMention | None = None  # a period written for it
+    stated_period: str | None = None  # that period, resolved
+    parent: int | None = None  # the level a change or ratio describes (an index)
+    component: int | None = None  # the total a "trong đó" part belongs to (an index)
+    previous_level: int | None = None  # the sentence's last level before it (an index)
+    stated_status: Status | None = None  # its status before a table column's header
+    # context
+    status: Status = Status.actual
+    period: str | None = None
+    indicator: str | None = None
+    scope: str | None = None
+    label: str | None = None

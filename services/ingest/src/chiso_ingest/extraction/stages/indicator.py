@@ -1,0 +1,147 @@
+"""Indicator: which catalogue metric each figure measures.
+
+A change or ratio measures its level's metric. A level's metric is the best-scored
+catalogue phrasing in the windows around it (its own item first, then the words after it,
+then its segment before it), else its section's topic with its item, else the metric of
+the level before it when nothing new is named.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
+
+from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.indicators import PhraseIndex, PhraseMatch, normalise
+from chiso_ingest.extraction.mention import Mention
+from chiso_ingest.extraction.stages.links import clause_end
+from chiso_shared.catalogue import indicators
+from chiso_shared.facts import Status, Unit
+
+_HEAD_WORDS = 2
+_THIN_LABEL = 2
+# a count's own item ("100 địa chỉ số") names its metric more surely than distant words
+_ADJACENT = 2
+_ITEM_BONUS = 30.0
+# how far a phrase may be from the number before it counts no more
+_MAX_DISTANCE = 200
+
+
+def read_indicator(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+    out: list[Mention] = []
+    for m in mentions:
+        code = out[m.parent].indicator if m.parent is not None else _own_indicator(doc, out, m)
+        out.append(m._replace(indicator=code))
+    return out
+
+
+def _own_indicator(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    code = _pick(doc, m)
+    if code is None and m.previous_level is not None:
+        previous = done[m.previous_level]
+        if previous.unit is m.unit and _same_metric(doc, m):
+            code = previous.indicator
+    if code is not None and _counts_other_things(doc, m, code):
+        return None
+    return code
+
+
+def _windows(doc: Doc, m: Mention) -> tuple[tuple[int, int, int, float, float], ...]:
+    """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
+    sent_start = doc.near_start(m.start)
+    end = min(clause_end(doc, m), m.next_start)
+    windows = (
+        (m.end, m.right_end, max(m.right_end, end), 6.0, 8.0),
+        (m.right_end, end, end, 1.0, 5.0),
+        (m.seg_start, m.start, m.start, 4.0, 40.0),
+        (sent_start, m.seg_start, m.seg_start, -100.0, 4.0),
+    )
+    return windows[:3] if share_named_after(doc, m) else windows
+
+
+def _pick(doc: Doc, m: Mention) -> str | None:
+    unit = m.unit.value
+    best: tuple[float, str] | None = None
+    named_after = doc.lex.label_after.match(doc.low, m.unit_end) is not None
+    for a, b, limit, bonus, slope in _windows(doc, m):
+        if a >= b:
+            continue
+        for match in doc.phrases.within(a, b, limit):
+            if match.phrase.unit != unit:
+                continue
+            score = match.weight + bonus + _closeness(match, m) / slope
+            if a == m.end and (named_after or _is_item(m, match)):
+                score += _ITEM_BONUS
+            if best is None or score > best[0]:
+                best = (score, match.phrase.code)
+    return best[1] if best else _topic_indicator(doc, m)
+
+
+def _closeness(match: PhraseMatch, m: Mention) -> float:
+    distance = m.start - match.end if match.end <= m.start else match.start - m.end
+    return -float(min(max(distance, 0), _MAX_DISTANCE))
+
+
+def _is_item(m: Mention, match: PhraseMatch) -> bool:
+    return m.unit is Unit.count and 0 <= match.start - m.unit_end <= _ADJACENT
+
+
+def _topic_indicator(doc: Doc, m: Mention) -> str | None:
+    """A bare "19 doanh nghiệp" under the heading "1. Bưu chính": item plus section topic."""
+    i = bisect_right(doc.topics, (m.start, "")) - 1
+    if i < 0:
+        return None
+    topic = doc.topics[i][1]
+    item = (m.item or "").lower()
+    label = doc.low[m.seg_start : m.start]
+    heads = (" ".join(item.split()[:_HEAD_WORDS]), item, " ".join(label.split()[:_HEAD_WORDS]))
+    for head in heads:
+        if head.strip():
+            code = _topic_match(head, topic, m.unit.value, doc.lex.light_words)
+            if code is not None:
+                return code
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _topic_match(head: str, topic: str, unit: str, light_words: str) -> str | None:
+    text = f"{head} {topic}"
+    for match in PhraseIndex(text, light_words, [(0, len(text))]).matches:
+        if match.start < len(head) < match.end and match.phrase.unit == unit:
+            return match.phrase.code
+    return None
+
+
+def _same_metric(doc: Doc, m: Mention) -> bool:
+    """A target of the figure before it, or a figure whose text names only a new period
+    ("…2.278 tỷ đồng, trong năm 2023 ước tính 2.483 tỷ đồng"), measures the same metric."""
+    if m.stated_status is Status.target:
+        return True
+    seg = doc.low[m.seg_start : m.start]
+    words = doc.lex.label_trim_tail.sub("", doc.lex.period_words.sub(" ", seg)).split()
+    if len(words) > _THIN_LABEL:
+        return False
+    return not share_named_after(doc, m)
+
+
+def share_named_after(doc: Doc, m: Mention) -> bool:
+    """A share whose words follow it ("..., 85,2%; 100% xã có điểm phục vụ bưu chính"): the
+    metric is named there, not by an earlier figure of the sentence."""
+    after = [w for w in doc.text[m.unit_end : clause_end(doc, m)].split() if w != "|"]
+    return m.unit is Unit.percent and len(after) > _THIN_LABEL
+
+
+def _counts_other_things(doc: Doc, m: Mention, code: str) -> bool:
+    """A count of communes, villages or case files ("42 thôn", "36.520 hồ sơ") measures no
+    metric named near it, unless one of the metric's own phrasings counts the same thing."""
+    if m.unit is not Unit.count or not m.item:
+        return False
+    noun = doc.lex.counted_other.match(normalise(m.item.lower()))
+    return noun is not None and not any(p.startswith(noun.group()) for p in _phrasings(code))
+
+
+@lru_cache(maxsize=256)
+def _phrasings(code: str) -> tuple[str, ...]:
+    found = next((i for i in indicators() if i.code == code), None)
+    return tuple(normalise(p.lower()) for p in found.phrasings) if found else ()

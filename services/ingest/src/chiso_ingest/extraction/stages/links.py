@@ -1,0 +1,148 @@
+"""Links: each number's segment of text, its windows and the period written for it.
+
+The segment of a number runs from its clause's start, or from where the number before it
+in the sentence ends, to the number: the words that speak of it. The period written for
+a number is the first period right after it or the last one before it in its sentence;
+a period that a number before it took from its right is taken.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.mention import Mention
+from chiso_ingest.extraction.periods import PeriodMention, resolve, year_to_date
+from chiso_shared.facts import Role, Unit
+
+_CLAUSE_END = re.compile(r"[;.!?\n]")
+_TRAILING_GAP = re.compile(r"\s*\(?\s*")
+# "(năm 2023: 2.100 tỷ đồng)": the period labels the figure after it
+_NAMES_NEXT = re.compile(r"\s*:\s*\d")
+_MAX_WINDOW = 90
+# a "trong đó" that governs a number is written close before it
+_SUB_REACH = 160
+
+
+@dataclass(slots=True)
+class LinkWalk:
+    """What the walk over a document's numbers remembers from one number to the next."""
+
+    taken: set[int] = field(default_factory=set)  # periods numbers took from their right
+    last_level: int | None = None
+    component: int | None = None  # the total whose "trong đó" parts are being listed
+    levels: list[tuple[int, int]] = field(default_factory=list)  # the sentence's (depth, index)
+
+
+def link(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+    walk = LinkWalk()
+    out: list[Mention] = []
+    for k, m in enumerate(mentions):
+        next_start = mentions[k + 1].start if k + 1 < len(mentions) else len(doc.text)
+        prev = mentions[k - 1] if k else None
+        seg_start = _segment_start(doc, m, prev)
+        _enter(doc, walk, m, prev, doc.low[seg_start : m.start])
+        said = _said_period(doc, m, walk.taken, next_start)
+        out.append(
+            m._replace(
+                seg_start=seg_start,
+                right_end=_right_end(doc, m, next_start),
+                next_start=next_start,
+                depth=(depth := _depth(doc, m)),
+                said_period=said,
+                stated_period=_resolve(doc, m, said) if said else None,
+                parent=_parent(walk.levels, depth) if m.role is not Role.level else None,
+                component=walk.component,
+                previous_level=walk.levels[-1][1] if walk.levels else None,
+            )
+        )
+        if m.role is Role.level:
+            walk.last_level = k
+            walk.levels.append((depth, k))
+    return out
+
+
+def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str) -> None:
+    """Track sentences and "trong đó" lists, whose parts share their total's status."""
+    lex = doc.lex
+    if prev is None or prev.sentence != m.sentence:
+        walk.levels = []
+        opens = lex.component.match(doc.low, doc.sentence_starts[m.sentence])
+        walk.component = walk.last_level if opens else None
+    if lex.component.search(seg, max(0, len(seg) - _SUB_REACH)) and walk.last_level is not None:
+        walk.component = walk.last_level
+    elif ")" in seg:
+        walk.component = None
+
+
+def _parent(levels: list[tuple[int, int]], depth: int) -> int | None:
+    """The level a change qualifies: the latest outside the change's own brackets
+    ("415.713 (tăng 35,56%)"), else the latest not inside deeper brackets."""
+    outer = next((k for d, k in reversed(levels) if d < depth), None)
+    if outer is not None:
+        return outer
+    return next((k for d, k in reversed(levels) if d <= depth), None)
+
+
+def _segment_start(doc: Doc, m: Mention, prev: Mention | None) -> int:
+    start = doc.clause_start(m.start)
+    if prev is not None and prev.sentence == m.sentence:
+        start = max(start, min(prev.tail_end, m.start))
+    return start
+
+
+def _right_end(doc: Doc, m: Mention, next_start: int) -> int:
+    """Where the words after a value stop naming it: a clause mark, a new conjunct, a comma
+    (except after a rank), or the next number."""
+    stop = doc.lex.window_stop.search(doc.text, m.unit_end, m.unit_end + _MAX_WINDOW)
+    end = stop.start() if stop else min(len(doc.text), m.unit_end + _MAX_WINDOW)
+    comma = doc.text.find(",", m.unit_end, end)
+    if m.unit is not Unit.rank and comma >= 0:
+        end = comma
+    return max(m.unit_end, min(end, next_start))
+
+
+def clause_end(doc: Doc, m: Mention) -> int:
+    stop = _CLAUSE_END.search(doc.text, m.unit_end, m.unit_end + 2 * _MAX_WINDOW)
+    return stop.start() if stop else min(len(doc.text), m.unit_end + 2 * _MAX_WINDOW)
+
+
+def _depth(doc: Doc, m: Mention) -> int:
+    """How many brackets are open at the number, within its sentence."""
+    start = doc.near_start(m.start)
+    return max(0, doc.low.count("(", start, m.start) - doc.low.count(")", start, m.start))
+
+
+def _said_period(doc: Doc, m: Mention, taken: set[int], next_start: int) -> PeriodMention | None:
+    _, sent_end = doc.sentence_bounds(m.sentence)
+    i = bisect_left(doc.period_starts, m.tail_end)
+    if i < len(doc.periods):
+        p = doc.periods[i]
+        gap = doc.low[m.tail_end : p.start]
+        names_next = _NAMES_NEXT.match(doc.low, p.end) is not None
+        if p.end <= min(next_start, sent_end) and _TRAILING_GAP.fullmatch(gap) and not names_next:
+            taken.add(i)
+            return p
+    sent_start = doc.near_start(m.start)
+    j = bisect_left(doc.period_starts, m.start) - 1
+    while j >= 0 and doc.periods[j].start >= sent_start:
+        if j not in taken and doc.periods[j].end <= m.start:
+            return doc.periods[j]
+        j -= 1
+    return None
+
+
+def is_flow(doc: Doc, m: Mention) -> bool:
+    """Money and words like "doanh thu" accumulate over a span; other figures are stocks."""
+    if m.unit in (Unit.VND, Unit.USD):
+        return True
+    return doc.lex.flow_words.search(doc.low, doc.near_start(m.start), m.item_end) is not None
+
+
+def _resolve(doc: Doc, m: Mention, said: PeriodMention) -> str | None:
+    if said.kind == "year_to_date":
+        return year_to_date(doc.period.period)
+    return resolve(said, doc.period.year, flow=is_flow(doc, m))

@@ -1,0 +1,375 @@
+"""Numbers: find every written number, drop those that are no figures, read the rest."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from types import MappingProxyType
+
+from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_ingest.extraction.mention import Mention
+from chiso_ingest.extraction.numbers import parse_number, reread_as_decimal
+from chiso_ingest.extraction.tables import Cell
+from chiso_shared.facts import Unit
+
+_WORD = re.compile(r"[^\W\d_][\w/&.-]*")
+_PLAIN_INT = re.compile(r"\d{1,2}")
+_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
+# a line break, then what starts the next line
+_LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
+_BRACKETED = re.compile(r"\(([^()]{1,40})\)")
+_MAX_WINDOW = 90
+_LEFT_WINDOW = 36
+_RIGHT_WINDOW = 120
+_MIN_YEAR, _MAX_YEAR = 1950, 2100
+_SPAN_REACH = 40
+# cue words that decide a number's fate sit within this many characters before it
+_CUE_REACH = 24
+# longer digit runs are identifiers or noise, never a reported figure
+_MAX_DIGITS = 24
+# "mức 2", "cấp 3": small numbers after these words name a tier
+_MAX_LEVEL_NAME = 5
+_RATE_REACH = 12
+# "79,1 người dân": a fraction of people is a share whose % sign went missing
+_PERCENT_MAX = 100.0
+_FOOTNOTE_END = (";", ",", ".", "")
+_PLAUSIBLE_MAX = MappingProxyType(
+    {Unit.percent: 1000.0, Unit.Mbps: 10000.0, Unit.per_100_people: 300.0}
+)
+
+
+class TooManyFacts(Exception):
+    """The text states more facts than the caller allows (`max_facts`)."""
+
+    def __init__(self, found: int, limit: int, *, counting_stopped: bool) -> None:
+        super().__init__(f"more than {limit} facts ({found}{'+' if counting_stopped else ''})")
+        self.found = found
+        self.limit = limit
+        self.counting_stopped = counting_stopped
+
+
+# -- the windows around a number --------------------------------------------------------
+
+
+def left_of(doc: Doc, m: Mention) -> str:
+    """The lower-cased text just before a number, within its sentence."""
+    sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
+    return doc.low[max(sent_start, m.start - _LEFT_WINDOW) : m.start]
+
+
+def right_of(doc: Doc, m: Mention) -> str:
+    """The lower-cased text just after a number, on its line."""
+    return this_line(doc.text, m.end, doc.low[m.end : m.end + _RIGHT_WINDOW])
+
+
+def this_line(text: str, end: int, right: str) -> str:
+    """`right`, the text after a number ending at `end`, cut at a line break when the next
+    line starts something new: a capital, a bullet or a digit begins a table's next row or a
+    new sentence ("1.150⏎Tỷ lệ hồ sơ ..." is no billion), while a line that goes on in lower
+    case is the same sentence wrapped (its unit may be there)."""
+    m = _LINE_BREAK.match(right)
+    if m is None:
+        return right
+    first = text[end + m.start("next") : end + m.end("next")]
+    return right if first.islower() else right[: m.start()]
+
+
+# -- stage: find -------------------------------------------------------------------------
+
+
+def find_numbers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:  # noqa: ARG001
+    """Every number, pair (`558/559`) or range (`3-4`) written in the text (the first
+    stage: it reads no mentions)."""
+    return [
+        Mention(m.start(), m.end(), m.group("num"), m.group("den"), m.group("hi"))
+        for m in doc.lex.candidate.finditer(doc.text)
+    ]
+
+
+# -- stage: exclusions -------------------------------------------------------------------
+
+
+def drop_identifiers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+    """Section numbers, dates, codes, names and table row numbers give no fact."""
+    out: list[Mention] = []
+    for m in mentions:
+        if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
+            continue
+        left, right = left_of(doc, m), right_of(doc, m)
+        rank = _rank_context(doc, m.start, left, right, m.den is not None)
+        if rank is None or _is_identifier(doc.lex, left, right, m, rank):
+            continue
+        cell = doc.tables.cell_at(m.start)
+        if cell is not None and (
+            cell.numbering or doc.lex.table_index_header.fullmatch(cell.header)
+        ):
+            continue
+        out.append(m._replace(rank=rank, cell=cell))
+    return out
+
+
+def _is_section_number(doc: Doc, start: int, end: int) -> bool:
+    line = doc.low.rfind("\n", 0, start) + 1
+    prefix = doc.low[line:start]
+    if prefix.strip(" \t-–•*+"):
+        return False
+    return (
+        doc.low[end : end + 2] in {". ", ".\t", ") "}
+        or doc.low[end : end + 1] in {".", ")"}
+        and (end + 1 >= len(doc.low) or doc.low[end + 1] in " \t\n")
+    )
+
+
+def _excluded(doc: Doc, start: int, end: int) -> bool:
+    """The number lies in a name, code or clock time (`exclude.spans`)."""
+    a, b = max(0, start - _SPAN_REACH), min(len(doc.low), end + _SPAN_REACH)
+    for m in doc.lex.exclude_spans.finditer(doc.low, a, b):
+        if m.start() < end and start < m.end():
+            return True
+    return False
+
+
+def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) -> bool | None:
+    """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
+    lex = doc.lex
+    if not lex.rank_ordinal.search(left):
+        return False
+    sent_start = doc.near_start(start)
+    if (
+        has_den
+        or lex.rank_cue.search(doc.low, sent_start, start)
+        or lex.rank_place_right.match(right)
+    ):
+        return True
+    return None
+
+
+def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) -> bool:
+    """A date part, document number, section, name or code (`exclude` in the lexicon)."""
+    if not rank and lex.exclude_left.search(left, len(left) - _CUE_REACH):
+        return True
+    if lex.exclude_right.match(right):
+        return True
+    return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
+
+
+def _is_date_pair(num: str, den: str, right: str) -> bool:
+    if _PLAIN_INT.fullmatch(num) and _YEAR_LIKE.fullmatch(den):
+        return 1 <= int(num) <= 12
+    if not (_PLAIN_INT.fullmatch(num) and _PLAIN_INT.fullmatch(den)):
+        return False
+    day, month = int(num), int(den)
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return False
+    return day > month or not _WORD.match(right.lstrip())
+
+
+# -- stage: values -----------------------------------------------------------------------
+
+
+def read_values(
+    doc: Doc, mentions: Sequence[Mention], *, ceiling: int | None = None, limit: int = 0
+) -> list[Mention]:
+    """Each number's value with its scale, unit and what it counts; years, tier names and
+    the 100 of "/100 dân" measure nothing. Past `ceiling` numbers, reading stops."""
+    out: list[Mention] = []
+    for m in mentions:
+        read = _read_value(doc, m)
+        if read is None:
+            continue
+        out.append(read)
+        if ceiling is not None and len(out) > ceiling:
+            raise TooManyFacts(len(out), limit, counting_stopped=True)
+    return out
+
+
+def _read_value(doc: Doc, m: Mention) -> Mention | None:
+    lex = doc.lex
+    left, right = left_of(doc, m), right_of(doc, m)
+    factor, scale_len = _scale(lex, right)
+    value = parse_number(m.num, scale_follows=scale_len > 0) if len(m.num) <= _MAX_DIGITS else None
+    unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
+    if unit is None and scale_len == 0 and m.cell is not None:
+        factor, unit, unit_factor = _cell_unit(doc, m.cell)
+    if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
+        return None
+    read = m._replace(value=value, unit=unit or (Unit.rank if m.rank else Unit.count))
+    pos = m.end + scale_len + unit_len
+    read = read._replace(unit_end=pos, item_end=pos, scale_len=scale_len)
+    if unit is None:
+        read = _read_item(doc, read, pos, scaled=scale_len > 0)
+    raw_value = _plausible(value, read.unit, m.num, scale_len > 0)
+    top = parse_number(m.hi, scale_follows=scale_len > 0) if m.hi is not None else None
+    return read._replace(
+        value=_tidy(raw_value * factor * unit_factor),
+        of=parse_number(m.den) if m.den is not None else None,
+        max=_tidy(top * factor * unit_factor) if top is not None and top > raw_value else None,
+        sentence=doc.sentence_of(m.start),
+    )
+
+
+def _scale(lex: Lexicon, right: str) -> tuple[float, int]:
+    m = lex.scale.match(right)
+    if not m:
+        return 1.0, 0
+    word = " ".join(m.group().split())
+    for pattern, factor in lex.scale_factors:
+        if pattern.match(word):
+            return factor, m.end()
+    return 1.0, 0
+
+
+def _unit(lex: Lexicon, rest: str) -> tuple[Unit | None, float, int]:
+    for rule in lex.units:
+        m = rule.pattern.match(rest)
+        if m:
+            return rule.unit, rule.factor, m.end()
+    return None, 1.0, 0
+
+
+def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
+    """A bare number in a table takes its column header's "(%)", its row's unit column
+    ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
+    lex = doc.lex
+    if cell.header and lex.table_percent_header.search(cell.header):
+        return 1.0, Unit.percent, 1.0
+    label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
+    if (found := _unit_words(lex, cell.row_unit)) is not None:
+        return found
+    for words in (_bracketed(cell.header), _bracketed(label)):
+        found = _unit_words(lex, words)
+        # "(điểm)" after "Số điểm phục vụ" names what is counted, not a score
+        if found is not None and found[1] is not Unit.other:
+            return found
+    if label and lex.table_percent_header.search(label):
+        return 1.0, Unit.percent, 1.0
+    return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
+
+
+def _bracketed(text: str) -> str:
+    """The last "(...)" of a header or label: "Doanh thu (tỷ đồng)" gives "tỷ đồng"."""
+    found = _BRACKETED.findall(text)
+    return found[-1] if found else ""
+
+
+def _unit_words(lex: Lexicon, words: str) -> tuple[float, Unit | None, float] | None:
+    """The scale and unit that `words` ("tỷ đồng", "%", "nghìn bưu gửi") give a bare number."""
+    if not words:
+        return None
+    text = " " + words
+    factor, scale_len = _scale(lex, text)
+    unit, unit_factor, _ = _unit(lex, text[scale_len:])
+    return (factor, unit, unit_factor) if scale_len or unit is not None else None
+
+
+def _plausible(value: float, unit: Unit, raw: str, scaled: bool) -> float:
+    limit = _PLAUSIBLE_MAX.get(unit)
+    if limit is not None and value > limit and not scaled:
+        alt = reread_as_decimal(raw)
+        if alt is not None:
+            return alt
+    return value
+
+
+def tidy(value: float) -> float:
+    """`value` without binary noise: 1.098,6 tỷ is 1098600000000, not 1098599999999.9999.
+    Written figures never carry more than 15 significant digits, all a float holds exactly."""
+    return float(f"{value:.15g}")
+
+
+_tidy = tidy
+
+
+def _measures_nothing(
+    doc: Doc, m: Mention, value: float, unit: Unit | None, scale_len: int, left: str, right: str
+) -> bool:
+    """Years, year spans, the 100 of "/100 dân" and tier names ("mức 2")."""
+    lex = doc.lex
+    if m.hi is not None and _YEAR_LIKE.fullmatch(m.num) and _is_date_end(m.hi):
+        return True
+    bare = unit is None and scale_len == 0 and m.den is None
+    if bare and _YEAR_LIKE.fullmatch(m.num) and _MIN_YEAR <= value <= _MAX_YEAR:
+        return True
+    if value == 100 and lex.definition_left.search(left) and lex.definition_right.match(right):
+        return True
+    return unit is None and value <= _MAX_LEVEL_NAME and lex.level_name.search(left) is not None
+
+
+def _is_date_end(hi: str) -> bool:
+    """The end of "2021-2025" or "2023-12": another year or a month."""
+    return bool(_YEAR_LIKE.fullmatch(hi) or (_PLAIN_INT.fullmatch(hi) and int(hi) <= 12))
+
+
+def _read_item(doc: Doc, m: Mention, pos: int, *, scaled: bool) -> Mention:
+    """A count's item; a rate ("lượt truy cập/tháng") or a stray decimal changes the unit."""
+    item, item_end = _item(doc, pos)
+    unit = m.unit
+    if doc.lex.rate_item.match(doc.low[pos : item_end + _RATE_REACH]):
+        unit = Unit.other
+    fraction = not m.value.is_integer() and not scaled and m.value <= _PERCENT_MAX
+    if not m.rank and fraction:
+        unit = Unit.percent
+    return m._replace(item=item, item_end=item_end, unit=unit)
+
+
+def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
+    """What a count counts: the words after it, up to a stop word or punctuation."""
+    lex = doc.lex
+    window = this_line(doc.text, pos, doc.text[pos : pos + _MAX_WINDOW])
+    stop = lex.item_stop.search(window.lower())
+    span = window[: stop.start()] if stop else window
+    words = span.split()[: lex.item_max_words]
+    if not words:
+        return None, pos
+    phrase = " ".join(words).strip(" *_\"'“”")
+    end = pos + window.find(words[-1]) + len(words[-1])
+    return (phrase or None), end
+
+
+# -- stage: ranges and footnotes ---------------------------------------------------------
+
+
+def merge_ranges(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+    """`từ 60 đến 70%`: one range, read with the unit of its upper bound."""
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if prev is not None and _bounds_a_range(doc, prev, m):
+            out[-1] = prev._replace(
+                max=m.value,
+                unit=m.unit,
+                end=m.end,
+                unit_end=m.unit_end,
+                item_end=m.item_end,
+                tail_end=m.tail_end,
+                item=m.item,
+                role=m.role,
+                basis=m.basis,
+            )
+            continue
+        out.append(m)
+    return out
+
+
+def _bounds_a_range(doc: Doc, prev: Mention, m: Mention) -> bool:
+    if prev.max is not None or prev.sentence != m.sentence:
+        return False
+    gap = doc.low[prev.end : m.start]
+    before = doc.low[max(0, prev.start - 4) : prev.start]
+    return before.endswith("từ ") and gap.strip() in {"đến", "tới", "-", "–"}
+
+
+def drop_footnote_marks(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+    """`02 văn phòng đại diện 18;`: a bare number right after another count's item, with
+    nothing of its own before the punctuation, is a footnote mark left by conversion."""
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        bare = m.unit is Unit.count and m.item is None and m.of is None
+        if bare and prev is not None and prev.item is not None and prev.sentence == m.sentence:
+            glued = not doc.low[prev.item_end : m.start].strip()
+            if glued and doc.low[m.end : m.end + 1] in _FOOTNOTE_END:
+                continue
+        out.append(m)
+    return out
