@@ -158,9 +158,7 @@ def extract(
     """
     from chiso.extract_cmd import run
 
-    raise typer.Exit(
-        run(paths or [], hints=hints, jsonl=jsonl, published=published, scope=scope)
-    )
+    raise typer.Exit(run(paths or [], hints=hints, jsonl=jsonl, published=published, scope=scope))
 
 
 @app.command()
