@@ -153,8 +153,9 @@ def extract(
 ) -> None:
     """Extract facts from documents offline, with no service running.
 
-    Prints a tab-separated table with a header, or JSONL with --jsonl. An unreadable file is
-    reported and skipped, and the command then exits with 1; a bad command exits with 2.
+    Prints a tab-separated table with a header, or JSONL with --jsonl.
+
+    An unreadable file is reported and skipped, then the exit status is 1; a bad command: 2.
     """
     from chiso.extract_cmd import run
 

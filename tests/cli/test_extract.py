@@ -222,3 +222,12 @@ def test_hints_for_dev2_equal_one_run_per_document() -> None:
         one_by_one.append(alone.stdout)
     assert together.stdout == "".join(one_by_one)
     assert together.stdout
+
+
+def test_a_folder_gives_its_report_files_only(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "b.docx").write_bytes(make_docx(REPORT.splitlines()))
+    (tmp_path / "notes.csv").write_text(REPORT, encoding="utf-8")  # not a report format
+    result = runner.invoke(app, ["extract", str(tmp_path), "--jsonl"])
+    assert result.exit_code == 0, result.output
+    assert sorted({fact["doc"] for fact in facts_of(result)}) == ["a.txt", "b.docx"]
