@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
@@ -129,7 +128,12 @@ def demo(
 
 @app.command()
 def extract(
-    paths: Annotated[list[Path], typer.Argument(help="Text files to read.", exists=True)],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Report files (.txt, .md, .html, .docx, .pdf) or folders of them.", exists=True
+        ),
+    ] = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One GUIDELINE fact per line.")] = False,
     published: Annotated[
         str | None, typer.Option(help="YYYY[-MM[-DD]] for documents that do not state it.")
@@ -137,26 +141,25 @@ def extract(
     scope: Annotated[
         str | None, typer.Option(help="VN-xx for documents that do not name their province.")
     ] = None,
+    hints: Annotated[
+        Path | None,
+        typer.Option(
+            "--hints",
+            help="A TSV with columns file (relative to the TSV's folder), published and scope: "
+            "extract every file it names, in its order, with its own hints (instead of PATHS; "
+            "an empty cell takes --published/--scope).",
+        ),
+    ] = None,
 ) -> None:
-    """Extract facts from documents offline, with no service running."""
-    from chiso_ingest.documents.decoding import decode_text, normalise
-    from chiso_ingest.extraction import extract as run_extract
+    """Extract facts from documents offline, with no service running.
 
-    out = sys.stdout
-    for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            text = normalise(decode_text(file.read_bytes()))
-            facts = run_extract(text, doc=file.name, published=published, scope=scope)
-            for fact in facts:
-                if jsonl:
-                    out.write(json.dumps(fact.to_jsonl_dict(), ensure_ascii=False) + "\n")
-                else:
-                    out.write(
-                        f"{file.name}\t{fact.start}-{fact.end}\t{fact.text}\t{fact.value:g} "
-                        f"{fact.unit.value}\t{fact.role.value}\t{fact.period}\t"
-                        f"{fact.status.value}\t{fact.indicator or '-'}\t{fact.scope or '-'}\n"
-                    )
+    Prints a tab-separated table with a header, or JSONL with --jsonl.
+
+    An unreadable file is reported and skipped, then the exit status is 1; a bad command: 2.
+    """
+    from chiso.extract_cmd import run
+
+    raise typer.Exit(run(paths or [], hints=hints, jsonl=jsonl, published=published, scope=scope))
 
 
 @app.command()
