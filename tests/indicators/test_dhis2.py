@@ -91,6 +91,7 @@ async def test_a_bad_value_rejects_the_whole_set(client: httpx.AsyncClient) -> N
             value(orgUnit="VN-99"),
             value(dataElement="nope"),
             value(value="many"),
+            value(period="20230230"),  # of the right shape, but no such day
         ]
     }
     response = await client.post(URL, json=payload)
@@ -101,10 +102,14 @@ async def test_a_bad_value_rejects_the_whole_set(client: httpx.AsyncClient) -> N
         "body.dataValues.2.orgUnit",
         "body.dataValues.3.dataElement",
         "body.dataValues.4.value",
+        "body.dataValues.5.period",
     }
     assert (await client.get(URL + ".json")).json()["dataValues"] == []
     bad_period = await client.get(URL, params={"period": "2023-13"})
     assert bad_period.status_code == 422
     assert bad_period.json()["errors"][0]["field"] == "query.period.0"
+    no_such_day = await client.get(URL, params={"period": "2023,20230230"})
+    assert no_such_day.status_code == 422
+    assert no_such_day.json()["errors"][0]["field"] == "query.period.1"
     scheme = await client.get(URL, params={"idScheme": "uid"})
     assert scheme.status_code == 422

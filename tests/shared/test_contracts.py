@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from chiso_shared import catalogue
 from chiso_shared.errors import NotFound, install_error_handlers
-from chiso_shared.facts import Fact, is_valid_period
+from chiso_shared.facts import Fact
 from chiso_shared.http import create_http_client
 from chiso_shared.request_id import RequestIdMiddleware, current_request_id
 
@@ -40,11 +40,26 @@ LEVEL = {
         ("2023-Q5", False),
         ("23", False),
         ("2023-11-32", False),
+        ("2023-02-30", False),
+        ("2024/2023", False),
         ("", False),
     ],
 )
-def test_period_grammar(period: str, valid: bool) -> None:
-    assert is_valid_period(period) is valid
+def test_a_fact_takes_only_periods_of_the_grammar(period: str, valid: bool) -> None:
+    if valid:
+        assert Fact.model_validate({**LEVEL, "period": period}).period == period
+    else:
+        with pytest.raises(ValidationError, match="period"):
+            Fact.model_validate({**LEVEL, "period": period})
+
+
+def test_a_period_stays_text_on_the_wire() -> None:
+    """The JSON shape and the OpenAPI schema of `period` are a plain string."""
+    fact = Fact.model_validate({**LEVEL, "period": "2023-01/2023-11"})
+    assert fact.to_jsonl_dict()["period"] == "2023-01/2023-11"
+    schema = Fact.model_json_schema()["properties"]["period"]
+    assert schema["type"] == "string"
+    assert "2023-01/2023-11" in schema["examples"]
 
 
 def test_fact_defaults_and_jsonl_shape() -> None:

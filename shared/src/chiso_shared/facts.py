@@ -6,12 +6,13 @@ definition of it.
 
 from __future__ import annotations
 
-import calendar
 import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chiso_shared.periods import Period
 
 
 class Unit(StrEnum):
@@ -45,12 +46,10 @@ class Status(StrEnum):
     target = "target"
 
 
-_YEAR = r"\d{4}"
-_SINGLE_PERIOD = rf"{_YEAR}(?:-S[12]|-Q[1-4]|-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?"
-PERIOD_PATTERN = re.compile(rf"^{_SINGLE_PERIOD}(?:/{_SINGLE_PERIOD})?$")
 SCOPE_PATTERN = re.compile(r"^(?:VN|VN-\d{2}|sub)$")
 
-Period = Annotated[
+# On the wire a period stays its text; `_check_period` reads it as a `Period`.
+PeriodText = Annotated[
     str,
     Field(
         description=(
@@ -60,11 +59,6 @@ Period = Annotated[
         examples=["2023", "2023-S1", "2023-11", "2023-01/2023-11"],
     ),
 ]
-
-
-def is_valid_period(period: str) -> bool:
-    """True when `period` follows the GUIDELINE's period grammar (§6)."""
-    return PERIOD_PATTERN.match(period) is not None
 
 
 class Fact(BaseModel):
@@ -107,7 +101,7 @@ class Fact(BaseModel):
     basis: Basis | None = None
     of: float | None = Field(default=None, description="Denominator of a pair or a rank.")
     max: float | None = Field(default=None, description="Upper bound of a range.")
-    period: Period
+    period: PeriodText
     status: Status = Status.actual
     indicator: str | None = Field(default=None, max_length=200)
     scope: str | None = Field(default=None, description="`VN`, `VN-xx` or `sub`.")
@@ -116,8 +110,7 @@ class Fact(BaseModel):
     @field_validator("period")
     @classmethod
     def _check_period(cls, period: str) -> str:
-        if not is_valid_period(period):
-            raise ValueError(f"period {period!r} does not follow the period grammar")
+        Period.parse(period)  # raises a ValueError that says what is wrong
         return period
 
     @field_validator("scope")
@@ -148,15 +141,7 @@ class Fact(BaseModel):
 
 
 def period_end(period: str) -> str:
-    """The last day a period covers, as YYYY-MM-DD."""
-    last = period.split("/")[-1]
-    year = int(last[:4])
-    if len(last) == 4:
-        return f"{year}-12-31"
-    kind = last[5]
-    if kind == "S":
-        return f"{year}-06-30" if last[6] == "1" else f"{year}-12-31"
-    month = int(last[6]) * 3 if kind == "Q" else int(last[5:7])
-    if len(last) == 10:
-        return last
-    return f"{year}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
+    """The last day a period covers, as YYYY-MM-DD.
+
+    Kept for the extraction package until it reads `Period(...).end` itself."""
+    return Period.parse(period).end.isoformat()

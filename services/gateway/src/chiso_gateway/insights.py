@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from chiso_shared.catalogue import area_on, indicators
-from chiso_shared.facts import is_valid_period, period_end
+from chiso_shared.periods import Period
 
 Language = Literal["vi", "en"]
 
@@ -15,11 +15,17 @@ Language = Literal["vi", "en"]
 def area_name(code: str, lang: Language, period: str | None = None) -> str | None:
     """The area's name when `period` ended (a 2025 merger may have renamed the code), else
     its latest name."""
-    day = date.fromisoformat(period_end(period)) if period and is_valid_period(period) else None
-    area = area_on(code, day)
+    parsed = Period.try_parse(period) if period else None
+    area = area_on(code, parsed.end if parsed is not None else None)
     if area is None:
         return None
     return area.name_vi if lang == "vi" else area.name_en
+
+
+def _end(period: str) -> date:
+    """The last day `period` covers; the earliest date for text the grammar does not take."""
+    parsed = Period.try_parse(period)
+    return parsed.end if parsed is not None else date.min
 
 
 def indicator_label(code: str, lang: Language) -> tuple[str, str]:
@@ -102,7 +108,7 @@ def summary(
                 "source": source_of(latest),
             }
         )
-    newest = max((row["period"] for row in rows), default=None, key=period_end)
+    newest = max((row["period"] for row in rows), default=None, key=_end)
     return {"org_unit": code, "name": area_name(code, lang, newest), "indicators": rows}
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chiso_indicators.dhis2.mapping import category_combo, to_dhis2_period
+from chiso_indicators.dhis2.mapping import category_combo
 from chiso_indicators.observations.queries import ObservationFilter, all_observations
 from chiso_shared.errors import FieldError, PayloadTooLarge
+from chiso_shared.periods import Period
 
 CSV_COLUMNS = (
     "dataelement",
@@ -53,7 +54,9 @@ async def data_values(
     wanted = set(periods)
     values = []
     for observation, series in rows:
-        period = to_dhis2_period(observation.period)
+        # A stored period the grammar no longer takes has no DHIS2 form either.
+        parsed = Period.try_parse(observation.period)
+        period = parsed.to_dhis2() if parsed is not None else None
         if period is None or (wanted and observation.period not in wanted):
             continue
         values.append(

@@ -9,12 +9,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chiso_indicators.dhis2.mapping import from_category_combo, from_dhis2_period
+from chiso_indicators.dhis2.mapping import from_category_combo
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.schemas import PUBLISHED_PATTERN, DocumentMeta, FactBatch
 from chiso_shared.catalogue import areas, indicators
 from chiso_shared.errors import FieldError, Unprocessable
 from chiso_shared.facts import Fact, Role, Status
+from chiso_shared.periods import Period
 
 _STATUSES = {"A": Status.actual, "E": Status.estimate}
 
@@ -74,6 +75,14 @@ def _status(value: DataValueIn) -> Status | None:
     return _STATUSES.get(value.comment.removeprefix("OBS_STATUS:").strip())
 
 
+def _period(value: DataValueIn) -> str | None:
+    """The period in chiso's form (`2023Q1` -> `2023-Q1`), None when DHIS2 has no such one."""
+    try:
+        return str(Period.from_dhis2(value.period))
+    except ValueError:
+        return None
+
+
 def to_batch(payload: DataValueSetIn) -> FactBatch:
     """The facts, or 422 naming every bad field (then nothing is written)."""
     known_indicators = {item.code for item in indicators()}
@@ -84,7 +93,7 @@ def to_batch(payload: DataValueSetIn) -> FactBatch:
     facts: list[Fact] = []
     for index, value in enumerate(payload.dataValues):
         at = f"body.dataValues.{index}"
-        period = from_dhis2_period(value.period)
+        period = _period(value)
         combo = from_category_combo(value.categoryOptionCombo)
         status = _status(value)
         number = _number(value.value)

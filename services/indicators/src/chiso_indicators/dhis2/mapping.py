@@ -1,4 +1,4 @@
-"""Chiso series and periods in DHIS2 terms, and back.
+"""Chiso series in DHIS2 terms, and back (periods: `Period.to_dhis2`, `Period.from_dhis2`).
 
 dataElement = indicator code; orgUnit = area code (idScheme=code); categoryOptionCombo =
 TRANSFORMATION_UNIT (`LEVEL_COUNT`, `CHANGE_PREVIOUS_PERCENT`), because DHIS2 gives one data
@@ -9,30 +9,7 @@ in `comment` as `OBS_STATUS:E`.
 
 from __future__ import annotations
 
-import re
-
 from chiso_shared.facts import Basis, Role, Unit
-
-_DHIS2_PERIOD = re.compile(r"^(\d{4})(?:(Q[1-4])|(S[12])|(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])?)?$")
-
-
-def to_dhis2_period(period: str) -> str | None:
-    """`2023-Q1` -> `2023Q1`, `2023-11` -> `202311`; spans have no DHIS2 form (None)."""
-    if "/" in period:
-        return None
-    return period.replace("-", "")
-
-
-def from_dhis2_period(period: str) -> str | None:
-    match = _DHIS2_PERIOD.match(period)
-    if match is None:
-        return None
-    year, quarter, half, month, day = match.groups()
-    if quarter or half:
-        return f"{year}-{quarter or half}"
-    if month:
-        return f"{year}-{month}" + (f"-{day}" if day else "")
-    return year
 
 
 def category_combo(transformation: str, unit: str) -> str:

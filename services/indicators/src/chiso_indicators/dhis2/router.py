@@ -11,8 +11,8 @@ from starlette.responses import Response
 from chiso_indicators.deps import SessionDep, SettingsDep
 from chiso_indicators.dhis2 import export
 from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary, import_value_set
-from chiso_indicators.dhis2.mapping import from_dhis2_period
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
+from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, conditional_json, csv_bytes
 from chiso_shared.times import UtcDatetime
 
@@ -28,14 +28,15 @@ def _split(values: list[str] | None) -> list[str]:
 def _periods(values: list[str]) -> list[str]:
     periods = []
     for index, value in enumerate(values):
-        period = from_dhis2_period(value)
-        if period is None:
+        try:
+            period = Period.from_dhis2(value)
+        except ValueError:
             raise Unprocessable(
                 f"{value!r} is not a DHIS2 period such as 2023, 2023Q1 or 202311.",
                 code="indicators.bad_period",
                 errors=[FieldError(field=f"query.period.{index}", message="not a period")],
-            )
-        periods.append(period)
+            ) from None
+        periods.append(str(period))
     return periods
 
 

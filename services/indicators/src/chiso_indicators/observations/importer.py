@@ -35,9 +35,7 @@ from chiso_indicators.db.models import (
 from chiso_indicators.observations.periods import (
     STATUS_CODES,
     STATUS_RANK,
-    frequency,
     measure,
-    period_end,
     transformation,
 )
 from chiso_indicators.observations.schemas import (
@@ -49,6 +47,7 @@ from chiso_indicators.observations.schemas import (
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
+from chiso_shared.periods import Period
 from chiso_shared.sql import insert_ignore
 
 T = TypeVar("T")
@@ -215,7 +214,9 @@ async def _resolve_documents(session: AsyncSession, batch: FactBatch) -> dict[st
     resolved: dict[str, SourceDocument] = {}
     for name, periods in _periods_by_document(batch.facts).items():
         meta = metas.get(name) or DocumentMeta(name=name)
-        published = meta.published or max((period_end(p) for p in periods), default="")
+        published = meta.published or max(
+            (Period.parse(p).end.isoformat() for p in periods), default=""
+        )
         doc_id = meta.id or document_id(name)
         row = await session.get(SourceDocument, doc_id)
         if row is None:
@@ -268,7 +269,7 @@ def _series_keys(facts: Sequence[Fact]) -> list[tuple[str, ...]]:
     for fact in facts:
         freq = periods.get(fact.period)
         if freq is None:
-            freq = periods[fact.period] = frequency(fact.period)
+            freq = periods[fact.period] = Period.parse(fact.period).frequency
         shape = shapes.get((fact.role, fact.basis, fact.status))
         if shape is None:
             shape = shapes[(fact.role, fact.basis, fact.status)] = (

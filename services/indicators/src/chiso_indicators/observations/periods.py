@@ -1,25 +1,17 @@
-"""Period arithmetic over the GUIDELINE's period strings."""
+"""The parts of a series key and a version's rank derived from a fact's role and status.
+
+(The period's parts, such as its frequency, come from `chiso_shared.periods.Period`.)
+"""
 
 from __future__ import annotations
 
-from chiso_shared.facts import Basis, Role, Status, period_end
+from chiso_shared.facts import Basis, Role, Status
 
-__all__ = ["frequency", "measure", "period_end", "transformation"]
+__all__ = ["measure", "transformation"]
 
 STATUS_CODES = {Status.actual: "A", Status.estimate: "E", Status.target: "F"}
 # Which version is current: actual beats provisional beats estimate beats forecast.
 STATUS_RANK = {"A": 4, "P": 3, "E": 2, "F": 1}
-
-
-def frequency(period: str) -> str:
-    """SDMX-like frequency: A, S, Q, M, D; X for spans (`2023-01/2023-11`, `2023/2024`)."""
-    if "/" in period:
-        return "X"
-    if len(period) == 4:
-        return "A"
-    if period[5] in "SQ":
-        return period[5]
-    return "M" if len(period) == 7 else "D"
 
 
 def transformation(role: Role, basis: Basis | None) -> str:

@@ -26,7 +26,7 @@ from chiso_indicators.observations.schemas import (
 )
 from chiso_indicators.settings import Settings
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
-from chiso_shared.facts import is_valid_period
+from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, csv_bytes
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
@@ -82,7 +82,7 @@ async def post_facts(
 
 
 def _period(value: str | None, name: str) -> str | None:
-    if value is not None and not is_valid_period(value):
+    if value is not None and Period.try_parse(value) is None:
         raise Unprocessable(
             f"{name} {value!r} is not a period such as 2023, 2023-Q1 or 2023-11.",
             code="indicators.bad_period",

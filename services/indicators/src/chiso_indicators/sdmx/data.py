@@ -21,7 +21,7 @@ from chiso_indicators.sdmx.model import (
     to_chiso,
 )
 from chiso_shared.errors import BadRequest, ChisoError, FieldError, NotFound, PayloadTooLarge
-from chiso_shared.facts import is_valid_period
+from chiso_shared.periods import Period
 
 Format = Literal["genericdata", "structurespecificdata", "jsondata", "csv"]
 GENERIC = "application/vnd.sdmx.genericdata+xml;version=2.1"
@@ -136,7 +136,7 @@ def parse_key(key: str) -> list[list[str]]:
 
 
 def _period(value: str | None, name: str) -> str | None:
-    if value is not None and not is_valid_period(value):
+    if value is not None and Period.try_parse(value) is None:
         raise BadRequest(
             f"{name} {value!r} is not a period such as 2023, 2023-Q1 or 2023-11.",
             code="indicators.bad_period",
