@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chiso_ingest.extraction import extract
-from chiso_shared.facts import Basis, Fact, Role, Status, Unit, is_valid_period
+from chiso_shared.facts import Basis, Fact, Role, Status, Unit
+from chiso_shared.periods import Period
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -52,7 +53,7 @@ class Expected(BaseModel):
     @field_validator("period")
     @classmethod
     def _check_period(cls, period: str | None) -> str | None:
-        if period is not None and not is_valid_period(period):
+        if period is not None and Period.try_parse(period) is None:
             raise ValueError(f"period {period!r} does not follow the period grammar")
         return period
 

@@ -138,10 +138,3 @@ class Fact(BaseModel):
             if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:
                 data[key] = int(number)
         return data
-
-
-def period_end(period: str) -> str:
-    """The last day a period covers, as YYYY-MM-DD.
-
-    Kept for the extraction package until it reads `Period(...).end` itself."""
-    return Period.parse(period).end.isoformat()

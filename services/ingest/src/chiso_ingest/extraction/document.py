@@ -10,21 +10,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import date
 
 from chiso_ingest.extraction.indicators import PhraseIndex
 from chiso_ingest.extraction.lexicon import Lexicon
-from chiso_ingest.extraction.periods import (
-    DocPeriod,
-    PeriodMention,
-    document_period,
-    find_periods,
-    resolve,
-)
+from chiso_ingest.extraction.periods import PeriodMention, document_period, find_periods, resolve
 from chiso_ingest.extraction.scope import document_scope
 from chiso_ingest.extraction.tables import Tables, find_tables
 from chiso_shared.catalogue import code_list_on
-from chiso_shared.facts import period_end
+from chiso_shared.periods import Period
 
 _SENTENCE_BREAK = re.compile(r"\n+|[.!?…]+(?:\s+|(?=[^\W\d_]))")
 _SEMICOLON = re.compile(r";")
@@ -33,8 +26,8 @@ _HEADING = re.compile(
     r"(?m)^[ \t]*(?P<number>(?:PHẦN|Phần|CHƯƠNG|Chương)[ \t]+(?:[IVXLC]+|\d+)\.?"
     r"|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
 )
-# the code list of provinces in force before the 2025 merger
-_CODE_LIST_2004 = "2004"
+# the report frequencies whose plans are for the next period of the same frequency
+_PLANNED_AHEAD = frozenset({"A", "S", "M"})
 _REACH = 400
 
 Span = tuple[int, int]
@@ -69,7 +62,7 @@ class Doc:
     tables: Tables
     periods: tuple[PeriodMention, ...]  # written in the title and the numbers' sentences
     period_starts: tuple[int, ...]
-    period: DocPeriod  # the report's own
+    period: Period  # the report's own
     scope: str | None  # the report's own area
     code_list: str  # the province code list in force when the report's period ends
     futures: tuple[Future, ...]
@@ -181,12 +174,9 @@ def merge(regions: list[Span]) -> list[Span]:
     return out
 
 
-def _code_list(own: DocPeriod) -> str:
+def _code_list(own: Period) -> str:
     """A report on a period ending after the 2025 merger names the 34 provinces of QĐ 19/2025."""
-    try:
-        return code_list_on(date.fromisoformat(period_end(own.period)))
-    except ValueError:
-        return _CODE_LIST_2004
+    return code_list_on(own.end)
 
 
 def _headings(text: str) -> tuple[Heading, ...]:
@@ -204,7 +194,7 @@ def heading_rank(number: str) -> int:
 
 
 def _futures(
-    text: str, low: str, lex: Lexicon, headings: tuple[Heading, ...], own: DocPeriod
+    text: str, low: str, lex: Lexicon, headings: tuple[Heading, ...], own: Period
 ) -> tuple[Future, ...]:
     """Plan sections, from a plan heading to the next heading of its rank or above (so that
     "II. PHƯƠNG HƯỚNG ... NĂM 2025" covers its "1. Chỉ tiêu chủ yếu" too), each with the
@@ -222,35 +212,17 @@ def _futures(
     return tuple(futures)
 
 
-def _planned_period(
-    low: str, lex: Lexicon, heading: Span, own: DocPeriod
-) -> tuple[str | None] | None:
+def _planned_period(low: str, lex: Lexicon, heading: Span, own: Period) -> tuple[str | None] | None:
     """The period a plan heading names, else the one after the report's (wrapped); None
     when the heading names the reported period or an earlier one."""
     found = find_periods(low, lex, [heading])
     explicit = next((p for f in found if (p := resolve(f, own.year, flow=True))), None)
-    if explicit is not None and not later(explicit, own.period):
+    if explicit is not None and not Period.parse(explicit).starts_after(own):
         return None
-    return (explicit or next_period(own.period),)
+    return (explicit or next_period(own),)
 
 
-def next_period(period: str) -> str | None:
-    """The period after a report's own: the plans of an annual report are for next year."""
-    year = int(period[:4])
-    if period.isdigit():
-        return str(year + 1)
-    if len(period) == 7 and period[5:].isdigit():
-        month = int(period[5:])
-        return f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
-    return {"S1": f"{year}-S2", "S2": f"{year + 1}-S1"}.get(period[5:])
-
-
-def later(period: str, than: str) -> bool:
-    """Whether `period` starts after `than` ends (both in the period grammar)."""
-    start, end = period.split("/")[0], than.split("/")[-1]
-    if start[:4] != end[:4]:
-        return start[:4] > end[:4]
-    order = {"": 0, "S1": 6, "S2": 12, "Q1": 3, "Q2": 6, "Q3": 9, "Q4": 12}
-    a = order.get(start[5:], int(start[5:7]) if start[5:7].isdigit() else 0)
-    b = order.get(end[5:], int(end[5:7]) if end[5:7].isdigit() else 12)
-    return a > b
+def next_period(period: Period) -> str | None:
+    """The period after a report's own: the plans of an annual report are for next year,
+    of a half-year report for the next half, of a monthly report for the next month."""
+    return str(period.next()) if period.frequency in _PLANNED_AHEAD else None

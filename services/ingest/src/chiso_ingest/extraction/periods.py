@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from chiso_ingest.extraction.lexicon import Lexicon
-from chiso_shared.facts import period_end
+from chiso_shared.periods import Period, PeriodError
 
 _ROMAN = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4})
 _YEAR = re.compile(r"\d{4}")
@@ -36,12 +37,6 @@ class PeriodMention:
             if key == name:
                 return value
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class DocPeriod:
-    period: str
-    year: int
 
 
 def _valid_year(year: int) -> bool:
@@ -93,74 +88,120 @@ def _year(value: str | None, default: int) -> int:
     return year if _valid_year(year) else default
 
 
-def _span(year: int, first: int, last: int) -> str:
-    return f"{year}-{first:02d}/{year}-{last:02d}"
-
-
-def _first_months(p: PeriodMention, year: int) -> str | None:
+def _first_months(p: PeriodMention, year: int) -> Period | None:
     raw = p.group("n") or ""
     n = int(raw) if raw.isdigit() else 0
     late = (p.group("part") or "") == "cuối"
     if n == 6:
-        return f"{year}-S2" if late else f"{year}-S1"
+        return Period.half(year, 2 if late else 1)
     if late or not 1 <= n <= 12:
         return None
     if n == 12:
-        return str(year)
-    return f"{year}-Q1" if n == 3 else _span(year, 1, n)
+        return Period.annual(year)
+    return Period.quarter(year, 1) if n == 3 else Period.months(year, 1, n)
+
+
+def _day(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    day, month = int(p.group("d") or 0), _month(p.group("m"))
+    return Period.day(year, month, day) if month and 1 <= day <= 31 else None
+
+
+def _month_span(p: PeriodMention, _: int, doc_year: int, __: bool) -> Period | None:
+    m1, m2 = _month(p.group("m1")), _month(p.group("m2"))
+    y1, y2 = _year(p.group("y1"), doc_year), _year(p.group("y2"), doc_year)
+    if m1 and m2 and (y1, m1) < (y2, m2):
+        return Period.span(Period.month(y1, m1), Period.month(y2, m2))
+    return None
+
+
+def _cumulative(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    last = _month(p.group("m") or p.group("n"))
+    if last is None:
+        return None
+    return Period.annual(year) if last == 12 else Period.months(year, 1, last)
+
+
+def _to_month(p: PeriodMention, year: int, _: int, flow: bool) -> Period | None:
+    month = _month(p.group("m"))
+    if month is None:
+        return None
+    return Period.months(year, 1, month) if flow and month > 1 else Period.month(year, month)
+
+
+def _half(p: PeriodMention, year: int, _: int, __: bool) -> Period:
+    return Period.half(year, 2 if "cuối" in (p.group("part") or "") else 1)
+
+
+def _quarter(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    raw = p.group("q") or ""
+    q = _ROMAN.get(raw) or (int(raw) if raw.isdigit() else 0)
+    return Period.quarter(year, q) if 1 <= q <= 4 else None
+
+
+def _single_month(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    month = _month(p.group("m"))
+    return Period.month(year, month) if month else None
+
+
+def _year_span(p: PeriodMention, _: int, __: int, ___: bool) -> Period | None:
+    y1, y2 = int(p.group("y1") or 0), int(p.group("y2") or 0)
+    return Period.years(y1, y2) if _valid_year(y1) and _valid_year(y2) and y1 < y2 else None
+
+
+def _written_year(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    return Period.annual(year) if p.group("y") else None
+
+
+def _this_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
+    return Period.annual(doc_year)
+
+
+# How each kind of period rule (data/periods.toml) builds its period from the named groups,
+# given the year it names (else the report's), the report's year and whether the figure
+# is a flow.
+_BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]] = (
+    MappingProxyType(
+        {
+            "day": _day,
+            "month_span": _month_span,
+            "cumulative": _cumulative,
+            "to_month": _to_month,
+            "first_months": lambda p, year, _, __: _first_months(p, year),
+            "half": _half,
+            "quarter": _quarter,
+            "month": _single_month,
+            "year_span": _year_span,
+            "year": _written_year,
+            "horizon": _written_year,
+            "this_year": _this_year,
+        }
+    )
+)
 
 
 def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
-    """The period string of a mention, given the report's year."""
-    kind = p.kind
-    year = _year(p.group("y") or p.group("y2"), doc_year)
-    if kind == "day":
-        day, month = int(p.group("d") or 0), _month(p.group("m"))
-        return f"{year}-{month:02d}-{day:02d}" if month and 1 <= day <= 31 else None
-    if kind == "month_span":
-        m1, m2 = _month(p.group("m1")), _month(p.group("m2"))
-        y1, y2 = _year(p.group("y1"), doc_year), _year(p.group("y2"), doc_year)
-        return f"{y1}-{m1:02d}/{y2}-{m2:02d}" if m1 and m2 and (y1, m1) < (y2, m2) else None
-    if kind == "cumulative":
-        last = _month(p.group("m") or p.group("n"))
-        if last is None:
-            return None
-        return str(year) if last == 12 else _span(year, 1, last)
-    if kind == "to_month":
-        month = _month(p.group("m"))
-        if month is None:
-            return None
-        return _span(year, 1, month) if flow and month > 1 else f"{year}-{month:02d}"
-    if kind == "first_months":
-        return _first_months(p, year)
-    if kind == "half":
-        return f"{year}-S2" if "cuối" in (p.group("part") or "") else f"{year}-S1"
-    if kind == "quarter":
-        raw = p.group("q") or ""
-        q = _ROMAN.get(raw) or (int(raw) if raw.isdigit() else 0)
-        return f"{year}-Q{q}" if 1 <= q <= 4 else None
-    if kind == "month":
-        month = _month(p.group("m"))
-        return f"{year}-{month:02d}" if month else None
-    if kind == "year_span":
-        y1, y2 = int(p.group("y1") or 0), int(p.group("y2") or 0)
-        return f"{y1}/{y2}" if _valid_year(y1) and _valid_year(y2) and y1 < y2 else None
-    if kind in ("year", "horizon"):
-        return str(year) if p.group("y") else None
-    if kind == "this_year":
-        return str(doc_year)
-    return None
+    """The period of a mention, given the report's year; None when it names none (a
+    month 13, a day the calendar lacks)."""
+    build = _BUILDERS.get(p.kind)
+    if build is None:
+        return None
+    try:
+        period = build(p, _year(p.group("y") or p.group("y2"), doc_year), doc_year, flow)
+    except PeriodError:
+        return None
+    return None if period is None else str(period)
 
 
 def year_to_date(report_period: str) -> str:
     """ "Lũy kế từ đầu năm" in a report on `report_period`: January to the month it ends."""
-    end = period_end(report_period)
-    year, month = int(end[:4]), int(end[5:7])
+    end = Period.parse(report_period).end
+    year, month = end.year, end.month
     if month == 1:
-        return f"{year}-01"
+        return str(Period.month(year, 1))
     if month in (3, 6, 12):
-        return {3: f"{year}-Q1", 6: f"{year}-S1", 12: str(year)}[month]
-    return _span(year, 1, month)
+        whole = {3: Period.quarter(year, 1), 6: Period.half(year, 1), 12: Period.annual(year)}
+        return str(whole[month])
+    return str(Period.months(year, 1, month))
 
 
 def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
@@ -222,25 +263,25 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
 
 def document_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: str | None
-) -> DocPeriod | None:
+) -> Period | None:
     """The report's own period: its title, else its most named year, else `published`."""
     votes = _year_votes(low, lex)
     titled = _title_period(low, lex, periods)
     if titled is not None:
-        return DocPeriod(titled, int(titled[:4]))
+        return Period.parse(titled)
     hint = _YEAR.match(published or "")
     hinted = int(hint.group()) if hint and _valid_year(int(hint.group())) else None
     if votes:
         year, support = max(votes.items(), key=lambda kv: (kv[1], -abs(kv[0] - _latest(votes))))
         # one passing "năm 2020" does not outweigh the publication date
         if hinted is None or support >= _CLEAR_VOTE:
-            return DocPeriod(str(year), year)
+            return Period.annual(year)
     if hinted is not None:
-        return DocPeriod(str(hinted), hinted)
+        return Period.annual(hinted)
     years = [int(y) for y in _YEAR.findall(low) if _valid_year(int(y))]
     if years:
         year = max(years)
-        return DocPeriod(str(year), year)
+        return Period.annual(year)
     return None
 
 

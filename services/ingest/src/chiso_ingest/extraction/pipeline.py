@@ -97,7 +97,7 @@ def _to_fact(doc: Doc, m: Mention, name: str) -> Fact | None:
             basis=m.basis,
             of=m.of,
             max=m.max,
-            period=m.period or doc.period.period,
+            period=m.period or str(doc.period),
             status=m.status,
             indicator=m.indicator,
             scope=m.scope,

@@ -144,5 +144,5 @@ def is_flow(doc: Doc, m: Mention) -> bool:
 
 def _resolve(doc: Doc, m: Mention, said: PeriodMention) -> str | None:
     if said.kind == "year_to_date":
-        return year_to_date(doc.period.period)
+        return year_to_date(str(doc.period))
     return resolve(said, doc.period.year, flow=is_flow(doc, m))

@@ -24,7 +24,7 @@ def read_period(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         period = out[m.parent].period if m.parent is not None else _own_period(doc, out, m)
-        out.append(m._replace(period=period or doc.period.period))
+        out.append(m._replace(period=period or str(doc.period)))
     return out
 
 

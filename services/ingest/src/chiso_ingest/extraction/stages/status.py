@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
 from chiso_shared.facts import Role, Status
+from chiso_shared.periods import Period
 
 _LEFT_WINDOW = 36
 _EST_WINDOW = 40
@@ -54,7 +55,7 @@ def _own_status(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status:
     seg = doc.low[m.seg_start : m.start]
     left = doc.low[max(m.seg_start, m.start - _LEFT_WINDOW) : m.start]
     status = _worded_status(doc, seg, left)
-    ahead = m.stated_period is not None and m.stated_period[:4] > str(doc.period.year)
+    ahead = m.stated_period is not None and Period.parse(m.stated_period).year > doc.period.year
     said = m.said_period
     if status is None and said is not None and said.kind == "horizon" and ahead:
         status = Status.target
