@@ -164,7 +164,7 @@ def _sentence_starts(text: str) -> list[int]:
 def _excluded(doc: Doc, start: int, end: int) -> bool:
     """The number lies in a name, code or clock time (`exclude.spans`)."""
     a, b = max(0, start - _SPAN_REACH), min(len(doc.low), end + _SPAN_REACH)
-    for m in doc.lex.exclude_spans.finditer(doc.low, a, b):
+    for m in doc.lex.pattern("exclude.spans").finditer(doc.low, a, b):
         if m.start() < end and start < m.end():
             return True
     return False
@@ -186,7 +186,7 @@ def _future_regions(text: str, low: str, lex: Lexicon) -> list[Future]:
     headings = [(m.span(), _heading_rank(m.group("number"))) for m in _HEADING.finditer(text)]
     regions: list[Future] = []
     for i, ((a, b), rank) in enumerate(headings):
-        if lex.future_heading.search(low, a, b):
+        if lex.pattern("status.future_heading").search(low, a, b):
             later = (start for (start, _), r in headings[i + 1 :] if r <= rank)
             regions.append(Future((a, b), b, next(later, len(text))))
     return regions
@@ -249,14 +249,16 @@ def _prepare(text: str, lex: Lexicon, scope: str | None) -> Doc:
         scope_hint=scope,
         future=_future_regions(text, low, lex),
         topics=[(m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)],
-        tables=find_tables(low, lex.table_unit_header, lex.table_unit_caption),
+        tables=find_tables(
+            low, lex.pattern("table.unit_header"), lex.pattern("table.unit_caption")
+        ),
     )
 
 
 def _add_context(doc: Doc, cands: list[Cand], published: str | None) -> bool:
     """Periods and phrasings, searched only in the title and the sentences with numbers."""
     regions = _regions(doc, cands)
-    title = (0, min(len(doc.text), doc.lex.title_window))
+    title = (0, min(len(doc.text), doc.lex.integer("document.title_window")))
     doc.periods = find_periods(doc.low, doc.lex, _merge([title, *regions]))
     doc.period_starts = [p.start for p in doc.periods]
     doc_period = document_period(doc.low, doc.lex, doc.periods, published)
@@ -265,7 +267,7 @@ def _add_context(doc: Doc, cands: list[Cand], published: str | None) -> bool:
     doc.doc_period = doc_period
     _use_code_list_of_period(doc)
     _resolve_futures(doc)
-    doc.phrases = PhraseIndex(doc.low, doc.lex.light_words, regions)
+    doc.phrases = PhraseIndex(doc.low, " ".join(doc.lex.words("indicator.light_words")), regions)
     return True
 
 
@@ -319,13 +321,13 @@ def _is_date_pair(num: str, den: str, right: str) -> bool:
 def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) -> bool | None:
     """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
     lex = doc.lex
-    if not lex.rank_ordinal.search(left):
+    if not lex.pattern("rank.ordinal").search(left):
         return False
     sent_start = doc.near_start(start)
     if (
         has_den
-        or lex.rank_cue.search(doc.low, sent_start, start)
-        or lex.rank_place_right.match(right)
+        or lex.pattern("rank.cue").search(doc.low, sent_start, start)
+        or lex.pattern("rank.place_right").match(right)
     ):
         return True
     return None
@@ -347,9 +349,9 @@ def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
     """What a count counts: the words after it, up to a stop word or punctuation."""
     lex = doc.lex
     window = _this_line(doc.text, pos, doc.text[pos : pos + _MAX_WINDOW])
-    stop = lex.item_stop.search(window.lower())
+    stop = lex.pattern("item.stop").search(window.lower())
     span = window[: stop.start()] if stop else window
-    words = span.split()[: lex.item_max_words]
+    words = span.split()[: lex.integer("item.max_words")]
     if not words:
         return None, pos
     phrase = " ".join(words).strip(" *_\"'“”")
@@ -358,31 +360,31 @@ def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
 
 
 def _scale(lex: Lexicon, right: str) -> tuple[float, int]:
-    m = lex.scale.match(right)
+    m = lex.pattern("scale.start").match(right)
     if not m:
         return 1.0, 0
     word = " ".join(m.group().split())
-    for pattern, factor in lex.scale_factors:
-        if pattern.match(word):
-            return factor, m.end()
+    for rule in lex.rules("scale.words"):
+        if rule.pattern.match(word):
+            return rule.number("factor"), m.end()
     return 1.0, 0
 
 
 def _unit(lex: Lexicon, rest: str) -> tuple[Unit | None, float, int]:
-    for rule in lex.units:
+    for rule in lex.rules("units.ordered"):
         m = rule.pattern.match(rest)
         if m:
-            return rule.unit, rule.factor, m.end()
+            return Unit(rule.text("unit")), rule.number("factor", 1.0), m.end()
     return None, 1.0, 0
 
 
 def _basis(lex: Lexicon, rest: str) -> tuple[Basis | None, int]:
-    for rule in lex.basis:
+    for rule in lex.rules("basis.ordered"):
         m = rule.pattern.match(rest)
         if m and m.end() > 0:
-            if lex.target_value_follows.match(rest[m.end() :]):
+            if lex.pattern("basis.target_value_follows").match(rest[m.end() :]):
                 return None, 0
-            return Basis(rule.basis), m.end()
+            return Basis(rule.text("basis")), m.end()
     return None, 0
 
 
@@ -400,28 +402,35 @@ def _role(
     doc: Doc, left: str, after: str, unit: Unit, basis: Basis | None
 ) -> tuple[Role, Basis | None, float]:
     lex = doc.lex
-    hedge = lex.hedge.search(left, max(0, len(left) - _CUE_REACH))
+    hedge = lex.pattern("role.hedge").search(left, max(0, len(left) - _CUE_REACH))
     core = left[: hedge.start()] if hedge else left
-    if lex.level_after_change.search(core):
+    if lex.pattern("role.level_after_change").search(core):
         return Role.level, None, 1.0
-    if lex.multiple_unit.match(after) and (basis or lex.multiple.search(core)):
+    if lex.pattern("role.multiple_unit").match(after) and (
+        basis or lex.pattern("role.multiple").search(core)
+    ):
         return Role.ratio, basis or Basis.previous_period, 1.0
     if left.endswith("+"):
         return Role.change, basis or Basis.previous_period, 1.0
     if left.endswith(("-", "−")):  # a minus sign: the candidate pattern lets only a sign by
         return Role.change, basis or Basis.previous_period, -1.0
-    for rule in lex.basis_before:
+    for rule in lex.rules("basis.before"):
         written = rule.pattern.search(core)
         verb = core[: written.start()].rstrip() if written else ""
         if (
             written
             and basis is None
-            and (lex.change_up.search(verb) or lex.change_down.search(verb))
+            and (
+                lex.pattern("role.change_up").search(verb)
+                or lex.pattern("role.change_down").search(verb)
+            )
         ):
-            basis, core = Basis(rule.basis), verb
+            basis, core = Basis(rule.text("basis")), verb
             break
-    up = lex.change_up.search(left) or lex.change_up.search(core)
-    down = lex.change_down.search(left) or lex.change_down.search(core)
+    up = lex.pattern("role.change_up").search(left) or lex.pattern("role.change_up").search(core)
+    down = lex.pattern("role.change_down").search(left) or lex.pattern("role.change_down").search(
+        core
+    )
     if up or down:
         default = (
             Basis.plan if up and up.group().lstrip().startswith("vượt") else Basis.previous_period
@@ -446,7 +455,9 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
     if rank is None or _is_identifier(doc, left, right, num, den, rank):
         return None
     cell = doc.tables.cell_at(start)
-    if cell is not None and (cell.numbering or lex.table_index_header.fullmatch(cell.header)):
+    if cell is not None and (
+        cell.numbering or lex.pattern("table.index_header").fullmatch(cell.header)
+    ):
         return None
     factor, scale_len = _scale(lex, right)
     value = parse_number(num, scale_follows=scale_len > 0) if len(num) <= _MAX_DIGITS else None
@@ -472,10 +483,10 @@ def _read(doc: Doc, m: re.Match[str]) -> Cand | None:
         )
     rest = _this_line(doc.text, cand.item_end, low[cand.item_end : cand.item_end + 90])
     basis, basis_len = _basis(lex, rest)
-    if basis is None and lex.multiple_unit.match(right[scale_len:]):
-        compared = lex.basis_after_multiple.match(rest)
+    if basis is None and lex.pattern("role.multiple_unit").match(right[scale_len:]):
+        compared = lex.pattern("basis.after_multiple").match(rest)
         basis, basis_len = (Basis.previous_period, compared.end()) if compared else (None, 0)
-        other = None if compared else lex.basis_after_multiple_other.match(rest)
+        other = None if compared else lex.pattern("basis.after_multiple_other").match(rest)
         if other is not None:
             basis, basis_len = Basis.other, other.end()
     cand.tail_end = cand.item_end + basis_len
@@ -491,7 +502,7 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     """A bare number in a table takes its column header's "(%)", its row's unit column
     ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
     lex = doc.lex
-    if cell.header and lex.table_percent_header.search(cell.header):
+    if cell.header and lex.pattern("table.percent_header").search(cell.header):
         return 1.0, Unit.percent, 1.0
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
     if (found := _unit_words(lex, cell.row_unit)) is not None:
@@ -501,7 +512,7 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
         # "(điểm)" after "Số điểm phục vụ" names what is counted, not a score
         if found is not None and found[1] is not Unit.other:
             return found
-    if label and lex.table_percent_header.search(label):
+    if label and lex.pattern("table.percent_header").search(label):
         return 1.0, Unit.percent, 1.0
     return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
 
@@ -526,12 +537,12 @@ def _column_role(lex: Lexicon, cand: Cand, header: str, *, bracketed: bool) -> N
     """A cell under "Tăng/giảm" is a change (negative when written in brackets, "(270)");
     a percentage under "So với cùng kỳ (%)" or "TH/KH (%)" is a ratio, against the plan when
     the header names one."""
-    basis = Basis.plan if lex.table_plan_header.search(header) else Basis.previous_period
-    if lex.table_change_header.search(header):
+    basis = Basis.plan if lex.pattern("table.plan_header").search(header) else Basis.previous_period
+    if lex.pattern("table.change_header").search(header):
         cand.role, cand.basis = Role.change, basis
         if bracketed:
             cand.value = -abs(cand.value)
-    elif cand.unit is Unit.percent and lex.table_ratio_header.search(header):
+    elif cand.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
         cand.role, cand.basis = Role.ratio, basis
 
 
@@ -544,9 +555,9 @@ def _tidy(value: float) -> float:
 def _is_identifier(doc: Doc, left: str, right: str, num: str, den: str | None, rank: bool) -> bool:
     """A date part, document number, section, name or code (`exclude` in the lexicon)."""
     lex = doc.lex
-    if not rank and lex.exclude_left.search(left, len(left) - _CUE_REACH):
+    if not rank and lex.pattern("exclude.left").search(left, len(left) - _CUE_REACH):
         return True
-    if lex.exclude_right.match(right):
+    if lex.pattern("exclude.right").match(right):
         return True
     return den is not None and not rank and _is_date_pair(num, den, right)
 
@@ -568,9 +579,17 @@ def _measures_nothing(
     bare = unit is None and scale_len == 0 and den is None
     if bare and _YEAR_LIKE.fullmatch(num) and _MIN_YEAR <= value <= _MAX_YEAR:
         return True
-    if value == 100 and lex.definition_left.search(left) and lex.definition_right.match(right):
+    if (
+        value == 100
+        and lex.pattern("exclude.definition_left").search(left)
+        and lex.pattern("exclude.definition_right").match(right)
+    ):
         return True
-    return unit is None and value <= _MAX_LEVEL_NAME and lex.level_name.search(left) is not None
+    return (
+        unit is None
+        and value <= _MAX_LEVEL_NAME
+        and lex.pattern("exclude.level_name").search(left) is not None
+    )
 
 
 def _is_date_end(hi: str) -> bool:
@@ -581,7 +600,7 @@ def _is_date_end(hi: str) -> bool:
 def _read_item(doc: Doc, cand: Cand, pos: int, *, scaled: bool) -> None:
     """A count's item; a rate ("lượt truy cập/tháng") or a stray decimal changes the unit."""
     cand.item, cand.item_end = _item(doc, pos)
-    if doc.lex.rate_item.match(doc.low[pos : cand.item_end + _RATE_REACH]):
+    if doc.lex.pattern("item.rate").match(doc.low[pos : cand.item_end + _RATE_REACH]):
         cand.unit = Unit.other
     fraction = not cand.value.is_integer() and not scaled and cand.value <= _PERCENT_MAX
     if not cand.rank and fraction:
@@ -637,13 +656,13 @@ def _segment_start(doc: Doc, cand: Cand, prev: Cand | None) -> int:
 
 def _status(doc: Doc, seg: str, left: str) -> Status | None:
     lex = doc.lex
-    if lex.estimate_adjacent.search(left):
+    if lex.pattern("status.estimate_adjacent").search(left):
         return Status.estimate
     window = seg[-_TARGET_WINDOW:]
-    targets = list(lex.target.finditer(window))
-    if targets and not lex.achieved.search(window, targets[-1].end()):
+    targets = list(lex.pattern("status.target").finditer(window))
+    if targets and not lex.pattern("status.achieved").search(window, targets[-1].end()):
         return Status.target
-    if lex.estimate.search(seg[-_EST_WINDOW:]):
+    if lex.pattern("status.estimate").search(seg[-_EST_WINDOW:]):
         return Status.estimate
     return None
 
@@ -651,7 +670,12 @@ def _status(doc: Doc, seg: str, left: str) -> Status | None:
 def _is_flow(doc: Doc, cand: Cand) -> bool:
     if cand.unit in (Unit.VND, Unit.USD):
         return True
-    return doc.lex.flow_words.search(doc.low, doc.near_start(cand.start), cand.item_end) is not None
+    return (
+        doc.lex.pattern("period.flow_words").search(
+            doc.low, doc.near_start(cand.start), cand.item_end
+        )
+        is not None
+    )
 
 
 def _explicit_period(doc: Doc, cand: Cand, used: set[int], next_start: int) -> PeriodMention | None:
@@ -696,7 +720,7 @@ def _pick_indicator(
     if _share_named_after(doc, cand):
         windows = windows[:3]
     phrases = doc.phrases
-    named_after = doc.lex.label_after.match(doc.low, cand.unit_end) is not None
+    named_after = doc.lex.pattern("indicator.label_after").match(doc.low, cand.unit_end) is not None
     for a, b, limit, bonus, slope in windows:
         if a >= b or phrases is None:
             continue
@@ -716,7 +740,7 @@ def _counts_other_things(doc: Doc, cand: Cand, code: str) -> bool:
     metric named near it, unless one of the metric's own phrasings counts the same thing."""
     if cand.unit is not Unit.count or not cand.item:
         return False
-    noun = doc.lex.counted_other.match(normalise(cand.item.lower()))
+    noun = doc.lex.pattern("indicator.counted_other").match(normalise(cand.item.lower()))
     return noun is not None and not any(p.startswith(noun.group()) for p in _phrasings(code))
 
 
@@ -737,7 +761,9 @@ def _topic_indicator(doc: Doc, cand: Cand, seg_start: int) -> str | None:
     heads = (" ".join(item.split()[:_HEAD_WORDS]), item, " ".join(label.split()[:_HEAD_WORDS]))
     for head in heads:
         if head.strip():
-            code = _topic_match(head, topic, cand.unit.value, doc.lex.light_words)
+            code = _topic_match(
+                head, topic, cand.unit.value, " ".join(doc.lex.words("indicator.light_words"))
+            )
             if code is not None:
                 return code
     return None
@@ -770,7 +796,11 @@ def _same_metric(doc: Doc, cand: Cand, seg: str) -> bool:
     ("…2.278 tỷ đồng, trong năm 2023 ước tính 2.483 tỷ đồng"), measures the same metric."""
     if cand.status is Status.target:
         return True
-    words = doc.lex.label_trim_tail.sub("", doc.lex.period_words.sub(" ", seg)).split()
+    words = (
+        doc.lex.pattern("label.trim_tail")
+        .sub("", doc.lex.pattern("period.period_words").sub(" ", seg))
+        .split()
+    )
     if len(words) > _THIN_LABEL:
         return False
     return not _share_named_after(doc, cand)
@@ -798,7 +828,9 @@ def _closeness(match: PhraseMatch, cand: Cand) -> float:
 
 
 def _right_end(doc: Doc, cand: Cand, next_start: int) -> int:
-    stop = doc.lex.window_stop.search(doc.text, cand.unit_end, cand.unit_end + _MAX_WINDOW)
+    stop = doc.lex.pattern("indicator.window_stop").search(
+        doc.text, cand.unit_end, cand.unit_end + _MAX_WINDOW
+    )
     end = stop.start() if stop else min(len(doc.text), cand.unit_end + _MAX_WINDOW)
     comma = doc.text.find(",", cand.unit_end, end)
     if cand.unit is not Unit.rank and comma >= 0:
@@ -818,17 +850,17 @@ def _label(doc: Doc, seg_start: int, cand: Cand, right_end: int) -> str | None:
         label = _trim(lex, doc.text[cand.unit_end : right_end])
     if not label:
         return None
-    if len(label) > lex.label_max_chars:
-        cut = label[-lex.label_max_chars :]
+    if len(label) > lex.integer("label.max_chars"):
+        cut = label[-lex.integer("label.max_chars") :]
         label = cut[cut.find(" ") + 1 :] if " " in cut else cut
     return label
 
 
 def _trim(lex: Lexicon, text: str) -> str:
     low = text.lower()
-    head = lex.label_trim_head.match(low)
+    head = lex.pattern("label.trim_head").match(low)
     a = head.end() if head else 0
-    tail = lex.label_trim_tail.search(low, max(a, len(low) - _TRIM_REACH))
+    tail = lex.pattern("label.trim_tail").search(low, max(a, len(low) - _TRIM_REACH))
     b = tail.start() if tail else len(text)
     return " ".join(text[a:b].split())
 
@@ -837,18 +869,20 @@ def _national_subject(doc: Doc, cand: Cand) -> bool:
     """The country is what the figure's clause (or its part after a comma) is about."""
     clause = doc.clause_start(cand.start)
     part = max(clause, doc.low.rfind(",", clause, cand.start) + 1)
-    return doc.lex.scope_national_subject.match(doc.low[part : cand.start]) is not None
+    return doc.lex.pattern("scope.national_subject").match(doc.low[part : cand.start]) is not None
 
 
 def _is_sub(doc: Doc, cand: Cand) -> bool:
     lex = doc.lex
     clause = doc.clause_start(cand.start)
     after = doc.text[cand.unit_end : _clause_end(doc, cand)]
-    if lex.scope_sub_right.match(after):
+    if lex.pattern("scope.sub_right").match(after):
         return True
     return any(
         area_code(m.group(), doc.code_list) != doc.scope
-        for m in lex.scope_sub.finditer(doc.text, max(clause, cand.start - _SUB_REACH), cand.start)
+        for m in lex.pattern("scope.sub").finditer(
+            doc.text, max(clause, cand.start - _SUB_REACH), cand.start
+        )
     )
 
 
@@ -909,7 +943,7 @@ def _contextualise(doc: Doc, cands: list[Cand]) -> None:
 def _compared_level(doc: Doc, walk: _Walk, cand: Cand) -> Cand | None:
     """In a table row "TH 2023 | KH 2024 | So với cùng kỳ (%)" the comparison is of the
     latest result, not of the plan beside it: the row's last level that is no target."""
-    if cand.cell is None or doc.lex.table_plan_header.search(cand.cell.header):
+    if cand.cell is None or doc.lex.pattern("table.plan_header").search(cand.cell.header):
         return None
     row = doc.sentence_of(cand.start)
     levels = (c for _, c in reversed(walk.levels) if c.sentence == row)
@@ -920,13 +954,15 @@ def _column_context(doc: Doc, cand: Cand, header: str, own: PeriodMention | None
     """A level under "Kế hoạch 2024" is a target for 2024; under "Ước thực hiện 6 tháng"
     an estimate for the half year. A period written in the cell itself comes first."""
     lex = doc.lex
-    if lex.table_change_header.search(header) or lex.table_ratio_header.search(header):
+    if lex.pattern("table.change_header").search(header) or lex.pattern(
+        "table.ratio_header"
+    ).search(header):
         return
-    if lex.table_estimate_header.search(header):
+    if lex.pattern("table.estimate_header").search(header):
         cand.status = Status.estimate
-    elif lex.table_target_header.search(header):
+    elif lex.pattern("table.target_header").search(header):
         cand.status = Status.target
-    elif lex.table_actual_header.search(header):
+    elif lex.pattern("table.actual_header").search(header):
         cand.status = Status.actual
     if own is None:
         cand.period = _header_period(doc, header, flow=_is_flow(doc, cand)) or cand.period
@@ -946,9 +982,12 @@ def _enter(doc: Doc, walk: _Walk, cand: Cand, seg: str) -> None:
     lex = doc.lex
     if walk.prev is None or walk.prev.sentence != cand.sentence:
         walk.levels = []
-        opens = lex.component.match(doc.low, doc.sent_starts[cand.sentence])
+        opens = lex.pattern("status.component").match(doc.low, doc.sent_starts[cand.sentence])
         walk.component_parent = walk.last_level if opens else None
-    if lex.component.search(seg, max(0, len(seg) - _SUB_REACH)) and walk.last_level is not None:
+    if (
+        lex.pattern("status.component").search(seg, max(0, len(seg) - _SUB_REACH))
+        and walk.last_level is not None
+    ):
         walk.component_parent = walk.last_level
     elif ")" in seg:
         walk.component_parent = None
@@ -1104,7 +1143,7 @@ def run(
 def _candidates(doc: Doc, lex: Lexicon, max_facts: int | None) -> list[Cand]:
     ceiling = None if max_facts is None else max_facts * CANDIDATES_PER_FACT
     cands: list[Cand] = []
-    for m in lex.candidate.finditer(doc.text):
+    for m in lex.pattern("candidate.number").finditer(doc.text):
         cand = _read(doc, m)
         if cand is None:
             continue
