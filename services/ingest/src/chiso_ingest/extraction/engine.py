@@ -402,6 +402,7 @@ def _role(
     doc: Doc, left: str, after: str, unit: Unit, basis: Basis | None
 ) -> tuple[Role, Basis | None, float]:
     lex = doc.lex
+    change_up, change_down = lex.pattern("role.change_up"), lex.pattern("role.change_down")
     hedge = lex.pattern("role.hedge").search(left, max(0, len(left) - _CUE_REACH))
     core = left[: hedge.start()] if hedge else left
     if lex.pattern("role.level_after_change").search(core):
@@ -417,20 +418,11 @@ def _role(
     for rule in lex.rules("basis.before"):
         written = rule.pattern.search(core)
         verb = core[: written.start()].rstrip() if written else ""
-        if (
-            written
-            and basis is None
-            and (
-                lex.pattern("role.change_up").search(verb)
-                or lex.pattern("role.change_down").search(verb)
-            )
-        ):
+        if written and basis is None and (change_up.search(verb) or change_down.search(verb)):
             basis, core = Basis(rule.text("basis")), verb
             break
-    up = lex.pattern("role.change_up").search(left) or lex.pattern("role.change_up").search(core)
-    down = lex.pattern("role.change_down").search(left) or lex.pattern("role.change_down").search(
-        core
-    )
+    up = change_up.search(left) or change_up.search(core)
+    down = change_down.search(left) or change_down.search(core)
     if up or down:
         default = (
             Basis.plan if up and up.group().lstrip().startswith("vượt") else Basis.previous_period

@@ -361,9 +361,8 @@ class Lexicon:
         """Fail at once, naming all of them, when some of `names` are not in the data."""
         missing = sorted(set(names) - self.names(kind))
         if missing:
-            raise KeyError(
-                f"từ điển thiếu {kind}: {', '.join(missing)} (lexicon lacks {kind}: ...)"
-            )
+            names_ = ", ".join(missing)
+            raise KeyError(f"từ điển thiếu {kind}: {names_} (lexicon lacks {kind}: {names_})")
 
 
 def _compiled_rules(parsed: _Parsed, resolver: _Resolver, name: str) -> tuple[Rule, ...]:
