@@ -98,7 +98,7 @@ def build_document(
     low = lower(text)
     starts = sentence_starts(text)
     regions = _number_sentences(text, lex, starts)
-    title = (0, min(len(text), lex.title_window))
+    title = (0, min(len(text), lex.integer("document.title_window")))
     periods = tuple(find_periods(low, lex, merge([title, *regions])))
     own = document_period(low, lex, list(periods), published)
     if own is None:
@@ -113,14 +113,16 @@ def build_document(
         semicolons=tuple(m.start() for m in _SEMICOLON.finditer(text)),
         headings=headings,
         topics=tuple((m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)),
-        tables=find_tables(low, lex.table_unit_header, lex.table_unit_caption),
+        tables=find_tables(
+            low, lex.pattern("table.unit_header"), lex.pattern("table.unit_caption")
+        ),
         periods=periods,
         period_starts=tuple(p.start for p in periods),
         period=own,
         scope=document_scope(text, low, lex, scope, code_list),
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
-        phrases=PhraseIndex(low, lex.light_words, regions),
+        phrases=PhraseIndex(low, " ".join(lex.words("indicator.light_words")), regions),
     )
 
 
@@ -154,7 +156,7 @@ def _number_sentences(text: str, lex: Lexicon, starts: tuple[int, ...]) -> list[
     """The sentences that hold a number, adjacent ones joined: the only text whose words
     name a metric or a figure's period."""
     regions: list[Span] = []
-    for m in lex.candidate.finditer(text):
+    for m in lex.pattern("candidate.number").finditer(text):
         i = bisect_right(starts, m.start()) - 1
         start, end = starts[i], starts[i + 1] if i + 1 < len(starts) else len(text)
         if regions and start <= regions[-1][1]:
@@ -202,7 +204,7 @@ def _futures(
     nhiệm vụ năm 2023" in a report on 2023) is no plan."""
     futures: list[Future] = []
     for i, heading in enumerate(headings):
-        if not lex.future_heading.search(low, heading.start, heading.end):
+        if not lex.pattern("status.future_heading").search(low, heading.start, heading.end):
             continue
         later = (h.start for h in headings[i + 1 :] if h.rank <= heading.rank)
         span = (heading.start, heading.end)

@@ -1,131 +1,51 @@
-"""The extractor's lexicons: data files under `data/`, loaded and compiled once."""
+"""The extractor's lexicons: data files under `data/`, loaded and compiled once.
+
+The data are generic, so a new cue class is a data change only. Every top-level table of
+a data file is a section; an entry's name is its dotted path (`role.change_up`). In a
+section:
+
+- a string is a pattern, compiled in the section's `style` (default `plain`);
+- a table with `pattern` is a pattern with its own `style` and `flags`;
+- a table with `any` is the alternation `(?:a)|(?:b)|...` of its strings, each first put
+  through `each` (`plain` or `word_start`);
+- an array of tables is an ordered rule list: `pattern` (and optionally `style`, `flags`,
+  `name`), every other key is what the rule yields; rules are tried in file order;
+- an array of strings is a word list, a number is a setting, a table with `map` a mapping;
+- any other table is a nested section, which inherits its parent's `style`.
+
+A pattern refers to another entry as `{@name}` (a `{` followed by `@` is no regex syntax):
+the reference is replaced by that entry's text before its style is applied; a reference
+to an `any` entry or a rule list gives the alternation of its patterns. Style `fragment`
+marks a text that only exists to be referred to and is not compiled.
+"""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
-from chiso_shared.facts import Unit
-
 Pattern = re.Pattern[str]
+Number = int | float
+Yield = str | int | float
+
+DATA_FILES = ("lexicon.toml", "periods.toml")
+_REF = re.compile(r"\{@([\w.]+)\}")
+_ENTRY_KEYS = ("style", "flags", "each", "name")
 
 
-def _load(name: str) -> dict[str, Any]:
-    text = resources.files(__package__).joinpath("data", name).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+class LexiconError(ValueError):
+    """A data file of the lexicon is malformed: the message names the file and the key."""
 
 
-def _re(pattern: str, flags: int = 0) -> Pattern:
-    return re.compile(pattern, flags)
-
-
-def _tail(pattern: str) -> Pattern:
+def _tail(pattern: str) -> str:
     """A whole-word pattern that must end where the searched text ends."""
-    return re.compile(
-        f"(?<!\\w)(?:{pattern})$" if not pattern.endswith("$") else f"(?<!\\w){pattern}"
-    )
-
-
-def _words(pattern: str) -> Pattern:
-    """A cue pattern that starts at a word boundary ("ước" is not the end of "nước")."""
-    return re.compile(f"(?<!\\w)(?:{pattern})")
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRule:
-    pattern: Pattern
-    unit: Unit
-    factor: float
-
-
-@dataclass(frozen=True, slots=True)
-class BasisRule:
-    pattern: Pattern
-    basis: str
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodRule:
-    kind: str
-    pattern: Pattern
-
-
-@dataclass(frozen=True, slots=True)
-class Lexicon:
-    scale: Pattern
-    scale_factors: tuple[tuple[Pattern, float], ...]
-    units: tuple[UnitRule, ...]
-    change_up: Pattern
-    change_down: Pattern
-    level_after_change: Pattern
-    multiple: Pattern
-    multiple_unit: Pattern
-    hedge: Pattern
-    basis: tuple[BasisRule, ...]
-    target_value_follows: Pattern
-    basis_before: tuple[BasisRule, ...]
-    basis_after_multiple: Pattern
-    basis_after_multiple_other: Pattern
-    estimate: Pattern
-    target: Pattern
-    achieved: Pattern
-    estimate_adjacent: Pattern
-    component: Pattern
-    future_heading: Pattern
-    exclude_left: Pattern
-    candidate: Pattern
-    exclude_right: Pattern
-    exclude_spans: Pattern
-    section: Pattern
-    definition_left: Pattern
-    level_name: Pattern
-    definition_right: Pattern
-    rank_cue: Pattern
-    rank_ordinal: Pattern
-    rank_place_right: Pattern
-    item_stop: Pattern
-    rate_item: Pattern
-    item_max_words: int
-    label_trim_tail: Pattern
-    label_trim_head: Pattern
-    label_max_chars: int
-    light_words: str
-    label_after: Pattern
-    counted_other: Pattern
-    window_stop: Pattern
-    scope_sub: Pattern
-    scope_sub_right: Pattern
-    scope_national: Pattern
-    scope_national_subject: Pattern
-    scope_province_markers: Pattern
-    national_issuer: Pattern
-    national_issuer_window: int
-    period_rules: tuple[PeriodRule, ...]
-    basis_prefix: Pattern
-    not_period_prefix: Pattern
-    flow_words: Pattern
-    period_words: Pattern
-    number_words: dict[str, int]
-    title_window: int
-    report_words: Pattern
-    future_before: Pattern
-    future_after: Pattern
-    strong_before: Pattern
-    dated: Pattern
-    table_unit_header: Pattern
-    table_index_header: Pattern
-    table_percent_header: Pattern
-    table_change_header: Pattern
-    table_ratio_header: Pattern
-    table_plan_header: Pattern
-    table_target_header: Pattern
-    table_estimate_header: Pattern
-    table_actual_header: Pattern
-    table_unit_caption: Pattern
+    return f"(?<!\\w)(?:{pattern})$" if not pattern.endswith("$") else f"(?<!\\w){pattern}"
 
 
 def _word_start(pattern: str) -> str:
@@ -133,117 +53,351 @@ def _word_start(pattern: str) -> str:
     return pattern if pattern.startswith(("[", "/", "(?<")) else rf"(?<!\w){pattern}"
 
 
-def _alternation(patterns: list[str]) -> str:
-    return "|".join(f"(?:{p})" for p in patterns)
+# How an entry's text becomes the compiled pattern ("fragment" is not compiled at all).
+_STYLES: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {
+        "plain": lambda p: p,
+        # whole words ending where the searched text ends (the text before a number)
+        "tail": _tail,
+        # starting at a word boundary ("ước" is not the end of "nước")
+        "words": lambda p: f"(?<!\\w)(?:{p})",
+        # the whole of the searched text
+        "full": lambda p: f"^(?:{p})$",
+    }
+)
+_EACH: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {"plain": lambda p: p, "word_start": _word_start}
+)
+_FLAGS: Mapping[str, re.RegexFlag] = MappingProxyType(
+    {"IGNORECASE": re.IGNORECASE, "MULTILINE": re.MULTILINE, "DOTALL": re.DOTALL}
+)
 
 
-_NUM = r"\d+(?:[.,]\d+)*"
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One entry of an ordered rule list: what the text yields when `pattern` matches."""
+
+    name: str
+    pattern: Pattern
+    yields: Mapping[str, Yield]
+
+    def text(self, key: str) -> str:
+        return str(self.yields[key])
+
+    def number(self, key: str, default: float | None = None) -> float:
+        value = self.yields.get(key, default)
+        if value is None or isinstance(value, str):
+            raise KeyError(f"quy tắc {self.name} không cho số '{key}' (no number '{key}')")
+        return float(value)
 
 
-def _candidate(glued_units: str) -> Pattern:
-    """A number, pair (`558/559`) or range (`3-4`, `3 - 4`), not glued to a word or code.
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """An entry's unresolved text: one pattern, or the alternatives of `any` / a rule list."""
 
-    A hyphen right before a number is a minus sign ("| -1,5%", "thuê bao -2,0%") unless a
-    word, a bracket or a number and one space come before it: "10 -15%" is a range.
+    file: str
+    texts: tuple[str, ...]
+    alternation: bool
+    each: str = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleSource:
+    name: str
+    text: str
+    style: str
+    flags: int
+    yields: Mapping[str, Yield]
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """Everything read from the data files, before references are resolved."""
+
+    sources: dict[str, _Source] = field(default_factory=dict)
+    styles: dict[str, tuple[str, int]] = field(default_factory=dict)
+    rules: dict[str, tuple[_RuleSource, ...]] = field(default_factory=dict)
+    numbers: dict[str, Number] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mappings: dict[str, Mapping[str, Yield]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, file: str, name: str) -> None:
+        if name in self.files:
+            raise LexiconError(
+                f"{file}: '{name}' đã có trong {self.files[name]} (duplicate name '{name}')"
+            )
+        self.files[name] = file
+
+
+def _style(file: str, name: str, style: object) -> str:
+    if style != "fragment" and style not in _STYLES:
+        raise LexiconError(f"{file} [{name}]: kiểu '{style}' không có (unknown style)")
+    return str(style)
+
+
+def _flags(file: str, name: str, names: object) -> int:
+    if not isinstance(names, list) or any(n not in _FLAGS for n in names):
+        raise LexiconError(f"{file} [{name}]: cờ không hợp lệ {names!r} (unknown flags)")
+    value = 0
+    for flag in names:
+        value |= _FLAGS[flag]
+    return value
+
+
+def _rule(file: str, name: str, index: int, entry: dict[str, Any], style: str) -> _RuleSource:
+    where = f"{name}[{index}]"
+    text = entry.get("pattern")
+    if not isinstance(text, str):
+        raise LexiconError(f"{file} [{where}]: quy tắc thiếu 'pattern' (rule has no pattern)")
+    yields = {k: v for k, v in entry.items() if k not in ("pattern", *_ENTRY_KEYS)}
+    if any(isinstance(v, bool) or not isinstance(v, str | int | float) for v in yields.values()):
+        raise LexiconError(f"{file} [{where}]: giá trị không hợp lệ (yields must be scalars)")
+    return _RuleSource(
+        name=str(entry.get("name", where)),
+        text=text,
+        style=_style(file, where, entry.get("style", style)),
+        flags=_flags(file, where, entry.get("flags", [])),
+        yields=MappingProxyType(yields),
+    )
+
+
+def _table_entry(parsed: _Parsed, file: str, name: str, value: dict[str, Any], style: str) -> bool:
+    """A table that is one entry (`pattern`, `any` or `map`); False for a nested section."""
+    if "pattern" in value or "any" in value or "map" in value:
+        parsed.claim(file, name)
+    if "pattern" in value or "any" in value:
+        texts = value["any"] if "any" in value else [value["pattern"]]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise LexiconError(f"{file} [{name}]: mẫu phải là chuỗi (patterns must be strings)")
+        each = str(value.get("each", "plain"))
+        if each not in _EACH:
+            raise LexiconError(f"{file} [{name}]: 'each' không hợp lệ (unknown each '{each}')")
+        parsed.sources[name] = _Source(file, tuple(texts), "any" in value, each)
+        parsed.styles[name] = (
+            _style(file, name, value.get("style", style)),
+            _flags(file, name, value.get("flags", [])),
+        )
+        return True
+    if "map" in value:
+        mapping = value["map"]
+        if not isinstance(mapping, dict) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in mapping.values()
+        ):
+            raise LexiconError(f"{file} [{name}]: 'map' phải là bảng giá trị (map of scalars)")
+        parsed.mappings[name] = MappingProxyType(dict(mapping))
+        return True
+    return False
+
+
+def _array(parsed: _Parsed, file: str, name: str, value: list[Any], style: str) -> None:
+    if all(isinstance(v, str) for v in value):
+        parsed.words[name] = tuple(value)
+    elif all(isinstance(v, dict) for v in value):
+        rules = tuple(_rule(file, name, i, v, style) for i, v in enumerate(value))
+        parsed.rules[name] = rules
+        parsed.sources[name] = _Source(file, tuple(r.text for r in rules), alternation=True)
+    else:
+        raise LexiconError(f"{file} [{name}]: danh sách lẫn kiểu (mixed list)")
+
+
+def _section(parsed: _Parsed, file: str, prefix: str, table: dict[str, Any], style: str) -> None:
+    style = _style(file, prefix, table.get("style", style))
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if key == "style":
+            continue
+        if isinstance(value, dict):
+            if not _table_entry(parsed, file, name, value, style):
+                _section(parsed, file, name, value, style)
+            continue
+        parsed.claim(file, name)
+        if isinstance(value, str):
+            parsed.sources[name] = _Source(file, (value,), alternation=False)
+            parsed.styles[name] = (style, 0)
+        elif isinstance(value, list):
+            _array(parsed, file, name, value, style)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            parsed.numbers[name] = value
+        else:
+            raise LexiconError(f"{file} [{name}]: giá trị không hợp lệ (unsupported value)")
+
+
+def _parse(files: Mapping[str, str]) -> _Parsed:
+    parsed = _Parsed()
+    for file, text in files.items():
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise LexiconError(f"{file}: TOML không hợp lệ (invalid TOML): {exc}") from exc
+        for key, value in document.items():
+            if not isinstance(value, dict):
+                raise LexiconError(f"{file}: '{key}' phải nằm trong một bảng (not in a section)")
+            _section(parsed, file, key, value, "plain")
+    return parsed
+
+
+class _Resolver:
+    """Expands `{@name}` references, with cycle detection; lives for one load only."""
+
+    def __init__(self, sources: Mapping[str, _Source]) -> None:
+        self._sources = sources
+        self._done: dict[str, str] = {}
+
+    def entry(self, name: str, stack: tuple[str, ...] = ()) -> str:
+        """The text an entry stands for where it is referred to."""
+        if name in self._done:
+            return self._done[name]
+        source = self._sources[name]
+        if name in stack:
+            cycle = " -> ".join((*stack[stack.index(name) :], name))
+            raise LexiconError(f"{source.file} [{name}]: tham chiếu vòng {cycle} (cycle)")
+        texts = [self.text(source.file, name, t, (*stack, name)) for t in source.texts]
+        each = _EACH[source.each]
+        done = "|".join(f"(?:{each(t)})" for t in texts) if source.alternation else texts[0]
+        self._done[name] = done
+        return done
+
+    def text(self, file: str, name: str, text: str, stack: tuple[str, ...] = ()) -> str:
+        """`text` with its references expanded; `name` is where it is written."""
+
+        def expand(m: re.Match[str]) -> str:
+            if m.group(1) not in self._sources:
+                raise LexiconError(
+                    f"{file} [{name}]: tham chiếu {m.group()} không có "
+                    f"(unknown reference {m.group()})"
+                )
+            return self.entry(m.group(1), stack or (name,))
+
+        return _REF.sub(expand, text)
+
+
+def _compile(file: str, name: str, text: str, style: str, flags: int) -> Pattern:
+    try:
+        return re.compile(_STYLES[style](text), flags)
+    except re.error as exc:
+        raise LexiconError(f"{file} [{name}]: mẫu không hợp lệ (invalid regex): {exc}") from exc
+
+
+class Lexicon:
+    """The compiled lexicon, read by name: `lex.pattern("role.change_up")`.
+
+    Lookups are one dict access, cheap enough for the engine's loops; a name that is not
+    in the data raises KeyError naming it (`require` checks a whole list at once).
     """
-    return re.compile(
-        rf"(?<![\w.,/–])(?<![\w.,/%)\]-]-)(?<!\d[ \u00a0]-)(?<!\d:)(?P<num>{_NUM})"
-        rf"(?:(?P<pair>\s*/\s*(?P<den>{_NUM}))"
-        rf"|(?P<rng>(?:[ \u00a0]+)?[-–](?:[ \u00a0]+)?(?P<hi>{_NUM})))?"
-        rf"(?!(?!(?:{glued_units})(?!\w))[\w/])(?!-[^\W\d_])(?![.,]\d)(?!\s*:\s*\d)",
-        re.IGNORECASE,
+
+    __slots__ = ("_mappings", "_numbers", "_patterns", "_rules", "_words")
+
+    def __init__(
+        self,
+        patterns: Mapping[str, Pattern],
+        rules: Mapping[str, tuple[Rule, ...]],
+        numbers: Mapping[str, Number],
+        words: Mapping[str, tuple[str, ...]],
+        mappings: Mapping[str, Mapping[str, Yield]],
+    ) -> None:
+        self._patterns = MappingProxyType(dict(patterns))
+        self._rules = MappingProxyType(dict(rules))
+        self._numbers = MappingProxyType(dict(numbers))
+        self._words = MappingProxyType(dict(words))
+        self._mappings = MappingProxyType(dict(mappings))
+
+    def _kinds(self) -> Mapping[str, Mapping[str, object]]:
+        return {
+            "pattern": self._patterns,
+            "rules": self._rules,
+            "number": self._numbers,
+            "words": self._words,
+            "mapping": self._mappings,
+        }
+
+    def _missing(self, kind: str, name: str) -> KeyError:
+        found = [k for k, table in self._kinds().items() if name in table]
+        hint = f"; '{name}' là {found[0]} (is a {found[0]})" if found else ""
+        return KeyError(f"từ điển không có {kind} '{name}' (lexicon has no {kind} '{name}'){hint}")
+
+    def pattern(self, name: str) -> Pattern:
+        try:
+            return self._patterns[name]
+        except KeyError:
+            raise self._missing("pattern", name) from None
+
+    def rules(self, name: str) -> tuple[Rule, ...]:
+        try:
+            return self._rules[name]
+        except KeyError:
+            raise self._missing("rules", name) from None
+
+    def number(self, name: str) -> Number:
+        try:
+            return self._numbers[name]
+        except KeyError:
+            raise self._missing("number", name) from None
+
+    def integer(self, name: str) -> int:
+        """A setting that must be a whole number (a window size, a count of words)."""
+        value = self.number(name)
+        if not isinstance(value, int):
+            raise TypeError(f"'{name}' không phải số nguyên (is not an integer): {value!r}")
+        return value
+
+    def words(self, name: str) -> tuple[str, ...]:
+        try:
+            return self._words[name]
+        except KeyError:
+            raise self._missing("words", name) from None
+
+    def mapping(self, name: str) -> Mapping[str, Yield]:
+        try:
+            return self._mappings[name]
+        except KeyError:
+            raise self._missing("mapping", name) from None
+
+    def names(self, kind: str) -> frozenset[str]:
+        """Every name of one kind (`pattern`, `rules`, `number`, `words`, `mapping`)."""
+        return frozenset(self._kinds()[kind])
+
+    def require(self, kind: str, names: Iterable[str]) -> None:
+        """Fail at once, naming all of them, when some of `names` are not in the data."""
+        missing = sorted(set(names) - self.names(kind))
+        if missing:
+            names_ = ", ".join(missing)
+            raise KeyError(f"từ điển thiếu {kind}: {names_} (lexicon lacks {kind}: {names_})")
+
+
+def _compiled_rules(parsed: _Parsed, resolver: _Resolver, name: str) -> tuple[Rule, ...]:
+    file = parsed.sources[name].file
+    return tuple(
+        Rule(
+            name=r.name,
+            pattern=_compile(
+                file, r.name, resolver.text(file, r.name, r.text, (name,)), r.style, r.flags
+            ),
+            yields=r.yields,
+        )
+        for r in parsed.rules[name]
     )
 
 
-@cache
+def load_lexicon(files: Mapping[str, str]) -> Lexicon:
+    """The lexicon of data files given as {file name: TOML text}, all in one namespace."""
+    parsed = _parse(files)
+    resolver = _Resolver(parsed.sources)
+    patterns: dict[str, Pattern] = {}
+    for name, (style, flags) in parsed.styles.items():
+        text = resolver.entry(name)  # fragments too: a broken reference fails at load
+        if style != "fragment":
+            patterns[name] = _compile(parsed.sources[name].file, name, text, style, flags)
+    rules = {name: _compiled_rules(parsed, resolver, name) for name in parsed.rules}
+    return Lexicon(patterns, rules, parsed.numbers, parsed.words, parsed.mappings)
+
+
+def data_files() -> dict[str, str]:
+    """The packaged data files, {file name: TOML text}."""
+    folder = resources.files(__package__).joinpath("data")
+    return {name: folder.joinpath(name).read_text(encoding="utf-8") for name in DATA_FILES}
+
+
+@cache  # the one lexicon of the package, compiled once per process (immutable)
 def lexicon() -> Lexicon:
-    lex = _load("lexicon.toml")
-    per = _load("periods.toml")
-    scale_words = lex["scale"]["words"]
-    role = lex["role"]
-    status = lex["status"]
-    exclude = lex["exclude"]
-    item = lex["item"]
-    label = lex["label"]
-    scope = lex["scope"]
-    doc = per["document"]
-    table = lex["table"]
-    return Lexicon(
-        scale=_re(r"^\s*(?:" + _alternation([w["pattern"] for w in scale_words]) + r")(?!\w)"),
-        scale_factors=tuple(
-            (_re(f"^(?:{w['pattern']})$"), float(w["factor"])) for w in scale_words
-        ),
-        units=tuple(
-            UnitRule(_re(u["pattern"]), Unit(u["unit"]), float(u.get("factor", 1.0)))
-            for u in lex["units"]["ordered"]
-        ),
-        change_up=_tail(role["change_up"]),
-        change_down=_tail(role["change_down"]),
-        level_after_change=_tail(role["level_after_change"]),
-        multiple=_tail(role["multiple"]),
-        multiple_unit=_re(role["multiple_unit"]),
-        hedge=_re(role["hedge"]),
-        basis=tuple(BasisRule(_re(b["pattern"]), b["basis"]) for b in lex["basis"]["ordered"]),
-        target_value_follows=_re(lex["basis"]["target_value_follows"]),
-        basis_before=tuple(
-            BasisRule(_tail(b["pattern"]), b["basis"]) for b in lex["basis"]["before"]
-        ),
-        basis_after_multiple=_re(lex["basis"]["after_multiple"]),
-        basis_after_multiple_other=_re(lex["basis"]["after_multiple_other"]),
-        estimate=_words(status["estimate"]),
-        target=_words(status["target"]),
-        achieved=_words(status["achieved"]),
-        estimate_adjacent=_words(status["estimate_adjacent"]),
-        component=_words(status["component"]),
-        future_heading=_re(status["future_heading"]),
-        exclude_left=_re(_alternation([_word_start(p) for p in exclude["left"]])),
-        candidate=_candidate(exclude["glued_units"]),
-        exclude_right=_re(_alternation(exclude["right"])),
-        exclude_spans=_re(_alternation(exclude["spans"])),
-        section=_re(exclude["section"]),
-        definition_left=_re(exclude["definition_left"]),
-        level_name=_re(exclude["level_name"]),
-        definition_right=_re(exclude["definition_right"]),
-        rank_cue=_re(lex["rank"]["cue"]),
-        rank_ordinal=_re(lex["rank"]["ordinal"]),
-        rank_place_right=_re(lex["rank"]["place_right"]),
-        item_stop=_re(item["stop"]),
-        rate_item=_re(item["rate"]),
-        item_max_words=int(item["max_words"]),
-        label_trim_tail=_re(label["trim_tail"]),
-        label_trim_head=_re(label["trim_head"]),
-        label_max_chars=int(label["max_chars"]),
-        light_words=" ".join(lex["indicator"]["light_words"]),
-        label_after=_re(lex["indicator"]["label_after"]),
-        counted_other=_re(lex["indicator"]["counted_other"]),
-        window_stop=_re(lex["indicator"]["window_stop"]),
-        scope_sub=_re(scope["sub"]),
-        scope_sub_right=_re(scope["sub_right"]),
-        scope_national=_re(scope["national"]),
-        scope_national_subject=_re(scope["national_subject"]),
-        scope_province_markers=_re(scope["province_markers"]),
-        national_issuer=_re(scope["national_issuer"]),
-        national_issuer_window=int(scope["national_issuer_window"]),
-        period_rules=tuple(PeriodRule(r["kind"], _re(r["pattern"])) for r in per["rules"]),
-        basis_prefix=_re(per["basis_prefix"]),
-        not_period_prefix=_re(per["not_period_prefix"]),
-        flow_words=_re(per["flow_words"]),
-        period_words=_re(per["period_words"]),
-        number_words={k: int(v) for k, v in per["number_words"].items()},
-        title_window=int(doc["title_window"]),
-        report_words=_re(doc["report_words"]),
-        future_before=_re(doc["future_before"]),
-        future_after=_re(doc["future_after"]),
-        strong_before=_re(doc["strong_before"]),
-        dated=_re(doc["dated"]),
-        table_unit_header=_re(table["unit_header"]),
-        table_index_header=_re(table["index_header"]),
-        table_percent_header=_re(table["percent_header"]),
-        table_change_header=_re(table["change_header"]),
-        table_ratio_header=_re(table["ratio_header"]),
-        table_plan_header=_re(table["plan_header"]),
-        table_target_header=_re(table["target_header"]),
-        table_estimate_header=_re(table["estimate_header"]),
-        table_actual_header=_re(table["actual_header"]),
-        table_unit_caption=_re(table["unit_caption"]),
-    )
+    return load_lexicon(data_files())

@@ -46,23 +46,28 @@ def _valid_year(year: int) -> bool:
 def find_periods(low: str, lex: Lexicon, regions: list[tuple[int, int]]) -> list[PeriodMention]:
     """Period expressions in `regions`, earliest first, overlaps resolved by rule order."""
     found: list[tuple[int, int, int, PeriodMention]] = []
-    for rank, rule in enumerate(lex.period_rules):
+    for rank, rule in enumerate(lex.rules("period.rules")):
         for m in (m for a, b in regions for m in rule.pattern.finditer(low, a, b)):
             before = max(0, m.start() - _PREFIX_REACH)
             # "so với quý IV/2024": the period compared with, a basis and no figure's period
-            if lex.basis_prefix.search(low, before, m.start()):
+            if lex.pattern("period.basis_prefix").search(low, before, m.start()):
                 continue
-            if rule.kind in ("year", "month") and lex.not_period_prefix.search(
-                low, before, m.start()
-            ):
+            if rule.text("kind") in ("year", "month") and lex.pattern(
+                "period.not_period_prefix"
+            ).search(low, before, m.start()):
                 continue
             groups = tuple(
-                (k, str(lex.number_words.get(v, v)))
+                (k, str(lex.mapping("period.number_words").get(v, v)))
                 for k, v in m.groupdict().items()
                 if v is not None
             )
             found.append(
-                (m.start(), rank, -m.end(), PeriodMention(m.start(), m.end(), rule.kind, groups))
+                (
+                    m.start(),
+                    rank,
+                    -m.end(),
+                    PeriodMention(m.start(), m.end(), rule.text("kind"), groups),
+                )
             )
     found.sort()
     kept: list[PeriodMention] = []
@@ -207,14 +212,14 @@ def year_to_date(report_period: str) -> str:
 def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
     """A month, half or quarter named in a title line marks a monthly/half-year report."""
     for p in periods:
-        if p.start > lex.title_window:
+        if p.start > lex.integer("document.title_window"):
             break
         if p.kind not in _TITLE_KINDS or _DAY_BEFORE.search(low, max(0, p.start - 12), p.start):
             continue
         line_start = low.rfind("\n", 0, p.start) + 1
         line_end = low.find("\n", p.end)
         line_end = len(low) if line_end < 0 else line_end
-        if line_end - line_start > _TITLE_MAX or not lex.report_words.search(
+        if line_end - line_start > _TITLE_MAX or not lex.pattern("document.report_words").search(
             low, line_start, p.start
         ):
             continue
@@ -235,7 +240,10 @@ def _in_title_line(low: str, pos: int, lex: Lexicon) -> bool:
     start = low.rfind("\n", 0, pos) + 1
     end = low.find("\n", pos)
     end = len(low) if end < 0 else end
-    return end - start <= _TITLE_MAX and lex.report_words.search(low, start, pos) is not None
+    return (
+        end - start <= _TITLE_MAX
+        and lex.pattern("document.report_words").search(low, start, pos) is not None
+    )
 
 
 def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
@@ -246,15 +254,17 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
             continue
         before = low[max(0, m.start() - 40) : m.start()]
         after = low[m.end() : m.end() + 40]
-        if lex.basis_prefix.search(before) or lex.future_before.search(before):
+        if lex.pattern("period.basis_prefix").search(before) or lex.pattern(
+            "document.future_before"
+        ).search(before):
             continue
-        if lex.future_after.search(after):
+        if lex.pattern("document.future_after").search(after):
             votes[year] += 0
             continue
-        votes[year] += 2 if lex.strong_before.search(before) else 1
-        if m.start() < lex.title_window and _in_title_line(low, m.start(), lex):
+        votes[year] += 2 if lex.pattern("document.strong_before").search(before) else 1
+        if m.start() < lex.integer("document.title_window") and _in_title_line(low, m.start(), lex):
             votes[year] += _TITLE_VOTE
-    for m in lex.dated.finditer(low):
+    for m in lex.pattern("document.dated").finditer(low):
         year = int(m.group("y"))
         if _valid_year(year):
             votes[year] += 1

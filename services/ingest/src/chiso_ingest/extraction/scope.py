@@ -116,9 +116,11 @@ def document_scope(
         code = index.code_of.get(_fold(m.group()))
         if code:
             counts[code] += 1
-    provincial = len(lex.scope_province_markers.findall(low))
-    national = len(lex.scope_national.findall(low))
-    if lex.national_issuer.search(low, 0, lex.national_issuer_window):
+    provincial = len(lex.pattern("scope.province_markers").findall(low))
+    national = len(lex.pattern("scope.national").findall(low))
+    if lex.pattern("scope.national_issuer").search(
+        low, 0, lex.integer("scope.national_issuer_window")
+    ):
         return "VN"
     if counts:
         code, n = counts.most_common(1)[0]

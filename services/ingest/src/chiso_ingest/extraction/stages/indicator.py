@@ -63,7 +63,7 @@ def _windows(doc: Doc, m: Mention) -> tuple[tuple[int, int, int, float, float], 
 def _pick(doc: Doc, m: Mention) -> str | None:
     unit = m.unit.value
     best: tuple[float, str] | None = None
-    named_after = doc.lex.label_after.match(doc.low, m.unit_end) is not None
+    named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
     for a, b, limit, bonus, slope in _windows(doc, m):
         if a >= b:
             continue
@@ -98,7 +98,9 @@ def _topic_indicator(doc: Doc, m: Mention) -> str | None:
     heads = (" ".join(item.split()[:_HEAD_WORDS]), item, " ".join(label.split()[:_HEAD_WORDS]))
     for head in heads:
         if head.strip():
-            code = _topic_match(head, topic, m.unit.value, doc.lex.light_words)
+            code = _topic_match(
+                head, topic, m.unit.value, " ".join(doc.lex.words("indicator.light_words"))
+            )
             if code is not None:
                 return code
     return None
@@ -119,7 +121,11 @@ def _same_metric(doc: Doc, m: Mention) -> bool:
     if m.stated_status is Status.target:
         return True
     seg = doc.low[m.seg_start : m.start]
-    words = doc.lex.label_trim_tail.sub("", doc.lex.period_words.sub(" ", seg)).split()
+    words = (
+        doc.lex.pattern("label.trim_tail")
+        .sub("", doc.lex.pattern("period.period_words").sub(" ", seg))
+        .split()
+    )
     if len(words) > _THIN_LABEL:
         return False
     return not share_named_after(doc, m)
@@ -137,7 +143,7 @@ def _counts_other_things(doc: Doc, m: Mention, code: str) -> bool:
     metric named near it, unless one of the metric's own phrasings counts the same thing."""
     if m.unit is not Unit.count or not m.item:
         return False
-    noun = doc.lex.counted_other.match(normalise(m.item.lower()))
+    noun = doc.lex.pattern("indicator.counted_other").match(normalise(m.item.lower()))
     return noun is not None and not any(p.startswith(noun.group()) for p in _phrasings(code))
 
 

@@ -39,16 +39,16 @@ def _own_label(doc: Doc, m: Mention) -> str | None:
         label = _trim(lex, doc.text[m.unit_end : m.right_end])
     if not label:
         return None
-    if len(label) > lex.label_max_chars:
-        cut = label[-lex.label_max_chars :]
+    if len(label) > lex.integer("label.max_chars"):
+        cut = label[-lex.integer("label.max_chars") :]
         label = cut[cut.find(" ") + 1 :] if " " in cut else cut
     return label
 
 
 def _trim(lex: Lexicon, text: str) -> str:
     low = text.lower()
-    head = lex.label_trim_head.match(low)
+    head = lex.pattern("label.trim_head").match(low)
     a = head.end() if head else 0
-    tail = lex.label_trim_tail.search(low, max(a, len(low) - _TRIM_REACH))
+    tail = lex.pattern("label.trim_tail").search(low, max(a, len(low) - _TRIM_REACH))
     b = tail.start() if tail else len(text)
     return " ".join(text[a:b].split())

@@ -70,9 +70,12 @@ def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str)
     lex = doc.lex
     if prev is None or prev.sentence != m.sentence:
         walk.levels = []
-        opens = lex.component.match(doc.low, doc.sentence_starts[m.sentence])
+        opens = lex.pattern("status.component").match(doc.low, doc.sentence_starts[m.sentence])
         walk.component = walk.last_level if opens else None
-    if lex.component.search(seg, max(0, len(seg) - _SUB_REACH)) and walk.last_level is not None:
+    if (
+        lex.pattern("status.component").search(seg, max(0, len(seg) - _SUB_REACH))
+        and walk.last_level is not None
+    ):
         walk.component = walk.last_level
     elif ")" in seg:
         walk.component = None
@@ -97,7 +100,9 @@ def _segment_start(doc: Doc, m: Mention, prev: Mention | None) -> int:
 def _right_end(doc: Doc, m: Mention, next_start: int) -> int:
     """Where the words after a value stop naming it: a clause mark, a new conjunct, a comma
     (except after a rank), or the next number."""
-    stop = doc.lex.window_stop.search(doc.text, m.unit_end, m.unit_end + _MAX_WINDOW)
+    stop = doc.lex.pattern("indicator.window_stop").search(
+        doc.text, m.unit_end, m.unit_end + _MAX_WINDOW
+    )
     end = stop.start() if stop else min(len(doc.text), m.unit_end + _MAX_WINDOW)
     comma = doc.text.find(",", m.unit_end, end)
     if m.unit is not Unit.rank and comma >= 0:
@@ -139,7 +144,10 @@ def is_flow(doc: Doc, m: Mention) -> bool:
     """Money and words like "doanh thu" accumulate over a span; other figures are stocks."""
     if m.unit in (Unit.VND, Unit.USD):
         return True
-    return doc.lex.flow_words.search(doc.low, doc.near_start(m.start), m.item_end) is not None
+    return (
+        doc.lex.pattern("period.flow_words").search(doc.low, doc.near_start(m.start), m.item_end)
+        is not None
+    )
 
 
 def _resolve(doc: Doc, m: Mention, said: PeriodMention) -> str | None:

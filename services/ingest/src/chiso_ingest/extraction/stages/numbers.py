@@ -83,7 +83,7 @@ def find_numbers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:  # noq
     stage: it reads no mentions)."""
     return [
         Mention(m.start(), m.end(), m.group("num"), m.group("den"), m.group("hi"))
-        for m in doc.lex.candidate.finditer(doc.text)
+        for m in doc.lex.pattern("candidate.number").finditer(doc.text)
     ]
 
 
@@ -102,7 +102,7 @@ def drop_identifiers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
             continue
         cell = doc.tables.cell_at(m.start)
         if cell is not None and (
-            cell.numbering or doc.lex.table_index_header.fullmatch(cell.header)
+            cell.numbering or doc.lex.pattern("table.index_header").fullmatch(cell.header)
         ):
             continue
         out.append(m._replace(rank=rank, cell=cell))
@@ -124,7 +124,7 @@ def _is_section_number(doc: Doc, start: int, end: int) -> bool:
 def _excluded(doc: Doc, start: int, end: int) -> bool:
     """The number lies in a name, code or clock time (`exclude.spans`)."""
     a, b = max(0, start - _SPAN_REACH), min(len(doc.low), end + _SPAN_REACH)
-    for m in doc.lex.exclude_spans.finditer(doc.low, a, b):
+    for m in doc.lex.pattern("exclude.spans").finditer(doc.low, a, b):
         if m.start() < end and start < m.end():
             return True
     return False
@@ -133,13 +133,13 @@ def _excluded(doc: Doc, start: int, end: int) -> bool:
 def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) -> bool | None:
     """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
     lex = doc.lex
-    if not lex.rank_ordinal.search(left):
+    if not lex.pattern("rank.ordinal").search(left):
         return False
     sent_start = doc.near_start(start)
     if (
         has_den
-        or lex.rank_cue.search(doc.low, sent_start, start)
-        or lex.rank_place_right.match(right)
+        or lex.pattern("rank.cue").search(doc.low, sent_start, start)
+        or lex.pattern("rank.place_right").match(right)
     ):
         return True
     return None
@@ -147,9 +147,9 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
 
 def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) -> bool:
     """A date part, document number, section, name or code (`exclude` in the lexicon)."""
-    if not rank and lex.exclude_left.search(left, len(left) - _CUE_REACH):
+    if not rank and lex.pattern("exclude.left").search(left, len(left) - _CUE_REACH):
         return True
-    if lex.exclude_right.match(right):
+    if lex.pattern("exclude.right").match(right):
         return True
     return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
 
@@ -210,21 +210,21 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
 
 
 def _scale(lex: Lexicon, right: str) -> tuple[float, int]:
-    m = lex.scale.match(right)
+    m = lex.pattern("scale.start").match(right)
     if not m:
         return 1.0, 0
     word = " ".join(m.group().split())
-    for pattern, factor in lex.scale_factors:
-        if pattern.match(word):
-            return factor, m.end()
+    for rule in lex.rules("scale.words"):
+        if rule.pattern.match(word):
+            return rule.number("factor"), m.end()
     return 1.0, 0
 
 
 def _unit(lex: Lexicon, rest: str) -> tuple[Unit | None, float, int]:
-    for rule in lex.units:
+    for rule in lex.rules("units.ordered"):
         m = rule.pattern.match(rest)
         if m:
-            return rule.unit, rule.factor, m.end()
+            return Unit(rule.text("unit")), rule.number("factor", 1.0), m.end()
     return None, 1.0, 0
 
 
@@ -232,7 +232,7 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     """A bare number in a table takes its column header's "(%)", its row's unit column
     ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
     lex = doc.lex
-    if cell.header and lex.table_percent_header.search(cell.header):
+    if cell.header and lex.pattern("table.percent_header").search(cell.header):
         return 1.0, Unit.percent, 1.0
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
     if (found := _unit_words(lex, cell.row_unit)) is not None:
@@ -242,7 +242,7 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
         # "(điểm)" after "Số điểm phục vụ" names what is counted, not a score
         if found is not None and found[1] is not Unit.other:
             return found
-    if label and lex.table_percent_header.search(label):
+    if label and lex.pattern("table.percent_header").search(label):
         return 1.0, Unit.percent, 1.0
     return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
 
@@ -291,9 +291,17 @@ def _measures_nothing(
     bare = unit is None and scale_len == 0 and m.den is None
     if bare and _YEAR_LIKE.fullmatch(m.num) and _MIN_YEAR <= value <= _MAX_YEAR:
         return True
-    if value == 100 and lex.definition_left.search(left) and lex.definition_right.match(right):
+    if (
+        value == 100
+        and lex.pattern("exclude.definition_left").search(left)
+        and lex.pattern("exclude.definition_right").match(right)
+    ):
         return True
-    return unit is None and value <= _MAX_LEVEL_NAME and lex.level_name.search(left) is not None
+    return (
+        unit is None
+        and value <= _MAX_LEVEL_NAME
+        and lex.pattern("exclude.level_name").search(left) is not None
+    )
 
 
 def _is_date_end(hi: str) -> bool:
@@ -305,7 +313,7 @@ def _read_item(doc: Doc, m: Mention, pos: int, *, scaled: bool) -> Mention:
     """A count's item; a rate ("lượt truy cập/tháng") or a stray decimal changes the unit."""
     item, item_end = _item(doc, pos)
     unit = m.unit
-    if doc.lex.rate_item.match(doc.low[pos : item_end + _RATE_REACH]):
+    if doc.lex.pattern("item.rate").match(doc.low[pos : item_end + _RATE_REACH]):
         unit = Unit.other
     fraction = not m.value.is_integer() and not scaled and m.value <= _PERCENT_MAX
     if not m.rank and fraction:
@@ -317,9 +325,9 @@ def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
     """What a count counts: the words after it, up to a stop word or punctuation."""
     lex = doc.lex
     window = this_line(doc.text, pos, doc.text[pos : pos + _MAX_WINDOW])
-    stop = lex.item_stop.search(window.lower())
+    stop = lex.pattern("item.stop").search(window.lower())
     span = window[: stop.start()] if stop else window
-    words = span.split()[: lex.item_max_words]
+    words = span.split()[: lex.integer("item.max_words")]
     if not words:
         return None, pos
     phrase = " ".join(words).strip(" *_\"'“”")

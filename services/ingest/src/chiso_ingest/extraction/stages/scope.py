@@ -40,16 +40,18 @@ def _national_subject(doc: Doc, m: Mention) -> bool:
     """The country is what the figure's clause (or its part after a comma) is about."""
     clause = doc.clause_start(m.start)
     part = max(clause, doc.low.rfind(",", clause, m.start) + 1)
-    return doc.lex.scope_national_subject.match(doc.low[part : m.start]) is not None
+    return doc.lex.pattern("scope.national_subject").match(doc.low[part : m.start]) is not None
 
 
 def _is_sub(doc: Doc, m: Mention) -> bool:
     lex = doc.lex
     clause = doc.clause_start(m.start)
     after = doc.text[m.unit_end : clause_end(doc, m)]
-    if lex.scope_sub_right.match(after):
+    if lex.pattern("scope.sub_right").match(after):
         return True
     return any(
         area_code(found.group(), doc.code_list) != doc.scope
-        for found in lex.scope_sub.finditer(doc.text, max(clause, m.start - _SUB_REACH), m.start)
+        for found in lex.pattern("scope.sub").finditer(
+            doc.text, max(clause, m.start - _SUB_REACH), m.start
+        )
     )

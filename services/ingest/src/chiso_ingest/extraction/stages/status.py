@@ -40,7 +40,7 @@ def _effective_parent(doc: Doc, done: list[Mention], m: Mention, k: int) -> int 
     the comparison is of the latest result, not of the plan beside it."""
     if m.parent is None or done[m.parent].status is not Status.target:
         return m.parent
-    if m.cell is None or doc.lex.table_plan_header.search(m.cell.header):
+    if m.cell is None or doc.lex.pattern("table.plan_header").search(m.cell.header):
         return m.parent
     for j in range(k - 1, -1, -1):
         c = done[j]
@@ -70,13 +70,13 @@ def _own_status(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status:
 
 def _worded_status(doc: Doc, seg: str, left: str) -> Status | None:
     lex = doc.lex
-    if lex.estimate_adjacent.search(left):
+    if lex.pattern("status.estimate_adjacent").search(left):
         return Status.estimate
     window = seg[-_TARGET_WINDOW:]
-    targets = list(lex.target.finditer(window))
-    if targets and not lex.achieved.search(window, targets[-1].end()):
+    targets = list(lex.pattern("status.target").finditer(window))
+    if targets and not lex.pattern("status.achieved").search(window, targets[-1].end()):
         return Status.target
-    if lex.estimate.search(seg[-_EST_WINDOW:]):
+    if lex.pattern("status.estimate").search(seg[-_EST_WINDOW:]):
         return Status.estimate
     return None
 
@@ -94,11 +94,11 @@ def _column_status(doc: Doc, m: Mention) -> Status | None:
     if header is None:
         return None
     lex = doc.lex
-    if lex.table_estimate_header.search(header):
+    if lex.pattern("table.estimate_header").search(header):
         return Status.estimate
-    if lex.table_target_header.search(header):
+    if lex.pattern("table.target_header").search(header):
         return Status.target
-    if lex.table_actual_header.search(header):
+    if lex.pattern("table.actual_header").search(header):
         return Status.actual
     return None
 
@@ -109,6 +109,8 @@ def column_header(doc: Doc, m: Mention) -> str | None:
         return None
     header = m.cell.header
     lex = doc.lex
-    if lex.table_change_header.search(header) or lex.table_ratio_header.search(header):
+    if lex.pattern("table.change_header").search(header) or lex.pattern(
+        "table.ratio_header"
+    ).search(header):
         return None
     return header
