@@ -28,7 +28,6 @@ _HEADING = re.compile(
 )
 # the report frequencies whose plans are for the next period of the same frequency
 _PLANNED_AHEAD = frozenset({"A", "S", "M"})
-_REACH = 400
 
 Span = tuple[int, int]
 
@@ -77,9 +76,11 @@ class Doc:
         return starts[index], end
 
     def near_start(self, pos: int) -> int:
-        """Where the sentence holding `pos` starts, looking back at most `_REACH` (long
-        run-on sentences stay linear)."""
-        return max(self.sentence_starts[self.sentence_of(pos)], pos - _REACH)
+        """Where the sentence holding `pos` starts, looking back at most `windows.sentence`
+        characters (long run-on sentences stay linear)."""
+        return max(
+            self.sentence_starts[self.sentence_of(pos)], pos - self.lex.integer("windows.sentence")
+        )
 
     def clause_start(self, pos: int) -> int:
         i = bisect_left(self.semicolons, pos) - 1

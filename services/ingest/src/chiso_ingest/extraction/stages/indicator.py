@@ -19,13 +19,13 @@ from chiso_ingest.extraction.stages.links import clause_end
 from chiso_shared.catalogue import indicators
 from chiso_shared.facts import Status, Unit
 
-_HEAD_WORDS = 2
-_THIN_LABEL = 2
-# a count's own item ("100 địa chỉ số") names its metric more surely than distant words
-_ADJACENT = 2
-_ITEM_BONUS = 30.0
-# how far a phrase may be from the number before it counts no more
-_MAX_DISTANCE = 200
+# the scoring windows (`weights.<name>` holds each one's bonus and slope), in search order
+_AFTER_VALUE, _AFTER_CLAUSE, _SEGMENT, _SENTENCE = (
+    "after_value",
+    "after_clause",
+    "segment",
+    "sentence",
+)
 
 
 def read_indicator(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
@@ -51,11 +51,16 @@ def _windows(doc: Doc, m: Mention) -> tuple[tuple[int, int, int, float, float], 
     """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
     sent_start = doc.near_start(m.start)
     end = min(clause_end(doc, m), m.next_start)
-    windows = (
-        (m.end, m.right_end, max(m.right_end, end), 6.0, 8.0),
-        (m.right_end, end, end, 1.0, 5.0),
-        (m.seg_start, m.start, m.start, 4.0, 40.0),
-        (sent_start, m.seg_start, m.seg_start, -100.0, 4.0),
+    spans = (
+        (_AFTER_VALUE, m.end, m.right_end, max(m.right_end, end)),
+        (_AFTER_CLAUSE, m.right_end, end, end),
+        (_SEGMENT, m.seg_start, m.start, m.start),
+        (_SENTENCE, sent_start, m.seg_start, m.seg_start),
+    )
+    lex = doc.lex
+    windows = tuple(
+        (a, b, limit, lex.number(f"weights.{name}.bonus"), lex.number(f"weights.{name}.slope"))
+        for name, a, b, limit in spans
     )
     return windows[:3] if share_named_after(doc, m) else windows
 
@@ -70,21 +75,22 @@ def _pick(doc: Doc, m: Mention) -> str | None:
         for match in doc.phrases.within(a, b, limit):
             if match.phrase.unit != unit:
                 continue
-            score = match.weight + bonus + _closeness(match, m) / slope
-            if a == m.end and (named_after or _is_item(m, match)):
-                score += _ITEM_BONUS
+            score = match.weight + bonus + _closeness(doc, match, m) / slope
+            if a == m.end and (named_after or _is_item(doc, m, match)):
+                score += doc.lex.number("weights.item_bonus")
             if best is None or score > best[0]:
                 best = (score, match.phrase.code)
     return best[1] if best else _topic_indicator(doc, m)
 
 
-def _closeness(match: PhraseMatch, m: Mention) -> float:
+def _closeness(doc: Doc, match: PhraseMatch, m: Mention) -> float:
     distance = m.start - match.end if match.end <= m.start else match.start - m.end
-    return -float(min(max(distance, 0), _MAX_DISTANCE))
+    return -float(min(max(distance, 0), doc.lex.number("weights.max_distance")))
 
 
-def _is_item(m: Mention, match: PhraseMatch) -> bool:
-    return m.unit is Unit.count and 0 <= match.start - m.unit_end <= _ADJACENT
+def _is_item(doc: Doc, m: Mention, match: PhraseMatch) -> bool:
+    gap = match.start - m.unit_end
+    return m.unit is Unit.count and 0 <= gap <= doc.lex.number("weights.item_adjacent")
 
 
 def _topic_indicator(doc: Doc, m: Mention) -> str | None:
@@ -95,7 +101,8 @@ def _topic_indicator(doc: Doc, m: Mention) -> str | None:
     topic = doc.topics[i][1]
     item = (m.item or "").lower()
     label = doc.low[m.seg_start : m.start]
-    heads = (" ".join(item.split()[:_HEAD_WORDS]), item, " ".join(label.split()[:_HEAD_WORDS]))
+    n = doc.lex.integer("weights.head_words")
+    heads = (" ".join(item.split()[:n]), item, " ".join(label.split()[:n]))
     for head in heads:
         if head.strip():
             code = _topic_match(
@@ -126,7 +133,7 @@ def _same_metric(doc: Doc, m: Mention) -> bool:
         .sub("", doc.lex.pattern("period.period_words").sub(" ", seg))
         .split()
     )
-    if len(words) > _THIN_LABEL:
+    if len(words) > doc.lex.integer("weights.thin_label"):
         return False
     return not share_named_after(doc, m)
 
@@ -135,7 +142,7 @@ def share_named_after(doc: Doc, m: Mention) -> bool:
     """A share whose words follow it ("..., 85,2%; 100% xã có điểm phục vụ bưu chính"): the
     metric is named there, not by an earlier figure of the sentence."""
     after = [w for w in doc.text[m.unit_end : clause_end(doc, m)].split() if w != "|"]
-    return m.unit is Unit.percent and len(after) > _THIN_LABEL
+    return m.unit is Unit.percent and len(after) > doc.lex.integer("weights.thin_label")
 
 
 def _counts_other_things(doc: Doc, m: Mention, code: str) -> bool:

@@ -14,8 +14,6 @@ from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_shared.facts import Role
 
-_TRIM_REACH = 40
-
 
 def read_label(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
     out: list[Mention] = []
@@ -49,6 +47,8 @@ def _trim(lex: Lexicon, text: str) -> str:
     low = text.lower()
     head = lex.pattern("label.trim_head").match(low)
     a = head.end() if head else 0
-    tail = lex.pattern("label.trim_tail").search(low, max(a, len(low) - _TRIM_REACH))
+    tail = lex.pattern("label.trim_tail").search(
+        low, max(a, len(low) - lex.integer("windows.label_trim"))
+    )
     b = tail.start() if tail else len(text)
     return " ".join(text[a:b].split())

@@ -22,9 +22,6 @@ _CLAUSE_END = re.compile(r"[;.!?\n]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
 # "(năm 2023: 2.100 tỷ đồng)": the period labels the figure after it
 _NAMES_NEXT = re.compile(r"\s*:\s*\d")
-_MAX_WINDOW = 90
-# a "trong đó" that governs a number is written close before it
-_SUB_REACH = 160
 
 
 @dataclass(slots=True)
@@ -73,7 +70,9 @@ def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str)
         opens = lex.pattern("status.component").match(doc.low, doc.sentence_starts[m.sentence])
         walk.component = walk.last_level if opens else None
     if (
-        lex.pattern("status.component").search(seg, max(0, len(seg) - _SUB_REACH))
+        lex.pattern("status.component").search(
+            seg, max(0, len(seg) - lex.integer("windows.governs"))
+        )
         and walk.last_level is not None
     ):
         walk.component = walk.last_level
@@ -100,10 +99,9 @@ def _segment_start(doc: Doc, m: Mention, prev: Mention | None) -> int:
 def _right_end(doc: Doc, m: Mention, next_start: int) -> int:
     """Where the words after a value stop naming it: a clause mark, a new conjunct, a comma
     (except after a rank), or the next number."""
-    stop = doc.lex.pattern("indicator.window_stop").search(
-        doc.text, m.unit_end, m.unit_end + _MAX_WINDOW
-    )
-    end = stop.start() if stop else min(len(doc.text), m.unit_end + _MAX_WINDOW)
+    reach = doc.lex.integer("windows.item")
+    stop = doc.lex.pattern("indicator.window_stop").search(doc.text, m.unit_end, m.unit_end + reach)
+    end = stop.start() if stop else min(len(doc.text), m.unit_end + reach)
     comma = doc.text.find(",", m.unit_end, end)
     if m.unit is not Unit.rank and comma >= 0:
         end = comma
@@ -111,8 +109,9 @@ def _right_end(doc: Doc, m: Mention, next_start: int) -> int:
 
 
 def clause_end(doc: Doc, m: Mention) -> int:
-    stop = _CLAUSE_END.search(doc.text, m.unit_end, m.unit_end + 2 * _MAX_WINDOW)
-    return stop.start() if stop else min(len(doc.text), m.unit_end + 2 * _MAX_WINDOW)
+    reach = 2 * doc.lex.integer("windows.item")
+    stop = _CLAUSE_END.search(doc.text, m.unit_end, m.unit_end + reach)
+    return stop.start() if stop else min(len(doc.text), m.unit_end + reach)
 
 
 def _depth(doc: Doc, m: Mention) -> int:

@@ -19,18 +19,11 @@ _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _BRACKETED = re.compile(r"\(([^()]{1,40})\)")
-_MAX_WINDOW = 90
-_LEFT_WINDOW = 36
-_RIGHT_WINDOW = 120
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
-_SPAN_REACH = 40
-# cue words that decide a number's fate sit within this many characters before it
-_CUE_REACH = 24
 # longer digit runs are identifiers or noise, never a reported figure
 _MAX_DIGITS = 24
 # "mức 2", "cấp 3": small numbers after these words name a tier
 _MAX_LEVEL_NAME = 5
-_RATE_REACH = 12
 # "79,1 người dân": a fraction of people is a share whose % sign went missing
 _PERCENT_MAX = 100.0
 _FOOTNOTE_END = (";", ",", ".", "")
@@ -55,12 +48,12 @@ class TooManyFacts(Exception):
 def left_of(doc: Doc, m: Mention) -> str:
     """The lower-cased text just before a number, within its sentence."""
     sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
-    return doc.low[max(sent_start, m.start - _LEFT_WINDOW) : m.start]
+    return doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
 
 
 def right_of(doc: Doc, m: Mention) -> str:
     """The lower-cased text just after a number, on its line."""
-    return this_line(doc.text, m.end, doc.low[m.end : m.end + _RIGHT_WINDOW])
+    return this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
 
 
 def this_line(text: str, end: int, right: str) -> str:
@@ -123,7 +116,8 @@ def _is_section_number(doc: Doc, start: int, end: int) -> bool:
 
 def _excluded(doc: Doc, start: int, end: int) -> bool:
     """The number lies in a name, code or clock time (`exclude.spans`)."""
-    a, b = max(0, start - _SPAN_REACH), min(len(doc.low), end + _SPAN_REACH)
+    reach = doc.lex.integer("windows.exclude_span")
+    a, b = max(0, start - reach), min(len(doc.low), end + reach)
     for m in doc.lex.pattern("exclude.spans").finditer(doc.low, a, b):
         if m.start() < end and start < m.end():
             return True
@@ -147,7 +141,8 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
 
 def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) -> bool:
     """A date part, document number, section, name or code (`exclude` in the lexicon)."""
-    if not rank and lex.pattern("exclude.left").search(left, len(left) - _CUE_REACH):
+    cue = lex.integer("windows.cue")
+    if not rank and lex.pattern("exclude.left").search(left, len(left) - cue):
         return True
     if lex.pattern("exclude.right").match(right):
         return True
@@ -313,7 +308,9 @@ def _read_item(doc: Doc, m: Mention, pos: int, *, scaled: bool) -> Mention:
     """A count's item; a rate ("lượt truy cập/tháng") or a stray decimal changes the unit."""
     item, item_end = _item(doc, pos)
     unit = m.unit
-    if doc.lex.pattern("item.rate").match(doc.low[pos : item_end + _RATE_REACH]):
+    if doc.lex.pattern("item.rate").match(
+        doc.low[pos : item_end + doc.lex.integer("windows.rate")]
+    ):
         unit = Unit.other
     fraction = not m.value.is_integer() and not scaled and m.value <= _PERCENT_MAX
     if not m.rank and fraction:
@@ -324,7 +321,7 @@ def _read_item(doc: Doc, m: Mention, pos: int, *, scaled: bool) -> Mention:
 def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
     """What a count counts: the words after it, up to a stop word or punctuation."""
     lex = doc.lex
-    window = this_line(doc.text, pos, doc.text[pos : pos + _MAX_WINDOW])
+    window = this_line(doc.text, pos, doc.text[pos : pos + lex.integer("windows.item")])
     stop = lex.pattern("item.stop").search(window.lower())
     span = window[: stop.start()] if stop else window
     words = span.split()[: lex.integer("item.max_words")]

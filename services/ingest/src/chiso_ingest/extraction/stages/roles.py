@@ -3,17 +3,15 @@ what a change or ratio is measured against."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.stages.numbers import left_of, right_of, this_line
 from chiso_shared.facts import Basis, Role, Unit
-
-_BASIS_WINDOW = 90
-# cue words that decide a number's role sit within this many characters before it
-_CUE_REACH = 24
 
 
 def read_roles(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
@@ -24,7 +22,9 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     lex, low = doc.lex, doc.low
     left, right = left_of(doc, m), right_of(doc, m)
     after = right[m.scale_len :]
-    rest = this_line(doc.text, m.item_end, low[m.item_end : m.item_end + _BASIS_WINDOW])
+    rest = this_line(
+        doc.text, m.item_end, low[m.item_end : m.item_end + lex.integer("windows.item")]
+    )
     basis, basis_len = _basis_after(lex, rest)
     if basis is None and lex.pattern("role.multiple_unit").match(after):
         basis, basis_len = _basis_after_multiple(lex, rest)
@@ -55,47 +55,93 @@ def _basis_after_multiple(lex: Lexicon, rest: str) -> tuple[Basis | None, int]:
     return (Basis.other, other.end()) if other else (None, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """The words before a number, as the role steps read them."""
+
+    left: str  # the text right before the number
+    core: str  # the same without the hedge words next to the number ("khoảng", "đạt")
+    after: str  # the text after the number's scale word
+    unit: Unit
+    basis: Basis | None  # the basis written after the number, if any
+
+
+RoleFound = tuple[Role, Basis | None, float] | None
+
+
 def _role(
     lex: Lexicon, left: str, after: str, unit: Unit, basis: Basis | None
 ) -> tuple[Role, Basis | None, float]:
-    hedge = lex.pattern("role.hedge").search(left, max(0, len(left) - _CUE_REACH))
-    core = left[: hedge.start()] if hedge else left
-    if lex.pattern("role.level_after_change").search(core):
-        return Role.level, None, 1.0
-    if lex.pattern("role.multiple_unit").match(after) and (
-        basis or lex.pattern("role.multiple").search(core)
-    ):
-        return Role.ratio, basis or Basis.previous_period, 1.0
-    if left.endswith("+"):
-        return Role.change, basis or Basis.previous_period, 1.0
-    if left.endswith(("-", "−")):  # a minus sign: the candidate pattern lets only a sign by
-        return Role.change, basis or Basis.previous_period, -1.0
-    if basis is None:
-        basis, core = _basis_before(lex, core)
-    up = lex.pattern("role.change_up").search(left) or lex.pattern("role.change_up").search(core)
-    down = lex.pattern("role.change_down").search(left) or lex.pattern("role.change_down").search(
-        core
-    )
-    if up or down:
-        default = (
-            Basis.plan if up and up.group().lstrip().startswith("vượt") else Basis.previous_period
-        )
-        return Role.change, basis or default, (-1.0 if down else 1.0)
-    if basis is not None and unit is Unit.percent:
-        return Role.ratio, basis, 1.0
+    """The role, basis and sign the words give, by the first step of `role.order` that
+    decides; a level when none does."""
+    hedge = lex.pattern("role.hedge").search(left, max(0, len(left) - lex.integer("windows.cue")))
+    before = _Before(left, left[: hedge.start()] if hedge else left, after, unit, basis)
+    for step in lex.words("role.order"):
+        found = _ROLE_STEPS[step](lex, before)
+        if found is not None:
+            return found
     return Role.level, None, 1.0
+
+
+def _level_after_change(lex: Lexicon, b: _Before) -> RoleFound:
+    """ "tăng lên 500", "giảm xuống còn 5%": the new level, not a change."""
+    found = lex.pattern("role.level_after_change").search(b.core)
+    return (Role.level, None, 1.0) if found else None
+
+
+def _multiple(lex: Lexicon, b: _Before) -> RoleFound:
+    """ "gấp 2 lần", "1,5 lần so với năm 2020": a ratio."""
+    if lex.pattern("role.multiple_unit").match(b.after) and (
+        b.basis or lex.pattern("role.multiple").search(b.core)
+    ):
+        return Role.ratio, b.basis or Basis.previous_period, 1.0
+    return None
+
+
+def _sign(_: Lexicon, b: _Before) -> RoleFound:
+    """ "+5%", "-2,0%": the candidate pattern lets a sign by only where it is one."""
+    if b.left.endswith("+"):
+        return Role.change, b.basis or Basis.previous_period, 1.0
+    if b.left.endswith(("-", "−")):
+        return Role.change, b.basis or Basis.previous_period, -1.0
+    return None
+
+
+def _change(lex: Lexicon, b: _Before) -> RoleFound:
+    """A change verb, maybe with its basis between it and the number ("tăng so với cùng kỳ
+    là 3%"): the first of `role.changes` found gives the sign and the default basis."""
+    basis, core = (b.basis, b.core) if b.basis is not None else _basis_before(lex, b.core)
+    for rule in lex.rules("role.changes"):
+        if rule.pattern.search(b.left) or rule.pattern.search(core):
+            return Role.change, basis or Basis(rule.text("basis")), rule.number("sign")
+    return None
+
+
+def _compared_share(_: Lexicon, b: _Before) -> RoleFound:
+    """ "95% so với kế hoạch": a percentage with a basis is a ratio."""
+    return (Role.ratio, b.basis, 1.0) if b.basis is not None and b.unit is Unit.percent else None
+
+
+# The role steps by the names `role.order` lists them in (data/lexicon.toml).
+_ROLE_STEPS: Mapping[str, Callable[[Lexicon, _Before], RoleFound]] = MappingProxyType(
+    {
+        "level_after_change": _level_after_change,
+        "multiple": _multiple,
+        "sign": _sign,
+        "change": _change,
+        "compared_share": _compared_share,
+    }
+)
 
 
 def _basis_before(lex: Lexicon, core: str) -> tuple[Basis | None, str]:
     """A basis written between the verb and the number ("tăng so với cùng kỳ là 3%"): the
     basis, and the text before it where the verb is."""
+    change = lex.pattern("role.change")
     for rule in lex.rules("basis.before"):
         written = rule.pattern.search(core)
         verb = core[: written.start()].rstrip() if written else ""
-        if written and (
-            lex.pattern("role.change_up").search(verb)
-            or lex.pattern("role.change_down").search(verb)
-        ):
+        if written and change.search(verb):
             return Basis(rule.text("basis")), verb
     return None, core
 

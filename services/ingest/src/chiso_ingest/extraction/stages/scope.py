@@ -14,9 +14,6 @@ from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.scope import area_code, province_in
 from chiso_ingest.extraction.stages.links import clause_end
 
-# a named commune that governs a number is written close before it
-_SUB_REACH = 160
-
 
 def read_scope(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
     out: list[Mention] = []
@@ -52,6 +49,6 @@ def _is_sub(doc: Doc, m: Mention) -> bool:
     return any(
         area_code(found.group(), doc.code_list) != doc.scope
         for found in lex.pattern("scope.sub").finditer(
-            doc.text, max(clause, m.start - _SUB_REACH), m.start
+            doc.text, max(clause, m.start - lex.integer("windows.governs")), m.start
         )
     )

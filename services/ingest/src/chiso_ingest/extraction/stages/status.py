@@ -9,16 +9,14 @@ word on the levels under it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.lexicon import Lexicon, Rule
 from chiso_ingest.extraction.mention import Mention
 from chiso_shared.facts import Role, Status
 from chiso_shared.periods import Period
-
-_LEFT_WINDOW = 36
-_EST_WINDOW = 40
-_TARGET_WINDOW = 160
 
 
 def read_status(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
@@ -52,54 +50,92 @@ def _effective_parent(doc: Doc, done: list[Mention], m: Mention, k: int) -> int 
 
 
 def _own_status(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status:
-    seg = doc.low[m.seg_start : m.start]
-    left = doc.low[max(m.seg_start, m.start - _LEFT_WINDOW) : m.start]
-    status = _worded_status(doc, seg, left)
-    ahead = m.stated_period is not None and Period.parse(m.stated_period).year > doc.period.year
-    said = m.said_period
-    if status is None and said is not None and said.kind == "horizon" and ahead:
-        status = Status.target
-    if status is None and doc.future_at(m.start) is not None:
-        status = Status.target
-    if status is None and ahead and k and _follows_a_target(done[k - 1], m):
-        status = Status.target
-    if status is None and m.component is not None:
-        status = done[m.component].status
+    """The first status that its words, then each of `status.fallbacks`, give."""
+    status = _worded_status(doc, m)
+    for name in doc.lex.words("status.fallbacks"):
+        if status is not None:
+            return status
+        status = _FALLBACKS[name](doc, done, m, k)
     return status or Status.actual
 
 
-def _worded_status(doc: Doc, seg: str, left: str) -> Status | None:
+def _worded_status(doc: Doc, m: Mention) -> Status | None:
+    """The status of the first of `status.cues` found where it must be."""
     lex = doc.lex
-    if lex.pattern("status.estimate_adjacent").search(left):
-        return Status.estimate
-    window = seg[-_TARGET_WINDOW:]
-    targets = list(lex.pattern("status.target").finditer(window))
-    if targets and not lex.pattern("status.achieved").search(window, targets[-1].end()):
-        return Status.target
-    if lex.pattern("status.estimate").search(seg[-_EST_WINDOW:]):
-        return Status.estimate
+    seg = doc.low[m.seg_start : m.start]
+    for cue in lex.rules("status.cues"):
+        near = cue.text("near")
+        if near == "number":
+            window = doc.low[max(m.seg_start, m.start - lex.integer("windows.left")) : m.start]
+        else:
+            window = seg[-lex.integer(f"windows.{near}") :]
+        if _said(lex, cue, window):
+            return Status(cue.text("status"))
     return None
 
 
-def _follows_a_target(prev: Mention, m: Mention) -> bool:
+def _said(lex: Lexicon, cue: Rule, window: str) -> bool:
+    if "unless_after" not in cue.yields:
+        return cue.pattern.search(window) is not None
+    last = None
+    for last in cue.pattern.finditer(window):  # noqa: B007  # the last match is wanted
+        pass
+    unless = lex.pattern(cue.text("unless_after"))
+    return last is not None and unless.search(window, last.end()) is None
+
+
+def _ahead(doc: Doc, m: Mention) -> bool:
+    """The period written for the figure is in a later year than the report's."""
+    return m.stated_period is not None and Period.parse(m.stated_period).year > doc.period.year
+
+
+def _horizon(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "đến năm 2025 đạt 80%" in a report on 2023: a target."""
+    said = m.said_period
+    ahead = said is not None and said.kind == "horizon" and _ahead(doc, m)
+    return Status.target if ahead else None
+
+
+def _plan_section(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    return Status.target if doc.future_at(m.start) is not None else None
+
+
+def _after_target(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status | None:
     """A later period's figure listed after a target in the same sentence is a target too
     ("phấn đấu 80% ..., từ 60 đến 70% ...")."""
-    return prev.sentence == m.sentence and prev.status is Status.target
+    prev = done[k - 1] if k else None
+    if prev is None or prev.sentence != m.sentence or prev.status is not Status.target:
+        return None
+    return Status.target if _ahead(doc, m) else None
+
+
+def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
+    """A part listed after "trong đó" shares the status of its total."""
+    return done[m.component].status if m.component is not None else None
+
+
+# The structural fallbacks by the names `status.fallbacks` lists them in (data/lexicon.toml).
+_FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | None]] = (
+    MappingProxyType(
+        {
+            "horizon": _horizon,
+            "plan_section": _plan_section,
+            "after_target": _after_target,
+            "total": _total,
+        }
+    )
+)
 
 
 def _column_status(doc: Doc, m: Mention) -> Status | None:
-    """A level under "Kế hoạch 2024" is a target; under "Ước thực hiện 6 tháng" an estimate;
-    under "Thực hiện" actual. A comparing column says nothing of status."""
+    """A level under "Kế hoạch 2024" is a target, under "Ước thực hiện 6 tháng" an estimate,
+    under "Thực hiện" actual (`table.column_status`); a comparing column says nothing."""
     header = column_header(doc, m)
     if header is None:
         return None
-    lex = doc.lex
-    if lex.pattern("table.estimate_header").search(header):
-        return Status.estimate
-    if lex.pattern("table.target_header").search(header):
-        return Status.target
-    if lex.pattern("table.actual_header").search(header):
-        return Status.actual
+    for rule in doc.lex.rules("table.column_status"):
+        if rule.pattern.search(header):
+            return Status(rule.text("status"))
     return None
 
 
