@@ -189,17 +189,21 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         factor, unit, unit_factor = _cell_unit(doc, m.cell)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
-    read = m._replace(value=value, unit=unit or (Unit.rank if m.rank else Unit.count))
     pos = m.end + scale_len + unit_len
-    read = read._replace(unit_end=pos, item_end=pos, scale_len=scale_len)
+    item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
-        read = _read_item(doc, read, pos, scaled=scale_len > 0)
-    raw_value = _plausible(value, read.unit, m.num, scale_len > 0)
+        item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scale_len > 0)
+    raw_value = _plausible(value, read_unit, m.num, scale_len > 0)
     top = parse_number(m.hi, scale_follows=scale_len > 0) if m.hi is not None else None
-    return read._replace(
+    return m._replace(
         value=_tidy(raw_value * factor * unit_factor),
+        unit=read_unit,
         of=parse_number(m.den) if m.den is not None else None,
         max=_tidy(top * factor * unit_factor) if top is not None and top > raw_value else None,
+        item=item,
+        scale_len=scale_len,
+        unit_end=pos,
+        item_end=item_end,
         sentence=doc.sentence_of(m.start),
     )
 
@@ -304,18 +308,20 @@ def _is_date_end(hi: str) -> bool:
     return bool(_YEAR_LIKE.fullmatch(hi) or (_PLAIN_INT.fullmatch(hi) and int(hi) <= 12))
 
 
-def _read_item(doc: Doc, m: Mention, pos: int, *, scaled: bool) -> Mention:
-    """A count's item; a rate ("lượt truy cập/tháng") or a stray decimal changes the unit."""
+def _read_item(
+    doc: Doc, m: Mention, value: float, unit: Unit, pos: int, *, scaled: bool
+) -> tuple[str | None, int, Unit]:
+    """A count's item and its end; a rate ("lượt truy cập/tháng") or a stray decimal changes
+    the unit."""
     item, item_end = _item(doc, pos)
-    unit = m.unit
     if doc.lex.pattern("item.rate").match(
         doc.low[pos : item_end + doc.lex.integer("windows.rate")]
     ):
         unit = Unit.other
-    fraction = not m.value.is_integer() and not scaled and m.value <= _PERCENT_MAX
+    fraction = not value.is_integer() and not scaled and value <= _PERCENT_MAX
     if not m.rank and fraction:
         unit = Unit.percent
-    return m._replace(item=item, item_end=item_end, unit=unit)
+    return item, item_end, unit
 
 
 def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
