@@ -26,14 +26,19 @@ from chiso_shared.errors import ChisoError
 from chiso_shared.facts import Fact
 
 TEXT_TYPES = ("text/plain", "text/markdown")
+# The JSONL fields in their order, `start` and `end` as one span; each header is Vietnamese
+# then English.
 COLUMNS = (
     ("tài liệu", "doc"),
     ("vị trí", "span"),
     ("chuỗi", "text"),
     ("giá trị", "value"),
     ("đơn vị", "unit"),
+    ("đối tượng", "item"),
     ("vai trò", "role"),
     ("so với", "basis"),
+    ("trên tổng", "of"),
+    ("cận trên", "max"),
     ("kỳ", "period"),
     ("tình trạng", "status"),
     ("chỉ tiêu", "indicator"),
@@ -213,8 +218,11 @@ def row(fact: Fact) -> str:
         fact.text,
         exact(fact.value),
         fact.unit.value,
+        fact.item,
         fact.role.value,
         fact.basis.value if fact.basis else None,
+        exact(fact.of) if fact.of is not None else None,
+        exact(fact.max) if fact.max is not None else None,
         fact.period,
         fact.status.value,
         fact.indicator,
