@@ -7,8 +7,9 @@ facts, it gives after an upload. Plain text keeps the path it always had (`decod
 running the command, so they are read in this process, not in a sandboxed child.
 
 An unreadable file is reported on stderr and skipped; the other files are still extracted and
-the command ends with status 1. Mistakes in the command itself (no file, a `--hints` table
-without a `file` column or naming a missing file) end it with status 2 before any output.
+the command ends with status 1. Mistakes in the command itself (no file, a path that does not
+exist, a `--hints` table without a `file` column or naming a missing file) end it with status 2
+before any output.
 """
 
 from __future__ import annotations
@@ -117,6 +118,12 @@ def plan(
         return read_hints(hints, published, scope)
     if not paths:
         raise BadCommand("cần ít nhất một tệp hoặc --hints. / give at least one file or --hints.")
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise BadCommand(
+            f"không có tệp hay thư mục {', '.join(missing)}. / "
+            f"no such file or folder: {', '.join(missing)}."
+        )
     return [Job(file, published, scope) for file in collect(paths)]
 
 

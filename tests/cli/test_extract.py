@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from chiso.cli import app
@@ -291,3 +292,38 @@ def test_a_folder_gives_its_report_files_only(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert sorted({fact["doc"] for fact in facts_of(result)}) == ["a.txt", "b.docx"]
 
+
+def test_a_missing_path_is_refused_in_vietnamese_before_any_output(tmp_path: Path) -> None:
+    good = tmp_path / "tot.txt"
+    good.write_text(REPORT, encoding="utf-8")
+    missing = tmp_path / "khong-co.docx"
+    result = runner.invoke(app, ["extract", str(good), str(missing)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    vietnamese, english = result.stderr.split(" / ")
+    assert "không có tệp" in vietnamese and str(missing) in vietnamese
+    assert "no such file" in english and str(missing) in english
+
+
+def test_every_help_text_of_extract_is_vietnamese_first() -> None:
+    command = get_command(app).commands["extract"]  # type: ignore[attr-defined]
+    ctx = command.make_context("extract", [], resilient_parsing=True)
+    texts = [command.help, *(param.help for param in command.get_params(ctx))]
+    for text in texts:
+        vietnamese, _, english = text.partition(" / ")
+        assert re.search("[à-ỹđ]", vietnamese) and english, text
+    result = runner.invoke(app, ["extract", "--help"])
+    assert result.exit_code == 0
+    assert "Cách dùng" in result.stdout and "Tùy chọn" in result.stdout
+    assert "Tham số" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "vietnamese"),
+    [(["--bogus"], "không có tùy chọn --bogus"), (["--hints"], "tùy chọn --hints dùng sai")],
+)
+def test_command_line_mistakes_are_reported_in_vietnamese(args: list[str], vietnamese: str) -> None:
+    result = runner.invoke(app, ["extract", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.split(" extract: ", 1)[1].startswith(vietnamese)  # then " / " English
