@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chiso.audit_cmd import audit_app
+from chiso.bilingual import BilingualCommand
 from chiso.ingest_cmd import ingest_command
 
 if TYPE_CHECKING:
@@ -126,37 +127,64 @@ def demo(
         raise typer.Exit(run_demo(config))
 
 
-@app.command()
+# One line per paragraph: rich help keeps a line break inside one, and the first is the line
+# `chiso --help` lists.
+EXTRACT_HELP = (
+    "Trích dữ kiện từ tài liệu ngay trên máy, không cần chạy dịch vụ nào. / "
+    "Extract facts from documents offline, with no service running."
+    "\n\n"
+    "In ra bảng phân cách bằng tab, có dòng tiêu đề; hoặc JSONL với --jsonl. / "
+    "Prints a tab-separated table with a header, or JSONL with --jsonl."
+    "\n\n"
+    "Tệp không đọc được thì được báo rồi bỏ qua, và mã thoát là 1; lệnh sai: 2. / "
+    "An unreadable file is reported and skipped, then the exit status is 1; a bad command: 2."
+)
+
+
+@app.command(cls=BilingualCommand, help=EXTRACT_HELP)
 def extract(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Report files (.txt, .md, .html, .docx, .pdf) or folders of them.", exists=True
+            help="Tệp báo cáo (.txt, .md, .html, .docx, .pdf) hoặc thư mục chứa chúng. / "
+            "Report files (.txt, .md, .html, .docx, .pdf) or folders of them.",
         ),
     ] = None,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="One GUIDELINE fact per line.")] = False,
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help="Mỗi dòng một dữ kiện JSON theo GUIDELINE. / One GUIDELINE fact per line.",
+        ),
+    ] = False,
     published: Annotated[
-        str | None, typer.Option(help="YYYY[-MM[-DD]] for documents that do not state it.")
+        str | None,
+        typer.Option(
+            help="YYYY[-MM[-DD]] cho tài liệu không ghi ngày. / "
+            "YYYY[-MM[-DD]] for documents that do not state it.",
+        ),
     ] = None,
     scope: Annotated[
-        str | None, typer.Option(help="VN-xx for documents that do not name their province.")
+        str | None,
+        typer.Option(
+            help="VN-xx cho tài liệu không nêu tên tỉnh. / "
+            "VN-xx for documents that do not name their province.",
+        ),
     ] = None,
     hints: Annotated[
         Path | None,
         typer.Option(
             "--hints",
-            help="A TSV with columns file (relative to the TSV's folder), published and scope: "
+            help="Bảng TSV có các cột file (tính từ thư mục của bảng), published và scope: "
+            "trích mọi tệp bảng nêu, theo thứ tự, mỗi tệp với gợi ý của nó (thay cho PATHS; "
+            "ô trống thì lấy --published/--scope). / "
+            "A TSV with columns file (relative to the TSV's folder), published and scope: "
             "extract every file it names, in its order, with its own hints (instead of PATHS; "
             "an empty cell takes --published/--scope).",
         ),
     ] = None,
 ) -> None:
-    """Extract facts from documents offline, with no service running.
-
-    Prints a tab-separated table with a header, or JSONL with --jsonl.
-
-    An unreadable file is reported and skipped, then the exit status is 1; a bad command: 2.
-    """
+    """Extract facts offline (the help people read is `EXTRACT_HELP`)."""
     from chiso.extract_cmd import run
 
     raise typer.Exit(run(paths or [], hints=hints, jsonl=jsonl, published=published, scope=scope))

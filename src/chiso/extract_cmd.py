@@ -7,8 +7,9 @@ facts, it gives after an upload. Plain text keeps the path it always had (`decod
 running the command, so they are read in this process, not in a sandboxed child.
 
 An unreadable file is reported on stderr and skipped; the other files are still extracted and
-the command ends with status 1. Mistakes in the command itself (no file, a `--hints` table
-without a `file` column or naming a missing file) end it with status 2 before any output.
+the command ends with status 1. Mistakes in the command itself (no file, a path that does not
+exist, a `--hints` table without a `file` column or naming a missing file) end it with status 2
+before any output.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ from chiso_shared.errors import ChisoError
 from chiso_shared.facts import Fact
 
 TEXT_TYPES = ("text/plain", "text/markdown")
+# The JSONL fields in their order, `start` and `end` as one span; each header is Vietnamese
+# then English.
 COLUMNS = (
     ("tài liệu", "doc"),
     ("vị trí", "span"),
     ("chuỗi", "text"),
     ("giá trị", "value"),
     ("đơn vị", "unit"),
+    ("đối tượng", "item"),
     ("vai trò", "role"),
     ("so với", "basis"),
+    ("trên tổng", "of"),
+    ("cận trên", "max"),
     ("kỳ", "period"),
     ("tình trạng", "status"),
     ("chỉ tiêu", "indicator"),
@@ -112,6 +118,12 @@ def plan(
         return read_hints(hints, published, scope)
     if not paths:
         raise BadCommand("cần ít nhất một tệp hoặc --hints. / give at least one file or --hints.")
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise BadCommand(
+            f"không có tệp hay thư mục {', '.join(missing)}. / "
+            f"no such file or folder: {', '.join(missing)}."
+        )
     return [Job(file, published, scope) for file in collect(paths)]
 
 
@@ -213,8 +225,11 @@ def row(fact: Fact) -> str:
         fact.text,
         exact(fact.value),
         fact.unit.value,
+        fact.item,
         fact.role.value,
         fact.basis.value if fact.basis else None,
+        exact(fact.of) if fact.of is not None else None,
+        exact(fact.max) if fact.max is not None else None,
         fact.period,
         fact.status.value,
         fact.indicator,

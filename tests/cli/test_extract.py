@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from chiso.cli import app
-from chiso.extract_cmd import COLUMNS, exact
+from chiso.extract_cmd import COLUMNS, exact, row
 from chiso_ingest.formats import read
 from chiso_ingest.formats.base import Limits
+from chiso_shared.facts import Fact
 from tests.ingest.builders import make_docx, make_pdf, unicode_font
 from tests.support import SHARED
 
@@ -165,6 +168,63 @@ def test_values_print_exactly(value: float, printed: str) -> None:
     assert float(printed) == value
 
 
+PAIR_AND_RANGE = Fact(
+    doc="a.txt",
+    start=0,
+    end=1,
+    text="x",
+    value=0.5,
+    unit="percent",
+    of=4.67e12,
+    max=4.44,
+    period="2023",
+)
+MIXED = (
+    "Năm 2023, tỉnh Quảng Bình có 558/559 xã có cáp quang đến trung tâm xã. "
+    "Tốc độ tăng trưởng dự kiến đạt 3-4%. Toàn tỉnh có 1.250 trạm BTS.\n"
+)
+
+
+def test_the_table_has_every_jsonl_field() -> None:
+    fields = list(PAIR_AND_RANGE.to_jsonl_dict())
+    start = fields.index("start")
+    assert fields[start : start + 2] == ["start", "end"]
+    fields[start : start + 2] = ["span"]  # one `start-end` cell
+    assert [en for _, en in COLUMNS] == fields
+    assert all(re.search("[à-ỹđ]", vi) for vi, _ in COLUMNS)  # each header is Vietnamese first
+
+
+def test_the_table_shows_pairs_ranges_and_counted_items(tmp_path: Path) -> None:
+    report = tmp_path / "quang-binh.txt"
+    report.write_text(MIXED, encoding="utf-8")
+    result = runner.invoke(app, ["extract", str(report)])
+    assert result.exit_code == 0, result.output
+    rows = {row["text"]: row for row in table_of(result)}
+    pair, span, count = rows["558/559"], rows["3-4"], rows["1.250"]
+    assert (pair["value"], pair["of"], pair["max"]) == ("558", "559", "-")
+    assert pair["item"] == "xã có cáp quang"
+    assert (span["value"], span["of"], span["max"], span["unit"]) == ("3", "-", "4", "percent")
+    assert (count["value"], count["item"], count["of"], count["max"]) == (
+        "1250",
+        "trạm BTS",
+        "-",
+        "-",
+    )
+
+
+def test_the_table_prints_of_and_max_exactly() -> None:
+    cells = zip(
+        [en for _, en in COLUMNS], row(PAIR_AND_RANGE).rstrip("\n").split("\t"), strict=True
+    )
+    printed = dict(cells)
+    assert (printed["value"], printed["of"], printed["max"], printed["item"]) == (
+        "0.5",
+        "4670000000000",
+        "4.44",
+        "-",
+    )
+
+
 def write_hints(folder: Path, rows: list[str]) -> Path:
     table = folder / "hints.tsv"
     table.write_text("file\tpublished\tscope\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
@@ -231,3 +291,39 @@ def test_a_folder_gives_its_report_files_only(tmp_path: Path) -> None:
     result = runner.invoke(app, ["extract", str(tmp_path), "--jsonl"])
     assert result.exit_code == 0, result.output
     assert sorted({fact["doc"] for fact in facts_of(result)}) == ["a.txt", "b.docx"]
+
+
+def test_a_missing_path_is_refused_in_vietnamese_before_any_output(tmp_path: Path) -> None:
+    good = tmp_path / "tot.txt"
+    good.write_text(REPORT, encoding="utf-8")
+    missing = tmp_path / "khong-co.docx"
+    result = runner.invoke(app, ["extract", str(good), str(missing)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    vietnamese, english = result.stderr.split(" / ")
+    assert "không có tệp" in vietnamese and str(missing) in vietnamese
+    assert "no such file" in english and str(missing) in english
+
+
+def test_every_help_text_of_extract_is_vietnamese_first() -> None:
+    command = get_command(app).commands["extract"]  # type: ignore[attr-defined]
+    ctx = command.make_context("extract", [], resilient_parsing=True)
+    texts = [command.help, *(param.help for param in command.get_params(ctx))]
+    for text in texts:
+        vietnamese, _, english = text.partition(" / ")
+        assert re.search("[à-ỹđ]", vietnamese) and english, text
+    result = runner.invoke(app, ["extract", "--help"])
+    assert result.exit_code == 0
+    assert "Cách dùng" in result.stdout and "Tùy chọn" in result.stdout
+    assert "Tham số" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "vietnamese"),
+    [(["--bogus"], "không có tùy chọn --bogus"), (["--hints"], "tùy chọn --hints dùng sai")],
+)
+def test_command_line_mistakes_are_reported_in_vietnamese(args: list[str], vietnamese: str) -> None:
+    result = runner.invoke(app, ["extract", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.split(" extract: ", 1)[1].startswith(vietnamese)  # then " / " English
