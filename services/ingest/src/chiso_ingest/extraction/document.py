@@ -122,7 +122,7 @@ def build_document(
         scope=document_scope(text, low, lex, scope, code_list),
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
-        phrases=PhraseIndex(low, " ".join(lex.words("indicator.light_words")), regions),
+        phrases=PhraseIndex(low, " ".join(lex.words("indicator.light_words")), regions, lex),
     )
 
 

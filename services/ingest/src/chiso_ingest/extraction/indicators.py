@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from types import MappingProxyType
 
+from chiso_ingest.extraction.lexicon import Lexicon, lexicon
 from chiso_shared.catalogue import indicators
 
 _WORD = re.compile(r"\w+")
@@ -55,14 +56,20 @@ class Catalogue:
     # be missing) -> the phrasings
     by_next: dict[str, dict[str, tuple[Phrase, ...]]]
     heavy: frozenset[str]
+    # how loosely a phrasing may be written (lexicon `[phrase]`)
+    max_gap: int
+    gap_cost: float
+    missing_cost: float
 
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(normalise(text.lower())))
 
 
-@cache
-def catalogue(light_words: str = "") -> Catalogue:
+@lru_cache(maxsize=8)  # one per lexicon and light-word list: the package has one of each
+def catalogue(light_words: str = "", lex: Lexicon | None = None) -> Catalogue:
+    lex = lex or lexicon()
+    min_words_to_miss = lex.integer("phrase.min_words_to_miss")
     grouped: dict[str, list[Phrase]] = {}
     seen: set[tuple[tuple[str, ...], str]] = set()
     for ind in indicators():
@@ -72,7 +79,7 @@ def catalogue(light_words: str = "") -> Catalogue:
                 continue
             seen.add((words, ind.code))
             chars = sum(len(w) for w in words) + len(words) - 1
-            may_miss = len(words) >= _MIN_WORDS_TO_MISS and not any(w.isdigit() for w in words)
+            may_miss = len(words) >= min_words_to_miss and not any(w.isdigit() for w in words)
             phrase = Phrase(words, ind.code, ind.unit, chars, may_miss)
             grouped.setdefault(words[0], []).append(phrase)
     phrases = [p for group in grouped.values() for p in group]
@@ -92,29 +99,23 @@ def catalogue(light_words: str = "") -> Catalogue:
         singles={k: tuple(v) for k, v in singles.items()},
         by_next={k: {w: tuple(v) for w, v in d.items()} for k, d in by_next.items()},
         heavy=frozenset(vocabulary - light),
+        max_gap=lex.integer("phrase.max_gap"),
+        gap_cost=float(lex.number("phrase.gap_cost")),
+        missing_cost=float(lex.number("phrase.missing_cost")),
     )
 
 
-# how loosely a phrasing may be written: extra words between its words, and one word
-# left out of a long phrasing (reports drop or insert words: "hồ sơ TTHC được ...")
-_MAX_GAP = 3
-_GAP_COST = 1.5
-_MISSING_COST = 3.0
-_MIN_WORDS_TO_MISS = 5
-
-
-def _align(
-    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
-) -> tuple[int, float] | None:
+def _align(words: list[str], i: int, phrase: Phrase, cat: Catalogue) -> tuple[int, float] | None:
     """The last token index and the penalty of `phrase` read from token `i`, if it fits.
 
     Inserted words must be light: a word that names some metric ("internet") changes
     the metric, so it may not be skipped over.
     """
+    heavy, max_gap = cat.heavy, cat.max_gap
     j, cost, missed = i + 1, 0.0, False
     last = i
     for w in phrase.words[1:]:
-        stop = min(len(words), j + _MAX_GAP + 1)
+        stop = min(len(words), j + max_gap + 1)
         k = -1
         for t in range(j, stop):
             if words[t] == w:
@@ -125,9 +126,9 @@ def _align(
         if k < 0:
             if missed or not phrase.may_miss:
                 return None
-            missed, cost = True, cost + _MISSING_COST + 2.0 * len(w)
+            missed, cost = True, cost + cat.missing_cost + 2.0 * len(w)
             continue
-        cost += _GAP_COST * (k - j)
+        cost += cat.gap_cost * (k - j)
         last, j = k, k + 1
     return last, cost
 
@@ -135,8 +136,14 @@ def _align(
 class PhraseIndex:
     """The catalogue phrasings found in the given regions of one document."""
 
-    def __init__(self, low: str, light_words: str, regions: list[tuple[int, int]]) -> None:
-        cat = catalogue(light_words)
+    def __init__(
+        self,
+        low: str,
+        light_words: str,
+        regions: list[tuple[int, int]],
+        lex: Lexicon | None = None,
+    ) -> None:
+        cat = catalogue(light_words, lex)
         matches: list[PhraseMatch] = []
         for start, end in regions:
             spans = [m.span() for m in _WORD.finditer(low, start, end)]
@@ -166,14 +173,14 @@ def _scan(cat: Catalogue, words: list[str], spans: list[tuple[int, int]]) -> lis
             continue
         for phrase in singles.get(word, ()):
             matches.append(PhraseMatch(spans[i][0], spans[i][1], phrase, float(phrase.chars)))
-        ahead = words[i + 1 : i + 2 + _MAX_GAP]
+        ahead = words[i + 1 : i + 2 + cat.max_gap]
         tried: set[Phrase] = set()
         for nxt in ahead:
             for phrase in nexts.get(nxt, ()):
                 if phrase in tried:
                     continue
                 tried.add(phrase)
-                fit = _fit(words, i, phrase, cat.heavy)
+                fit = _fit(words, i, phrase, cat)
                 if fit is not None:
                     last, cost = fit
                     weight = phrase.chars - cost
@@ -181,13 +188,11 @@ def _scan(cat: Catalogue, words: list[str], spans: list[tuple[int, int]]) -> lis
     return matches
 
 
-def _fit(
-    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
-) -> tuple[int, float] | None:
+def _fit(words: list[str], i: int, phrase: Phrase, cat: Catalogue) -> tuple[int, float] | None:
     n = len(phrase.words)
     if tuple(words[i : i + n]) == phrase.words:
         return i + n - 1, 0.0
-    reach = words[i + 1 : i + n + 2 * _MAX_GAP]
+    reach = words[i + 1 : i + n + 2 * cat.max_gap]
     if phrase.words[-1] not in reach and not (phrase.may_miss and phrase.words[-2] in reach):
         return None
-    return _align(words, i, phrase, heavy)
+    return _align(words, i, phrase, cat)
