@@ -116,8 +116,29 @@ def province_in(text: str, start: int, end: int, code_list: str = "2004") -> str
 def document_scope(
     text: str, low: str, lex: Lexicon, hint: str | None, code_list: str = "2004"
 ) -> str | None:
-    """The province a report is about, `VN` for a national report, else the hint."""
-    index = _index(code_list)
+    """The province a report is about, `VN` for a national report, else the hint.
+
+    Each count is made only when the answer depends on it: a ministry's report needs none,
+    a text naming no province needs no marker counts.
+    """
+    if lex.pattern("scope.national_issuer").search(
+        low, 0, lex.integer("scope.national_issuer_window")
+    ):
+        return "VN"
+    counts = _province_counts(text, _index(code_list))
+    if not counts:
+        return hint or "VN"
+    code, n = counts.most_common(1)[0]
+    national = len(lex.pattern("scope.national").findall(low))
+    if n > national or len(lex.pattern("scope.province_markers").findall(low)) > national:
+        return code
+    if hint:
+        return hint
+    return "VN" if national else None
+
+
+def _province_counts(text: str, index: _AreaIndex) -> Counter[str]:
+    """How often each province is named, places of issue ("Hà Nội, ngày ...") aside."""
     counts: Counter[str] = Counter()
     for m in index.pattern.finditer(text):
         if m.start() and (text[m.start() - 1].isalnum()):
@@ -127,16 +148,4 @@ def document_scope(
         code = index.code_of.get(_fold(m.group()))
         if code:
             counts[code] += 1
-    provincial = len(lex.pattern("scope.province_markers").findall(low))
-    national = len(lex.pattern("scope.national").findall(low))
-    if lex.pattern("scope.national_issuer").search(
-        low, 0, lex.integer("scope.national_issuer_window")
-    ):
-        return "VN"
-    if counts:
-        code, n = counts.most_common(1)[0]
-        if provincial > national or n > national:
-            return code
-    if hint:
-        return hint
-    return "VN" if national or not counts else None
+    return counts
