@@ -163,7 +163,7 @@ class PhraseIndex:
         regions: list[tuple[int, int]],
         lex: Lexicon | None = None,
     ) -> None:
-        cat = catalogue(light_words, lex)
+        cat = catalogue(light_words, lex or lexicon())  # one cached catalogue either way
         matches: list[PhraseMatch] = []
         for start, end in regions:
             # words and what lies between them, alternately: word k spans bounds[2k + 1 : 2k + 3]
