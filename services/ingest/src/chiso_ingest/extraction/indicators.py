@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
+from itertools import accumulate
 from types import MappingProxyType
 
+from chiso_ingest.extraction.lexicon import Lexicon, lexicon
 from chiso_shared.catalogue import indicators
 
 _WORD = re.compile(r"\w+")
+_WORD_SPLIT = re.compile(r"(\w+)")
 # annotations inside a phrasing that are not text to match: "(old)", "(Hue-S)", "..."
 _NOTE = re.compile(r"\((?:old|complement|[A-Za-z-]{1,10})\)|\.\.\.|…")
 # the two spellings of tone marks on oa/oe/uy ("hoá" and "hóa") are read as one
@@ -38,6 +41,9 @@ class Phrase:
     chars: int
     # long wordy phrasings survive a dropped word; short or coded ones do not
     may_miss: bool
+    # the words one of which a text must hold near its first for it to fit: the last, and
+    # the one before when the last may be the word missing
+    ends: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +55,35 @@ class PhraseMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class _Group:
+    """The phrasings one pair of words may start, with the `ends` of all of them."""
+
+    phrases: tuple[Phrase, ...]
+    ends: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Catalogue:
     singles: dict[str, tuple[Phrase, ...]]
     # first word -> a word that may follow it (its second, or third when the second may
     # be missing) -> the phrasings
-    by_next: dict[str, dict[str, tuple[Phrase, ...]]]
+    by_next: dict[str, dict[str, _Group]]
     heavy: frozenset[str]
+    longest: int  # the most words of a phrasing
+    # how loosely a phrasing may be written (lexicon `[phrase]`)
+    max_gap: int
+    gap_cost: float
+    missing_cost: float
 
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(normalise(text.lower())))
 
 
-@cache
-def catalogue(light_words: str = "") -> Catalogue:
+@lru_cache(maxsize=8)  # one per lexicon and light-word list: the package has one of each
+def catalogue(light_words: str = "", lex: Lexicon | None = None) -> Catalogue:
+    lex = lex or lexicon()
+    min_words_to_miss = lex.integer("phrase.min_words_to_miss")
     grouped: dict[str, list[Phrase]] = {}
     seen: set[tuple[tuple[str, ...], str]] = set()
     for ind in indicators():
@@ -72,8 +93,9 @@ def catalogue(light_words: str = "") -> Catalogue:
                 continue
             seen.add((words, ind.code))
             chars = sum(len(w) for w in words) + len(words) - 1
-            may_miss = len(words) >= _MIN_WORDS_TO_MISS and not any(w.isdigit() for w in words)
-            phrase = Phrase(words, ind.code, ind.unit, chars, may_miss)
+            may_miss = len(words) >= min_words_to_miss and not any(w.isdigit() for w in words)
+            ends = frozenset(words[-2:] if may_miss else words[-1:])
+            phrase = Phrase(words, ind.code, ind.unit, chars, may_miss, ends)
             grouped.setdefault(words[0], []).append(phrase)
     phrases = [p for group in grouped.values() for p in group]
     vocabulary = {w for p in phrases for w in p.words}
@@ -90,31 +112,30 @@ def catalogue(light_words: str = "") -> Catalogue:
             nexts.setdefault(p.words[2], []).append(p)
     return Catalogue(
         singles={k: tuple(v) for k, v in singles.items()},
-        by_next={k: {w: tuple(v) for w, v in d.items()} for k, d in by_next.items()},
+        by_next={k: {w: _group(v) for w, v in d.items()} for k, d in by_next.items()},
         heavy=frozenset(vocabulary - light),
+        longest=max(len(p.words) for p in phrases),
+        max_gap=lex.integer("phrase.max_gap"),
+        gap_cost=float(lex.number("phrase.gap_cost")),
+        missing_cost=float(lex.number("phrase.missing_cost")),
     )
 
 
-# how loosely a phrasing may be written: extra words between its words, and one word
-# left out of a long phrasing (reports drop or insert words: "hồ sơ TTHC được ...")
-_MAX_GAP = 3
-_GAP_COST = 1.5
-_MISSING_COST = 3.0
-_MIN_WORDS_TO_MISS = 5
+def _group(phrases: list[Phrase]) -> _Group:
+    return _Group(tuple(phrases), frozenset().union(*(p.ends for p in phrases)))
 
 
-def _align(
-    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
-) -> tuple[int, float] | None:
+def _align(words: list[str], i: int, phrase: Phrase, cat: Catalogue) -> tuple[int, float] | None:
     """The last token index and the penalty of `phrase` read from token `i`, if it fits.
 
     Inserted words must be light: a word that names some metric ("internet") changes
     the metric, so it may not be skipped over.
     """
+    heavy, max_gap = cat.heavy, cat.max_gap
     j, cost, missed = i + 1, 0.0, False
     last = i
     for w in phrase.words[1:]:
-        stop = min(len(words), j + _MAX_GAP + 1)
+        stop = min(len(words), j + max_gap + 1)
         k = -1
         for t in range(j, stop):
             if words[t] == w:
@@ -125,9 +146,9 @@ def _align(
         if k < 0:
             if missed or not phrase.may_miss:
                 return None
-            missed, cost = True, cost + _MISSING_COST + 2.0 * len(w)
+            missed, cost = True, cost + cat.missing_cost + 2.0 * len(w)
             continue
-        cost += _GAP_COST * (k - j)
+        cost += cat.gap_cost * (k - j)
         last, j = k, k + 1
     return last, cost
 
@@ -135,13 +156,20 @@ def _align(
 class PhraseIndex:
     """The catalogue phrasings found in the given regions of one document."""
 
-    def __init__(self, low: str, light_words: str, regions: list[tuple[int, int]]) -> None:
-        cat = catalogue(light_words)
+    def __init__(
+        self,
+        low: str,
+        light_words: str,
+        regions: list[tuple[int, int]],
+        lex: Lexicon | None = None,
+    ) -> None:
+        cat = catalogue(light_words, lex or lexicon())  # one cached catalogue either way
         matches: list[PhraseMatch] = []
         for start, end in regions:
-            spans = [m.span() for m in _WORD.finditer(low, start, end)]
-            words = _WORD.findall(normalise(low[start:end]))
-            matches.extend(_scan(cat, words, spans))
+            # words and what lies between them, alternately: word k spans bounds[2k + 1 : 2k + 3]
+            parts = _WORD_SPLIT.split(normalise(low[start:end]))
+            bounds = list(accumulate(map(len, parts), initial=start))
+            matches.extend(_scan(cat, parts[1::2], bounds))
         self.matches = matches
         self._starts = [m.start for m in matches]
 
@@ -157,37 +185,56 @@ class PhraseIndex:
         return out
 
 
-def _scan(cat: Catalogue, words: list[str], spans: list[tuple[int, int]]) -> list[PhraseMatch]:
+def _scan(cat: Catalogue, words: list[str], bounds: list[int]) -> list[PhraseMatch]:
+    """The phrasings read from each word of `words`; word k spans bounds[2k + 1 : 2k + 3]."""
     matches: list[PhraseMatch] = []
     singles, by_next = cat.singles, cat.by_next
-    for i, word in enumerate(words):
-        nexts = by_next.get(word)
-        if nexts is None:
-            continue
+    for i in [i for i, word in enumerate(words) if word in by_next]:
+        word, nexts = words[i], by_next[words[i]]
+        start = bounds[2 * i + 1]
         for phrase in singles.get(word, ()):
-            matches.append(PhraseMatch(spans[i][0], spans[i][1], phrase, float(phrase.chars)))
-        ahead = words[i + 1 : i + 2 + _MAX_GAP]
-        tried: set[Phrase] = set()
-        for nxt in ahead:
-            for phrase in nexts.get(nxt, ()):
-                if phrase in tried:
-                    continue
-                tried.add(phrase)
-                fit = _fit(words, i, phrase, cat.heavy)
-                if fit is not None:
-                    last, cost = fit
-                    weight = phrase.chars - cost
-                    matches.append(PhraseMatch(spans[i][0], spans[last][1], phrase, weight))
+            matches.append(PhraseMatch(start, bounds[2 * i + 2], phrase, float(phrase.chars)))
+        for phrase, (last, cost) in _fits(cat, words, i, nexts):
+            weight = phrase.chars - cost
+            matches.append(PhraseMatch(start, bounds[2 * last + 2], phrase, weight))
     return matches
 
 
-def _fit(
-    words: list[str], i: int, phrase: Phrase, heavy: frozenset[str]
-) -> tuple[int, float] | None:
+def _fits(
+    cat: Catalogue, words: list[str], i: int, nexts: dict[str, _Group]
+) -> list[tuple[Phrase, tuple[int, float]]]:
+    """The phrasings of two words or more read from word `i`, each with its `_fit`.
+
+    A phrasing is read only if its last word (or, when it may miss one, the one before)
+    lies within the words its longest phrasing may reach: a cheap set test that spares
+    most calls to `_fit`, which would refuse the phrasing on the same test.
+    """
+    found: list[tuple[Phrase, tuple[int, float]]] = []
+    tried: set[Phrase] = set()
+    reach: set[str] | None = None
+    for nxt in words[i + 1 : i + 2 + cat.max_gap]:
+        group = nexts.get(nxt)
+        if group is None:
+            continue
+        if reach is None:
+            reach = set(words[i + 1 : i + cat.longest + 2 * cat.max_gap])
+        if group.ends.isdisjoint(reach):
+            continue
+        for phrase in group.phrases:
+            if phrase in tried or phrase.ends.isdisjoint(reach):
+                continue
+            tried.add(phrase)
+            fit = _fit(words, i, phrase, cat)
+            if fit is not None:
+                found.append((phrase, fit))
+    return found
+
+
+def _fit(words: list[str], i: int, phrase: Phrase, cat: Catalogue) -> tuple[int, float] | None:
     n = len(phrase.words)
     if tuple(words[i : i + n]) == phrase.words:
         return i + n - 1, 0.0
-    reach = words[i + 1 : i + n + 2 * _MAX_GAP]
+    reach = words[i + 1 : i + n + 2 * cat.max_gap]
     if phrase.words[-1] not in reach and not (phrase.may_miss and phrase.words[-2] in reach):
         return None
-    return _align(words, i, phrase, heavy)
+    return _align(words, i, phrase, cat)
