@@ -43,3 +43,24 @@ def test_change_cues_yield_a_sign_and_a_basis() -> None:
 def test_column_status_rules_yield_statuses() -> None:
     for rule in lexicon().rules("table.column_status"):
         Status(rule.text("status"))
+
+
+def test_the_spans_lookahead_admits_every_span_form() -> None:
+    """`exclude.spans` opens with a lookahead listing the forms' first characters (for
+    speed): one example per form must still be found, so a form added without its first
+    character fails here."""
+    spans = lexicon().pattern("exclude.spans")
+    examples = [
+        "24/7",
+        "1900 1234",
+        "0234.567.890",
+        "10:30",
+        "gmt+7",
+        '"top 10"',
+        "“ngày hội 1 triệu người dùng”",
+        "mô hình 3 không",
+        "2.0 ",
+        "ipv6",
+    ]
+    for example in examples:
+        assert spans.search(example) is not None, example

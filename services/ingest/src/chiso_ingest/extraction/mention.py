@@ -20,7 +20,10 @@ class Mention(NamedTuple):
     num: str
     den: str | None = None
     hi: str | None = None
-    # identified: a rank ("thứ 5"), the table cell it stands in
+    # identified: the lower-cased text right before and after it (within its sentence and
+    # line), a rank ("thứ 5"), the table cell it stands in
+    left: str = ""
+    right: str = ""
     rank: bool = False
     cell: Cell | None = None
     # read: value, unit and what is counted
@@ -43,7 +46,6 @@ class Mention(NamedTuple):
     next_start: int = 0
     depth: int = 0  # brackets open at the number
     said_period: PeriodMention | None = None  # a period written for it
-    stated_period: str | None = None  # that period, resolved
     parent: int | None = None  # the level a change or ratio describes (an index)
     component: int | None = None  # the total a "trong đó" part belongs to (an index)
     previous_level: int | None = None  # the sentence's last level before it (an index)

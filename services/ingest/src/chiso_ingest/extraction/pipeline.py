@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from chiso_ingest.extraction.document import Doc, build_document
@@ -27,7 +27,7 @@ from chiso_ingest.extraction.stages.scope import read_scope
 from chiso_ingest.extraction.stages.status import read_status
 from chiso_shared.facts import Fact, Unit
 
-Stage = Callable[[Doc, Sequence[Mention]], list[Mention]]
+Stage = Callable[[Doc, Iterable[Mention]], Iterable[Mention]]
 
 # Numbers read as candidates per allowed fact before reading stops: some candidates give no
 # fact (in the seed reports up to 1.6 per fact), so this bounds the work and memory a hostile
@@ -71,7 +71,7 @@ def run(
     document = build_document(text, lexicon(), published=published, scope=scope)
     if document is None:
         return []
-    mentions: Sequence[Mention] = ()
+    mentions: Iterable[Mention] = ()
     for stage in stages(max_facts):
         mentions = stage(document, mentions)
     facts = [f for m in mentions if (f := _to_fact(document, m, doc)) is not None]

@@ -9,7 +9,7 @@ the level before it when nothing new is named.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 
 from chiso_ingest.extraction.document import Doc
@@ -28,16 +28,35 @@ _AFTER_VALUE, _AFTER_CLAUSE, _SEGMENT, _SENTENCE = (
 )
 
 
-def read_indicator(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    mentions = list(mentions)
+    phrases = _phrases(doc, mentions)
     out: list[Mention] = []
     for m in mentions:
-        code = out[m.parent].indicator if m.parent is not None else _own_indicator(doc, out, m)
+        if m.parent is not None:
+            code = out[m.parent].indicator
+        else:
+            code = _own_indicator(doc, phrases, out, m)
         out.append(m._replace(indicator=code))
     return out
 
 
-def _own_indicator(doc: Doc, done: list[Mention], m: Mention) -> str | None:
-    code = _pick(doc, m)
+def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
+    """The catalogue phrasings in the sentences that hold figures (adjacent sentences
+    joined): the only words that name a figure's metric."""
+    regions: list[tuple[int, int]] = []
+    for m in mentions:
+        start, end = doc.sentence_bounds(m.sentence)
+        if regions and start <= regions[-1][1]:
+            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
+        else:
+            regions.append((start, end))
+    light = " ".join(doc.lex.words("indicator.light_words"))
+    return PhraseIndex(doc.low, light, regions, doc.lex)
+
+
+def _own_indicator(doc: Doc, phrases: PhraseIndex, done: list[Mention], m: Mention) -> str | None:
+    code = _pick(doc, phrases, m)
     if code is None and m.previous_level is not None:
         previous = done[m.previous_level]
         if previous.unit is m.unit and _same_metric(doc, m):
@@ -65,14 +84,14 @@ def _windows(doc: Doc, m: Mention) -> tuple[tuple[int, int, int, float, float], 
     return windows[:3] if share_named_after(doc, m) else windows
 
 
-def _pick(doc: Doc, m: Mention) -> str | None:
+def _pick(doc: Doc, phrases: PhraseIndex, m: Mention) -> str | None:
     unit = m.unit.value
     best: tuple[float, str] | None = None
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
     for a, b, limit, bonus, slope in _windows(doc, m):
         if a >= b:
             continue
-        for match in doc.phrases.within(a, b, limit):
+        for match in phrases.within(a, b, limit):
             if match.phrase.unit != unit:
                 continue
             score = match.weight + bonus + _closeness(doc, match, m) / slope

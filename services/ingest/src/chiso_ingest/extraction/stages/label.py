@@ -7,7 +7,7 @@ label followed by its own words; in a table, by its level's alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.lexicon import Lexicon
@@ -15,7 +15,7 @@ from chiso_ingest.extraction.mention import Mention
 from chiso_shared.facts import Role
 
 
-def read_label(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_label(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         own = _own_label(doc, m)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chiso_ingest.extraction.document import Doc
@@ -34,7 +34,8 @@ class LinkWalk:
     levels: list[tuple[int, int]] = field(default_factory=list)  # the sentence's (depth, index)
 
 
-def link(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    mentions = list(mentions)
     walk = LinkWalk()
     out: list[Mention] = []
     for k, m in enumerate(mentions):
@@ -50,7 +51,6 @@ def link(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
                 next_start=next_start,
                 depth=(depth := _depth(doc, m)),
                 said_period=said,
-                stated_period=_resolve(doc, m, said) if said else None,
                 parent=_parent(walk.levels, depth) if m.role is not Role.level else None,
                 component=walk.component,
                 previous_level=walk.levels[-1][1] if walk.levels else None,
@@ -149,7 +149,11 @@ def is_flow(doc: Doc, m: Mention) -> bool:
     )
 
 
-def _resolve(doc: Doc, m: Mention, said: PeriodMention) -> str | None:
+def resolve_said(doc: Doc, m: Mention) -> str | None:
+    """The period written for a figure, resolved against the report's (None when none is)."""
+    said = m.said_period
+    if said is None:
+        return None
     if said.kind == "year_to_date":
         return year_to_date(str(doc.period))
     return resolve(said, doc.period.year, flow=is_flow(doc, m))

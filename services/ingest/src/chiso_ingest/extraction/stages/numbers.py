@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
@@ -71,21 +71,19 @@ def this_line(text: str, end: int, right: str) -> str:
 # -- stage: find -------------------------------------------------------------------------
 
 
-def find_numbers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:  # noqa: ARG001
+def find_numbers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:  # noqa: ARG001
     """Every number, pair (`558/559`) or range (`3-4`) written in the text (the first
-    stage: it reads no mentions)."""
-    return [
-        Mention(m.start(), m.end(), m.group("num"), m.group("den"), m.group("hi"))
-        for m in doc.lex.pattern("candidate.number").finditer(doc.text)
-    ]
+    stage: it reads no mentions). Like the two stages after it, it yields them one by one,
+    so that `read_values` can stop a text of bare numbers without holding them all."""
+    for m in doc.lex.pattern("candidate.number").finditer(doc.text):
+        yield Mention(m.start(), m.end(), m.group("num"), m.group("den"), m.group("hi"))
 
 
 # -- stage: exclusions -------------------------------------------------------------------
 
 
-def drop_identifiers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:
     """Section numbers, dates, codes, names and table row numbers give no fact."""
-    out: list[Mention] = []
     for m in mentions:
         if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
@@ -98,8 +96,7 @@ def drop_identifiers(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
             cell.numbering or doc.lex.pattern("table.index_header").fullmatch(cell.header)
         ):
             continue
-        out.append(m._replace(rank=rank, cell=cell))
-    return out
+        yield m._replace(left=left, right=right, rank=rank, cell=cell)
 
 
 def _is_section_number(doc: Doc, start: int, end: int) -> bool:
@@ -164,24 +161,24 @@ def _is_date_pair(num: str, den: str, right: str) -> bool:
 
 
 def read_values(
-    doc: Doc, mentions: Sequence[Mention], *, ceiling: int | None = None, limit: int = 0
-) -> list[Mention]:
+    doc: Doc, mentions: Iterable[Mention], *, ceiling: int | None = None, limit: int = 0
+) -> Iterator[Mention]:
     """Each number's value with its scale, unit and what it counts; years, tier names and
     the 100 of "/100 dân" measure nothing. Past `ceiling` numbers, reading stops."""
-    out: list[Mention] = []
+    count = 0
     for m in mentions:
         read = _read_value(doc, m)
         if read is None:
             continue
-        out.append(read)
-        if ceiling is not None and len(out) > ceiling:
-            raise TooManyFacts(len(out), limit, counting_stopped=True)
-    return out
+        count += 1
+        if ceiling is not None and count > ceiling:
+            raise TooManyFacts(count, limit, counting_stopped=True)
+        yield read
 
 
 def _read_value(doc: Doc, m: Mention) -> Mention | None:
     lex = doc.lex
-    left, right = left_of(doc, m), right_of(doc, m)
+    left, right = m.left, m.right
     factor, scale_len = _scale(lex, right)
     value = parse_number(m.num, scale_follows=scale_len > 0) if len(m.num) <= _MAX_DIGITS else None
     unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
@@ -341,7 +338,7 @@ def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
 # -- stage: ranges and footnotes ---------------------------------------------------------
 
 
-def merge_ranges(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     """`từ 60 đến 70%`: one range, read with the unit of its upper bound."""
     out: list[Mention] = []
     for m in mentions:
@@ -371,7 +368,7 @@ def _bounds_a_range(doc: Doc, prev: Mention, m: Mention) -> bool:
     return before.endswith("từ ") and gap.strip() in {"đến", "tới", "-", "–"}
 
 
-def drop_footnote_marks(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def drop_footnote_marks(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     """`02 văn phòng đại diện 18;`: a bare number right after another count's item, with
     nothing of its own before the punctuation, is a footnote mark left by conversion."""
     out: list[Mention] = []

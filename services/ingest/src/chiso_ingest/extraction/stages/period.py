@@ -8,19 +8,19 @@ levels under it unless the cell names its own; the report's own period is the de
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.periods import find_periods, resolve
-from chiso_ingest.extraction.stages.links import is_flow
+from chiso_ingest.extraction.stages.links import is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
-def read_period(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         period = out[m.parent].period if m.parent is not None else _own_period(doc, out, m)
@@ -29,7 +29,7 @@ def read_period(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
 
 
 def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
-    period = m.stated_period
+    period = resolve_said(doc, m)
     future = doc.future_at(m.start)
     if period is None and future is not None:
         period = future.period

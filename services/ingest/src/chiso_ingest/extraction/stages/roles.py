@@ -3,24 +3,24 @@ what a change or ratio is measured against."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.stages.numbers import left_of, right_of, this_line
+from chiso_ingest.extraction.stages.numbers import this_line
 from chiso_shared.facts import Basis, Role, Unit
 
 
-def read_roles(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_roles(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     return [_read_role(doc, m) for m in mentions]
 
 
 def _read_role(doc: Doc, m: Mention) -> Mention:
     lex, low = doc.lex, doc.low
-    left, right = left_of(doc, m), right_of(doc, m)
+    left, right = m.left, m.right
     after = right[m.scale_len :]
     rest = this_line(
         doc.text, m.item_end, low[m.item_end : m.item_end + lex.integer("windows.item")]

@@ -7,7 +7,7 @@ is the country makes it national ("VN"), or the province the clause names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
@@ -15,7 +15,7 @@ from chiso_ingest.extraction.scope import area_code, province_in
 from chiso_ingest.extraction.stages.links import clause_end
 
 
-def read_scope(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         scope = out[m.parent].scope if m.parent is not None else _own_scope(doc, m)

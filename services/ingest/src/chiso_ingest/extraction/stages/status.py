@@ -9,17 +9,18 @@ word on the levels under it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.lexicon import Lexicon, Rule
 from chiso_ingest.extraction.mention import Mention
+from chiso_ingest.extraction.stages.links import resolve_said
 from chiso_shared.facts import Role, Status
 from chiso_shared.periods import Period
 
 
-def read_status(doc: Doc, mentions: Sequence[Mention]) -> list[Mention]:
+def read_status(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for k, m in enumerate(mentions):
         parent = _effective_parent(doc, out, m, k)
@@ -86,7 +87,8 @@ def _said(lex: Lexicon, cue: Rule, window: str) -> bool:
 
 def _ahead(doc: Doc, m: Mention) -> bool:
     """The period written for the figure is in a later year than the report's."""
-    return m.stated_period is not None and Period.parse(m.stated_period).year > doc.period.year
+    stated = resolve_said(doc, m)
+    return stated is not None and Period.parse(stated).year > doc.period.year
 
 
 def _horizon(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
