@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from chiso_ingest.extraction.document import Doc
@@ -20,23 +21,44 @@ from chiso_shared.catalogue import indicators
 from chiso_shared.facts import Status, Unit
 
 # the scoring windows (`weights.<name>` holds each one's bonus and slope), in search order
-_AFTER_VALUE, _AFTER_CLAUSE, _SEGMENT, _SENTENCE = (
-    "after_value",
-    "after_clause",
-    "segment",
-    "sentence",
-)
+_WINDOWS = ("after_value", "after_clause", "segment", "sentence")
+
+
+@dataclass(frozen=True, slots=True)
+class _Scoring:
+    """What one run of the stage scores phrasings with: the phrasings found, and the
+    weights of data/lexicon.toml [weights], read once."""
+
+    phrases: PhraseIndex
+    windows: tuple[tuple[float, float], ...]  # (bonus, slope) of each of `_WINDOWS`
+    item_bonus: float
+    item_adjacent: float
+    max_distance: float
+
+
+def _scoring(doc: Doc, mentions: list[Mention]) -> _Scoring:
+    lex = doc.lex
+    return _Scoring(
+        phrases=_phrases(doc, mentions),
+        windows=tuple(
+            (lex.number(f"weights.{name}.bonus"), lex.number(f"weights.{name}.slope"))
+            for name in _WINDOWS
+        ),
+        item_bonus=lex.number("weights.item_bonus"),
+        item_adjacent=lex.number("weights.item_adjacent"),
+        max_distance=lex.number("weights.max_distance"),
+    )
 
 
 def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     mentions = list(mentions)
-    phrases = _phrases(doc, mentions)
+    scoring = _scoring(doc, mentions)
     out: list[Mention] = []
     for m in mentions:
         if m.parent is not None:
             code = out[m.parent].indicator
         else:
-            code = _own_indicator(doc, phrases, out, m)
+            code = _own_indicator(doc, scoring, out, m)
         out.append(m._replace(indicator=code))
     return out
 
@@ -55,8 +77,8 @@ def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
     return PhraseIndex(doc.low, light, regions, doc.lex)
 
 
-def _own_indicator(doc: Doc, phrases: PhraseIndex, done: list[Mention], m: Mention) -> str | None:
-    code = _pick(doc, phrases, m)
+def _own_indicator(doc: Doc, scoring: _Scoring, done: list[Mention], m: Mention) -> str | None:
+    code = _pick(doc, scoring, m)
     if code is None and m.previous_level is not None:
         previous = done[m.previous_level]
         if previous.unit is m.unit and _same_metric(doc, m):
@@ -66,50 +88,51 @@ def _own_indicator(doc: Doc, phrases: PhraseIndex, done: list[Mention], m: Menti
     return code
 
 
-def _windows(doc: Doc, m: Mention) -> tuple[tuple[int, int, int, float, float], ...]:
+def _windows(
+    doc: Doc, scoring: _Scoring, m: Mention
+) -> tuple[tuple[int, int, int, float, float], ...]:
     """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
     sent_start = doc.near_start(m.start)
     end = min(clause_end(doc, m), m.next_start)
     spans = (
-        (_AFTER_VALUE, m.end, m.right_end, max(m.right_end, end)),
-        (_AFTER_CLAUSE, m.right_end, end, end),
-        (_SEGMENT, m.seg_start, m.start, m.start),
-        (_SENTENCE, sent_start, m.seg_start, m.seg_start),
+        (m.end, m.right_end, max(m.right_end, end)),
+        (m.right_end, end, end),
+        (m.seg_start, m.start, m.start),
+        (sent_start, m.seg_start, m.seg_start),
     )
-    lex = doc.lex
     windows = tuple(
-        (a, b, limit, lex.number(f"weights.{name}.bonus"), lex.number(f"weights.{name}.slope"))
-        for name, a, b, limit in spans
+        (a, b, limit, bonus, slope)
+        for (a, b, limit), (bonus, slope) in zip(spans, scoring.windows, strict=True)
     )
     return windows[:3] if share_named_after(doc, m) else windows
 
 
-def _pick(doc: Doc, phrases: PhraseIndex, m: Mention) -> str | None:
+def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
     unit = m.unit.value
     best: tuple[float, str] | None = None
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
-    for a, b, limit, bonus, slope in _windows(doc, m):
+    for a, b, limit, bonus, slope in _windows(doc, scoring, m):
         if a >= b:
             continue
-        for match in phrases.within(a, b, limit):
+        for match in scoring.phrases.within(a, b, limit):
             if match.phrase.unit != unit:
                 continue
-            score = match.weight + bonus + _closeness(doc, match, m) / slope
-            if a == m.end and (named_after or _is_item(doc, m, match)):
-                score += doc.lex.number("weights.item_bonus")
+            score = match.weight + bonus + _closeness(scoring, match, m) / slope
+            if a == m.end and (named_after or _is_item(scoring, m, match)):
+                score += scoring.item_bonus
             if best is None or score > best[0]:
                 best = (score, match.phrase.code)
     return best[1] if best else _topic_indicator(doc, m)
 
 
-def _closeness(doc: Doc, match: PhraseMatch, m: Mention) -> float:
+def _closeness(scoring: _Scoring, match: PhraseMatch, m: Mention) -> float:
     distance = m.start - match.end if match.end <= m.start else match.start - m.end
-    return -float(min(max(distance, 0), doc.lex.number("weights.max_distance")))
+    return -float(min(max(distance, 0), scoring.max_distance))
 
 
-def _is_item(doc: Doc, m: Mention, match: PhraseMatch) -> bool:
+def _is_item(scoring: _Scoring, m: Mention, match: PhraseMatch) -> bool:
     gap = match.start - m.unit_end
-    return m.unit is Unit.count and 0 <= gap <= doc.lex.number("weights.item_adjacent")
+    return m.unit is Unit.count and 0 <= gap <= scoring.item_adjacent
 
 
 def _topic_indicator(doc: Doc, m: Mention) -> str | None:

@@ -10,24 +10,54 @@ word on the levels under it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from re import Pattern
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
-from chiso_ingest.extraction.lexicon import Lexicon, Rule
+from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.stages.links import resolve_said
 from chiso_shared.facts import Role, Status
 from chiso_shared.periods import Period
 
 
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    """One of `status.cues`, read once per run: its pattern, where it must stand (None:
+    right before the number), what voids it, the status it gives."""
+
+    pattern: Pattern[str]
+    window: int | None
+    unless_after: Pattern[str] | None
+    status: Status
+
+
+def _cues(lex: Lexicon) -> tuple[_Cue, ...]:
+    return tuple(
+        _Cue(
+            pattern=cue.pattern,
+            window=None
+            if cue.text("near") == "number"
+            else lex.integer(f"windows.{cue.text('near')}"),
+            unless_after=(
+                lex.pattern(cue.text("unless_after")) if "unless_after" in cue.yields else None
+            ),
+            status=Status(cue.text("status")),
+        )
+        for cue in lex.rules("status.cues")
+    )
+
+
 def read_status(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    cues = _cues(doc.lex)
     out: list[Mention] = []
     for k, m in enumerate(mentions):
         parent = _effective_parent(doc, out, m, k)
         if parent is not None:
             out.append(m._replace(parent=parent, status=out[parent].status))
             continue
-        stated = _own_status(doc, out, m, k)
+        stated = _own_status(doc, cues, out, m, k)
         out.append(
             m._replace(parent=None, stated_status=stated, status=_column_status(doc, m) or stated)
         )
@@ -50,9 +80,11 @@ def _effective_parent(doc: Doc, done: list[Mention], m: Mention, k: int) -> int 
     return m.parent
 
 
-def _own_status(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status:
+def _own_status(
+    doc: Doc, cues: tuple[_Cue, ...], done: list[Mention], m: Mention, k: int
+) -> Status:
     """The first status that its words, then each of `status.fallbacks`, give."""
-    status = _worded_status(doc, m)
+    status = _worded_status(doc, cues, m)
     for name in doc.lex.words("status.fallbacks"):
         if status is not None:
             return status
@@ -60,29 +92,23 @@ def _own_status(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status:
     return status or Status.actual
 
 
-def _worded_status(doc: Doc, m: Mention) -> Status | None:
+def _worded_status(doc: Doc, cues: tuple[_Cue, ...], m: Mention) -> Status | None:
     """The status of the first of `status.cues` found where it must be."""
-    lex = doc.lex
     seg = doc.low[m.seg_start : m.start]
-    for cue in lex.rules("status.cues"):
-        near = cue.text("near")
-        if near == "number":
-            window = doc.low[max(m.seg_start, m.start - lex.integer("windows.left")) : m.start]
-        else:
-            window = seg[-lex.integer(f"windows.{near}") :]
-        if _said(lex, cue, window):
-            return Status(cue.text("status"))
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    for cue in cues:
+        if _said(cue, left if cue.window is None else seg[-cue.window :]):
+            return cue.status
     return None
 
 
-def _said(lex: Lexicon, cue: Rule, window: str) -> bool:
-    if "unless_after" not in cue.yields:
+def _said(cue: _Cue, window: str) -> bool:
+    if cue.unless_after is None:
         return cue.pattern.search(window) is not None
     last = None
     for last in cue.pattern.finditer(window):  # noqa: B007  # the last match is wanted
         pass
-    unless = lex.pattern(cue.text("unless_after"))
-    return last is not None and unless.search(window, last.end()) is None
+    return last is not None and cue.unless_after.search(window, last.end()) is None
 
 
 def _ahead(doc: Doc, m: Mention) -> bool:
