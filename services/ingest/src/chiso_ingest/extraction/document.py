@@ -2,7 +2,8 @@
 
 Everything that belongs to the text as a whole is here before the first number is read:
 sentences, clauses, headings with their ranks, tables, plan sections, the periods written
-in it, the catalogue phrasings found in it, and the report's own period and area.
+in it, and the report's own period and area. (The catalogue phrasings are the indicator
+stage's own working data: it finds them in the sentences of the figures it reads.)
 """
 
 from __future__ import annotations
