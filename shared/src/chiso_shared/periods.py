@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache, total_ordering
+from types import MappingProxyType
 from typing import Literal, final
 
 __all__ = ["Frequency", "Period", "PeriodError"]
@@ -26,7 +28,7 @@ __all__ = ["Frequency", "Period", "PeriodError"]
 Frequency = Literal["A", "S", "Q", "M", "D", "X"]
 
 # How many months one period of each frequency covers (a day is handled apart).
-_MONTHS: dict[str, int] = {"A": 12, "S": 6, "Q": 3, "M": 1}
+_MONTHS: Mapping[str, int] = MappingProxyType({"A": 12, "S": 6, "Q": 3, "M": 1})
 # ASCII digits only: `\d` would also take other scripts' digits, which do not round-trip.
 _SINGLE = re.compile(r"([0-9]{4})(?:-(?:S([0-9])|Q([0-9])|([0-9]{2})(?:-([0-9]{2}))?))?")
 _DHIS2 = re.compile(r"([0-9]{4})(?:([QS][0-9])|([0-9]{2})([0-9]{2})?)?")
