@@ -41,6 +41,8 @@ class Mention(NamedTuple):
     role: Role = Role.level
     basis: Basis | None = None
     # linked: its segment of text and its place among the others
+    near: int = 0  # where its sentence starts, looking back at most `windows.sentence`
+    clause: int = 0  # where its clause starts (a semicolon or `near`)
     seg_start: int = 0
     right_end: int = 0
     next_start: int = 0

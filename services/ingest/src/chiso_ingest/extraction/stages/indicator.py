@@ -92,7 +92,7 @@ def _windows(
     doc: Doc, scoring: _Scoring, m: Mention
 ) -> tuple[tuple[int, int, int, float, float], ...]:
     """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
-    sent_start = doc.near_start(m.start)
+    sent_start = m.near
     end = min(clause_end(doc, m), m.next_start)
     spans = (
         (m.end, m.right_end, max(m.right_end, end)),

@@ -41,15 +41,18 @@ def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     for k, m in enumerate(mentions):
         next_start = mentions[k + 1].start if k + 1 < len(mentions) else len(doc.text)
         prev = mentions[k - 1] if k else None
-        seg_start = _segment_start(doc, m, prev)
+        near, clause = doc.near_start(m.start), doc.clause_start(m.start)
+        seg_start = _segment_start(m, prev, clause)
         _enter(doc, walk, m, prev, doc.low[seg_start : m.start])
-        said = _said_period(doc, m, walk.taken, next_start)
+        said = _said_period(doc, m, walk.taken, next_start, near)
         out.append(
             m._replace(
+                near=near,
+                clause=clause,
                 seg_start=seg_start,
                 right_end=_right_end(doc, m, next_start),
                 next_start=next_start,
-                depth=(depth := _depth(doc, m)),
+                depth=(depth := _depth(doc, m, near)),
                 said_period=said,
                 parent=_parent(walk.levels, depth) if m.role is not Role.level else None,
                 component=walk.component,
@@ -89,8 +92,8 @@ def _parent(levels: list[tuple[int, int]], depth: int) -> int | None:
     return next((k for d, k in reversed(levels) if d <= depth), None)
 
 
-def _segment_start(doc: Doc, m: Mention, prev: Mention | None) -> int:
-    start = doc.clause_start(m.start)
+def _segment_start(m: Mention, prev: Mention | None, clause: int) -> int:
+    start = clause
     if prev is not None and prev.sentence == m.sentence:
         start = max(start, min(prev.tail_end, m.start))
     return start
@@ -114,13 +117,14 @@ def clause_end(doc: Doc, m: Mention) -> int:
     return stop.start() if stop else min(len(doc.text), m.unit_end + reach)
 
 
-def _depth(doc: Doc, m: Mention) -> int:
-    """How many brackets are open at the number, within its sentence."""
-    start = doc.near_start(m.start)
+def _depth(doc: Doc, m: Mention, start: int) -> int:
+    """How many brackets are open at the number, within its sentence (from `start`)."""
     return max(0, doc.low.count("(", start, m.start) - doc.low.count(")", start, m.start))
 
 
-def _said_period(doc: Doc, m: Mention, taken: set[int], next_start: int) -> PeriodMention | None:
+def _said_period(
+    doc: Doc, m: Mention, taken: set[int], next_start: int, sent_start: int
+) -> PeriodMention | None:
     _, sent_end = doc.sentence_bounds(m.sentence)
     i = bisect_left(doc.period_starts, m.tail_end)
     if i < len(doc.periods):
@@ -130,7 +134,6 @@ def _said_period(doc: Doc, m: Mention, taken: set[int], next_start: int) -> Peri
         if p.end <= min(next_start, sent_end) and _TRAILING_GAP.fullmatch(gap) and not names_next:
             taken.add(i)
             return p
-    sent_start = doc.near_start(m.start)
     j = bisect_left(doc.period_starts, m.start) - 1
     while j >= 0 and doc.periods[j].start >= sent_start:
         if j not in taken and doc.periods[j].end <= m.start:
@@ -143,10 +146,7 @@ def is_flow(doc: Doc, m: Mention) -> bool:
     """Money and words like "doanh thu" accumulate over a span; other figures are stocks."""
     if m.unit in (Unit.VND, Unit.USD):
         return True
-    return (
-        doc.lex.pattern("period.flow_words").search(doc.low, doc.near_start(m.start), m.item_end)
-        is not None
-    )
+    return doc.lex.pattern("period.flow_words").search(doc.low, m.near, m.item_end) is not None
 
 
 def resolve_said(doc: Doc, m: Mention) -> str | None:

@@ -28,21 +28,21 @@ def _own_scope(doc: Doc, m: Mention) -> str | None:
     if scope not in ("VN", "sub") and _national_subject(doc, m):
         scope = "VN"
     if scope == "VN":
-        clause = doc.clause_start(m.start)
+        clause = m.clause
         scope = province_in(doc.text, clause, m.start, doc.code_list) or "VN"
     return scope
 
 
 def _national_subject(doc: Doc, m: Mention) -> bool:
     """The country is what the figure's clause (or its part after a comma) is about."""
-    clause = doc.clause_start(m.start)
+    clause = m.clause
     part = max(clause, doc.low.rfind(",", clause, m.start) + 1)
     return doc.lex.pattern("scope.national_subject").match(doc.low[part : m.start]) is not None
 
 
 def _is_sub(doc: Doc, m: Mention) -> bool:
     lex = doc.lex
-    clause = doc.clause_start(m.start)
+    clause = m.clause
     after = doc.text[m.unit_end : clause_end(doc, m)]
     if lex.pattern("scope.sub_right").match(after):
         return True
