@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from types import MappingProxyType
 
 from chiso_ingest.extraction.lexicon import Lexicon
@@ -16,6 +17,8 @@ _YEAR = re.compile(r"\d{4}")
 _YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 _TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative")
+# the kinds of period a report's opening may state as its own
+_OPENING_KINDS = (*_TITLE_KINDS, "year")
 _TITLE_MAX = 200
 _PREFIX_REACH = 60
 _TITLE_VOTE = 3
@@ -209,6 +212,53 @@ def year_to_date(report_period: str) -> str:
     return str(Period.months(year, 1, month))
 
 
+def _published(published: str | None) -> date | None:
+    """The publication hint as a day: "2023-12" is read as 1 December 2023."""
+    if published is None:
+        return None
+    try:
+        return Period.parse(published).start
+    except ValueError:
+        return None
+
+
+def _opening_period(
+    low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
+) -> Period | None:
+    """The period the report's first line states ("Trong tháng 11, doanh thu ...", "Năm 2023,
+    ..."), when the first period it names is of a kind a report covers and does not start
+    after the publication date (a plan's year is no report's). Without a year it is
+    completed by the publication date: the latest such period that starts by then. (The
+    whole first line, not its first sentence: a bulletin's heading often runs into its
+    first item.)"""
+    start = len(low) - len(low.lstrip())
+    end = low.find("\n", start)
+    end = min(len(low) if end < 0 else end, start + lex.integer("document.opening_window"))
+    first = next((p for p in periods if p.start < end), None)
+    if first is None or first.kind not in _OPENING_KINDS:
+        return None
+    if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
+        return None  # "ngày 15 tháng 12": a date, not the period reported
+    found = _completed(first, published)
+    if found is None or (published is not None and found.start > published):
+        return None
+    return found
+
+
+def _completed(p: PeriodMention, published: date | None) -> Period | None:
+    year_text = p.group("y") or p.group("y2")
+    if year_text is not None:
+        found = resolve(p, int(year_text), flow=True)
+        return Period.parse(found) if found else None
+    if published is None:
+        return None
+    for year in (published.year, published.year - 1):
+        found = resolve(p, year, flow=True)
+        if found is not None and Period.parse(found).start <= published:
+            return Period.parse(found)
+    return None
+
+
 def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
     """A month, half or quarter named in a title line marks a monthly/half-year report."""
     for p in periods:
@@ -279,6 +329,9 @@ def document_period(
     titled = _title_period(low, lex, periods)
     if titled is not None:
         return Period.parse(titled)
+    opening = _opening_period(low, lex, periods, _published(published))
+    if opening is not None:
+        return opening
     hint = _YEAR.match(published or "")
     hinted = int(hint.group()) if hint and _valid_year(int(hint.group())) else None
     if votes:
