@@ -317,7 +317,8 @@ def _read_item(
         unit = Unit.other
     fraction = not value.is_integer() and not scaled and value <= _PERCENT_MAX
     if not m.rank and fraction:
-        unit = Unit.percent
+        score = value < doc.lex.number("item.score_below")
+        unit = Unit.other if score else Unit.percent
     return item, item_end, unit
 
 
