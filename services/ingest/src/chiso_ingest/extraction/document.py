@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from chiso_ingest.extraction.lexicon import Lexicon
-from chiso_ingest.extraction.periods import PeriodMention, document_period, find_periods, resolve
+from chiso_ingest.extraction.periods import (
+    PeriodMention,
+    document_period,
+    find_periods,
+    resolve_period,
+)
 from chiso_ingest.extraction.scope import document_scope
 from chiso_ingest.extraction.tables import Tables, find_tables
 from chiso_shared.catalogue import code_list_on
@@ -157,29 +163,33 @@ def _is_break(text: str, m: re.Match[str]) -> bool:
 def _number_sentences(text: str, lex: Lexicon, starts: tuple[int, ...]) -> list[Span]:
     """The sentences that hold a number, adjacent ones joined: the only text whose words
     name a metric or a figure's period."""
-    regions: list[Span] = []
-    reached = -1  # the end of the last region: numbers before it add nothing
+    return join(_sentences_with_numbers(text, lex, starts))
+
+
+def _sentences_with_numbers(text: str, lex: Lexicon, starts: tuple[int, ...]) -> Iterator[Span]:
+    reached = -1  # the end of the last sentence given: numbers before it add nothing
     for m in lex.pattern("candidate.number").finditer(text):
         if m.start() < reached:
             continue
         i = bisect_right(starts, m.start()) - 1
-        start, end = starts[i], starts[i + 1] if i + 1 < len(starts) else len(text)
-        if regions and start <= regions[-1][1]:
-            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
-        else:
-            regions.append((start, end))
-        reached = regions[-1][1]
-    return regions
+        reached = starts[i + 1] if i + 1 < len(starts) else len(text)
+        yield starts[i], reached
 
 
-def merge(regions: list[Span]) -> list[Span]:
+def join(spans: Iterable[Span]) -> list[Span]:
+    """Spans given in order of their starts, those that touch or overlap joined."""
     out: list[Span] = []
-    for start, end in sorted(regions):
+    for start, end in spans:
         if out and start <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], end))
         else:
             out.append((start, end))
     return out
+
+
+def merge(regions: list[Span]) -> list[Span]:
+    """`join` for spans in any order."""
+    return join(sorted(regions))
 
 
 def _code_list(own: Period) -> str:
@@ -224,10 +234,10 @@ def _planned_period(low: str, lex: Lexicon, heading: Span, own: Period) -> tuple
     """The period a plan heading names, else the one after the report's (wrapped); None
     when the heading names the reported period or an earlier one."""
     found = find_periods(low, lex, [heading])
-    explicit = next((p for f in found if (p := resolve(f, own.year, flow=True))), None)
-    if explicit is not None and not Period.parse(explicit).starts_after(own):
+    explicit = next((p for f in found if (p := resolve_period(f, own.year, flow=True))), None)
+    if explicit is not None and not explicit.starts_after(own):
         return None
-    return (explicit or next_period(own),)
+    return (str(explicit) if explicit is not None else next_period(own),)
 
 
 def next_period(period: Period) -> str | None:

@@ -187,16 +187,21 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
 )
 
 
-def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
+def resolve_period(p: PeriodMention, doc_year: int, *, flow: bool) -> Period | None:
     """The period of a mention, given the report's year; None when it names none (a
     month 13, a day the calendar lacks)."""
     build = _BUILDERS.get(p.kind)
     if build is None:
         return None
     try:
-        period = build(p, _year(p.group("y") or p.group("y2"), doc_year), doc_year, flow)
+        return build(p, _year(p.group("y") or p.group("y2"), doc_year), doc_year, flow)
     except PeriodError:
         return None
+
+
+def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
+    """`resolve_period` as the period's text, as facts carry it."""
+    period = resolve_period(p, doc_year, flow=flow)
     return None if period is None else str(period)
 
 
@@ -248,14 +253,13 @@ def _opening_period(
 def _completed(p: PeriodMention, published: date | None) -> Period | None:
     year_text = p.group("y") or p.group("y2")
     if year_text is not None:
-        found = resolve(p, int(year_text), flow=True)
-        return Period.parse(found) if found else None
+        return resolve_period(p, int(year_text), flow=True)
     if published is None:
         return None
     for year in (published.year, published.year - 1):
-        found = resolve(p, year, flow=True)
-        if found is not None and Period.parse(found).start <= published:
-            return Period.parse(found)
+        found = resolve_period(p, year, flow=True)
+        if found is not None and found.start <= published:
+            return found
     return None
 
 

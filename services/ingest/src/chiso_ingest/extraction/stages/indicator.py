@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.document import Doc, join
 from chiso_ingest.extraction.indicators import PhraseIndex, PhraseMatch, normalise
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.stages.links import clause_end
@@ -66,13 +66,7 @@ def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
 def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
     """The catalogue phrasings in the sentences that hold figures (adjacent sentences
     joined): the only words that name a figure's metric."""
-    regions: list[tuple[int, int]] = []
-    for m in mentions:
-        start, end = doc.sentence_bounds(m.sentence)
-        if regions and start <= regions[-1][1]:
-            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
-        else:
-            regions.append((start, end))
+    regions = join(doc.sentence_bounds(m.sentence) for m in mentions)
     light = " ".join(doc.lex.words("indicator.light_words"))
     return PhraseIndex(doc.low, light, regions, doc.lex)
 

@@ -45,13 +45,13 @@ class TooManyFacts(Exception):
 # -- the windows around a number --------------------------------------------------------
 
 
-def left_of(doc: Doc, m: Mention) -> str:
+def _left_of(doc: Doc, m: Mention) -> str:
     """The lower-cased text just before a number, within its sentence."""
     sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
     return doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
 
 
-def right_of(doc: Doc, m: Mention) -> str:
+def _right_of(doc: Doc, m: Mention) -> str:
     """The lower-cased text just after a number, on its line."""
     return this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
 
@@ -87,7 +87,7 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
     for m in mentions:
         if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
-        left, right = left_of(doc, m), right_of(doc, m)
+        left, right = _left_of(doc, m), _right_of(doc, m)
         rank = _rank_context(doc, m.start, left, right, m.den is not None)
         if rank is None or _is_identifier(doc.lex, left, right, m, rank):
             continue
@@ -268,13 +268,10 @@ def _plausible(value: float, unit: Unit, raw: str, scaled: bool) -> float:
     return value
 
 
-def tidy(value: float) -> float:
+def _tidy(value: float) -> float:
     """`value` without binary noise: 1.098,6 tỷ is 1098600000000, not 1098599999999.9999.
     Written figures never carry more than 15 significant digits, all a float holds exactly."""
     return float(f"{value:.15g}")
-
-
-_tidy = tidy
 
 
 def _measures_nothing(
