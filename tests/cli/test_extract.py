@@ -36,6 +36,15 @@ def by_text(facts: list[dict[str, Any]], text: str) -> dict[str, Any]:
     return next(fact for fact in facts if fact["text"] == text)
 
 
+def table_rows(tmp_path: Path, text: str) -> dict[str, dict[str, str]]:
+    """The table `chiso extract` prints for `text`, its rows keyed by the number as written."""
+    report = tmp_path / "quang-binh.txt"
+    report.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["extract", str(report)])
+    assert result.exit_code == 0, result.output
+    return {row["text"]: row for row in table_of(result)}
+
+
 def table_of(result: Result) -> list[dict[str, str]]:
     """The human-readable output as rows keyed by the English column names."""
     header, *lines = result.stdout.splitlines()
@@ -141,11 +150,7 @@ def test_a_binary_file_without_a_known_extension_is_refused(tmp_path: Path) -> N
 
 
 def test_the_table_has_a_header_and_exact_values(tmp_path: Path) -> None:
-    report = tmp_path / "quang-binh.txt"
-    report.write_text(REPORT, encoding="utf-8")
-    result = runner.invoke(app, ["extract", str(report)])
-    assert result.exit_code == 0, result.output
-    rows = {row["text"]: row for row in table_of(result)}
+    rows = table_rows(tmp_path, REPORT)
     assert rows["3.258.819"]["value"] == "3258819"
     assert rows["4.670"]["value"] == "4670000000000"
     assert (rows["4.670"]["unit"], rows["4.670"]["basis"]) == ("VND", "-")
@@ -195,11 +200,7 @@ def test_the_table_has_every_jsonl_field() -> None:
 
 
 def test_the_table_shows_pairs_ranges_and_counted_items(tmp_path: Path) -> None:
-    report = tmp_path / "quang-binh.txt"
-    report.write_text(MIXED, encoding="utf-8")
-    result = runner.invoke(app, ["extract", str(report)])
-    assert result.exit_code == 0, result.output
-    rows = {row["text"]: row for row in table_of(result)}
+    rows = table_rows(tmp_path, MIXED)
     pair, span, count = rows["558/559"], rows["3-4"], rows["1.250"]
     assert (pair["value"], pair["of"], pair["max"]) == ("558", "559", "-")
     assert pair["item"] == "xã có cáp quang"
