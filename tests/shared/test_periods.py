@@ -356,3 +356,24 @@ def test_every_single_period_round_trips_through_dhis2(period: Period) -> None:
     dhis2 = period.to_dhis2()
     assert dhis2 is not None and "-" not in dhis2
     assert Period.from_dhis2(dhis2) == period
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "moved"),
+    [
+        ("2023-11", 2022, "2022-11"),
+        ("2023", 2021, "2021"),
+        ("2024-Q1", 2023, "2023-Q1"),
+        ("2023-S2", 2022, "2022-S2"),
+        ("2023-12-20", 2022, "2022-12-20"),
+        ("2023-01/2023-11", 2022, "2022-01/2022-11"),
+        ("2021-12/2023-11", 2020, "2020-12/2022-11"),
+    ],
+)
+def test_in_year_is_the_same_part_of_another_year(text: str, year: int, moved: str) -> None:
+    assert str(Period.parse(text).in_year(year)) == moved
+
+
+def test_in_year_refuses_a_day_the_year_lacks() -> None:
+    with pytest.raises(PeriodError):
+        Period.parse("2024-02-29").in_year(2023)

@@ -199,6 +199,18 @@ class Period:
         """The single period of the same frequency right before this one; spans as `next`."""
         return self._shifted(-1)
 
+    def in_year(self, year: int) -> Period:
+        """The same part of another year (`2023-11` in 2022 is `2022-11`; a span moves both
+        ends by the same number of years): what "cùng kỳ năm 2022" names. PeriodError when
+        that year lacks the day (29 February)."""
+        if self.parts is not None:
+            step = year - self.start.year
+            first, last = self.parts
+            return Period.span(first.in_year(year), last.in_year(last.start.year + step))
+        if self.frequency == "D":
+            return Period.day(year, self.start.month, self.start.day)
+        return _single(self.frequency, _first_day(year, self.start.month))
+
     def _shifted(self, step: int) -> Period:
         if self.parts is not None:
             raise PeriodError(

@@ -18,6 +18,7 @@ from chiso_ingest.extraction.periods import (
     PeriodMention,
     document_period,
     find_periods,
+    published_period,
     resolve_period,
 )
 from chiso_ingest.extraction.scope import document_scope
@@ -71,6 +72,7 @@ class Doc:
     periods: tuple[PeriodMention, ...]  # written in the title and the numbers' sentences
     period_starts: tuple[int, ...]
     period: Period  # the report's own
+    published: Period | None  # the publication hint
     scope: str | None  # the report's own area
     code_list: str  # the province code list in force when the report's period ends
     futures: tuple[Future, ...]
@@ -128,6 +130,7 @@ def build_document(
         periods=periods,
         period_starts=tuple(p.start for p in periods),
         period=own,
+        published=published_period(published),
         scope=document_scope(text, low, lex, scope, code_list),
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),

@@ -164,6 +164,16 @@ def _this_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
     return Period.annual(doc_year)
 
 
+def _horizon(p: PeriodMention, year: int, doc_year: int, flow: bool) -> Period | None:
+    """ "đến năm 2025" is that year; the end ("cuối", "hết") of the reported year or an
+    earlier one dates a stock by its last month: what was counted in December."""
+    if not p.group("y"):
+        return None
+    if p.group("end") and year <= doc_year and not flow:
+        return Period.month(year, 12)
+    return Period.annual(year)
+
+
 # How each kind of period rule (data/periods.toml) builds its period from the named groups,
 # given the year it names (else the report's), the report's year and whether the figure
 # is a flow.
@@ -180,7 +190,7 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
             "month": _single_month,
             "year_span": _year_span,
             "year": _written_year,
-            "horizon": _written_year,
+            "horizon": _horizon,
             "this_year": _this_year,
         }
     )
@@ -239,7 +249,7 @@ def _opening_period(
     start = len(low) - len(low.lstrip())
     end = low.find("\n", start)
     end = min(len(low) if end < 0 else end, start + lex.integer("document.opening_window"))
-    first = next((p for p in periods if p.start < end), None)
+    first = next((p for p in periods if p.start < end and p.kind != "now"), None)
     if first is None or first.kind not in _OPENING_KINDS:
         return None
     if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
@@ -248,6 +258,42 @@ def _opening_period(
     if found is None or (published is not None and found.start > published):
         return None
     return found
+
+
+def _year_so_far(
+    low: str, lex: Lexicon, periods: list[PeriodMention], published: str | None
+) -> Period | None:
+    """News that names no period of its own and compares with "cùng kỳ (năm 2023)" in its
+    first line reports the year so far at its publication month: published in March 2024,
+    `2024-Q1`; in August, `2024-01/2024-08`."""
+    when = Period.try_parse(published or "")
+    if when is None or when.frequency not in ("M", "D"):
+        return None
+    start = len(low) - len(low.lstrip())
+    end = low.find("\n", start)
+    end = min(len(low) if end < 0 else end, start + lex.integer("document.opening_window"))
+    if any(p.start < end and p.kind != "now" for p in periods):
+        return None
+    same = lex.pattern("document.same_period_last_year").search(low, start, end)
+    if same is None:
+        return None
+    compared = same.group("y")
+    if compared is not None and int(compared) != when.year - 1:
+        return None
+    return Period.parse(year_to_date(str(Period.month(when.year, when.start.month))))
+
+
+def published_period(published: str | None) -> Period | None:
+    """The publication hint as a period, None when it is none."""
+    return Period.try_parse(published) if published else None
+
+
+def now_period(report: Period, published: Period | None) -> Period | None:
+    """ "Đến nay": the publication's year, when it is later than the report's (a report on
+    2023 published in January 2024 counts what exists in 2024); None otherwise."""
+    if published is None or published.year <= report.end.year:
+        return None
+    return Period.annual(published.year)
 
 
 def _completed(p: PeriodMention, published: date | None) -> Period | None:
@@ -336,6 +382,9 @@ def document_period(
     opening = _opening_period(low, lex, periods, _published(published))
     if opening is not None:
         return opening
+    so_far = _year_so_far(low, lex, periods, published)
+    if so_far is not None:
+        return so_far
     hint = _YEAR.match(published or "")
     hinted = int(hint.group()) if hint and _valid_year(int(hint.group())) else None
     if votes:

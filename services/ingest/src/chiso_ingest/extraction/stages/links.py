@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.periods import PeriodMention, resolve, year_to_date
+from chiso_ingest.extraction.periods import PeriodMention, now_period, resolve, year_to_date
 from chiso_shared.facts import Role, Unit
 
 _CLAUSE_END = re.compile(r"[;.!?\n]")
@@ -60,7 +60,8 @@ def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             )
         )
         if m.role is Role.level:
-            walk.last_level = k
+            if depth == 0:  # a figure in brackets is no total of a "trong đó" list after it
+                walk.last_level = k
             walk.levels.append((depth, k))
     return out
 
@@ -135,11 +136,22 @@ def _said_period(
             taken.add(i)
             return p
     j = bisect_left(doc.period_starts, m.start) - 1
+    aside: PeriodMention | None = None
     while j >= 0 and doc.periods[j].start >= sent_start:
-        if j not in taken and doc.periods[j].end <= m.start:
-            return doc.periods[j]
+        p = doc.periods[j]
+        if j not in taken and p.end <= m.start:
+            if p.kind not in doc.lex.words("period.aside_kinds") or not _closed_before(doc, p, m):
+                return p
+            aside = aside or p
         j -= 1
-    return None
+    return aside
+
+
+def _closed_before(doc: Doc, p: PeriodMention, m: Mention) -> bool:
+    """Whether `p` stands in brackets closed before the number: an aside ("tháng 11/2023
+    (tính đến 21/11/2023): 67.060") that dates only what it holds when of one of
+    `period.aside_kinds`, unless nothing else in the sentence dates the number."""
+    return doc.low.count(")", p.end, m.start) > doc.low.count("(", p.end, m.start)
 
 
 def is_flow(doc: Doc, m: Mention) -> bool:
@@ -156,4 +168,16 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
         return None
     if said.kind == "year_to_date":
         return year_to_date(str(doc.period))
+    if said.kind == "now":
+        now = now_period(doc.period, doc.published)
+        return None if now is None else str(now)
     return resolve(said, doc.period.year, flow=is_flow(doc, m))
+
+
+def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    """What the figure before `m` is compared with, when `m` is the level in brackets right
+    after it: "cùng kỳ năm 2022" in "tăng 0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)"."""
+    if m.role is not Role.level or not done or done[-1].sentence != m.sentence:
+        return None
+    found = doc.lex.pattern("period.compared_bracket").search(doc.low, done[-1].end, m.start)
+    return None if found is None else found.group("basis")

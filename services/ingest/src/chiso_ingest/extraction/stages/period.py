@@ -8,13 +8,15 @@ levels under it unless the cell names its own; the report's own period is the de
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.periods import find_periods, resolve
-from chiso_ingest.extraction.stages.links import is_flow, resolve_said
+from chiso_ingest.extraction.periods import find_periods, resolve, resolve_period
+from chiso_ingest.extraction.stages.links import compared_basis, is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
+from chiso_shared.periods import Period, PeriodError
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -23,9 +25,52 @@ _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
-        period = out[m.parent].period if m.parent is not None else _own_period(doc, out, m)
+        if m.parent is not None:
+            period = out[m.parent].period
+        else:
+            period = _compared_period(doc, out, m) or _own_period(doc, out, m)
         out.append(m._replace(period=period or str(doc.period)))
     return out
+
+
+def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    """A level in brackets right after what the figure before it is compared with: "tăng
+    0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)" is the compared period's figure."""
+    basis = compared_basis(doc, done, m)
+    own = Period.try_parse(done[-1].period or "") if basis is not None else None
+    if basis is None or own is None:
+        return None
+    try:
+        period = _basis_period(doc, basis, own, flow=is_flow(doc, m))
+    except PeriodError:
+        return None
+    return None if period is None else str(period)
+
+
+def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | None:
+    """The period `basis` names, for a figure of period `own`: the same period of another
+    year ("cùng kỳ năm 2022"), a plan's year ("kế hoạch năm"), the period before ("tháng
+    trước"), or one written out ("tháng 9/2022", "DTI 2021")."""
+    lex = doc.lex
+    written = next(
+        (
+            p
+            for mention in find_periods(basis, lex, [(0, len(basis))])
+            if (p := resolve_period(mention, own.end.year, flow=flow)) is not None
+        ),
+        None,
+    )
+    if lex.pattern("period.plan_basis").search(basis):
+        plan_year = Period.annual(own.end.year) if "năm" in basis else own
+        return written or plan_year
+    same = lex.pattern("period.same_period").search(basis)
+    if same is not None:
+        year = int(same.group("y")) if same.group("y") else own.start.year - 1
+        return own.in_year(year)
+    before = lex.pattern("period.previous_period").search(basis)
+    if before is not None:
+        return own.in_year(own.start.year - 1) if before.group("unit") == "năm" else own.previous()
+    return written
 
 
 def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
@@ -35,10 +80,31 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
         period = future.period
     if period is None and m.component is not None:
         period = done[m.component].period
+    if period is None:
+        period = _paragraph_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and m.said_period is None:
         period = _header_period(doc, header, flow=is_flow(doc, m)) or period
     return period
+
+
+def _paragraph_lead(doc: Doc, m: Mention) -> str | None:
+    """The period that opens the paragraph as its time ("Trong năm 2023, ...", comma and
+    all) dates the later sentences of that paragraph that name none, within
+    `windows.paragraph` (a web page's one-line article is no paragraph)."""
+    para = doc.low.rfind("\n", 0, m.start) + 1
+    lead = para + doc.lex.integer("windows.paragraph_lead")
+    i = bisect_left(doc.period_starts, para)
+    if i == len(doc.periods) or doc.periods[i].start >= min(lead, m.near):
+        return None
+    p = doc.periods[i]
+    if (
+        p.kind not in doc.lex.words("period.lead_kinds")
+        or not doc.low.startswith(",", p.end)
+        or m.start - para > doc.lex.integer("windows.paragraph")
+    ):
+        return None
+    return resolve(p, doc.period.year, flow=is_flow(doc, m))
 
 
 def _header_period(doc: Doc, header: str, *, flow: bool) -> str | None:

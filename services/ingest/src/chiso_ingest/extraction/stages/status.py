@@ -17,7 +17,7 @@ from types import MappingProxyType
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.stages.links import resolve_said
+from chiso_ingest.extraction.stages.links import compared_basis, resolve_said
 from chiso_shared.facts import Role, Status
 from chiso_shared.periods import Period
 
@@ -137,6 +137,14 @@ def _after_target(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status |
     return Status.target if _ahead(doc, m) else None
 
 
+def _compared_plan(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status | None:
+    """A plan in brackets after the comparison with it ("đạt 22,9% so với kế hoạch năm
+    (302.400 tỷ đồng)") is a target."""
+    basis = compared_basis(doc, done[:k], m)
+    plan = basis is not None and doc.lex.pattern("period.plan_basis").search(basis)
+    return Status.target if plan else None
+
+
 def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
     """A part listed after "trong đó" shares the status of its total."""
     return done[m.component].status if m.component is not None else None
@@ -150,6 +158,7 @@ _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | N
             "plan_section": _plan_section,
             "after_target": _after_target,
             "total": _total,
+            "compared_plan": _compared_plan,
         }
     )
 )
