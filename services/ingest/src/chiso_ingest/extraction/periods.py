@@ -14,6 +14,7 @@ from chiso_shared.periods import Period, PeriodError
 
 _ROMAN = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4})
 _YEAR = re.compile(r"\d{4}")
+_DIGIT = re.compile(r"\d")
 _YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 _TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative")
@@ -122,6 +123,39 @@ def _month_span(p: PeriodMention, _: int, doc_year: int, __: bool) -> Period | N
     return None
 
 
+# Nghị định 09/2019/NĐ-CP: a state report's figures run from the 15th of the month before
+# its period starts to the 14th of its last month ("từ ngày 15/6 đến 14/9" is the third
+# quarter's report)
+_WINDOW_FIRST_DAY, _WINDOW_LAST_DAY = 15, 14
+
+
+def _day_span(p: PeriodMention, _: int, doc_year: int, __: bool) -> Period | None:
+    """ "từ ngày 1/7 đến 20/8/2024": those days; a reporting window, the period it reports."""
+    d1, d2 = int(p.group("d1") or 0), int(p.group("d2") or 0)
+    m1, m2 = _month(p.group("m1")), _month(p.group("m2"))
+    if not (m1 and m2):
+        return None
+    y2 = _year(p.group("y2"), doc_year)
+    y1 = _year(p.group("y1"), y2 if (m1, d1) <= (m2, d2) else y2 - 1)
+    months = (y2 * 12 + m2) - (y1 * 12 + m1)
+    if (d1, d2) == (_WINDOW_FIRST_DAY, _WINDOW_LAST_DAY) and months > 0:
+        window = _reported(y2, m2, months)
+        if window is not None:
+            return window
+    return Period.span(Period.day(y1, m1, d1), Period.day(y2, m2, d2))
+
+
+def _reported(year: int, last: int, months: int) -> Period | None:
+    """The period of `months` months ending with month `last` of `year`, by its name."""
+    first = last - months + 1
+    if months == 1:
+        return Period.month(year, last)
+    if months in (3, 6, 12) and last % months == 0:
+        named = {3: Period.quarter(year, last // 3), 6: Period.half(year, last // 6)}
+        return named.get(months, Period.annual(year))
+    return Period.months(year, first, last) if first >= 1 else None
+
+
 def _cumulative(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
     last = _month(p.group("m") or p.group("n"))
     if last is None:
@@ -181,6 +215,7 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
     MappingProxyType(
         {
             "day": _day,
+            "day_span": _day_span,
             "month_span": _month_span,
             "cumulative": _cumulative,
             "to_month": _to_month,
@@ -240,16 +275,14 @@ def _published(published: str | None) -> date | None:
 def _opening_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
 ) -> Period | None:
-    """The period the report's first line states ("Trong tháng 11, doanh thu ...", "Năm 2023,
-    ..."), when the first period it names is of a kind a report covers and does not start
-    after the publication date (a plan's year is no report's). Without a year it is
-    completed by the publication date: the latest such period that starts by then. (The
-    whole first line, not its first sentence: a bulletin's heading often runs into its
-    first item.)"""
-    start = len(low) - len(low.lstrip())
-    end = low.find("\n", start)
-    end = min(len(low) if end < 0 else end, start + lex.integer("document.opening_window"))
-    first = next((p for p in periods if p.start < end and p.kind != "now"), None)
+    """The period the report opens with ("Trong tháng 11, doanh thu ...", "Năm 2023, ..."):
+    the first period named in the first line that names one, skipping heading lines (the
+    agency's name, "Thông cáo báo chí") that name none, when that period is of a kind a
+    report covers and does not start after the publication date (a plan's year is no
+    report's). Without a year it is completed by the publication date: the latest such
+    period that starts by then. (The whole line, not its first sentence: a bulletin's
+    heading often runs into its first item.)"""
+    first = _first_named(low, lex, periods)
     if first is None or first.kind not in _OPENING_KINDS:
         return None
     if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
@@ -258,6 +291,22 @@ def _opening_period(
     if found is None or (published is not None and found.start > published):
         return None
     return found
+
+
+def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> PeriodMention | None:
+    """The first period of the first line within `document.title_window` that names one;
+    a line that names none but is long or holds a figure is the body, which then states no
+    period of its own."""
+    start = len(low) - len(low.lstrip())
+    while start < min(len(low), lex.integer("document.title_window")):
+        end = low.find("\n", start)
+        end = len(low) if end < 0 else end
+        reach = min(end, start + lex.integer("document.opening_window"))
+        first = next((p for p in periods if start <= p.start < reach and p.kind != "now"), None)
+        if first is not None or end - start > _TITLE_MAX or _DIGIT.search(low, start, end):
+            return first
+        start = end + 1
+    return None
 
 
 def _year_so_far(
@@ -309,8 +358,11 @@ def _completed(p: PeriodMention, published: date | None) -> Period | None:
     return None
 
 
-def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str | None:
-    """A month, half or quarter named in a title line marks a monthly/half-year report."""
+def _title_period(
+    low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
+) -> str | None:
+    """A month, half or quarter named in a title line marks a monthly/half-year report;
+    without a year on the line, the publication date completes it."""
     for p in periods:
         if p.start > lex.integer("document.title_window"):
             break
@@ -328,6 +380,9 @@ def _title_period(low: str, lex: Lexicon, periods: list[PeriodMention]) -> str |
             later = _YEAR.search(low, p.end, line_end)
             year_text = later.group() if later else None
         if year_text is None:
+            completed = _completed(p, published)
+            if completed is not None:
+                return str(completed)
             continue
         period = resolve(p, int(year_text), flow=True)
         if period is not None:
@@ -376,7 +431,7 @@ def document_period(
 ) -> Period | None:
     """The report's own period: its title, else its most named year, else `published`."""
     votes = _year_votes(low, lex)
-    titled = _title_period(low, lex, periods)
+    titled = _title_period(low, lex, periods, _published(published))
     if titled is not None:
         return Period.parse(titled)
     opening = _opening_period(low, lex, periods, _published(published))
