@@ -21,7 +21,7 @@ from chiso_ingest.extraction.stages.numbers import (
     merge_ranges,
     read_values,
 )
-from chiso_ingest.extraction.stages.period import read_period
+from chiso_ingest.extraction.stages.period import read_basis_period, read_period
 from chiso_ingest.extraction.stages.roles import read_roles
 from chiso_ingest.extraction.stages.scope import read_scope
 from chiso_ingest.extraction.stages.status import read_status
@@ -53,6 +53,7 @@ def stages(max_facts: int | None = None) -> tuple[Stage, ...]:
         link,
         read_status,
         read_period,
+        read_basis_period,
         read_indicator,
         read_scope,
         read_label,

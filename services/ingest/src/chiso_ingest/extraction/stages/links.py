@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.periods import PeriodMention, now_period, resolve, year_to_date
+from chiso_ingest.extraction.periods import (
+    PeriodMention,
+    now_period,
+    resolve_period,
+    year_to_date,
+)
 from chiso_shared.facts import Role, Unit
+from chiso_shared.periods import Period
 
 _CLAUSE_END = re.compile(r"[;.!?\n]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
@@ -171,7 +177,10 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
     if said.kind == "now":
         now = now_period(doc.period, doc.published)
         return None if now is None else str(now)
-    return resolve(said, doc.period.year, flow=is_flow(doc, m))
+    found = resolve_period(said, doc.period.year, flow=is_flow(doc, m))
+    if found is not None and said.kind == "horizon" and found.starts_after(doc.period):
+        return str(Period.annual(found.year))  # the end of a later year: that year's target
+    return None if found is None else str(found)
 
 
 def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:

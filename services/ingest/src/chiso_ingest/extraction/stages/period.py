@@ -16,6 +16,7 @@ from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.periods import find_periods, resolve, resolve_period
 from chiso_ingest.extraction.stages.links import compared_basis, is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
+from chiso_shared.facts import Basis
 from chiso_shared.periods import Period, PeriodError
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
@@ -114,3 +115,45 @@ def _header_period(doc: Doc, header: str, *, flow: bool) -> str | None:
             return period
     years = set(_HEADER_YEAR.findall(header))
     return years.pop() if len(years) == 1 else None
+
+
+def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    """GUIDELINE §5: a comparison with the period just before (or the same period a year
+    earlier) is `previous_period`, with another named period `other`, whatever the words
+    first suggested ("tăng 0,2511 điểm so với năm 2020" of a 2022 figure is other; "so với
+    thời điểm hết tháng 3" of an April figure is the previous period)."""
+    out: list[Mention] = []
+    for m in mentions:
+        if m.basis in (Basis.previous_period, Basis.other) and m.period is not None:
+            compared = _named_basis(doc, m)
+            if compared is not None:
+                m = m._replace(basis=_basis_of(compared, Period.parse(m.period)) or m.basis)
+        out.append(m)
+    return out
+
+
+def _named_basis(doc: Doc, m: Mention) -> Period | None:
+    """The period the basis of `m` names, written after it ("so với năm 2020") or before
+    it in its clause ("So với năm 2020, tỉnh đã tăng 9 bậc")."""
+    after = doc.low[m.unit_end : max(m.unit_end, m.tail_end)]
+    window = after or doc.low[m.seg_start : m.start]
+    found = doc.lex.pattern("period.compared_with").search(window)
+    own = Period.try_parse(m.period or "")
+    if found is None or own is None:
+        return None
+    try:
+        return _basis_period(doc, found.group("basis"), own, flow=is_flow(doc, m))
+    except PeriodError:
+        return None
+
+
+def _basis_of(compared: Period, own: Period) -> Basis | None:
+    if compared == own:
+        return None  # the basis named nothing of its own
+    try:
+        before = {own.previous(), own.in_year(own.start.year - 1)}
+    except PeriodError:
+        return None
+    if compared in before:
+        return Basis.previous_period
+    return Basis.other if compared < own else None
