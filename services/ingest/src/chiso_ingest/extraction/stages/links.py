@@ -26,8 +26,6 @@ from chiso_shared.periods import Period
 
 _CLAUSE_END = re.compile(r"[;.!?\n]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
-# "(năm 2023: 2.100 tỷ đồng)": the period labels the figure after it
-_NAMES_NEXT = re.compile(r"\s*:\s*\d")
 
 
 @dataclass(slots=True)
@@ -137,7 +135,7 @@ def _said_period(
     if i < len(doc.periods):
         p = doc.periods[i]
         gap = doc.low[m.tail_end : p.start]
-        names_next = _NAMES_NEXT.match(doc.low, p.end) is not None
+        names_next = doc.lex.pattern("period.names_next").match(doc.low, p.end) is not None
         if p.end <= min(next_start, sent_end) and _TRAILING_GAP.fullmatch(gap) and not names_next:
             taken.add(i)
             return p

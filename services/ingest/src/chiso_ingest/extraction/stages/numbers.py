@@ -11,7 +11,7 @@ from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.numbers import parse_number, reread_as_decimal
 from chiso_ingest.extraction.tables import Cell
-from chiso_shared.facts import Unit
+from chiso_shared.facts import Role, Unit
 
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
@@ -337,21 +337,24 @@ def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
 
 
 def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
-    """`từ 60 đến 70%`: one range, read with the unit of its upper bound."""
+    """`từ 60 đến 70%`: one range, read with the unit of its upper bound and the role of
+    its lower bound when a verb before it made one."""
     out: list[Mention] = []
     for m in mentions:
         prev = out[-1] if out else None
         if prev is not None and _bounds_a_range(doc, prev, m):
+            # "giảm từ 60 đến 70%": the verb before the lower bound makes both a change
+            keep = prev.role is not Role.level
             out[-1] = prev._replace(
-                max=m.value,
+                max=-m.value if keep and prev.value < 0 else m.value,
                 unit=m.unit,
                 end=m.end,
                 unit_end=m.unit_end,
                 item_end=m.item_end,
                 tail_end=m.tail_end,
                 item=m.item,
-                role=m.role,
-                basis=m.basis,
+                role=prev.role if keep else m.role,
+                basis=prev.basis if keep else m.basis,
             )
             continue
         out.append(m)

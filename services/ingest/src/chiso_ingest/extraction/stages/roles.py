@@ -117,6 +117,18 @@ def _change(lex: Lexicon, b: _Before) -> RoleFound:
     return None
 
 
+def _restated_change(lex: Lexicon, b: _Before) -> RoleFound:
+    """ "tăng 4,1 triệu thuê bao (4,25%)": the change before, restated as a percentage."""
+    found = lex.pattern("role.restated_change").search(b.left) if b.unit is Unit.percent else None
+    if found is None:
+        return None
+    verb = found.group("verb")
+    for rule in lex.rules("role.changes"):
+        if rule.pattern.search(verb):
+            return Role.change, b.basis or Basis(rule.text("basis")), rule.number("sign")
+    return None
+
+
 def _compared_share(_: Lexicon, b: _Before) -> RoleFound:
     """ "95% so với kế hoạch": a percentage with a basis is a ratio."""
     return (Role.ratio, b.basis, 1.0) if b.basis is not None and b.unit is Unit.percent else None
@@ -129,6 +141,7 @@ _ROLE_STEPS: Mapping[str, Callable[[Lexicon, _Before], RoleFound]] = MappingProx
         "multiple": _multiple,
         "sign": _sign,
         "change": _change,
+        "restated_change": _restated_change,
         "compared_share": _compared_share,
     }
 )
