@@ -100,6 +100,8 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
 
 
 def _is_section_number(doc: Doc, start: int, end: int) -> bool:
+    if doc.lex.pattern("exclude.inline_section").match(doc.low, start):
+        return True
     line = doc.low.rfind("\n", 0, start) + 1
     prefix = doc.low[line:start]
     if prefix.strip(" \t-–•*+"):
