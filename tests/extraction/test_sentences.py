@@ -38,3 +38,20 @@ def test_line_breaks_end_a_sentence_unless_the_line_is_wrapped() -> None:
         "Mục hai, gồm\ncác xã\n",
         "- Ý ba",
     ]
+
+
+def test_an_abbreviation_or_a_glued_initial_ends_no_sentence() -> None:
+    words = frozenset({"tp"})
+    assert _abbreviated_sentences("Tại TP. Hạ Long có chuẩn G.A.P và OCOP. Hết", words) == [
+        "Tại TP. Hạ Long có chuẩn G.A.P và OCOP. ",
+        "Hết",
+    ]
+
+
+def test_without_the_abbreviation_listed_its_stop_ends_a_sentence() -> None:
+    assert _abbreviated_sentences("Tại TP. Hạ Long", frozenset()) == ["Tại TP. ", "Hạ Long"]
+
+
+def _abbreviated_sentences(text: str, words: frozenset[str]) -> list[str]:
+    starts = [*sentence_starts(text, words), len(text)]
+    return [text[a:b] for a, b in zip(starts, starts[1:], strict=False)]

@@ -48,7 +48,7 @@ def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         near, clause = doc.near_start(m.start), doc.clause_start(m.start)
         seg_start = _segment_start(m, prev, clause)
         _enter(doc, walk, m, prev, doc.low[seg_start : m.start])
-        said = _said_period(doc, m, walk.taken, next_start, near)
+        said = _said_period(doc, m, walk.taken, next_start, doc.sentence_starts[m.sentence])
         out.append(
             m._replace(
                 near=near,
