@@ -167,8 +167,10 @@ def extract(
     scope: Annotated[
         str | None,
         typer.Option(
-            help="VN-xx cho tài liệu không nêu tên tỉnh. / "
-            "VN-xx for documents that do not name their province.",
+            help="VN-xx cho tài liệu không nêu tên tỉnh; thiếu nó, văn bản cấp tỉnh không "
+            "nêu tên tỉnh có phạm vi để trống (không rõ), không phải VN. / "
+            "VN-xx for documents that do not name their province; without it a provincial "
+            "text naming none gets an empty (unknown) scope, not VN.",
         ),
     ] = None,
     hints: Annotated[
