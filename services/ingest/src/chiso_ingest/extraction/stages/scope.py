@@ -104,7 +104,7 @@ def _respective(doc: Doc, mentions: Sequence[Mention], names: Sequence[Named]) -
     out: dict[int, str] = {}
     lex = doc.lex
     for found in lex.pattern("scope.respectively").finditer(doc.low):
-        start, end = doc.sentence_bounds(doc.sentence_of(found.start()))
+        start, end = _sentence_around(doc, found.start())
         codes = _listed(doc, [n for n in names if start <= n[0] < end])
         if len(codes) < 2:
             continue
@@ -116,6 +116,18 @@ def _respective(doc: Doc, mentions: Sequence[Mention], names: Sequence[Named]) -
             if len(members) == len(codes):
                 out.update(zip(members, codes, strict=True))
     return out
+
+
+def _sentence_around(doc: Doc, pos: int) -> tuple[int, int]:
+    """The sentence holding `pos`, with those before it that the splitter cut off after an
+    abbreviation ("TP. Hồ Chí Minh")."""
+    index = doc.sentence_of(pos)
+    start, end = doc.sentence_bounds(index)
+    cut = doc.lex.pattern("scope.abbreviation_before")
+    while index > 0 and cut.search(doc.low, max(0, start - 8), start):
+        index -= 1
+        start = doc.sentence_bounds(index)[0]
+    return start, end
 
 
 def _listed(doc: Doc, names: Sequence[Named]) -> list[str]:
