@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_shared.catalogue import areas
@@ -102,26 +102,19 @@ def area_code(place: str, code_list: str = "2004") -> str | None:
     return _index(code_list).code_of.get(_fold(name))
 
 
-def province_in(text: str, start: int, end: int, code_list: str = "2004") -> str | None:
-    """The last province named in text[start:end], if any (for figures of one province
-    inside a national report)."""
-    names = province_names(text, code_list, start, end)
-    return names[-1][2] if names else None
-
-
-def province_names(
-    text: str, code_list: str = "2004", start: int = 0, end: int | None = None
-) -> list[tuple[int, int, str]]:
-    """Every province named in text[start:end] as (start, end, code), in order."""
+@lru_cache(maxsize=2)
+def province_names(text: str, code_list: str = "2004") -> tuple[tuple[int, int, str], ...]:
+    """Every province named in the text as (start, end, code), in order. Kept for the last
+    texts: the report's scope and then its figures' scopes read the same names."""
     index = _index(code_list)
     out: list[tuple[int, int, str]] = []
-    for m in index.pattern.finditer(text, start, len(text) if end is None else end):
+    for m in index.pattern.finditer(text):
         if m.start() and text[m.start() - 1].isalnum():
             continue
         code = index.code_of.get(_fold(m.group()))
         if code:
             out.append((m.start(), m.end(), code))
-    return out
+    return tuple(out)
 
 
 def document_scope(
@@ -136,12 +129,14 @@ def document_scope(
         return "VN"
     counts = _province_counts(text, code_list)
     national = len(lex.pattern("scope.national").findall(low))
+    top = counts.most_common(1)[0] if counts else None
+    if top and top[1] > national:
+        return top[0]
     provincial = len(lex.pattern("scope.province_markers").findall(low))
-    if not counts:
+    if top is None:
         return _unnamed_scope(hint, national, provincial)
-    code, n = counts.most_common(1)[0]
-    if n > national or provincial > national:
-        return code
+    if provincial > national:
+        return top[0]
     if hint:
         return hint
     return "VN" if national else None

@@ -48,7 +48,7 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
 
 
 def _places(doc: Doc, mentions: Sequence[Mention]) -> _Places:
-    names = tuple(province_names(doc.text, doc.code_list))
+    names = province_names(doc.text, doc.code_list)
     return _Places(
         names=names,
         starts=tuple(n[0] for n in names),
@@ -99,12 +99,10 @@ def _national_subject(doc: Doc, start: int, end: int) -> bool:
 
 
 def _respective(doc: Doc, mentions: Sequence[Mention], names: Sequence[Named]) -> dict[int, str]:
-    """For each sentence saying "A và B lần lượt ...": its figures of one kind, as many as
-    the provinces listed, each given the province of its place in the list."""
+    """For each sentence naming two provinces or more and saying "lần lượt": its figures of
+    one kind, as many as the provinces listed, each given the province of its place."""
     out: dict[int, str] = {}
-    lex = doc.lex
-    for found in lex.pattern("scope.respectively").finditer(doc.low):
-        start, end = _sentence_around(doc, found.start())
+    for start, end in _listing_sentences(doc, names):
         codes = _listed(doc, [n for n in names if start <= n[0] < end])
         if len(codes) < 2:
             continue
@@ -116,6 +114,18 @@ def _respective(doc: Doc, mentions: Sequence[Mention], names: Sequence[Named]) -
             if len(members) == len(codes):
                 out.update(zip(members, codes, strict=True))
     return out
+
+
+def _listing_sentences(doc: Doc, names: Sequence[Named]) -> list[tuple[int, int]]:
+    """The sentences that say "lần lượt" (looked for only where a province is named)."""
+    said = doc.lex.pattern("scope.respectively")
+    out: list[tuple[int, int]] = []
+    for index in sorted({doc.sentence_of(start) for start, _, _ in names}):
+        start, end = doc.sentence_bounds(index)
+        found = said.search(doc.low, start, end)
+        if found:
+            out.append(_sentence_around(doc, found.start()))
+    return list(dict.fromkeys(out))
 
 
 def _sentence_around(doc: Doc, pos: int) -> tuple[int, int]:
