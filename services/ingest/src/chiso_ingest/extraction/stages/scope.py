@@ -83,8 +83,14 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
         return "VN"
     named = _last_named(places, clause, m.start)
     if named is None and places.several:
-        named = _last_named(places, doc.text.rfind("\n", 0, m.start) + 1, m.start)
+        named = _last_named(places, _paragraph_start(doc, m.start), m.start)
     return named or doc.scope
+
+
+def _paragraph_start(doc: Doc, pos: int) -> int:
+    """Where the line holding `pos` starts, looking back at most `scope.paragraph_window`."""
+    back = max(0, pos - doc.lex.integer("scope.paragraph_window"))
+    return max(back, doc.text.rfind("\n", back, pos) + 1)
 
 
 def _last_named(places: _Places, start: int, end: int) -> str | None:
