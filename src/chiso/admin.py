@@ -35,7 +35,13 @@ def gateway_settings(
 
 
 async def create_client(
-    name: str, scopes: list[str], org: str, settings: GatewaySettings, *, tier: str = "standard"
+    name: str,
+    scopes: list[str],
+    org: str,
+    settings: GatewaySettings,
+    *,
+    tier: str = "standard",
+    area: str = "",
 ) -> NewClient:
     url = settings.resolved_database_url()
     await migrate_gateway(url)
@@ -43,7 +49,7 @@ async def create_client(
     try:
         async with create_sessionmaker(engine)() as session:
             created = await clients.create(
-                session, name, scopes, org=org, tier=tier, tiers=settings.quota_tiers
+                session, name, scopes, org=org, area=area, tier=tier, tiers=settings.quota_tiers
             )
             await session.commit()
             return created
@@ -62,6 +68,7 @@ async def list_clients(settings: GatewaySettings) -> list[dict[str, Any]]:
                     "client_id": row.client_id,
                     "name": row.name,
                     "org": row.org,
+                    "area": row.area,
                     "tier": row.tier,
                     "scopes": row.scopes,
                     "created_at": row.created_at,

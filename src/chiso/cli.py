@@ -167,8 +167,10 @@ def extract(
     scope: Annotated[
         str | None,
         typer.Option(
-            help="VN-xx cho tài liệu không nêu tên tỉnh. / "
-            "VN-xx for documents that do not name their province.",
+            help="VN-xx cho tài liệu không nêu tên tỉnh; thiếu nó, văn bản cấp tỉnh không "
+            "nêu tên tỉnh có phạm vi để trống (không rõ), không phải VN. / "
+            "VN-xx for documents that do not name their province; without it a provincial "
+            "text naming none gets an empty (unknown) scope, not VN.",
         ),
     ] = None,
     hints: Annotated[
@@ -251,6 +253,13 @@ def clients_create(
         ),
     ],
     org: Annotated[str, typer.Option(help="The client's agency code.")] = "",
+    area: Annotated[
+        str,
+        typer.Option(
+            help="The area its agency serves (VN-46, VN): the scope hint of the documents it"
+            " uploads without one."
+        ),
+    ] = "",
     tier: Annotated[
         str, typer.Option(help="Quota tier (requests per minute): see CHISO_GATEWAY_QUOTA_TIERS.")
     ] = "standard",
@@ -266,7 +275,7 @@ def clients_create(
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     try:
         created = asyncio.run(
-            create_client(name, scope_list, org, gateway_settings(data_dir), tier=tier)
+            create_client(name, scope_list, org, gateway_settings(data_dir), tier=tier, area=area)
         )
     except ClientError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chiso.ingest_cmd import collect
+from chiso_shared.catalogue import area_codes
 from chiso_shared.errors import ChisoError
 from chiso_shared.facts import Fact
 
@@ -124,7 +125,18 @@ def plan(
             f"không có tệp hay thư mục {', '.join(missing)}. / "
             f"no such file or folder: {', '.join(missing)}."
         )
-    return [Job(file, published, scope) for file in collect(paths)]
+    return [Job(file, published, known_scope(scope, "--scope")) for file in collect(paths)]
+
+
+def known_scope(scope: str | None, where: str) -> str | None:
+    """`scope` if it is an area code of the catalogue (`VN`, `VN-38`); a bad hint stops the
+    command rather than being dropped, which would leave its documents' scope unknown."""
+    if scope is None or scope in area_codes():
+        return scope
+    raise BadCommand(
+        f"{where}: {scope!r} không phải mã địa bàn (VN hoặc VN-xx). / "
+        f"{where}: {scope!r} is not an area code (VN or VN-xx)."
+    )
 
 
 def read_hints(table: Path, published: str | None, scope: str | None) -> list[Job]:
@@ -159,7 +171,7 @@ def _row_jobs(
             f"{table} dòng {line}: không có tệp {path}. / {table} line {line}: no file {path}."
         )
     row_published = (row.get("published") or "").strip() or published
-    row_scope = (row.get("scope") or "").strip() or scope
+    row_scope = known_scope((row.get("scope") or "").strip() or scope, f"{table} dòng/line {line}")
     return [Job(file, row_published, row_scope) for file in collect([path])]
 
 

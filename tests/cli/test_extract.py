@@ -328,3 +328,24 @@ def test_command_line_mistakes_are_reported_in_vietnamese(args: list[str], vietn
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.split(" extract: ", 1)[1].startswith(vietnamese)  # then " / " English
+
+
+@pytest.mark.parametrize("where", ["option", "cell"])
+def test_a_scope_hint_that_is_no_area_code_is_refused(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a.txt").write_text(UNDATED, encoding="utf-8")
+    if where == "option":
+        args = ["extract", str(tmp_path / "a.txt"), "--scope", "VN-99"]
+    else:
+        args = ["extract", "--hints", str(write_hints(tmp_path, ["a.txt\t2021\tVN38"]))]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stdout == "" and "is not an area code" in result.stderr
+
+
+def test_a_provincial_text_without_a_name_or_hint_has_no_scope(tmp_path: Path) -> None:
+    report = tmp_path / "so-tttt.txt"
+    report.write_text("Năm 2023, trên địa bàn tỉnh có 1.240 trạm BTS.", encoding="utf-8")
+    unknown = facts_of(runner.invoke(app, ["extract", str(report), "--jsonl"]))
+    hinted = facts_of(runner.invoke(app, ["extract", str(report), "--jsonl", "--scope", "VN-58"]))
+    assert [f["scope"] for f in unknown] == [None]
+    assert [f["scope"] for f in hinted] == ["VN-58"]

@@ -41,3 +41,21 @@ def test_unknown_tier_is_refused(tmp_path: Path, gateway_db: str) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert "unknown tier 'platinum'" in refused.stderr
+
+
+def test_create_with_an_area_and_refuse_an_unknown_one(tmp_path: Path, gateway_db: str) -> None:
+    created = chiso(
+        "clients", "create", "so-tttt-hue", "--scopes", "documents:write", "--area", "VN-46",
+        "--json", "--data-dir", str(tmp_path), database_url=gateway_db,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = chiso(
+        "clients", "list", "--json", "--data-dir", str(tmp_path), database_url=gateway_db
+    )
+    assert [row["area"] for row in json.loads(listed.stdout)] == ["VN-46"]
+    refused = chiso(
+        "clients", "create", "x", "--scopes", "documents:write", "--area", "Hue",
+        "--data-dir", str(tmp_path), database_url=gateway_db,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "area" in refused.stderr

@@ -68,6 +68,17 @@ async def test_import_then_read_back_with_provenance(client: httpx.AsyncClient) 
     assert level["sources"][0]["published"] == "2023-12-20"
 
 
+async def test_a_fact_of_unknown_scope_is_served_under_no_area(client: httpx.AsyncClient) -> None:
+    """A provincial text that named no province and came with no hint gives facts of scope
+    null: they are ignored, never filed under the country."""
+    batch = {"facts": [fact(scope=None), fact(scope="VN", start=40, end=49, value=80000000)]}
+    response = await client.post("/v1/facts", json=batch)
+    assert response.status_code == 200, response.text
+    assert (response.json()["imported"], response.json()["ignored"]) == (1, 1)
+    items = await current(client, indicator="telecom.subscribers.total")
+    assert [(item["area"], item["value"]) for item in items] == [("VN", 80000000)]
+
+
 async def test_same_batch_twice_changes_nothing(client: httpx.AsyncClient) -> None:
     batch = {"facts": [fact(), fact(period="2022", value=3000000, start=10, end=19)]}
     first = (await client.post("/v1/facts", json=batch)).json()

@@ -104,6 +104,7 @@ async def test_base64_content(client: httpx.AsyncClient) -> None:
         ({}, 422, "ingest.invalid"),
         ({"text": REPORT, "published": "23/12/2023"}, 422, "ingest.invalid"),
         ({"text": REPORT, "scope": "Thanh Hoa"}, 422, "ingest.invalid"),
+        ({"text": REPORT, "scope": "VN-99"}, 422, "ingest.invalid"),
         (
             {
                 "content_base64": base64.b64encode(b"%PDF-1.7 ...").decode(),

@@ -104,7 +104,13 @@ class Fact(BaseModel):
     period: PeriodText
     status: Status = Status.actual
     indicator: str | None = Field(default=None, max_length=200)
-    scope: str | None = Field(default=None, description="`VN`, `VN-xx` or `sub`.")
+    scope: str | None = Field(
+        default=None,
+        description=(
+            "`VN`, `VN-xx` or `sub`; null when unknown: a provincial text that names no "
+            "province and came with no scope hint. Such a fact belongs to no series."
+        ),
+    )
     label: str | None = Field(default=None, max_length=2000)
 
     @field_validator("period")

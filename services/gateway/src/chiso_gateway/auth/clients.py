@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.db.models import Client, RevokedToken
+from chiso_shared.catalogue import area_codes
 from chiso_shared.db import utcnow
 
 SCOPES = {
@@ -64,10 +65,13 @@ async def create(
     scopes: list[str],
     *,
     org: str = "",
+    area: str = "",
     tier: str = "standard",
     tiers: Collection[str] | None = None,
 ) -> NewClient:
-    """A new client; `tiers`, when given, are the quota tiers the tier must be one of."""
+    """A new client; `tiers`, when given, are the quota tiers the tier must be one of.
+    `area` (`VN-46`, `VN`) is the area its agency serves: the scope hint of the documents
+    it uploads without one."""
     granted = check_scopes(scopes)
     if tiers is not None and tier not in tiers:
         raise ClientError(f"unknown tier {tier!r}; known: {', '.join(tiers)}")
@@ -75,6 +79,8 @@ async def create(
         raise ClientError("a client needs a name of 1 to 200 characters")
     if not _ORG.match(org):
         raise ClientError("org must be letters, digits, '.', '_' or '-'")
+    if area and area not in area_codes():
+        raise ClientError(f"area {area!r} is not an area code (VN or VN-xx)")
     client_id = "ch_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
@@ -83,6 +89,7 @@ async def create(
             client_id=client_id,
             name=name.strip(),
             org=org,
+            area=area,
             tier=tier,
             scopes=" ".join(granted),
             secret_salt=salt,

@@ -153,6 +153,7 @@ async def token(
         issuer=settings.jwt_issuer,
         client_id=client.client_id,
         org=client.org,
+        area=client.area,
         scopes=asked,
         ttl=settings.token_ttl_seconds,
         tier=client.tier,

@@ -1,4 +1,5 @@
-"""Signed access tokens (HS256 JWTs) carrying the client, its agency and its scopes."""
+"""Signed access tokens (HS256 JWTs) carrying the client, its agency (and the area it serves)
+and its scopes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Principal:
     token_id: str
     tier: str = "standard"
     expires_at: int = 0  # the token's `exp`, seconds since the epoch
+    area: str = ""  # the area its agency serves: the scope hint of its uploads ("" for none)
 
 
 def issue(
@@ -32,12 +34,14 @@ def issue(
     scopes: list[str],
     ttl: int,
     tier: str = "standard",
+    area: str = "",
 ) -> str:
     now = int(time.time())
     claims = {
         "iss": issuer,
         "sub": client_id,
         "org": org,
+        "area": area,
         "scope": " ".join(scopes),
         "tier": tier,
         "jti": uuid.uuid4().hex,
@@ -63,6 +67,7 @@ def verify(token: str, *, key: str, issuer: str) -> Principal:
         token_id=str(claims["jti"]),
         tier=str(claims.get("tier") or "standard"),
         expires_at=int(claims["exp"]),
+        area=str(claims.get("area") or ""),
     )
 
 

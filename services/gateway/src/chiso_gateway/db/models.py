@@ -21,6 +21,9 @@ class Client(GatewayBase):
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     org: Mapped[str] = mapped_column(String(100), default="")
+    # the area its agency serves (`VN-46`, `VN`, or "" for none): the scope hint of the
+    # documents it uploads without one
+    area: Mapped[str] = mapped_column(String(8), default="", server_default="")
     tier: Mapped[str] = mapped_column(String(32), default="standard")
     scopes: Mapped[str] = mapped_column(String(500))
     secret_salt: Mapped[str] = mapped_column(String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -30,7 +31,12 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                         "title": {"type": "string"},
                         "source_url": {"type": "string"},
                         "published": {"type": "string", "examples": ["2023-12-25"]},
-                        "scope": {"type": "string", "examples": ["VN-38"]},
+                        "scope": {
+                            "type": "string",
+                            "examples": ["VN-38"],
+                            "description": "Area hint (VN or VN-xx) for a report that names "
+                            "no province; without it, the area of the client's agency.",
+                        },
                         "issuer": {"type": "string"},
                     },
                 }
@@ -74,14 +80,16 @@ UPLOAD_OPENAPI: dict[str, Any] = {
     },
 )
 async def upload(
-    request: Request, ingest: IngestDep, settings: SettingsDep, _principal: Writer
+    request: Request, ingest: IngestDep, settings: SettingsDep, principal: Writer
 ) -> Envelope[dict[str, Any]]:
+    # An upload without a `scope` takes the area of the client's agency, if it has one: a
+    # provincial report that names no province is then that province's, not of unknown scope.
     # The body's size is limited as it streams in (`chiso_shared.body_limit`), chunked or not.
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        response = await _forward_multipart(request, ingest, settings)
+        response = await _forward_multipart(request, ingest, settings, principal.area)
     else:
-        body = await request.body()
+        body = _with_scope(await request.body(), principal.area)
         response = await ingest.request(
             "POST", "/v1/documents", content=body, headers={"content-type": content_type}
         )
@@ -93,7 +101,23 @@ async def upload(
     )
 
 
-async def _forward_multipart(request: Request, ingest: IngestDep, settings: SettingsDep) -> Any:
+def _with_scope(body: bytes, area: str) -> bytes:
+    """The JSON upload with `scope` set to `area` where it gives none; anything that is not
+    a JSON object goes on as it came (ingest answers it)."""
+    if not area:
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(document, dict) or document.get("scope") not in (None, ""):
+        return body
+    return json.dumps({**document, "scope": area}, ensure_ascii=False).encode()
+
+
+async def _forward_multipart(
+    request: Request, ingest: IngestDep, settings: SettingsDep, area: str
+) -> Any:
     limits = {"max_files": 1, "max_fields": 20, "max_part_size": settings.max_upload_bytes}
     async with request.form(**limits) as form:
         upload = form.get("file")
@@ -107,6 +131,8 @@ async def _forward_multipart(request: Request, ingest: IngestDep, settings: Sett
                 f"Documents may be {settings.max_upload_bytes} bytes.", code="gateway.too_large"
             )
         fields = {name: value for name in META_FIELDS if isinstance(value := form.get(name), str)}
+        if area and not fields.get("scope"):
+            fields["scope"] = area
         files = {"file": (upload.filename or "document", content, upload.content_type or "")}
     return await ingest.request("POST", "/v1/documents", files=files, data=fields)
 

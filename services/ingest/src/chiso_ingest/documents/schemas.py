@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chiso_shared.catalogue import area_codes
 from chiso_shared.facts import Fact
 from chiso_shared.input_guard import no_nul
 
@@ -25,10 +26,25 @@ class DocumentMetadata(BaseModel):
     scope: str | None = Field(
         default=None,
         pattern=r"^VN(-\d{2})?$",
-        description="Area hint (VN or VN-xx) for documents that do not name their province.",
+        description=(
+            "Area hint (VN or VN-xx, a code of the area catalogue) for documents that do not "
+            "name their province. Through the gateway, an upload without it takes the "
+            "uploading client's area, if the client has one. A provincial text that names no "
+            "province and has no hint gets facts of unknown scope (null), which belong to no "
+            "series."
+        ),
         examples=["VN-38"],
     )
     issuer: str | None = Field(default=None, max_length=500)
+
+    @field_validator("scope", mode="after")
+    @classmethod
+    def _known_area(cls, scope: str | None) -> str | None:
+        """A well-formed code that names no area ("VN-99") would leave the scope unknown
+        without saying so: refused like a malformed one."""
+        if scope is not None and scope not in area_codes():
+            raise ValueError(f"{scope!r} is not an area code of the catalogue")
+        return scope
 
     @field_validator("*", mode="after")
     @classmethod

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_shared.catalogue import areas
@@ -102,50 +102,59 @@ def area_code(place: str, code_list: str = "2004") -> str | None:
     return _index(code_list).code_of.get(_fold(name))
 
 
-def province_in(text: str, start: int, end: int, code_list: str = "2004") -> str | None:
-    """The last province named in text[start:end], if any (for figures of one province
-    inside a national report)."""
-    code = None
+@lru_cache(maxsize=2)
+def province_names(text: str, code_list: str = "2004") -> tuple[tuple[int, int, str], ...]:
+    """Every province named in the text as (start, end, code), in order. Kept for the last
+    texts: the report's scope and then its figures' scopes read the same names."""
     index = _index(code_list)
-    for m in index.pattern.finditer(text, start, end):
-        if not (m.start() and text[m.start() - 1].isalnum()):
-            code = index.code_of.get(_fold(m.group())) or code
-    return code
+    out: list[tuple[int, int, str]] = []
+    for m in index.pattern.finditer(text):
+        if m.start() and text[m.start() - 1].isalnum():
+            continue
+        code = index.code_of.get(_fold(m.group()))
+        if code:
+            out.append((m.start(), m.end(), code))
+    return tuple(out)
 
 
 def document_scope(
     text: str, low: str, lex: Lexicon, hint: str | None, code_list: str = "2004"
 ) -> str | None:
-    """The province a report is about, `VN` for a national report, else the hint.
-
-    Each count is made only when the answer depends on it: a ministry's report needs none,
-    a text naming no province needs no marker counts.
+    """The province a report is about, `VN` for a national report, else the hint; None
+    (unknown) for a report that says it is a province's but names none and has no hint.
     """
     if lex.pattern("scope.national_issuer").search(
         low, 0, lex.integer("scope.national_issuer_window")
     ):
         return "VN"
-    counts = _province_counts(text, _index(code_list))
-    if not counts:
-        return hint or "VN"
-    code, n = counts.most_common(1)[0]
+    counts = _province_counts(text, code_list)
     national = len(lex.pattern("scope.national").findall(low))
-    if n > national or len(lex.pattern("scope.province_markers").findall(low)) > national:
-        return code
+    top = counts.most_common(1)[0] if counts else None
+    if top and top[1] > national:
+        return top[0]
+    provincial = len(lex.pattern("scope.province_markers").findall(low))
+    if top is None:
+        return _unnamed_scope(hint, national, provincial)
+    if provincial > national:
+        return top[0]
     if hint:
         return hint
     return "VN" if national else None
 
 
-def _province_counts(text: str, index: _AreaIndex) -> Counter[str]:
+def _unnamed_scope(hint: str | None, national: int, provincial: int) -> str | None:
+    """A text naming no province: a province's (the hint, else unknown) when it speaks of
+    "the province" at least as often as of the country; national otherwise, since national
+    news need not say "cả nước"; but a hint wins over a text that says neither."""
+    if provincial and provincial >= national:
+        return hint
+    return "VN" if national else hint or "VN"
+
+
+def _province_counts(text: str, code_list: str) -> Counter[str]:
     """How often each province is named, places of issue ("Hà Nội, ngày ...") aside."""
-    counts: Counter[str] = Counter()
-    for m in index.pattern.finditer(text):
-        if m.start() and (text[m.start() - 1].isalnum()):
-            continue
-        if _PLACE_OF_ISSUE.match(text, m.end()):
-            continue
-        code = index.code_of.get(_fold(m.group()))
-        if code:
-            counts[code] += 1
-    return counts
+    return Counter(
+        code
+        for _, end, code in province_names(text, code_list)
+        if not _PLACE_OF_ISSUE.match(text, end)
+    )

@@ -1,53 +1,174 @@
-"""Scope: the area a figure measures, the report's own unless its clause says otherwise.
+"""Scope: the area a figure measures, the report's own unless its text says otherwise.
 
 A change or ratio takes its level's scope. A named commune or district before a level, or
 "tại Trung tâm ..." after it, makes it a sub-area's figure ("sub"); a clause whose subject
-is the country makes it national ("VN"), or the province the clause names.
+is the country, or a level given as the national average, makes it national ("VN"). A
+province named in the figure's clause before it makes it that province's; in an article
+about several provinces, a paragraph keeps the province it named last ("địa phương này"),
+and "A và B lần lượt ..." gives each list of figures to the provinces in order. Otherwise
+the report's own scope, which is None (unknown) for a provincial text that names no
+province and came with no hint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.scope import area_code, province_in
+from chiso_ingest.extraction.scope import area_code, province_names
 from chiso_ingest.extraction.stages.links import clause_end
+from chiso_shared.facts import Role
+
+Named = tuple[int, int, str]  # a province's name in the text: start, end, code
+
+
+@dataclass(frozen=True, slots=True)
+class _Places:
+    names: tuple[Named, ...]
+    starts: tuple[int, ...]
+    several: bool  # an article about several provinces: a paragraph keeps its last one
+    respective: dict[int, str]  # mention index -> its province in a "lần lượt" list
 
 
 def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    given = list(mentions)
+    places = _places(doc, given)
     out: list[Mention] = []
-    for m in mentions:
-        scope = out[m.parent].scope if m.parent is not None else _own_scope(doc, m)
+    for i, m in enumerate(given):
+        if m.parent is not None:
+            scope = out[m.parent].scope
+        else:
+            scope = places.respective.get(i) or _own_scope(doc, m, places)
         out.append(m._replace(scope=scope))
     return out
 
 
-def _own_scope(doc: Doc, m: Mention) -> str | None:
-    scope = "sub" if _is_sub(doc, m) else doc.scope
-    if scope not in ("VN", "sub") and _national_subject(doc, m):
-        scope = "VN"
-    if scope == "VN":
-        clause = m.clause
-        scope = province_in(doc.text, clause, m.start, doc.code_list) or "VN"
-    return scope
+def _places(doc: Doc, mentions: Sequence[Mention]) -> _Places:
+    names = province_names(doc.text, doc.code_list)
+    return _Places(
+        names=names,
+        starts=tuple(n[0] for n in names),
+        several=_several(doc, names),
+        respective=_respective(doc, mentions, names),
+    )
 
 
-def _national_subject(doc: Doc, m: Mention) -> bool:
-    """The country is what the figure's clause (or its part after a comma) is about."""
+def _several(doc: Doc, names: Sequence[Named]) -> bool:
+    """Two provinces or more are each named often, the second nearly as often as the
+    first: an article comparing them, not a report that mentions a neighbour."""
+    if doc.scope in (None, "VN", "sub"):
+        return False
+    counts = Counter(code for _, _, code in names).most_common(2)
+    if len(counts) < 2:
+        return False
+    (_, first), (_, second) = counts
+    least = doc.lex.integer("scope.several_min_names")
+    return second >= least and 100 * second >= doc.lex.integer("scope.several_share") * first
+
+
+def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
+    if _is_sub(doc, m):
+        return "sub"
     clause = m.clause
     part = max(clause, doc.low.rfind(",", clause, m.start) + 1)
-    return doc.lex.pattern("scope.national_subject").match(doc.low[part : m.start]) is not None
+    if _national_subject(doc, part, m.start):
+        return _last_named(places, part, m.start) or "VN"
+    if m.role is Role.level and doc.lex.pattern("scope.national_left").search(
+        doc.low, clause, m.start
+    ):
+        return "VN"
+    named = _last_named(places, clause, m.start)
+    if named is None and places.several:
+        named = _last_named(places, _paragraph_start(doc, m.start), m.start)
+    return named or doc.scope
+
+
+def _paragraph_start(doc: Doc, pos: int) -> int:
+    """Where the line holding `pos` starts, looking back at most `scope.paragraph_window`."""
+    back = max(0, pos - doc.lex.integer("scope.paragraph_window"))
+    return max(back, doc.text.rfind("\n", back, pos) + 1)
+
+
+def _last_named(places: _Places, start: int, end: int) -> str | None:
+    """The province named last in text[start:end], if any."""
+    i = bisect_left(places.starts, end) - 1
+    return places.names[i][2] if i >= 0 and places.names[i][0] >= start else None
+
+
+def _national_subject(doc: Doc, start: int, end: int) -> bool:
+    """The country is what the figure's clause (or its part after a comma) is about."""
+    return doc.lex.pattern("scope.national_subject").match(doc.low[start:end]) is not None
+
+
+def _respective(doc: Doc, mentions: Sequence[Mention], names: Sequence[Named]) -> dict[int, str]:
+    """For each sentence naming two provinces or more and saying "lần lượt": its figures of
+    one kind, as many as the provinces listed, each given the province of its place."""
+    out: dict[int, str] = {}
+    for start, end in _listing_sentences(doc, names):
+        codes = _listed(doc, [n for n in names if start <= n[0] < end])
+        if len(codes) < 2:
+            continue
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for i, m in enumerate(mentions):
+            if start <= m.start < end and m.parent is None:
+                groups.setdefault((m.unit, m.rank, m.role), []).append(i)
+        for members in groups.values():
+            if len(members) == len(codes):
+                out.update(zip(members, codes, strict=True))
+    return out
+
+
+def _listing_sentences(doc: Doc, names: Sequence[Named]) -> list[tuple[int, int]]:
+    """The sentences that say "lần lượt" (looked for only where a province is named)."""
+    said = doc.lex.pattern("scope.respectively")
+    out: list[tuple[int, int]] = []
+    for index in sorted({doc.sentence_of(start) for start, _, _ in names}):
+        start, end = doc.sentence_bounds(index)
+        found = said.search(doc.low, start, end)
+        if found:
+            out.append(_sentence_around(doc, found.start()))
+    return list(dict.fromkeys(out))
+
+
+def _sentence_around(doc: Doc, pos: int) -> tuple[int, int]:
+    """The sentence holding `pos`, with those before it that the splitter cut off after an
+    abbreviation ("TP. Hồ Chí Minh")."""
+    index = doc.sentence_of(pos)
+    start, end = doc.sentence_bounds(index)
+    cut = doc.lex.pattern("scope.abbreviation_before")
+    while index > 0 and cut.search(doc.low, max(0, start - 8), start):
+        index -= 1
+        start = doc.sentence_bounds(index)[0]
+    return start, end
+
+
+def _listed(doc: Doc, names: Sequence[Named]) -> list[str]:
+    """The longest run of provinces joined by commas or "và", as their codes."""
+    best: list[str] = []
+    run: list[str] = []
+    joiner = doc.lex.pattern("scope.list_joiner")
+    for k, (_, _, code) in enumerate(names):
+        if run and not joiner.fullmatch(doc.low[names[k - 1][1] : names[k][0]]):
+            run = []
+        run.append(code)
+        if len(run) > len(best):
+            best = list(run)
+    return best if len(set(best)) == len(best) else []
 
 
 def _is_sub(doc: Doc, m: Mention) -> bool:
+    """A named commune, district or town that is no province of its own, or a single body."""
     lex = doc.lex
     clause = m.clause
     after = doc.text[m.unit_end : clause_end(doc, m)]
     if lex.pattern("scope.sub_right").match(after):
         return True
     return any(
-        area_code(found.group(), doc.code_list) != doc.scope
+        area_code(found.group(), doc.code_list) is None
         for found in lex.pattern("scope.sub").finditer(
             doc.text, max(clause, m.start - lex.integer("windows.governs")), m.start
         )
