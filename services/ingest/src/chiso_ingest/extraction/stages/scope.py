@@ -49,12 +49,21 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
 
 def _places(doc: Doc, mentions: Sequence[Mention]) -> _Places:
     names = province_names(doc.text, doc.code_list)
+    subjects = _subjects(doc, names)
     return _Places(
-        names=names,
-        starts=tuple(n[0] for n in names),
+        names=subjects,
+        starts=tuple(n[0] for n in subjects),
         several=_several(doc, names),
         respective=_respective(doc, mentions, names),
     )
+
+
+def _subjects(doc: Doc, names: tuple[Named, ...]) -> tuple[Named, ...]:
+    """The names a figure may belong to: not a place only compared with ("cao hơn Lạng Sơn
+    22,9 điểm", "so với Hà Nội")."""
+    compared = doc.lex.pattern("scope.compared_before")
+    reach = doc.lex.integer("scope.compared_reach")
+    return tuple(n for n in names if not compared.search(doc.low, max(0, n[0] - reach), n[0]))
 
 
 def _several(doc: Doc, names: Sequence[Named]) -> bool:
