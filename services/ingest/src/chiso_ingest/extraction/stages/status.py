@@ -145,6 +145,15 @@ def _compared_plan(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status 
     return Status.target if plan else None
 
 
+def _sentence_hedge(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "Theo số liệu, ước tính đến hết tháng 4, tỷ lệ ... đạt 76,68%; ...": a hedge that
+    opens the sentence, as its own comma-closed part, covers the sentence's figures."""
+    start = doc.sentence_starts[m.sentence]
+    end = min(m.start, start + doc.lex.integer("windows.sentence_hedge"))
+    hedge = doc.lex.pattern("status.sentence_hedge").search(doc.low[start:end])
+    return Status.estimate if hedge is not None else None
+
+
 def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
     """A part listed after "trong đó" shares the status of its total."""
     return done[m.component].status if m.component is not None else None
@@ -159,6 +168,7 @@ _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | N
             "after_target": _after_target,
             "total": _total,
             "compared_plan": _compared_plan,
+            "sentence_hedge": _sentence_hedge,
         }
     )
 )
