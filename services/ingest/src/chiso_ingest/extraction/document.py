@@ -74,6 +74,8 @@ class Doc:
     scope: str | None  # the report's own area
     code_list: str  # the province code list in force when the report's period ends
     futures: tuple[Future, ...]
+    published: str | None = None  # the caller's hints, as given
+    scope_hint: str | None = None
 
     def sentence_of(self, pos: int) -> int:
         return bisect_right(self.sentence_starts, pos) - 1
@@ -131,6 +133,8 @@ def build_document(
         scope=document_scope(text, low, lex, scope, code_list),
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
+        published=published,
+        scope_hint=scope,
     )
 
 

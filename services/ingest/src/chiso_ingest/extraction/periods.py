@@ -354,3 +354,20 @@ def document_period(
 
 def _latest(votes: Counter[int]) -> int:
     return max(votes)
+
+
+def stated_period(
+    low: str, lex: Lexicon, periods: list[PeriodMention], published: str | None
+) -> Period | None:
+    """The report's period as its title or opening states it; None when only the years the
+    text names (or the publication date alone) could give it (see `document_period`)."""
+    titled = _title_period(low, lex, periods)
+    if titled is not None:
+        return Period.parse(titled)
+    opening = _opening_period(low, lex, periods, _published(published))
+    if opening is not None:
+        return opening
+    for m in _YEAR_MENTION.finditer(low, 0, lex.integer("document.title_window")):
+        if _valid_year(int(m.group(1))) and _in_title_line(low, m.start(), lex):
+            return Period.annual(int(m.group(1)))
+    return None

@@ -23,9 +23,20 @@ _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
-        period = out[m.parent].period if m.parent is not None else _own_period(doc, out, m)
-        out.append(m._replace(period=period or str(doc.period)))
+        if m.parent is not None:
+            level = out[m.parent]
+            out.append(m._replace(period=level.period, period_default=level.period_default))
+            continue
+        period = _own_period(doc, out, m)
+        default = period is None or _total_defaulted(out, m, period)
+        out.append(m._replace(period=period or str(doc.period), period_default=default))
     return out
+
+
+def _total_defaulted(done: list[Mention], m: Mention, period: str) -> bool:
+    """A "trong đó" part dated only by its total, itself dated by nothing."""
+    total = done[m.component] if m.component is not None else None
+    return total is not None and total.period_default and total.period == period
 
 
 def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
