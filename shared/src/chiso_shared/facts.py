@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -92,8 +92,30 @@ DOUBT_DESCRIPTIONS: dict[DoubtCode, tuple[str, str]] = {
 
 
 def _doubt_table() -> str:
-    rows = "\n".join(f"- `{code.value}`: {vi} / {en}" for code, (vi, en) in DOUBT_DESCRIPTIONS.items())
+    rows = "\n".join(f"- `{code}`: {vi} / {en}" for code, (vi, en) in DOUBT_DESCRIPTIONS.items())
     return "Why the fact may be wrong (empty when nothing is in doubt):\n" + rows
+
+
+def doubts_field() -> Any:
+    """The `doubts` field of a fact, or of a source that keeps a fact's doubts."""
+    return Field(
+        default_factory=list,
+        max_length=len(DoubtCode),
+        description=_doubt_table(),
+        examples=[[], ["period_from_report", "unit_inferred"]],
+    )
+
+
+def confidence_field() -> Any:
+    """The `confidence` field that goes with `doubts_field`."""
+    return Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="How sure the extractor is, from its doubts: 1.0 with none, lowered by "
+        "each doubt's weight (services/ingest/.../extraction/data/doubts.toml).",
+        examples=[1.0, 0.85],
+    )
 
 
 SCOPE_PATTERN = re.compile(r"^(?:VN|VN-\d{2}|sub)$")
@@ -158,20 +180,8 @@ class Fact(BaseModel):
     indicator: str | None = Field(default=None, max_length=200)
     scope: str | None = Field(default=None, description="`VN`, `VN-xx` or `sub`.")
     label: str | None = Field(default=None, max_length=2000)
-    doubts: list[DoubtCode] = Field(
-        default_factory=list,
-        max_length=len(DoubtCode),
-        description=_doubt_table(),
-        examples=[[], ["period_from_report", "unit_inferred"]],
-    )
-    confidence: float = Field(
-        default=1.0,
-        ge=0.0,
-        le=1.0,
-        description="How sure the extractor is, from its doubts: 1.0 with none, lowered by "
-        "each doubt's weight.",
-        examples=[1.0, 0.85],
-    )
+    doubts: list[DoubtCode] = doubts_field()
+    confidence: float = confidence_field()
 
     @field_validator("period")
     @classmethod
