@@ -46,6 +46,8 @@ COLUMNS = (
     ("chỉ tiêu", "indicator"),
     ("phạm vi", "scope"),
     ("nhãn", "label"),
+    ("điểm nghi ngờ", "doubts"),
+    ("độ tin cậy", "confidence"),
 )
 HEADER = "\t".join(f"{vietnamese} ({english})" for vietnamese, english in COLUMNS) + "\n"
 # What a reader's refusal code means, for the Vietnamese half of the message.
@@ -247,6 +249,8 @@ def row(fact: Fact) -> str:
         fact.indicator,
         fact.scope,
         fact.label,
+        " ".join(doubt.value for doubt in fact.doubts) or None,
+        f"{fact.confidence:g}",
     )
     return "\t".join(_cell(cell) for cell in cells) + "\n"
 

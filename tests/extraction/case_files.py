@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chiso_ingest.extraction import extract
-from chiso_shared.facts import Basis, Fact, Role, Status, Unit
+from chiso_shared.facts import Basis, DoubtCode, Fact, Role, Status, Unit
 from chiso_shared.periods import Period
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -21,7 +21,7 @@ Nullable = Literal["item", "basis", "of", "max", "indicator", "scope", "label"]
 # The fact fields an expectation may name, in the order failure messages show them.
 FIELDS = (
     "value", "unit", "item", "role", "basis", "of", "max",
-    "period", "status", "indicator", "scope", "label",
+    "period", "status", "indicator", "scope", "label", "doubts",
 )  # fmt: skip
 
 
@@ -48,6 +48,7 @@ class Expected(BaseModel):
     indicator: str | None = None
     scope: str | None = None
     label: str | None = None
+    doubts: tuple[DoubtCode, ...] | None = None  # all of them, in `DoubtCode` order
     unset: tuple[Nullable, ...] = ()
 
     @field_validator("period")

@@ -63,6 +63,7 @@ async def test_summary_gives_latest_value_change_and_quoted_source(
     assert source["document"] == "000_a046602d1e0abbd5.txt"
     seed = (SHARED / "seeds" / source["document"]).read_text(encoding="utf-8")
     assert seed[source["start"] : source["end"]] == source["text"] == "2.980.000"
+    assert (source["doubts"], source["confidence"]) == ([], 1.0)  # gold facts carry none
     assert total["name"] == "Tổng số thuê bao điện thoại"
     assert response.headers["Content-Language"] == "vi"
 

@@ -291,3 +291,41 @@ async def test_areas_carry_both_code_lists_and_the_2025_merger_mapping(
     assert missing.json()["code"] == "indicators.unknown_area"
     bad = await client.get("/v1/areas", params={"code_list": "1976"})
     assert bad.status_code == 422
+
+
+async def test_each_source_keeps_its_fact_s_doubts(client: httpx.AsyncClient) -> None:
+    """A fact's doubts and confidence stay with its source and are served with it, on the
+    observations and on the series points; a fact sent without them has none."""
+    doubted = fact(doubts=["period_from_report", "unit_inferred"], confidence=0.64)
+    batch = {
+        "documents": [
+            {"id": "d1", "name": "a.txt", "published": "2023-12-20"},
+            {"id": "d2", "name": "b.txt", "published": "2023-12-21"},
+        ],
+        "facts": [{**doubted, "doc": "a.txt"}, {**fact(), "doc": "b.txt"}],
+    }
+    response = await client.post("/v1/facts", json=batch)
+    assert response.status_code == 200, response.text
+    items = await current(client, indicator="telecom.subscribers.total", area="VN-40")
+    sources = {s["document_name"]: s for s in items[0]["sources"]}
+    assert (sources["a.txt"]["doubts"], sources["a.txt"]["confidence"]) == (
+        ["period_from_report", "unit_inferred"],
+        0.64,
+    )
+    assert (sources["b.txt"]["doubts"], sources["b.txt"]["confidence"]) == ([], 1.0)
+    response = await client.get(
+        "/v1/indicators/telecom.subscribers.total/series", params={"area": "VN-40"}
+    )
+    assert response.status_code == 200, response.text
+    points = {s["document"]: s for s in response.json()[0]["sources"]}
+    assert (points["a.txt"]["doubts"], points["a.txt"]["confidence"]) == (
+        ["period_from_report", "unit_inferred"],
+        0.64,
+    )
+
+
+async def test_an_unknown_doubt_code_is_422(client: httpx.AsyncClient) -> None:
+    batch = {"documents": [], "facts": [fact(doubts=["not_a_doubt"])]}
+    response = await client.post("/v1/facts", json=batch)
+    assert response.status_code == 422, response.text
+    assert "doubts" in response.text

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from chiso_shared import catalogue
 from chiso_shared.errors import NotFound, install_error_handlers
-from chiso_shared.facts import Fact
+from chiso_shared.facts import DOUBT_DESCRIPTIONS, DoubtCode, Fact
 from chiso_shared.http import create_http_client
 from chiso_shared.request_id import RequestIdMiddleware, current_request_id
 
@@ -82,9 +82,28 @@ def test_fact_defaults_and_jsonl_shape() -> None:
         "indicator",
         "scope",
         "label",
+        "doubts",
+        "confidence",
     ]
     assert data["value"] == 1000 and isinstance(data["value"], int)
     assert (data["role"], data["status"]) == ("level", "actual")
+    assert (data["doubts"], data["confidence"]) == ([], 1.0)  # facts stored before them load
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"doubts": ["not_a_doubt"]}, {"confidence": 1.5}, {"confidence": -0.1}],
+)
+def test_doubts_are_known_codes_and_confidence_a_share(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="doubts|confidence"):
+        Fact.model_validate({**LEVEL, **change})
+
+
+def test_every_doubt_is_described_in_both_languages() -> None:
+    described = Fact.model_json_schema()["properties"]["doubts"]["description"]
+    for code in DoubtCode:
+        vietnamese, english = DOUBT_DESCRIPTIONS[code]
+        assert vietnamese and english and f"`{code.value}`" in described
 
 
 @pytest.mark.parametrize(

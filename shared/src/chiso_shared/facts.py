@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,6 +44,78 @@ class Status(StrEnum):
     actual = "actual"
     estimate = "estimate"
     target = "target"
+
+
+class DoubtCode(StrEnum):
+    """Why a fact may be wrong: a reason to look at it again (issue 16, "know when you don't
+    know"). Each code's description, in Vietnamese and English, is `DOUBT_DESCRIPTIONS`."""
+
+    period_from_publication = "period_from_publication"
+    period_from_report = "period_from_report"
+    scope_defaulted = "scope_defaulted"
+    indicator_weak = "indicator_weak"
+    unit_inferred = "unit_inferred"
+
+
+DOUBT_DESCRIPTIONS: dict[DoubtCode, tuple[str, str]] = {
+    DoubtCode.period_from_publication: (
+        "Kỳ số liệu chỉ suy ra từ ngày phát hành: văn bản và câu đều không nêu kỳ báo cáo.",
+        "The period comes only from the publication date: neither the text nor the sentence "
+        "states the period reported.",
+    ),
+    DoubtCode.period_from_report: (
+        "Câu không nêu kỳ; đã dùng kỳ của cả báo cáo, mà kỳ đó không ghi ở tiêu đề hay "
+        "dòng mở đầu (chỉ đoán theo các năm được nhắc tới).",
+        "The sentence states no period; the report's own was used, and the report does not "
+        "name it in its title or opening (it was inferred from the years the text names).",
+    ),
+    DoubtCode.scope_defaulted: (
+        "Địa bàn là mặc định: văn bản không nêu rõ tỉnh nào (hay cả nước) và không có gợi ý "
+        "địa bàn.",
+        "The scope is a default: the text names no province (nor the country) clearly and "
+        "no scope hint was given.",
+    ),
+    DoubtCode.indicator_weak: (
+        "Chỉ tiêu khớp yếu: điểm thấp hoặc gần bằng chỉ tiêu khác, hoặc mượn từ số liệu, "
+        "câu hay tiêu đề mục trước đó thay vì chính từ ngữ quanh con số.",
+        "The indicator is a weak match: a low score or one close to another metric's, or "
+        "borrowed from an earlier figure, sentence or section heading rather than the "
+        "figure's own words.",
+    ),
+    DoubtCode.unit_inferred: (
+        "Đơn vị được suy đoán, văn bản không ghi (số trần coi là số lượng, số thập phân "
+        "dưới 1 coi là điểm chỉ số).",
+        "The unit was inferred with no sign in the text (a bare number taken as a count, "
+        "a decimal below 1 as an index score).",
+    ),
+}
+
+
+def _doubt_table() -> str:
+    rows = "\n".join(f"- `{code}`: {vi} / {en}" for code, (vi, en) in DOUBT_DESCRIPTIONS.items())
+    return "Why the fact may be wrong (empty when nothing is in doubt):\n" + rows
+
+
+def doubts_field() -> Any:
+    """The `doubts` field of a fact, or of a source that keeps a fact's doubts."""
+    return Field(
+        default_factory=list,
+        max_length=len(DoubtCode),
+        description=_doubt_table(),
+        examples=[[], ["period_from_report", "unit_inferred"]],
+    )
+
+
+def confidence_field() -> Any:
+    """The `confidence` field that goes with `doubts_field`."""
+    return Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="How sure the extractor is, from its doubts: 1.0 with none, lowered by "
+        "each doubt's weight (services/ingest/.../extraction/data/doubts.toml).",
+        examples=[1.0, 0.85],
+    )
 
 
 SCOPE_PATTERN = re.compile(r"^(?:VN|VN-\d{2}|sub)$")
@@ -85,6 +157,8 @@ class Fact(BaseModel):
                     "indicator": "telecom.subscribers.total",
                     "scope": "VN-38",
                     "label": "Tổng số thuê bao trên toàn mạng",
+                    "doubts": ["period_from_report"],
+                    "confidence": 0.85,
                 }
             ]
         },
@@ -112,6 +186,8 @@ class Fact(BaseModel):
         ),
     )
     label: str | None = Field(default=None, max_length=2000)
+    doubts: list[DoubtCode] = doubts_field()
+    confidence: float = confidence_field()
 
     @field_validator("period")
     @classmethod

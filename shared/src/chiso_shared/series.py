@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chiso_shared.facts import DoubtCode, confidence_field, doubts_field
+
 # Paging headers of the series read: the array itself carries no page metadata, so that the
 # gateway can pass it on as it is.
 COUNT_HEADER = "X-Count"
@@ -27,6 +29,8 @@ POINT_EXAMPLE: dict[str, Any] = {
             "start": 312,
             "end": 321,
             "label": "tổng số thuê bao điện thoại trên địa bàn",
+            "doubts": [],
+            "confidence": 1.0,
         }
     ],
 }
@@ -42,6 +46,8 @@ class PointSource(BaseModel):
     start: int
     end: int
     label: str | None
+    doubts: list[DoubtCode] = doubts_field()
+    confidence: float = confidence_field()
 
 
 class SeriesPoint(BaseModel):

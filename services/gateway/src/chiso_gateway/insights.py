@@ -48,6 +48,9 @@ def source_of(item: dict[str, Any]) -> dict[str, Any] | None:
         "text": first["text"],
         "start": first["start"],
         "end": first["end"],
+        # why the extractor doubts the fact the value was read from (none before it said)
+        "doubts": first.get("doubts", []),
+        "confidence": first.get("confidence", 1.0),
     }
 
 

@@ -46,6 +46,8 @@ SUMMARY_EXAMPLE = {
                     "text": "1.450.000",
                     "start": 1170,
                     "end": 1179,
+                    "doubts": [],
+                    "confidence": 1.0,
                 },
             }
         ],

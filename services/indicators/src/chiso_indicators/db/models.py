@@ -17,6 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chiso_shared.db import Base, UtcTimestamp, new_metadata, utcnow
@@ -140,6 +143,10 @@ class Provenance(IndicatorsBase):
     label: Mapped[str | None] = mapped_column(Text, nullable=True)
     extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
+    # why the extractor doubts the fact (`DoubtCode`s, space-separated) and its confidence;
+    # sources stored before doubts were recorded have none and 1.0
+    doubts: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    confidence: Mapped[float] = mapped_column(Float, default=1.0, server_default=sql_text("1.0"))
 
     observation: Mapped[Observation] = relationship(back_populates="sources", lazy="raise")
     document: Mapped[SourceDocument] = relationship(lazy="raise")

@@ -347,6 +347,8 @@ PROVENANCE_COLUMNS = (
     "label",
     "extractor_version",
     "recorded_at",
+    "doubts",
+    "confidence",
 )
 
 
@@ -592,6 +594,8 @@ async def _insert_sources(
             fact.label,
             document.extractor_version,
             now,
+            " ".join(doubt.value for doubt in fact.doubts),
+            fact.confidence,
         )
         for version, fact, document in sources
     ]

@@ -296,6 +296,8 @@ async def _sources(
                 "text": row[7],
                 "label": row[8],
                 "extractor_version": row[9],
+                "doubts": row[10].split(),
+                "confidence": row[11],
             }
         )
     return found
@@ -325,6 +327,8 @@ def _sources_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
             Provenance.text,
             Provenance.label,
             Provenance.extractor_version,
+            Provenance.doubts,
+            Provenance.confidence,
         )
         .join(SourceDocument, SourceDocument.id == Provenance.document_id)
         .where(where)

@@ -221,6 +221,8 @@ def _point(item: dict[str, Any]) -> dict[str, Any]:
                 "start": source["start"],
                 "end": source["end"],
                 "label": source["label"],
+                "doubts": source["doubts"],
+                "confidence": source["confidence"],
             }
             for source in item["sources"]
         ],

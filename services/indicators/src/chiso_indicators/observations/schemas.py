@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chiso_shared.facts import Fact
+from chiso_shared.facts import DoubtCode, Fact, confidence_field, doubts_field
 from chiso_shared.times import UtcDatetime
 
 T = TypeVar("T")
@@ -103,6 +103,8 @@ SOURCE_EXAMPLE: dict[str, Any] = {
     "text": "2.980.000",
     "label": "tổng số thuê bao điện thoại trên địa bàn",
     "extractor_version": "0.5.0",
+    "doubts": ["period_from_report"],
+    "confidence": 0.85,
 }
 
 
@@ -117,6 +119,8 @@ class SourceOut(BaseModel):
     text: str
     label: str | None
     extractor_version: str | None
+    doubts: list[DoubtCode] = doubts_field()
+    confidence: float = confidence_field()
 
 
 class ObservationQuery(BaseModel):

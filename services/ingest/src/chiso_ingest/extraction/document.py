@@ -73,10 +73,12 @@ class Doc:
     periods: tuple[PeriodMention, ...]  # written in the title and the numbers' sentences
     period_starts: tuple[int, ...]
     period: Period  # the report's own
+    period_source: str  # how it was found: `periods.ReportPeriod.source`
     published: Period | None  # the publication hint
     scope: str | None  # the report's own area
     code_list: str  # the province code list in force when the report's period ends
     futures: tuple[Future, ...]
+    scope_hint: str | None = None  # the caller's scope hint, as given
 
     def sentence_of(self, pos: int) -> int:
         return bisect_right(self.sentence_starts, pos) - 1
@@ -112,9 +114,10 @@ def build_document(
     regions = _number_sentences(text, lex, starts)
     title = (0, min(len(text), lex.integer("document.title_window")))
     periods = tuple(find_periods(low, lex, merge([title, *regions])))
-    own = document_period(low, lex, list(periods), published)
-    if own is None:
+    found = document_period(low, lex, list(periods), published)
+    if found is None:
         return None
+    own = found.period
     code_list = _code_list(own)
     headings = _headings(text)
     return Doc(
@@ -131,10 +134,12 @@ def build_document(
         periods=periods,
         period_starts=tuple(p.start for p in periods),
         period=own,
+        period_source=found.source,
         published=published_period(published),
         scope=document_scope(text, low, lex, scope, code_list),
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
+        scope_hint=scope,
     )
 
 

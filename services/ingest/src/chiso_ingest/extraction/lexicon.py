@@ -34,7 +34,7 @@ Pattern = re.Pattern[str]
 Number = int | float
 Yield = str | int | float
 
-DATA_FILES = ("lexicon.toml", "periods.toml")
+DATA_FILES = ("lexicon.toml", "periods.toml", "doubts.toml")
 _REF = re.compile(r"\{@([\w.]+)\}")
 _ENTRY_KEYS = ("style", "flags", "each", "name")
 

@@ -33,6 +33,7 @@ class Mention(NamedTuple):
     max: float | None = None
     item: str | None = None
     scale_len: int = 0  # the scale word's length after the number ("tỷ")
+    unit_written: bool = False  # its unit read from words after it or its table cell
     unit_end: int = 0
     item_end: int = 0
     tail_end: int = 0  # after its basis ("so với cùng kỳ"), if one follows
@@ -58,3 +59,10 @@ class Mention(NamedTuple):
     indicator: str | None = None
     scope: str | None = None
     label: str | None = None
+    # how it was decided, for its doubts
+    period_default: bool = False  # its period is the report's own: nothing dated it
+    # the score of its metric's phrasing and of the best other metric's (-inf when none);
+    # None when no phrasing of its own windows named it (a topic, an earlier figure)
+    indicator_scores: tuple[float, float] | None = None
+    doubts: tuple[str, ...] = ()
+    confidence: float = 1.0

@@ -360,7 +360,7 @@ def _completed(p: PeriodMention, published: date | None) -> Period | None:
 
 def _title_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
-) -> str | None:
+) -> Period | None:
     """A month, half or quarter named in a title line marks a monthly/half-year report;
     without a year on the line, the publication date completes it."""
     for p in periods:
@@ -382,9 +382,9 @@ def _title_period(
         if year_text is None:
             completed = _completed(p, published)
             if completed is not None:
-                return str(completed)
+                return completed
             continue
-        period = resolve(p, int(year_text), flow=True)
+        period = resolve_period(p, int(year_text), flow=True)
         if period is not None:
             return period
     return None
@@ -426,34 +426,53 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
     return votes
 
 
+@dataclass(frozen=True, slots=True)
+class ReportPeriod:
+    """The report's own period and how it was found: `stated` in its title or opening with
+    the year; `completed` there without the year, which the publication date gave; `so_far`
+    from the publication date of news that names none; `votes`, the year it names most;
+    `published`, the publication date's year; `years`, the latest year it names."""
+
+    period: Period
+    source: str
+
+
 def document_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: str | None
-) -> Period | None:
-    """The report's own period: its title, else its most named year, else `published`."""
-    votes = _year_votes(low, lex)
-    titled = _title_period(low, lex, periods, _published(published))
-    if titled is not None:
-        return Period.parse(titled)
-    opening = _opening_period(low, lex, periods, _published(published))
-    if opening is not None:
-        return opening
+) -> ReportPeriod | None:
+    """The report's own period: its title, else its opening, else its most named year,
+    else `published`."""
+    when = _published(published)
+    stated = _title_period(low, lex, periods, when) or _opening_period(low, lex, periods, when)
+    if stated is not None:
+        return ReportPeriod(
+            stated, "stated" if _stated_alone(low, lex, periods, stated) else "completed"
+        )
     so_far = _year_so_far(low, lex, periods, published)
     if so_far is not None:
-        return so_far
+        return ReportPeriod(so_far, "so_far")
+    return _voted_period(low, lex, published)
+
+
+def _stated_alone(low: str, lex: Lexicon, periods: list[PeriodMention], found: Period) -> bool:
+    """Whether the title or opening gives the same period without the publication date."""
+    alone = _title_period(low, lex, periods, None) or _opening_period(low, lex, periods, None)
+    return alone == found
+
+
+def _voted_period(low: str, lex: Lexicon, published: str | None) -> ReportPeriod | None:
+    votes = _year_votes(low, lex)
     hint = _YEAR.match(published or "")
     hinted = int(hint.group()) if hint and _valid_year(int(hint.group())) else None
     if votes:
         year, support = max(votes.items(), key=lambda kv: (kv[1], -abs(kv[0] - _latest(votes))))
         # one passing "năm 2020" does not outweigh the publication date
         if hinted is None or support >= _CLEAR_VOTE:
-            return Period.annual(year)
+            return ReportPeriod(Period.annual(year), "votes")
     if hinted is not None:
-        return Period.annual(hinted)
+        return ReportPeriod(Period.annual(hinted), "published")
     years = [int(y) for y in _YEAR.findall(low) if _valid_year(int(y))]
-    if years:
-        year = max(years)
-        return Period.annual(year)
-    return None
+    return ReportPeriod(Period.annual(max(years)), "years") if years else None
 
 
 def _latest(votes: Counter[int]) -> int:

@@ -10,6 +10,7 @@ from functools import partial
 from chiso_ingest.extraction.document import Doc, build_document
 from chiso_ingest.extraction.lexicon import lexicon
 from chiso_ingest.extraction.mention import Mention
+from chiso_ingest.extraction.stages.doubts import read_doubts
 from chiso_ingest.extraction.stages.indicator import read_indicator
 from chiso_ingest.extraction.stages.label import read_label
 from chiso_ingest.extraction.stages.links import link
@@ -25,7 +26,7 @@ from chiso_ingest.extraction.stages.period import read_basis_period, read_period
 from chiso_ingest.extraction.stages.roles import read_roles
 from chiso_ingest.extraction.stages.scope import read_scope
 from chiso_ingest.extraction.stages.status import read_status
-from chiso_shared.facts import Fact, Unit
+from chiso_shared.facts import DoubtCode, Fact, Unit
 
 Stage = Callable[[Doc, Iterable[Mention]], Iterable[Mention]]
 
@@ -57,6 +58,7 @@ def stages(max_facts: int | None = None) -> tuple[Stage, ...]:
         read_indicator,
         read_scope,
         read_label,
+        read_doubts,
     )
 
 
@@ -103,6 +105,8 @@ def _to_fact(doc: Doc, m: Mention, name: str) -> Fact | None:
             indicator=m.indicator,
             scope=m.scope,
             label=m.label[:_MAX_LABEL] if m.label else None,
+            doubts=[DoubtCode(d) for d in m.doubts],
+            confidence=m.confidence,
         )
     except ValueError:
         return None

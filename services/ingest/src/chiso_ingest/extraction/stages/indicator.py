@@ -8,6 +8,7 @@ the level before it when nothing new is named.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,10 +57,11 @@ def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         if m.parent is not None:
-            code = out[m.parent].indicator
+            level = out[m.parent]
+            code, scores = level.indicator, level.indicator_scores
         else:
-            code = _own_indicator(doc, scoring, out, m)
-        out.append(m._replace(indicator=code))
+            code, scores = _own_indicator(doc, scoring, out, m)
+        out.append(m._replace(indicator=code, indicator_scores=scores))
     return out
 
 
@@ -71,15 +73,19 @@ def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
     return PhraseIndex(doc.low, light, regions, doc.lex)
 
 
-def _own_indicator(doc: Doc, scoring: _Scoring, done: list[Mention], m: Mention) -> str | None:
-    code = _pick(doc, scoring, m)
+# a metric and its phrasing's score against the best other metric's (see `Mention`)
+_Choice = tuple[str | None, tuple[float, float] | None]
+
+
+def _own_indicator(doc: Doc, scoring: _Scoring, done: list[Mention], m: Mention) -> _Choice:
+    code, scores = _pick(doc, scoring, m)
     if code is None and m.previous_level is not None:
         previous = done[m.previous_level]
         if previous.unit is m.unit and _same_metric(doc, m):
             code = previous.indicator
     if code is not None and _counts_other_things(doc, m, code):
-        return None
-    return code
+        return None, None
+    return code, scores
 
 
 def _windows(
@@ -101,9 +107,10 @@ def _windows(
     return windows[:3] if share_named_after(doc, m) else windows
 
 
-def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
+def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> _Choice:
     unit = m.unit.value
     best: tuple[float, str] | None = None
+    scores: dict[str, float] = {}  # each metric's best score
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
     for a, b, limit, bonus, slope in _windows(doc, scoring, m):
         if a >= b:
@@ -116,7 +123,12 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
                 score += scoring.item_bonus
             if best is None or score > best[0]:
                 best = (score, match.phrase.code)
-    return best[1] if best else _topic_indicator(doc, m)
+            code = match.phrase.code
+            scores[code] = max(score, scores.get(code, score))
+    if best is None:
+        return _topic_indicator(doc, m), None
+    others = (v for k, v in scores.items() if k != best[1])
+    return best[1], (best[0], max(others, default=-math.inf))
 
 
 def _closeness(scoring: _Scoring, match: PhraseMatch, m: Mention) -> float:

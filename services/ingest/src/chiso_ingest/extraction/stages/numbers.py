@@ -201,6 +201,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         max=_tidy(top * factor * unit_factor) if top is not None and top > raw_value else None,
         item=item,
         scale_len=scale_len,
+        unit_written=unit is not None,
         unit_end=pos,
         item_end=item_end,
         sentence=doc.sentence_of(m.start),
@@ -350,6 +351,7 @@ def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             out[-1] = prev._replace(
                 max=-m.value if keep and prev.value < 0 else m.value,
                 unit=m.unit,
+                unit_written=m.unit_written,
                 end=m.end,
                 unit_end=m.unit_end,
                 item_end=m.item_end,

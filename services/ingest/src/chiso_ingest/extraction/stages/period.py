@@ -27,11 +27,19 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         if m.parent is not None:
-            period = out[m.parent].period
-        else:
-            period = _compared_period(doc, out, m) or _own_period(doc, out, m)
-        out.append(m._replace(period=period or str(doc.period)))
+            level = out[m.parent]
+            out.append(m._replace(period=level.period, period_default=level.period_default))
+            continue
+        period = _compared_period(doc, out, m) or _own_period(doc, out, m)
+        default = period is None or _total_defaulted(out, m, period)
+        out.append(m._replace(period=period or str(doc.period), period_default=default))
     return out
+
+
+def _total_defaulted(done: list[Mention], m: Mention, period: str) -> bool:
+    """A "trong đó" part dated only by its total, itself dated by nothing."""
+    total = done[m.component] if m.component is not None else None
+    return total is not None and total.period_default and total.period == period
 
 
 def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
