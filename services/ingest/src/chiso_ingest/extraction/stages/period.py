@@ -136,8 +136,24 @@ def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             compared = _named_basis(doc, m)
             if compared is not None:
                 m = m._replace(basis=_basis_of(compared, Period.parse(m.period)) or m.basis)
+        if m.basis is Basis.previous_period and _gap_to_an_average(doc, out, m):
+            m = m._replace(basis=Basis.other)
         out.append(m)
     return out
+
+
+def _gap_to_an_average(doc: Doc, done: list[Mention], m: Mention) -> bool:
+    """ "Điểm trung bình của cả nước là 0,5114, điểm của tỉnh cao hơn 0,1698": a gap to
+    the national average given just before, not a change over time."""
+    if m.parent is None or m.tail_end > m.item_end:
+        return False
+    level = done[m.parent]
+    lex = doc.lex
+    return (
+        lex.pattern("basis.comparative").search(doc.low, m.seg_start, m.start) is not None
+        and lex.pattern("basis.average_of_all").search(doc.low, level.seg_start, level.start)
+        is not None
+    )
 
 
 def _named_basis(doc: Doc, m: Mention) -> Period | None:
