@@ -21,7 +21,7 @@ from chiso_ingest.extraction.periods import (
     published_period,
     resolve_period,
 )
-from chiso_ingest.extraction.scope import document_scope
+from chiso_ingest.extraction.scope import document_area
 from chiso_ingest.extraction.tables import Tables, find_tables
 from chiso_shared.catalogue import code_list_on
 from chiso_shared.periods import Period
@@ -78,7 +78,7 @@ class Doc:
     scope: str | None  # the report's own area
     code_list: str  # the province code list in force when the report's period ends
     futures: tuple[Future, ...]
-    scope_hint: str | None = None  # the caller's scope hint, as given
+    scope_defaulted: bool = False  # no hint, and the text settles no area
 
     def sentence_of(self, pos: int) -> int:
         return bisect_right(self.sentence_starts, pos) - 1
@@ -119,6 +119,7 @@ def build_document(
         return None
     own = found.period
     code_list = _code_list(own)
+    area = document_area(text, low, lex, scope, code_list)
     headings = _headings(text)
     return Doc(
         text=text,
@@ -136,10 +137,10 @@ def build_document(
         period=own,
         period_source=found.source,
         published=published_period(published),
-        scope=document_scope(text, low, lex, scope, code_list),
+        scope=area[0],
+        scope_defaulted=area[1] and not scope,
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
-        scope_hint=scope,
     )
 
 

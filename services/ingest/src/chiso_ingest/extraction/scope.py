@@ -123,38 +123,50 @@ def document_scope(
     """The province a report is about, `VN` for a national report, else the hint; None
     (unknown) for a report that says it is a province's but names none and has no hint.
     """
+    return document_area(text, low, lex, hint, code_list)[0]
+
+
+def document_area(
+    text: str, low: str, lex: Lexicon, hint: str | None, code_list: str = "2004"
+) -> tuple[str | None, bool]:
+    """`document_scope`, and whether the text left it unsettled: the hint, or a default
+    where no hint was given."""
     if lex.pattern("scope.national_issuer").search(
         low, 0, lex.integer("scope.national_issuer_window")
     ):
-        return "VN"
-    counts = _province_counts(text, code_list)
+        return "VN", False
+    counts = _province_counts(text, code_list, lex.integer("scope.title_window"))
     national = len(lex.pattern("scope.national").findall(low))
     top = counts.most_common(1)[0] if counts else None
     if top and top[1] > national:
-        return top[0]
+        return top[0], False
     provincial = len(lex.pattern("scope.province_markers").findall(low))
     if top is None:
         return _unnamed_scope(hint, national, provincial)
     if provincial > national:
-        return top[0]
+        return top[0], False
     if hint:
-        return hint
-    return "VN" if national else None
+        return hint, True
+    return ("VN", False) if national else (None, False)
 
 
-def _unnamed_scope(hint: str | None, national: int, provincial: int) -> str | None:
+def _unnamed_scope(hint: str | None, national: int, provincial: int) -> tuple[str | None, bool]:
     """A text naming no province: a province's (the hint, else unknown) when it speaks of
     "the province" at least as often as of the country; national otherwise, since national
     news need not say "cả nước"; but a hint wins over a text that says neither."""
     if provincial and provincial >= national:
-        return hint
-    return "VN" if national else hint or "VN"
+        return hint, True
+    if national:
+        return "VN", False
+    return hint or "VN", True
 
 
-def _province_counts(text: str, code_list: str) -> Counter[str]:
-    """How often each province is named, places of issue ("Hà Nội, ngày ...") aside."""
+def _province_counts(text: str, code_list: str, title_window: int) -> Counter[str]:
+    """How often each province is named, places of issue ("Hà Nội, ngày ...") aside; a
+    name in the title counts twice ("Báo cáo ... tỉnh Nghệ An năm 2024")."""
     return Counter(
         code
-        for _, end, code in province_names(text, code_list)
+        for start, end, code in province_names(text, code_list)
         if not _PLACE_OF_ISSUE.match(text, end)
+        for _ in range(2 if start < title_window else 1)
     )

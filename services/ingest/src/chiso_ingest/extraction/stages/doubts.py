@@ -24,16 +24,12 @@ from collections.abc import Iterable
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.scope import document_scope
 from chiso_shared.facts import DoubtCode, Unit
-
-# a hint no caller gives: `document_scope` returns it only when the text settles no area
-_NO_AREA = "?"
 
 
 def read_doubts(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     period_doubt = _period_doubt(doc)
-    scope_defaulted = _scope_defaulted(doc)
+    scope_defaulted = doc.scope_defaulted
     out: list[Mention] = []
     for m in mentions:
         doubts = _doubts(doc, m, period_doubt, scope_defaulted)
@@ -72,13 +68,6 @@ def _period_doubt(doc: Doc) -> DoubtCode | None:
     if doc.period_source in doc.lex.words("doubts.sources.from_report"):
         return DoubtCode.period_from_report
     return None
-
-
-def _scope_defaulted(doc: Doc) -> bool:
-    """No hint was given and the text settles no area: the report's is a default."""
-    if doc.scope_hint:
-        return False
-    return document_scope(doc.text, doc.low, doc.lex, _NO_AREA, doc.code_list) == _NO_AREA
 
 
 def _indicator_weak(doc: Doc, m: Mention) -> bool:

@@ -61,17 +61,9 @@ def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | 
     year ("cùng kỳ năm 2022"), a plan's year ("kế hoạch năm"), the period before ("tháng
     trước"), or one written out ("tháng 9/2022", "DTI 2021")."""
     lex = doc.lex
-    written = next(
-        (
-            p
-            for mention in find_periods(basis, lex, [(0, len(basis))])
-            if (p := resolve_period(mention, own.end.year, flow=flow)) is not None
-        ),
-        None,
-    )
     if lex.pattern("period.plan_basis").search(basis):
         plan_year = Period.annual(own.end.year) if "năm" in basis else own
-        return written or plan_year
+        return _written_period(doc, basis, own, flow=flow) or plan_year
     same = lex.pattern("period.same_period").search(basis)
     if same is not None:
         year = int(same.group("y")) if same.group("y") else own.start.year - 1
@@ -79,7 +71,19 @@ def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | 
     before = lex.pattern("period.previous_period").search(basis)
     if before is not None:
         return own.in_year(own.start.year - 1) if before.group("unit") == "năm" else own.previous()
-    return written
+    return _written_period(doc, basis, own, flow=flow)
+
+
+def _written_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | None:
+    """The first period written out in `basis`, in the year of `own` when it names none
+    (looked for only where a period word stands: most bases name none)."""
+    if not doc.lex.pattern("period.may_name").search(basis):
+        return None
+    for mention in find_periods(basis, doc.lex, [(0, len(basis))]):
+        found = resolve_period(mention, own.end.year, flow=flow)
+        if found is not None:
+            return found
+    return None
 
 
 def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
