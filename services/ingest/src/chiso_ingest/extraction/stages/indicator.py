@@ -2,12 +2,15 @@
 
 A change or ratio measures its level's metric. A level's metric is the best-scored
 catalogue phrasing in the windows around it (its own item first, then the words after it,
-then its segment before it), else its section's topic with its item, else the metric of
-the level before it when nothing new is named.
+then its segment before it), else its section's topic with its item, else (for a rank) the
+document's title, else the metric of the level before it when nothing new is named. A
+phrasing of a metric outside the catalogue ("PAR Index") names that metric: no code, and
+nothing borrowed.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,8 +23,14 @@ from chiso_ingest.extraction.stages.links import clause_end
 from chiso_shared.catalogue import indicators
 from chiso_shared.facts import Status, Unit
 
+_CLAUSE_MARK = re.compile(r"[,;.!?\n]")
+
 # the scoring windows (`weights.<name>` holds each one's bonus and slope), in search order
-_WINDOWS = ("after_value", "after_clause", "segment", "sentence")
+_WINDOWS = ("after_value", "after_clause", "segment", "sentence", "earlier_clause")
+# the units a money figure may be written in, whichever the catalogue gives its metric
+_MONEY = frozenset({Unit.VND.value, Unit.USD.value})
+# what `_pick` gives when the figure's words name a metric outside the catalogue
+_OTHER = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +65,35 @@ def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         if m.parent is not None:
-            code = out[m.parent].indicator
+            code = _parent_indicator(out, m)
         else:
             code = _own_indicator(doc, scoring, out, m)
         out.append(m._replace(indicator=code))
+    return _listed_ranks(doc, out)
+
+
+def _listed_ranks(doc: Doc, out: list[Mention]) -> list[Mention]:
+    """The ranks of a list ("thứ hạng 6 và 12 trong bảng xếp hạng ...") are of the thing
+    named after the last of them: an unnamed rank takes the metric of the rank it is
+    listed with."""
+    joiner = doc.lex.pattern("indicator.list_joiner")
+    for k in range(len(out) - 2, -1, -1):
+        m, n = out[k], out[k + 1]
+        listed = joiner.fullmatch(doc.low, m.unit_end, n.start) is not None
+        if m.unit is Unit.rank and n.unit is Unit.rank and m.indicator is None and listed:
+            out[k] = m._replace(indicator=n.indicator)
     return out
+
+
+def _parent_indicator(done: list[Mention], m: Mention) -> str | None:
+    """A change or ratio measures its level's metric; a rank moves in places, so a change
+    of another unit after it ("đạt 52 Mbps, xếp thứ 48/180, tăng 9,5%") is of the level
+    the rank ranks."""
+    assert m.parent is not None
+    parent = done[m.parent]
+    if parent.unit is Unit.rank and m.unit is not Unit.rank and parent.previous_level is not None:
+        return done[parent.previous_level].indicator
+    return parent.indicator
 
 
 def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
@@ -68,11 +101,17 @@ def _phrases(doc: Doc, mentions: list[Mention]) -> PhraseIndex:
     joined): the only words that name a figure's metric."""
     regions = join(doc.sentence_bounds(m.sentence) for m in mentions)
     light = " ".join(doc.lex.words("indicator.light_words"))
-    return PhraseIndex(doc.low, light, regions, doc.lex)
+    # a figure is blanked with its scale and a short unit ("46.000 tỷ đồng"); a long unit
+    # names the metric itself ("70 thuê bao BRĐĐ/100 dân") and stays to be read
+    short = doc.lex.integer("windows.value_unit")
+    values = [(m.start, m.unit_end if m.unit_end - m.end <= short else m.end) for m in mentions]
+    return PhraseIndex(doc.low, light, regions, doc.lex, values)
 
 
 def _own_indicator(doc: Doc, scoring: _Scoring, done: list[Mention], m: Mention) -> str | None:
     code = _pick(doc, scoring, m)
+    if code == _OTHER:
+        return None
     if code is None and m.previous_level is not None:
         previous = done[m.previous_level]
         if previous.unit is m.unit and _same_metric(doc, m):
@@ -86,37 +125,69 @@ def _windows(
     doc: Doc, scoring: _Scoring, m: Mention
 ) -> tuple[tuple[int, int, int, float, float], ...]:
     """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
-    sent_start = m.near
+    sent_start = m.clause
     end = min(clause_end(doc, m), m.next_start)
     spans = (
         (m.end, m.right_end, max(m.right_end, end)),
         (m.right_end, end, end),
-        (m.seg_start, m.start, m.start),
+        # a phrasing of the segment may run on across the value ("nộp 46.000 tỷ đồng vào
+        # ngân sách nhà nước"): `_fits_value` keeps it to the value's clause
+        (m.seg_start, m.start, max(m.start, end)),
         (sent_start, m.seg_start, m.seg_start),
+        # the clauses of its sentence before its own: named there only if its own names none
+        (m.near, sent_start, sent_start),
     )
     windows = tuple(
         (a, b, limit, bonus, slope)
         for (a, b, limit), (bonus, slope) in zip(spans, scoring.windows, strict=True)
     )
+    if _share_of_total(doc, m):
+        return windows[2:]
     return windows[:3] if share_named_after(doc, m) else windows
 
 
 def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
-    unit = m.unit.value
+    """The code of the best phrasing near `m`, `_OTHER` when that names a metric outside the
+    catalogue, else a topic's metric when its clause names nothing at all."""
     best: tuple[float, str] | None = None
+    named = False  # whether its clause names any metric, of any unit
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
+    next_in_clause = m.next_start < clause_end(doc, m)
     for a, b, limit, bonus, slope in _windows(doc, scoring, m):
         if a >= b:
             continue
         for match in scoring.phrases.within(a, b, limit):
-            if match.phrase.unit != unit:
+            if not _fits_value(doc, m, match, next_in_clause):
+                continue
+            named = named or match.start >= m.clause
+            if not _unit_fits(match.phrase.unit, m.unit.value):
                 continue
             score = match.weight + bonus + _closeness(scoring, match, m) / slope
             if a == m.end and (named_after or _is_item(scoring, m, match)):
                 score += scoring.item_bonus
             if best is None or score > best[0]:
                 best = (score, match.phrase.code)
-    return best[1] if best else _topic_indicator(doc, m)
+    if best is not None:
+        return best[1]
+    code = _topic_indicator(doc, m)
+    if code is None and not named and m.unit is Unit.rank:
+        code = _title_indicator(doc, m)
+    return code
+
+
+def _unit_fits(phrase_unit: str, unit: str) -> bool:
+    return phrase_unit in (unit, _OTHER) or (phrase_unit in _MONEY and unit in _MONEY)
+
+
+def _fits_value(doc: Doc, m: Mention, match: PhraseMatch, next_in_clause: bool) -> bool:
+    """Whether a phrasing found around `m` may name it: one that runs across the value
+    must end before a comma; one after a comma that comes before the next value of the
+    clause names that value ("Kinh tế số xếp thứ 8, Xã hội số xếp thứ 5"), not this one."""
+    if match.start < m.start < match.end:
+        return _CLAUSE_MARK.search(doc.low, m.unit_end, match.end) is None
+    if match.start >= m.end and next_in_clause:
+        return doc.low.find(",", m.unit_end, match.start) < 0
+    return True
 
 
 def _closeness(scoring: _Scoring, match: PhraseMatch, m: Mention) -> float:
@@ -127,6 +198,32 @@ def _closeness(scoring: _Scoring, match: PhraseMatch, m: Mention) -> float:
 def _is_item(scoring: _Scoring, m: Mention, match: PhraseMatch) -> bool:
     gap = match.start - m.unit_end
     return m.unit is Unit.count and 0 <= gap <= scoring.item_adjacent
+
+
+def _title_indicator(doc: Doc, m: Mention) -> str | None:
+    """A rank whose clause names nothing ("địa phương này xếp thứ 12/63") in a text whose
+    title names what it ranks ("... bảng xếp hạng chuyển đổi số"): the title's metric."""
+    first = doc.low.lstrip()
+    title = first[: first.find("\n")] if "\n" in first else first
+    if len(title) > doc.lex.integer("windows.title"):
+        return None  # a paragraph, not a title
+    light = " ".join(doc.lex.words("indicator.light_words"))
+    return _title_match(title, m.unit.value, light)
+
+
+@lru_cache(maxsize=256)
+def _title_match(title: str, unit: str, light_words: str) -> str | None:
+    matches = PhraseIndex(title, light_words, [(0, len(title))]).matches
+    fits = [match for match in matches if match.phrase.unit in (unit, _OTHER)]
+    best = max(fits, key=lambda match: match.weight, default=None)
+    return best.phrase.code or None if best is not None else None
+
+
+def _share_of_total(doc: Doc, m: Mention) -> bool:
+    """A share followed by its whole ("chiếm 76% tổng số thuê bao"): named before it."""
+    if m.unit is not Unit.percent:
+        return False
+    return doc.lex.pattern("indicator.share_of_total").match(doc.low, m.unit_end) is not None
 
 
 def _topic_indicator(doc: Doc, m: Mention) -> str | None:
