@@ -25,12 +25,21 @@ _SWAP = MappingProxyType(
         **{f"u{y}": f"{u}y" for y, u in zip(_TONES[3], _TONES[4], strict=True)},
     }
 )
-_OLD_STYLE = re.compile("|".join(_SWAP))
+# ... and a syllable written with i or y after these consonants ("tỉ lệ" and "tỷ lệ", "kí
+# số" and "ký số", "quản lí" and "quản lý") is read with y
+_I_TO_Y = MappingProxyType(dict(zip("íìỉĩị", _TONES[3], strict=True)))
+_OLD_STYLE = re.compile("|".join(_SWAP) + r"|(?<!\w)[klmst][ìíỉĩị](?!\w)")
+
+
+def _modern(found: re.Match[str]) -> str:
+    text = found.group()
+    swapped = _SWAP.get(text)
+    return swapped if swapped is not None else text[0] + _I_TO_Y[text[1]]
 
 
 def normalise(low: str) -> str:
-    """Lower-case text with one tone placement; same length as the input."""
-    return _OLD_STYLE.sub(lambda m: _SWAP[m.group()], low)
+    """Lower-case text with one tone placement and one i/y spelling; same length."""
+    return _OLD_STYLE.sub(_modern, low)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

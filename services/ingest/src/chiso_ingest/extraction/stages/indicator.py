@@ -114,11 +114,19 @@ def _own_indicator(doc: Doc, scoring: _Scoring, done: list[Mention], m: Mention)
         return None
     if code is None and m.previous_level is not None:
         previous = done[m.previous_level]
-        if previous.unit is m.unit and _same_metric(doc, m):
+        if previous.unit is m.unit and _same_metric(doc, m) and _same_item(previous, m):
             code = previous.indicator
     if code is not None and _counts_other_things(doc, m, code):
         return None
     return code
+
+
+def _same_item(previous: Mention, m: Mention) -> bool:
+    """Two counts of different nouns ("2 doanh nghiệp và 11 văn phòng đại diện") are two
+    things, whatever metric the first one names."""
+    if m.unit is not Unit.count or not m.item or not previous.item:
+        return True
+    return m.item.split()[0].lower() == previous.item.split()[0].lower()
 
 
 def _windows(
@@ -227,30 +235,39 @@ def _share_of_total(doc: Doc, m: Mention) -> bool:
 
 
 def _topic_indicator(doc: Doc, m: Mention) -> str | None:
-    """A bare "19 doanh nghiệp" under the heading "1. Bưu chính": item plus section topic."""
-    i = bisect_right(doc.topics, (m.start, "")) - 1
-    if i < 0:
-        return None
-    topic = doc.topics[i][1]
+    """A bare "19 doanh nghiệp" under the heading "1. Bưu chính", or after a sentence on
+    "các doanh nghiệp bưu chính": its item plus its section's topic, else plus the sector
+    last named before it."""
     item = (m.item or "").lower()
     label = doc.low[m.seg_start : m.start]
     n = doc.lex.integer("weights.head_words")
     heads = (" ".join(item.split()[:n]), item, " ".join(label.split()[:n]))
-    for head in heads:
-        if head.strip():
-            code = _topic_match(
-                head, topic, m.unit.value, " ".join(doc.lex.words("indicator.light_words"))
-            )
+    light = " ".join(doc.lex.words("indicator.light_words"))
+    for topic in (_heading_topic(doc, m), _sector_before(doc, m)):
+        for head in heads if topic else ():
+            code = _topic_match(head, topic, m.unit.value, light) if head.strip() else None
             if code is not None:
                 return code
     return None
+
+
+def _heading_topic(doc: Doc, m: Mention) -> str:
+    i = bisect_right(doc.topics, (m.start, "")) - 1
+    return doc.topics[i][1] if i >= 0 else ""
+
+
+def _sector_before(doc: Doc, m: Mention) -> str:
+    """The sector ("bưu chính") named last in the text before a figure's segment."""
+    start = max(0, m.seg_start - doc.lex.integer("windows.sentence"))
+    found = doc.lex.pattern("indicator.sector").findall(doc.low, start, m.seg_start)
+    return str(found[-1]) if found else ""
 
 
 @lru_cache(maxsize=4096)
 def _topic_match(head: str, topic: str, unit: str, light_words: str) -> str | None:
     text = f"{head} {topic}"
     for match in PhraseIndex(text, light_words, [(0, len(text))]).matches:
-        if match.start < len(head) < match.end and match.phrase.unit == unit:
+        if match.start < len(head) < match.end and _unit_fits(match.phrase.unit, unit):
             return match.phrase.code
     return None
 
