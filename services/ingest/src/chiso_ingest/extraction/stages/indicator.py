@@ -43,10 +43,16 @@ class _Scoring:
     item_bonus: float
     item_adjacent: float
     max_distance: float
+    light: str  # the light words, as one text
+    # where the document names a sector ("bưu chính"), in order: (start, the sector)
+    sectors: tuple[tuple[int, str], ...]
+    sector_starts: tuple[int, ...]
 
 
 def _scoring(doc: Doc, mentions: list[Mention]) -> _Scoring:
     lex = doc.lex
+    found = lex.pattern("indicator.sector").finditer(doc.low)
+    sectors = tuple((f.start(), f.group()) for f in found)
     return _Scoring(
         phrases=_phrases(doc, mentions),
         windows=tuple(
@@ -56,6 +62,9 @@ def _scoring(doc: Doc, mentions: list[Mention]) -> _Scoring:
         item_bonus=lex.number("weights.item_bonus"),
         item_adjacent=lex.number("weights.item_adjacent"),
         max_distance=lex.number("weights.max_distance"),
+        light=" ".join(lex.words("indicator.light_words")),
+        sectors=sectors,
+        sector_starts=tuple(start for start, _ in sectors),
     )
 
 
@@ -130,11 +139,11 @@ def _same_item(previous: Mention, m: Mention) -> bool:
 
 
 def _windows(
-    doc: Doc, scoring: _Scoring, m: Mention
+    doc: Doc, scoring: _Scoring, m: Mention, stop: int
 ) -> tuple[tuple[int, int, int, float, float], ...]:
     """(start, end, how far a phrase may run on, bonus, distance slope) of each window."""
     sent_start = m.clause
-    end = min(clause_end(doc, m), m.next_start)
+    end = min(stop, m.next_start)
     spans = (
         (m.end, m.right_end, max(m.right_end, end)),
         (m.right_end, end, end),
@@ -151,24 +160,27 @@ def _windows(
     )
     if _share_of_total(doc, m):
         return windows[2:]
-    return windows[:3] if share_named_after(doc, m) else windows
+    return windows[:3] if share_named_after(doc, m, stop) else windows
 
 
 def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
     """The code of the best phrasing near `m`, `_OTHER` when that names a metric outside the
     catalogue, else a topic's metric when its clause names nothing at all."""
     best: tuple[float, str] | None = None
+    unit = m.unit.value
     named = False  # whether its clause names any metric, of any unit
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
-    next_in_clause = m.next_start < clause_end(doc, m)
-    for a, b, limit, bonus, slope in _windows(doc, scoring, m):
+    stop = clause_end(doc, m)
+    next_in_clause = m.next_start < stop
+    own_name = _share_name(doc, m)
+    for a, b, limit, bonus, slope in _windows(doc, scoring, m, stop):
         if a >= b:
             continue
         for match in scoring.phrases.within(a, b, limit):
-            if not _fits_value(doc, m, match, next_in_clause):
+            if match.end <= own_name or not _fits_value(doc, m, match, next_in_clause):
                 continue
             named = named or match.start >= m.clause
-            if not _unit_fits(match.phrase.unit, m.unit.value):
+            if not _unit_fits(match.phrase.unit, unit):
                 continue
             score = match.weight + bonus + _closeness(scoring, match, m) / slope
             if a == m.end and (named_after or _is_item(scoring, m, match)):
@@ -177,10 +189,23 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
                 best = (score, match.phrase.code)
     if best is not None:
         return best[1]
-    code = _topic_indicator(doc, m)
+    code = _topic_indicator(doc, scoring, m)
     if code is None and not named and m.unit is Unit.rank:
         code = _title_indicator(doc, m)
     return code
+
+
+def _share_name(doc: Doc, m: Mention) -> int:
+    """Where a share's own name starts when its segment gives it one ("Về kinh tế số, tỷ
+    lệ doanh nghiệp … đạt 45%"): words before that are its topic, not its metric. -1 when
+    it has none ("…: tỷ lệ đạt 85%")."""
+    if m.unit is not Unit.percent:
+        return -1
+    heads = list(doc.lex.pattern("indicator.share_head").finditer(doc.low, m.seg_start, m.start))
+    if not heads:
+        return -1
+    name = doc.lex.pattern("label.trim_tail").sub("", doc.low[heads[-1].end() : m.start])
+    return heads[-1].start() if len(name.split()) > doc.lex.integer("weights.thin_label") else -1
 
 
 def _unit_fits(phrase_unit: str, unit: str) -> bool:
@@ -234,7 +259,7 @@ def _share_of_total(doc: Doc, m: Mention) -> bool:
     return doc.lex.pattern("indicator.share_of_total").match(doc.low, m.unit_end) is not None
 
 
-def _topic_indicator(doc: Doc, m: Mention) -> str | None:
+def _topic_indicator(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
     """A bare "19 doanh nghiệp" under the heading "1. Bưu chính", or after a sentence on
     "các doanh nghiệp bưu chính": its item plus its section's topic, else plus the sector
     last named before it."""
@@ -242,12 +267,17 @@ def _topic_indicator(doc: Doc, m: Mention) -> str | None:
     label = doc.low[m.seg_start : m.start]
     n = doc.lex.integer("weights.head_words")
     heads = (" ".join(item.split()[:n]), item, " ".join(label.split()[:n]))
-    light = " ".join(doc.lex.words("indicator.light_words"))
-    for topic in (_heading_topic(doc, m), _sector_before(doc, m)):
-        for head in heads if topic else ():
-            code = _topic_match(head, topic, m.unit.value, light) if head.strip() else None
-            if code is not None:
-                return code
+    code = _with_topic(heads, _heading_topic(doc, m), m.unit.value, scoring.light)
+    if code is None:
+        code = _with_topic(heads, _sector_before(doc, scoring, m), m.unit.value, scoring.light)
+    return code
+
+
+def _with_topic(heads: tuple[str, ...], topic: str, unit: str, light: str) -> str | None:
+    for head in heads if topic else ():
+        code = _topic_match(head, topic, unit, light) if head.strip() else None
+        if code is not None:
+            return code
     return None
 
 
@@ -256,11 +286,15 @@ def _heading_topic(doc: Doc, m: Mention) -> str:
     return doc.topics[i][1] if i >= 0 else ""
 
 
-def _sector_before(doc: Doc, m: Mention) -> str:
-    """The sector ("bưu chính") named last in the text before a figure's segment."""
-    start = max(0, m.seg_start - doc.lex.integer("windows.sentence"))
-    found = doc.lex.pattern("indicator.sector").findall(doc.low, start, m.seg_start)
-    return str(found[-1]) if found else ""
+def _sector_before(doc: Doc, scoring: _Scoring, m: Mention) -> str:
+    """The sector ("bưu chính") named last in the text before a figure's segment, within
+    `windows.sentence` characters."""
+    i = bisect_right(scoring.sector_starts, m.seg_start) - 1
+    while i >= 0 and scoring.sectors[i][0] + len(scoring.sectors[i][1]) > m.seg_start:
+        i -= 1
+    if i < 0 or scoring.sectors[i][0] < m.seg_start - doc.lex.integer("windows.sentence"):
+        return ""
+    return scoring.sectors[i][1]
 
 
 @lru_cache(maxsize=4096)
@@ -288,11 +322,14 @@ def _same_metric(doc: Doc, m: Mention) -> bool:
     return not share_named_after(doc, m)
 
 
-def share_named_after(doc: Doc, m: Mention) -> bool:
+def share_named_after(doc: Doc, m: Mention, stop: int | None = None) -> bool:
     """A share whose words follow it ("..., 85,2%; 100% xã có điểm phục vụ bưu chính"): the
     metric is named there, not by an earlier figure of the sentence."""
-    after = [w for w in doc.text[m.unit_end : clause_end(doc, m)].split() if w != "|"]
-    return m.unit is Unit.percent and len(after) > doc.lex.integer("weights.thin_label")
+    if m.unit is not Unit.percent:
+        return False
+    stop = clause_end(doc, m) if stop is None else stop
+    after = [w for w in doc.text[m.unit_end : stop].split() if w != "|"]
+    return len(after) > doc.lex.integer("weights.thin_label")
 
 
 def _counts_other_things(doc: Doc, m: Mention, code: str) -> bool:
