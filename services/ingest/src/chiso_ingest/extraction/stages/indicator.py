@@ -180,7 +180,7 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
             if match.end <= own_name or not _fits_value(doc, m, match, next_in_clause):
                 continue
             named = named or match.start >= m.clause
-            if not _unit_fits(match.phrase.unit, unit):
+            if match.phrase.unit != unit and not _unit_fits(match.phrase.unit, unit):
                 continue
             score = match.weight + bonus + _closeness(scoring, match, m) / slope
             if a == m.end and (named_after or _is_item(scoring, m, match)):
