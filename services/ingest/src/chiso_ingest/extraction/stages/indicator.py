@@ -191,7 +191,7 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
         return best[1]
     code = _topic_indicator(doc, scoring, m)
     if code is None and not named and m.unit is Unit.rank:
-        code = _title_indicator(doc, m)
+        code = _title_indicator(doc, scoring, m)
     return code
 
 
@@ -233,23 +233,38 @@ def _is_item(scoring: _Scoring, m: Mention, match: PhraseMatch) -> bool:
     return m.unit is Unit.count and 0 <= gap <= scoring.item_adjacent
 
 
-def _title_indicator(doc: Doc, m: Mention) -> str | None:
-    """A rank whose clause names nothing ("địa phương này xếp thứ 12/63") in a text whose
-    title names what it ranks ("... bảng xếp hạng chuyển đổi số"): the title's metric."""
-    first = doc.low.lstrip()
-    title = first[: first.find("\n")] if "\n" in first else first
-    if len(title) > doc.lex.integer("windows.title"):
-        return None  # a paragraph, not a title
-    light = " ".join(doc.lex.words("indicator.light_words"))
-    return _title_match(title, m.unit.value, light)
+def _title_indicator(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
+    """A rank whose clause names nothing ("địa phương này xếp thứ 12/63") under a heading
+    or in a text whose title names what it ranks ("... bảng xếp hạng chuyển đổi số"): that
+    metric. A heading naming a ranking outside the catalogue ("2. Chỉ số PAR Index") gives
+    none, and the title is not read past it."""
+    for title in (_heading_topic(doc, m), _title(doc)):
+        code = _title_match(title, m.unit.value, scoring.light) if title else None
+        if code is not None:
+            return code or None
+    return None
+
+
+def _title(doc: Doc) -> str:
+    """The document's opening short lines ("BÁO CÁO / Kết quả đánh giá chỉ số ..."), up to
+    the first long one (a paragraph) and at most `windows.title` characters."""
+    limit = doc.lex.integer("windows.title")
+    lines: list[str] = []
+    for line in doc.low[: 2 * limit].lstrip().split("\n"):
+        if len(line) > limit or sum(map(len, lines)) + len(line) > limit:
+            break
+        lines.append(line)
+    return " | ".join(lines)
 
 
 @lru_cache(maxsize=256)
 def _title_match(title: str, unit: str, light_words: str) -> str | None:
+    """The code of the weightiest phrasing of `unit` in `title` ("" for one outside the
+    catalogue), None if it has none."""
     matches = PhraseIndex(title, light_words, [(0, len(title))]).matches
     fits = [match for match in matches if match.phrase.unit in (unit, _OTHER)]
     best = max(fits, key=lambda match: match.weight, default=None)
-    return best.phrase.code or None if best is not None else None
+    return best.phrase.code if best is not None else None
 
 
 def _share_of_total(doc: Doc, m: Mention) -> bool:
