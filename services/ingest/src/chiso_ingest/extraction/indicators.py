@@ -25,12 +25,24 @@ _SWAP = MappingProxyType(
         **{f"u{y}": f"{u}y" for y, u in zip(_TONES[3], _TONES[4], strict=True)},
     }
 )
-_OLD_STYLE = re.compile("|".join(_SWAP))
+# ... and a syllable written with i or y after these consonants ("tỉ lệ" and "tỷ lệ", "kí
+# số" and "ký số", "quản lí" and "quản lý") is read with y
+_I_TO_Y = MappingProxyType(dict(zip("íìỉĩị", _TONES[3], strict=True)))
+# every branch opens with a letter, so the engine skips to the next candidate letter at once
+_OLD_STYLE = re.compile(
+    f"o[{_TONES[0]}{_TONES[2]}]|u[{_TONES[3]}]|[klmst](?<!\\w[klmst])[{''.join(_I_TO_Y)}](?!\\w)"
+)
+
+
+def _modern(found: re.Match[str]) -> str:
+    text = found.group()
+    swapped = _SWAP.get(text)
+    return swapped if swapped is not None else text[0] + _I_TO_Y[text[1]]
 
 
 def normalise(low: str) -> str:
-    """Lower-case text with one tone placement; same length as the input."""
-    return _OLD_STYLE.sub(lambda m: _SWAP[m.group()], low)
+    """Lower-case text with one tone placement and one i/y spelling; same length."""
+    return _OLD_STYLE.sub(_modern, low)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -83,21 +95,7 @@ def _words(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=8)  # one per lexicon and light-word list: the package has one of each
 def catalogue(light_words: str = "", lex: Lexicon | None = None) -> Catalogue:
     lex = lex or lexicon()
-    min_words_to_miss = lex.integer("phrase.min_words_to_miss")
-    grouped: dict[str, list[Phrase]] = {}
-    seen: set[tuple[tuple[str, ...], str]] = set()
-    for ind in indicators():
-        for raw in (ind.name_vi, *ind.phrasings):
-            words = _words(_NOTE.sub(" ", raw))
-            if not words or (words, ind.code) in seen:
-                continue
-            seen.add((words, ind.code))
-            chars = sum(len(w) for w in words) + len(words) - 1
-            may_miss = len(words) >= min_words_to_miss and not any(w.isdigit() for w in words)
-            ends = frozenset(words[-2:] if may_miss else words[-1:])
-            phrase = Phrase(words, ind.code, ind.unit, chars, may_miss, ends)
-            grouped.setdefault(words[0], []).append(phrase)
-    phrases = [p for group in grouped.values() for p in group]
+    phrases = _phrases(lex)
     vocabulary = {w for p in phrases for w in p.words}
     light = set(_words(light_words))
     singles: dict[str, list[Phrase]] = {}
@@ -119,6 +117,28 @@ def catalogue(light_words: str = "", lex: Lexicon | None = None) -> Catalogue:
         gap_cost=float(lex.number("phrase.gap_cost")),
         missing_cost=float(lex.number("phrase.missing_cost")),
     )
+
+
+def _phrases(lex: Lexicon) -> list[Phrase]:
+    """Every phrasing, once per code: the catalogue's, then those of metrics outside it
+    (code "", for any unit or for a rank only)."""
+    min_words_to_miss = lex.integer("phrase.min_words_to_miss")
+    named = [(ind.code, ind.unit, (ind.name_vi, *ind.phrasings)) for ind in indicators()]
+    named.append(("", "", lex.words("indicator.other_metrics")))
+    named.append(("", "rank", lex.words("indicator.other_ranks")))
+    phrases: list[Phrase] = []
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for code, unit, raws in named:
+        for raw in raws:
+            words = _words(_NOTE.sub(" ", raw))
+            if not words or (words, code) in seen:
+                continue
+            seen.add((words, code))
+            chars = sum(len(w) for w in words) + len(words) - 1
+            may_miss = len(words) >= min_words_to_miss and not any(w.isdigit() for w in words)
+            ends = frozenset(words[-2:] if may_miss else words[-1:])
+            phrases.append(Phrase(words, code, unit, chars, may_miss, ends))
+    return phrases
 
 
 def _group(phrases: list[Phrase]) -> _Group:
@@ -154,7 +174,11 @@ def _align(words: list[str], i: int, phrase: Phrase, cat: Catalogue) -> tuple[in
 
 
 class PhraseIndex:
-    """The catalogue phrasings found in the given regions of one document."""
+    """The catalogue phrasings found in the given regions of one document.
+
+    The `values` spans (figures with their units) are read as blanks: a phrasing may run
+    across a figure ("nộp 46.000 tỷ đồng vào ngân sách nhà nước"), never through its words.
+    """
 
     def __init__(
         self,
@@ -162,9 +186,12 @@ class PhraseIndex:
         light_words: str,
         regions: list[tuple[int, int]],
         lex: Lexicon | None = None,
+        values: list[tuple[int, int]] | None = None,
     ) -> None:
         cat = catalogue(light_words, lex or lexicon())  # one cached catalogue either way
         matches: list[PhraseMatch] = []
+        if values:
+            low = _blank(low, values)
         for start, end in regions:
             # words and what lies between them, alternately: word k spans bounds[2k + 1 : 2k + 3]
             parts = _WORD_SPLIT.split(normalise(low[start:end]))
@@ -183,6 +210,20 @@ class PhraseIndex:
                 out.append(self.matches[i])
             i += 1
         return out
+
+
+def _blank(low: str, spans: list[tuple[int, int]]) -> str:
+    """`low` with the given (sorted, disjoint) spans turned into spaces; same length."""
+    pieces: list[str] = []
+    at = 0
+    for start, end in spans:
+        if start < at:
+            continue
+        pieces.append(low[at:start])
+        pieces.append(" " * (end - start))
+        at = end
+    pieces.append(low[at:])
+    return "".join(pieces)
 
 
 def _scan(cat: Catalogue, words: list[str], bounds: list[int]) -> list[PhraseMatch]:
