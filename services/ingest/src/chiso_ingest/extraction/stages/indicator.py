@@ -42,6 +42,7 @@ class _Scoring:
     phrases: PhraseIndex
     windows: tuple[tuple[float, float], ...]  # (bonus, slope) of each of `_WINDOWS`
     item_bonus: float
+    head_bonus: float
     item_adjacent: float
     max_distance: float
     light: str  # the light words, as one text
@@ -61,6 +62,7 @@ def _scoring(doc: Doc, mentions: list[Mention]) -> _Scoring:
             for name in _WINDOWS
         ),
         item_bonus=lex.number("weights.item_bonus"),
+        head_bonus=lex.number("weights.head_bonus"),
         item_adjacent=lex.number("weights.item_adjacent"),
         max_distance=lex.number("weights.max_distance"),
         light=" ".join(lex.words("indicator.light_words")),
@@ -192,13 +194,16 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> _Choice:
             score = match.weight + bonus + _closeness(scoring, match, m) / slope
             if a == m.end and (named_after or _is_item(scoring, m, match)):
                 score += scoring.item_bonus
+            elif match.end <= m.start and _repeats_head(doc, m, match):
+                score += scoring.head_bonus
             if best is None or score > best[0]:
                 best = (score, match.phrase.code)
             scores[match.phrase.code] = max(score, scores.get(match.phrase.code, score))
     if best is not None:
         others = (v for k, v in scores.items() if k != best[1])
         return best[1], (best[0], max(others, default=-math.inf))
-    code = _topic_indicator(doc, scoring, m)
+    code = None if named else _table_indicator(doc, scoring, m)
+    code = code or _topic_indicator(doc, scoring, m)
     if code is None and not named and m.unit is Unit.rank:
         code = _title_indicator(doc, scoring, m)
     return code, None
@@ -237,6 +242,15 @@ def _closeness(scoring: _Scoring, match: PhraseMatch, m: Mention) -> float:
     return -float(min(max(distance, 0), scoring.max_distance))
 
 
+def _repeats_head(doc: Doc, m: Mention, match: PhraseMatch) -> bool:
+    """The count's item repeats the phrasing's head noun ("nâng tổng số trạm BTS lên 6.840
+    trạm"): the phrasing names what is counted, not the subject before it."""
+    if m.unit is not Unit.count or not m.item:
+        return False
+    head = doc.low[match.start : match.end].split(maxsplit=1)
+    return bool(head) and m.item.lower().split(maxsplit=1)[0] == head[0]
+
+
 def _is_item(scoring: _Scoring, m: Mention, match: PhraseMatch) -> bool:
     gap = match.start - m.unit_end
     return m.unit is Unit.count and 0 <= gap <= scoring.item_adjacent
@@ -267,6 +281,31 @@ def _title(doc: Doc) -> str:
 
 
 @lru_cache(maxsize=256)
+def _table_indicator(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
+    """A table cell whose row names no metric (a row per district or province): its
+    column's header ("Trạm BTS (trạm)"), else the table's caption ("Bảng 2. Tỷ lệ hồ sơ
+    trực tuyến (%)")."""
+    if m.cell is None:
+        return None
+    for text in (m.cell.header, _caption(doc, m.cell.start)):
+        code = _title_match(text, m.unit.value, scoring.light) if text else None
+        if code is not None:
+            return code or None
+    return None
+
+
+def _caption(doc: Doc, pos: int) -> str:
+    """The first line above the table holding `pos` that is no row of it."""
+    line = doc.low.rfind("\n", 0, pos) + 1
+    while line > 0:
+        above = doc.low.rfind("\n", 0, line - 1) + 1
+        text = doc.low[above : line - 1]
+        if text.strip() and "|" not in text and "\t" not in text:
+            return text[: doc.lex.integer("windows.caption")]
+        line = above
+    return ""
+
+
 def _title_match(title: str, unit: str, light_words: str) -> str | None:
     """The code of the weightiest phrasing of `unit` in `title` ("" for one outside the
     catalogue), None if it has none."""
