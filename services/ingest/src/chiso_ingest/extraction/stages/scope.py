@@ -21,7 +21,7 @@ from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.scope import area_code, province_names
 from chiso_ingest.extraction.stages.links import clause_end
-from chiso_shared.facts import Role
+from chiso_shared.facts import Basis, Role
 
 Named = tuple[int, int, str]  # a province's name in the text: start, end, code
 
@@ -39,12 +39,23 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     places = _places(doc, given)
     out: list[Mention] = []
     for i, m in enumerate(given):
-        if m.parent is not None:
+        if m.parent is not None and not _gap_to_national(doc, out, m):
             scope = out[m.parent].scope
         else:
             scope = places.respective.get(i) or _own_scope(doc, m, places)
         out.append(m._replace(scope=scope))
     return out
+
+
+def _gap_to_national(doc: Doc, done: list[Mention], m: Mention) -> bool:
+    """A provincial report's gap to the national figure before it ("trung bình của cả nước
+    là 0,5114 điểm, điểm của tỉnh cao hơn 0,1698 điểm"): the province's, not the country's."""
+    assert m.parent is not None
+    return (
+        m.basis is Basis.other
+        and done[m.parent].scope == "VN"
+        and doc.scope not in (None, "VN", "sub")
+    )
 
 
 def _places(doc: Doc, mentions: Sequence[Mention]) -> _Places:
@@ -90,10 +101,32 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
         doc.low, clause, m.start
     ):
         return "VN"
-    named = _last_named(places, clause, m.start)
-    if named is None and places.several:
-        named = _last_named(places, _paragraph_start(doc, m.start), m.start)
+    named = _last_named(places, clause, m.start) or _row_named(doc, m, places)
+    if named is None:
+        para = _paragraph_start(doc, m.start)
+        lead = min(m.start, para + doc.lex.integer("scope.paragraph_subject"))
+        named = _last_named(places, para, lead)  # "Trong khi đó, Bình Định ghi nhận ..."
+        if named is None and places.several:
+            named = _last_named(places, para, m.start)
     return named or doc.scope
+
+
+def _row_named(doc: Doc, m: Mention, places: _Places) -> str | None:
+    """A short line that names one province ("Hạng 2 – Hà Nội – 0,7385 điểm"): a row of a
+    list, whose figures are all that province's, before its name or after it."""
+    start = doc.low.rfind("\n", 0, m.start) + 1
+    end = doc.low.find("\n", m.start)
+    end = len(doc.low) if end < 0 else end
+    if (
+        end - start > doc.lex.integer("scope.row_max")
+        or ";" in doc.low[start:end]
+        or doc.sentence_of(start) != doc.sentence_of(max(start, end - 1))
+        or not doc.lex.pattern("scope.row_separator").search(doc.low, start, end)
+    ):
+        return None
+    i, j = bisect_left(places.starts, start), bisect_left(places.starts, end)
+    codes = {code for _, _, code in places.names[i:j]}
+    return codes.pop() if len(codes) == 1 else None
 
 
 def _paragraph_start(doc: Doc, pos: int) -> int:
