@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 _LINE = re.compile(r"[^\n]+")
@@ -31,6 +32,11 @@ _ROW_CODE = re.compile(r"\W*(?:[ivxlc]+|[a-zđ])\W*")
 _FIRST_CELL_CODE = re.compile(r"\W*(?:\d{1,2}(?:\.\d{1,2})*|[ivxlc]+|[a-zđ])\W*")
 
 
+Span = tuple[int, int]
+# a table: where it starts, its column headers and its rows of cells
+_Grid = tuple[int, list[str], list[list[Span]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Cell:
     start: int
@@ -47,6 +53,7 @@ class Cell:
 class Tables:
     starts: tuple[int, ...]
     cells: tuple[Cell, ...]
+    rows: tuple[Span, ...] = ()  # rows written over several lines (one cell per line)
 
     def cell_at(self, pos: int) -> Cell | None:
         i = bisect_right(self.starts, pos) - 1
@@ -55,13 +62,42 @@ class Tables:
         return None
 
 
-def find_tables(low: str, unit_header: re.Pattern[str], unit_caption: re.Pattern[str]) -> Tables:
-    """The cells of every block of table rows in the lower-cased text `low`."""
+@dataclass(frozen=True, slots=True)
+class TableWords:
+    """The lexicon's words for table headers."""
+
+    unit_header: re.Pattern[str]  # the header of a row-unit column ("Đơn vị tính")
+    unit_caption: re.Pattern[str]  # a caption naming the whole table's unit ("ĐVT: tỷ đồng")
+    index_header: re.Pattern[str]  # the header of a row-number column ("STT")
+    column_name: re.Pattern[str]  # words that name a column ("Chỉ tiêu", "Kế hoạch", a year)
+
+
+def find_tables(low: str, words: TableWords) -> Tables:
+    """The cells of every table in the lower-cased text `low`: rows split by `|` or tabs,
+    and rows copied from a PDF with one cell per line or columns aligned by spaces."""
     cells: list[Cell] = []
+    grids = [*_split_grids(low), *_lined_grids(low, words)]
+    for start, headers, body in grids:
+        caption = _caption_unit(low, start, words.unit_caption)
+        cells.extend(_grid_cells(low, headers, body, words.unit_header, caption))
+    cells.sort(key=lambda cell: cell.start)
+    rows = sorted(
+        (row[0][0], row[-1][1])
+        for _, _, body in grids
+        for row in body
+        if row and "\n" in low[row[0][0] : row[-1][1]]
+    )
+    return Tables(tuple(c.start for c in cells), tuple(cells), tuple(rows))
+
+
+def _split_grids(low: str) -> list[_Grid]:
+    """The header and rows of every block of `|`- or tab-split rows."""
+    grids: list[_Grid] = []
     for block in _blocks(low):
-        caption = _caption_unit(low, block[0][0], unit_caption)
-        cells.extend(_block_cells(low, block, unit_header, caption))
-    return Tables(tuple(c.start for c in cells), tuple(cells))
+        rows = [_split(low, *r) for r in block if not _RULE.fullmatch(low, *r)]
+        headers, body = _headers(low, rows)
+        grids.append((block[0][0], headers, body))
+    return grids
 
 
 def _caption_unit(low: str, start: int, unit_caption: re.Pattern[str]) -> str:
@@ -114,15 +150,12 @@ def _split(low: str, start: int, end: int) -> list[tuple[int, int]]:
     return cells
 
 
-def _block_cells(
-    low: str, block: list[tuple[int, int]], unit_header: re.Pattern[str], caption: str
+def _grid_cells(
+    low: str, headers: list[str], body: list[list[Span]], unit_header: re.Pattern[str], caption: str
 ) -> list[Cell]:
-    rows = [r for r in block if not _RULE.fullmatch(low, *r)]
-    headers, body = _headers(low, rows)
     unit_column = next((i for i, h in enumerate(headers) if unit_header.fullmatch(h)), None)
     cells: list[Cell] = []
-    for row in body:
-        spans = _split(low, *row)
+    for spans in body:
         numbering = bool(headers) and all(_COLUMN_NUMBER.fullmatch(low, *span) for span in spans)
         aligned = len(spans) == len(headers)
         unit = ""
@@ -148,7 +181,7 @@ def _block_cells(
     return cells
 
 
-def _headers(low: str, rows: list[tuple[int, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+def _headers(low: str, rows: list[list[Span]]) -> tuple[list[str], list[list[Span]]]:
     """The column headers and the rows under them. Consecutive header rows of the same width
     are read together, a merged cell's text carried into the empty cells after it:
     "Năm 2023 | | Năm 2024" over "Kế hoạch | Thực hiện | Ước" is "năm 2023 kế hoạch", ...
@@ -156,8 +189,7 @@ def _headers(low: str, rows: list[tuple[int, int]]) -> tuple[list[str], list[tup
     headers: list[str] = []
     first = ""
     taken = 0
-    for row in rows:
-        spans = _split(low, *row)
+    for spans in rows:
         if not _is_header(low, spans) or (headers and len(spans) != len(headers)):
             break
         texts = [" ".join(low[a:b].split()) for a, b in spans]
@@ -189,3 +221,172 @@ def _carry(headers: list[str]) -> list[str]:
     for i, text in enumerate(headers):
         carried.append(text or (carried[-1] if i > 1 else ""))
     return carried
+
+
+# Tables copied out of a PDF or a DOCX lose their bars: one cell per line ("stacked"), or
+# columns aligned by runs of spaces ("spaced"). Both are read only when a header block of
+# column names stands over at least two full rows of exactly its width, whose numeric
+# cells are numbers in the same columns in every row.
+_LINE_CELL = re.compile(r"\S+(?: \S+)*")  # a cell of a line: words split by single spaces
+_NUMBER_CELL = re.compile(r"[(\-+–]?\s*\d[\d.,]*\s*\)?\s*%?")
+_EMPTY_CELL = re.compile(r"[-–—x.…]+")
+_LONG_LINE = 200  # a longer line is a paragraph: it ends a run of table lines
+_LONG_HEADER = 60  # a longer line is no header cell
+_LONG_CELL = 120  # a longer line is no cell
+_MIN_ROWS = 2
+_MIN_STACKED = 3  # a one-cell-per-line table has at least this many columns
+_MAX_COLUMNS = 12
+
+# a line of a run: where it starts and its cells
+_Line = tuple[int, list[Span]]
+
+
+def _lined_grids(low: str, words: TableWords) -> list[_Grid]:
+    grids: list[_Grid] = []
+    for run in _runs(low):
+        if len(run) > _MIN_ROWS:
+            grids.extend(_stacked_grids(low, run, words))
+            grids.extend(_spaced_grids(low, run, words))
+    return grids
+
+
+def _runs(low: str) -> list[list[_Line]]:
+    """Runs of consecutive non-blank lines, not too long, without `|` or tabs."""
+    runs: list[list[_Line]] = []
+    current: list[_Line] = []
+    last_end = -2
+    for m in _LINE.finditer(low):
+        a, b = m.span()
+        fits = b - a <= _LONG_LINE and _SEPARATOR.search(low, a, b) is None
+        cells = [c.span() for c in _LINE_CELL.finditer(low, a, b)] if fits else []
+        if current and (not cells or a != last_end + 1):
+            runs.append(current)
+            current = []
+        if cells:
+            current.append((a, cells))
+        last_end = b
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _header_cell(low: str, span: Span) -> bool:
+    """A cell a header may hold: short, no figures but years and column numbers, no
+    sentence's end."""
+    text = low[slice(*span)]
+    return (
+        len(text) <= _LONG_HEADER
+        and text[-1] not in ".:;,"
+        and not _DIGIT.search(_HEADER_DIGITS.sub(" ", text))
+    )
+
+
+def _names_columns(low: str, spans: list[Span], words: TableWords) -> bool:
+    texts = [low[slice(*span)] for span in spans]
+    return any(words.column_name.search(text) for text in texts) and _is_header(low, spans)
+
+
+def _stacked_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
+    """Tables of one cell per line: a block of header lines, then rows of as many lines."""
+    grids: list[_Grid] = []
+    i, above = 0, 0  # `above`: the header-like single cells just before line i
+    while i < len(run):
+        cells = run[i][1]
+        if len(cells) == 1 and _header_cell(low, cells[0]):
+            i, above = i + 1, above + 1
+            continue
+        found = _stacked_at(low, run, i, above, words) if len(cells) == 1 else None
+        if found is not None:
+            grids.append(found[0])
+            i = found[1]
+        else:
+            i += 1
+        above = 0
+    return grids
+
+
+def _stacked_at(
+    low: str, run: list[_Line], i: int, above: int, words: TableWords
+) -> tuple[_Grid, int] | None:
+    """The table whose first row holds line i, its header among the `above` lines before:
+    the widest header first, the row starting as early as it can (labels are short lines
+    like header cells)."""
+    for width in range(min(above, _MAX_COLUMNS), _MIN_STACKED - 1, -1):
+        for before in range(min(width, above - width + 1)):
+            end = i - before
+            header = [run[n][1][0] for n in range(end - width, end)]
+            if not _names_columns(low, header, words):
+                continue
+            texts = [" ".join(low[slice(*span)].split()) for span in header]
+            rows = _take_rows(low, texts, _stacked_rows(run, end, width), words)
+            if len(rows) >= _MIN_ROWS:
+                return (header[0][0], texts, rows), end + width * len(rows)
+    return None
+
+
+def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[list[Span]]:
+    for first in range(start, len(run) - width + 1, width):
+        lines = run[first : first + width]
+        if any(len(cells) != 1 for _, cells in lines):
+            return
+        yield [cells[0] for _, cells in lines]
+
+
+def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
+    """Tables of one row per line, columns split by runs of spaces, under a header line."""
+    grids: list[_Grid] = []
+    i = 0
+    while i + _MIN_ROWS < len(run):
+        start, header = run[i]
+        rows: list[list[Span]] = []
+        if len(header) >= 2 and _names_columns(low, header, words):
+            texts = [" ".join(low[slice(*span)].split()) for span in header]
+            # a header indented over the label column leaves that column's cell blank
+            if header[0][0] - start >= 2 and len(run[i + 1][1]) == len(header) + 1:
+                texts.insert(0, "")
+            rows = _take_rows(low, texts, (cells for _, cells in run[i + 1 :]), words)
+        if len(rows) >= _MIN_ROWS:
+            grids.append((header[0][0], texts, rows))
+        i += 1 + len(rows)
+    return grids
+
+
+def _take_rows(
+    low: str, headers: list[str], candidates: Iterable[list[Span]], words: TableWords
+) -> list[list[Span]]:
+    """The leading candidates that are rows under `headers`: exactly as wide, with numbers
+    in the same columns as the first row, which has a label and a number after its first
+    cell; a first column of numbers is the row-number column ("STT")."""
+    rows: list[list[Span]] = []
+    kinds: tuple[str, ...] = ()
+    for row in candidates:
+        if len(row) != len(headers):
+            break
+        found = tuple(_kind(low, span) for span in row)
+        if "x" in found or (not rows and not _first_row(found, headers, words)):
+            break
+        if rows and any(k != f and "e" not in (k, f) for k, f in zip(kinds, found, strict=True)):
+            break
+        if found[0] != "t" and not _FIRST_CELL_CODE.fullmatch(low, *row[0]):
+            break
+        kinds = kinds or found
+        rows.append(row)
+    return rows
+
+
+def _first_row(kinds: tuple[str, ...], headers: list[str], words: TableWords) -> bool:
+    numbered = kinds[0] == "n" and words.index_header.fullmatch(headers[0]) is not None
+    return "t" in kinds and "n" in kinds[1:] and (kinds[0] == "t" or numbered)
+
+
+def _kind(low: str, span: Span) -> str:
+    """A cell's kind: "n" a number, "e" an empty mark ("-"), "t" words, "x" no cell (a
+    sentence or a paragraph)."""
+    text = low[slice(*span)]
+    if _NUMBER_CELL.fullmatch(text):
+        return "n"
+    if _EMPTY_CELL.fullmatch(text):
+        return "e"
+    if len(text) > _LONG_CELL or text.endswith("."):
+        return "x"
+    return "t"
