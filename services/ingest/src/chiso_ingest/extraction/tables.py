@@ -236,9 +236,12 @@ _LONG_CELL = 120  # a longer line is no cell
 _MIN_ROWS = 2
 _MIN_STACKED = 3  # a one-cell-per-line table has at least this many columns
 _MAX_COLUMNS = 12
+_MAX_LEADING = 3  # a row's cells before its first number: a code, a label, a unit
 
-# a line of a run: where it starts and its cells
-_Line = tuple[int, list[Span]]
+# a line of a run: where it starts, its cells and their kinds (`_kind`, one letter each)
+_Line = tuple[int, list[Span], str]
+# a candidate row: its cells and their kinds
+_Row = tuple[list[Span], str]
 
 
 def _lined_grids(low: str, words: TableWords) -> list[_Grid]:
@@ -263,7 +266,7 @@ def _runs(low: str) -> list[list[_Line]]:
             runs.append(current)
             current = []
         if cells:
-            current.append((a, cells))
+            current.append((a, cells, "".join(_kind(low, cell) for cell in cells)))
         last_end = b
     if current:
         runs.append(current)
@@ -274,11 +277,9 @@ def _header_cell(low: str, span: Span) -> bool:
     """A cell a header may hold: short, no figures but years and column numbers, no
     sentence's end."""
     text = low[slice(*span)]
-    return (
-        len(text) <= _LONG_HEADER
-        and text[-1] not in ".:;,"
-        and not _DIGIT.search(_HEADER_DIGITS.sub(" ", text))
-    )
+    if len(text) > _LONG_HEADER or text[-1] in ".:;,":
+        return False
+    return not _DIGIT.search(text) or not _DIGIT.search(_HEADER_DIGITS.sub(" ", text))
 
 
 def _names_columns(low: str, spans: list[Span], words: TableWords) -> bool:
@@ -289,47 +290,62 @@ def _names_columns(low: str, spans: list[Span], words: TableWords) -> bool:
 def _stacked_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
     """Tables of one cell per line: a block of header lines, then rows of as many lines."""
     grids: list[_Grid] = []
-    i, above = 0, 0  # `above`: the header-like single cells just before line i
+    i = 0
+    above: list[int] = []  # the header-like single cells just before line i: `_header_kind`
     while i < len(run):
         cells = run[i][1]
         if len(cells) == 1 and _header_cell(low, cells[0]):
-            i, above = i + 1, above + 1
+            above.append(_header_kind(low, cells[0], words))
+            i += 1
             continue
-        found = _stacked_at(low, run, i, above, words) if len(cells) == 1 else None
+        found = None
+        if len(cells) == 1 and any(kind & _NAMES for kind in above):
+            found = _stacked_at(low, run, i, above, words)
         if found is not None:
             grids.append(found[0])
             i = found[1]
         else:
             i += 1
-        above = 0
+        above = []
     return grids
 
 
+_NAMES, _WORDS = 2, 1  # bits of a header cell's kind
+
+
+def _header_kind(low: str, span: Span, words: TableWords) -> int:
+    """_NAMES if the header cell names a column, plus _WORDS if it has words."""
+    named = _NAMES if words.column_name.search(low, *span) else 0
+    return named | (_WORDS if any(ch.isalpha() for ch in low[slice(*span)]) else 0)
+
+
 def _stacked_at(
-    low: str, run: list[_Line], i: int, above: int, words: TableWords
+    low: str, run: list[_Line], i: int, above: list[int], words: TableWords
 ) -> tuple[_Grid, int] | None:
-    """The table whose first row holds line i, its header among the `above` lines before:
-    the widest header first, the row starting as early as it can (labels are short lines
-    like header cells)."""
-    for width in range(min(above, _MAX_COLUMNS), _MIN_STACKED - 1, -1):
-        for before in range(min(width, above - width + 1)):
+    """The table whose first row holds line i, its header among the header-like lines
+    `above` it: the widest header first, the row starting as early as it can (its first
+    cells, a label and a unit, are short lines like header cells)."""
+    for width in range(min(len(above), _MAX_COLUMNS), _MIN_STACKED - 1, -1):
+        for before in range(min(width, len(above) - width + 1, _MAX_LEADING + 1)):
             end = i - before
-            header = [run[n][1][0] for n in range(end - width, end)]
-            if not _names_columns(low, header, words):
+            kinds = above[len(above) - before - width : len(above) - before]
+            if not (any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)):
                 continue
-            texts = [" ".join(low[slice(*span)].split()) for span in header]
-            rows = _take_rows(low, texts, _stacked_rows(run, end, width), words)
+            first_header = " ".join(low[slice(*run[end - width][1][0])].split())
+            rows = _take_rows(low, width, first_header, _stacked_rows(run, end, width), words)
             if len(rows) >= _MIN_ROWS:
+                header = [run[n][1][0] for n in range(end - width, end)]
+                texts = [" ".join(low[slice(*span)].split()) for span in header]
                 return (header[0][0], texts, rows), end + width * len(rows)
     return None
 
 
-def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[list[Span]]:
+def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[_Row]:
     for first in range(start, len(run) - width + 1, width):
         lines = run[first : first + width]
-        if any(len(cells) != 1 for _, cells in lines):
+        if any(len(cells) != 1 for _, cells, _ in lines):
             return
-        yield [cells[0] for _, cells in lines]
+        yield [cells[0] for _, cells, _ in lines], "".join(kind for _, _, kind in lines)
 
 
 def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
@@ -337,14 +353,15 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
     grids: list[_Grid] = []
     i = 0
     while i + _MIN_ROWS < len(run):
-        start, header = run[i]
+        start, header, _ = run[i]
         rows: list[list[Span]] = []
         if len(header) >= 2 and _names_columns(low, header, words):
             texts = [" ".join(low[slice(*span)].split()) for span in header]
             # a header indented over the label column leaves that column's cell blank
             if header[0][0] - start >= 2 and len(run[i + 1][1]) == len(header) + 1:
                 texts.insert(0, "")
-            rows = _take_rows(low, texts, (cells for _, cells in run[i + 1 :]), words)
+            lines = (run[n][1:] for n in range(i + 1, len(run)))
+            rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS:
             grids.append((header[0][0], texts, rows))
         i += 1 + len(rows)
@@ -352,18 +369,17 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
 
 
 def _take_rows(
-    low: str, headers: list[str], candidates: Iterable[list[Span]], words: TableWords
+    low: str, width: int, first_header: str, candidates: Iterable[_Row], words: TableWords
 ) -> list[list[Span]]:
-    """The leading candidates that are rows under `headers`: exactly as wide, with numbers
-    in the same columns as the first row, which has a label and a number after its first
-    cell; a first column of numbers is the row-number column ("STT")."""
+    """The leading candidates that are rows under a header `width` cells wide: exactly as
+    wide, with numbers in the same columns as the first row, which has a label and a number
+    after its first cell; a first column of numbers is the row-number column ("STT")."""
     rows: list[list[Span]] = []
-    kinds: tuple[str, ...] = ()
-    for row in candidates:
-        if len(row) != len(headers):
+    kinds = ""
+    for row, found in candidates:
+        if len(row) != width:
             break
-        found = tuple(_kind(low, span) for span in row)
-        if "x" in found or (not rows and not _first_row(found, headers, words)):
+        if "x" in found or (not rows and not _first_row(found, first_header, words)):
             break
         if rows and any(k != f and "e" not in (k, f) for k, f in zip(kinds, found, strict=True)):
             break
@@ -374,8 +390,8 @@ def _take_rows(
     return rows
 
 
-def _first_row(kinds: tuple[str, ...], headers: list[str], words: TableWords) -> bool:
-    numbered = kinds[0] == "n" and words.index_header.fullmatch(headers[0]) is not None
+def _first_row(kinds: str, first_header: str, words: TableWords) -> bool:
+    numbered = kinds[0] == "n" and words.index_header.fullmatch(first_header) is not None
     return "t" in kinds and "n" in kinds[1:] and (kinds[0] == "t" or numbered)
 
 
