@@ -237,6 +237,8 @@ _MIN_ROWS = 2
 _MIN_STACKED = 3  # a one-cell-per-line table has at least this many columns
 _MAX_COLUMNS = 12
 _MAX_LEADING = 3  # a row's cells before its first number: a code, a label, a unit
+_MAX_GROUP = 2  # the lines of a group row between rows: its code and its name
+_MAX_TITLE = 2  # title lines without figures right above a header (without an STT column)
 
 # a line of a run: where it starts, its cells and their kinds (`_kind`, one letter each)
 _Line = tuple[int, list[Span], str]
@@ -310,34 +312,82 @@ def _stacked_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]
     return grids
 
 
-_NAMES, _WORDS = 2, 1  # bits of a header cell's kind
+_NAMES, _WORDS, _INDEX = 2, 1, 4  # bits of a header cell's kind
 
 
 def _header_kind(low: str, span: Span, words: TableWords) -> int:
-    """_NAMES if the header cell names a column, plus _WORDS if it has words."""
-    named = _NAMES if words.column_name.search(low, *span) else 0
-    return named | (_WORDS if any(ch.isalpha() for ch in low[slice(*span)]) else 0)
+    """_NAMES if the header cell names a column, _WORDS if it has words, _INDEX if it heads
+    the row-number column."""
+    text = " ".join(low[slice(*span)].split())
+    kind = _NAMES if words.column_name.search(text) else 0
+    kind |= _INDEX if words.index_header.fullmatch(text) else 0
+    return kind | (_WORDS if any(ch.isalpha() for ch in text) else 0)
 
 
 def _stacked_at(
     low: str, run: list[_Line], i: int, above: list[int], words: TableWords
 ) -> tuple[_Grid, int] | None:
     """The table whose first row holds line i, its header among the header-like lines
-    `above` it: the widest header first, the row starting as early as it can (its first
-    cells, a label and a unit, are short lines like header cells)."""
-    for width in range(min(len(above), _MAX_COLUMNS), _MIN_STACKED - 1, -1):
-        for before in range(min(width, len(above) - width + 1, _MAX_LEADING + 1)):
-            end = i - before
-            kinds = above[len(above) - before - width : len(above) - before]
-            if not (any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)):
+    `above` it. Its header starts at the row-number column's ("STT"), else as high as it
+    can; the widest first; then a group row may stand under it ("I", "Bưu chính"), and the
+    first row's label and unit are short lines like header cells, before line i."""
+    index = [n for n, kind in enumerate(above) if kind & _INDEX]
+    for lead in index[-1:] or range(min(len(above), _MAX_TITLE + 1)):
+        for rest in range(_MAX_GROUP + _MAX_LEADING + 1):  # group and label lines: widest first
+            width = len(above) - lead - rest
+            kinds = above[lead : lead + width]
+            if not _MIN_STACKED <= width <= _MAX_COLUMNS or not (
+                any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)
+            ):
                 continue
-            first_header = " ".join(low[slice(*run[end - width][1][0])].split())
-            rows = _take_rows(low, width, first_header, _stacked_rows(run, end, width), words)
-            if len(rows) >= _MIN_ROWS:
-                header = [run[n][1][0] for n in range(end - width, end)]
-                texts = [" ".join(low[slice(*span)].split()) for span in header]
-                return (header[0][0], texts, rows), end + width * len(rows)
+            for group in range(min(rest, _MAX_GROUP) + 1):
+                if rest - group > min(_MAX_LEADING, width - 1):
+                    continue
+                start = i - len(above) + lead
+                found = _stacked_table(low, run, start, width, start + width + group, words)
+                if found is not None:
+                    return found
     return None
+
+
+def _stacked_table(
+    low: str, run: list[_Line], start: int, width: int, body: int, words: TableWords
+) -> tuple[_Grid, int] | None:
+    """The table with a header of `width` lines from line `start`, its rows from `body`."""
+    shape = _shape(run, body, width)
+    if len(shape) != width or not _fits(shape, _shape(run, body + width, width)):
+        return None  # not two rows of the same shape: the quick test
+    first = " ".join(low[slice(*run[start][1][0])].split())
+    rows = _take_rows(low, width, first, _stacked_rows(run, body, width), words)
+    if len(rows) < _MIN_ROWS:
+        return None
+    header = [run[n][1][0] for n in range(start, start + width)]
+    texts = [" ".join(low[slice(*span)].split()) for span in header]
+    end = body + width * len(rows)
+    while True:  # across group rows ("II", "Viễn thông") to rows of the same shape
+        group = next(
+            (
+                g
+                for g in range(1, _MAX_GROUP + 1)
+                if all(run[n][2] == "t" for n in range(end, min(end + g, len(run))))
+                and _shape(run, end + g, width) == shape
+            ),
+            None,
+        )
+        more = (
+            []
+            if group is None
+            else _take_rows(low, width, texts[0], _stacked_rows(run, end + group, width), words)
+        )
+        if group is None or not more:
+            return (header[0][0], texts, rows), end
+        rows += more
+        end += group + width * len(more)
+
+
+def _shape(run: list[_Line], start: int, width: int) -> str:
+    """The kinds of the `width` lines from line `start`: the shape of a row there."""
+    return "".join(kind for _, _, kind in run[start : start + width])
 
 
 def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[_Row]:
@@ -381,13 +431,20 @@ def _take_rows(
             break
         if "x" in found or (not rows and not _first_row(found, first_header, words)):
             break
-        if rows and any(k != f and "e" not in (k, f) for k, f in zip(kinds, found, strict=True)):
+        if rows and not _fits(kinds, found):
             break
         if found[0] != "t" and not _FIRST_CELL_CODE.fullmatch(low, *row[0]):
             break
         kinds = kinds or found
         rows.append(row)
     return rows
+
+
+def _fits(kinds: str, other: str) -> bool:
+    """Two rows' kinds agree: the same, or an empty mark ("-") for a number."""
+    return len(kinds) == len(other) and all(
+        k == o or "e" in (k, o) for k, o in zip(kinds, other, strict=True)
+    )
 
 
 def _first_row(kinds: str, first_header: str, words: TableWords) -> bool:
