@@ -422,8 +422,7 @@ def _take_rows(
     low: str, width: int, first_header: str, candidates: Iterable[_Row], words: TableWords
 ) -> list[list[Span]]:
     """The leading candidates that are rows under a header `width` cells wide: exactly as
-    wide, with numbers in the same columns as the first row, which has a label and a number
-    after its first cell; a first column of numbers is the row-number column ("STT")."""
+    wide, with numbers in the same columns as the first row (`_first_row`)."""
     rows: list[list[Span]] = []
     kinds = ""
     for row, found in candidates:
@@ -448,8 +447,12 @@ def _fits(kinds: str, other: str) -> bool:
 
 
 def _first_row(kinds: str, first_header: str, words: TableWords) -> bool:
-    numbered = kinds[0] == "n" and words.index_header.fullmatch(first_header) is not None
-    return "t" in kinds and "n" in kinds[1:] and (kinds[0] == "t" or numbered)
+    """A first row: words (a label, a unit) then numbers only, after a row number under
+    an STT header."""
+    if kinds[0] == "n" and words.index_header.fullmatch(first_header):
+        kinds = kinds[1:]
+    numbers = kinds.find("n")
+    return numbers > 0 and kinds[0] == "t" and "t" not in kinds[numbers:]
 
 
 def _kind(low: str, span: Span) -> str:
