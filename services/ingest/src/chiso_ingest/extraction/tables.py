@@ -1,4 +1,6 @@
-"""Text tables: rows of cells split by `|` or tabs, as the DOCX and HTML readers write them.
+"""Text tables: rows of cells split by `|` or tabs, as the DOCX and HTML readers write them,
+and tables copied out of a PDF or a DOCX without their bars: one cell per line, or columns
+aligned by runs of spaces.
 
 A report's appendix table says in its header what prose says around each number: the
 period and status of a column ("Kế hoạch 2024", "Ước thực hiện 6 tháng"), its unit
@@ -247,6 +249,7 @@ _Row = tuple[list[Span], str]
 
 
 def _lined_grids(low: str, words: TableWords) -> list[_Grid]:
+    """The tables without bars: one cell per line, or columns aligned by spaces."""
     grids: list[_Grid] = []
     for run in _runs(low):
         if len(run) > _MIN_ROWS:
@@ -285,6 +288,7 @@ def _header_cell(low: str, span: Span) -> bool:
 
 
 def _names_columns(low: str, spans: list[Span], words: TableWords) -> bool:
+    """A header line: it names a column, and has words but no figures."""
     texts = [low[slice(*span)] for span in spans]
     return any(words.column_name.search(text) for text in texts) and _is_header(low, spans)
 
