@@ -229,7 +229,7 @@ def _carry(headers: list[str]) -> list[str]:
 # columns aligned by runs of spaces ("spaced"). Both are read only when a header block of
 # column names stands over at least two full rows of exactly its width, whose numeric
 # cells are numbers in the same columns in every row.
-_LINE_CELL = re.compile(r"\S+(?: \S+)*")  # a cell of a line: words split by single spaces
+_LINE_CELL = re.compile(r"\S+(?:\s\S+)*")  # a cell of a line: words split by single spaces
 _NUMBER_CELL = re.compile(r"[(\-+–]?\s*\d[\d.,]*\s*\)?\s*%?")
 _EMPTY_CELL = re.compile(r"[-–—x.…]+")
 _LONG_LINE = 200  # a longer line is a paragraph: it ends a run of table lines
