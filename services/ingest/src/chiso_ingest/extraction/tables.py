@@ -316,15 +316,16 @@ def _stacked_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]
     return grids
 
 
-_NAMES, _WORDS, _INDEX = 2, 1, 4  # bits of a header cell's kind
+_NAMES, _WORDS, _INDEX, _NUMBERING = 2, 1, 4, 8  # bits of a header cell's kind
 
 
 def _header_kind(low: str, span: Span, words: TableWords) -> int:
     """_NAMES if the header cell names a column, _WORDS if it has words, _INDEX if it heads
-    the row-number column."""
+    the row-number column, _NUMBERING if it numbers a column ("(3)")."""
     text = " ".join(low[slice(*span)].split())
     kind = _NAMES if words.column_name.search(text) else 0
     kind |= _INDEX if words.index_header.fullmatch(text) else 0
+    kind |= _NUMBERING if _DIGIT.search(text) and _COLUMN_NUMBER.fullmatch(text) else 0
     return kind | (_WORDS if any(ch.isalpha() for ch in text) else 0)
 
 
@@ -333,20 +334,16 @@ def _stacked_at(
 ) -> tuple[_Grid, int] | None:
     """The table whose first row holds line i, its header among the header-like lines
     `above` it. Its header starts at the row-number column's ("STT"), else as high as it
-    can; the widest first; then a group row may stand under it ("I", "Bưu chính"), and the
-    first row's label and unit are short lines like header cells, before line i."""
+    can; the widest first; under it may stand a group row ("I", "Bưu chính") or a row of
+    column numbers ("(1)", "(2)"), and the first row's label and unit are short lines like
+    header cells, before line i."""
     index = [n for n, kind in enumerate(above) if kind & _INDEX]
     for lead in index[-1:] or range(min(len(above), _MAX_TITLE + 1)):
-        for rest in range(_MAX_GROUP + _MAX_LEADING + 1):  # group and label lines: widest first
-            width = len(above) - lead - rest
+        for width in range(min(len(above) - lead, _MAX_COLUMNS), _MIN_STACKED - 1, -1):
             kinds = above[lead : lead + width]
-            if not _MIN_STACKED <= width <= _MAX_COLUMNS or not (
-                any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)
-            ):
+            if not (any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)):
                 continue
-            for group in range(min(rest, _MAX_GROUP) + 1):
-                if rest - group > min(_MAX_LEADING, width - 1):
-                    continue
+            for group in _groups(above, lead + width, width):
                 start = i - len(above) + lead
                 found = _stacked_table(low, run, start, width, start + width + group, words)
                 if found is not None:
@@ -354,10 +351,24 @@ def _stacked_at(
     return None
 
 
+def _groups(above: list[int], end: int, width: int) -> Iterator[int]:
+    """How many of the header-like lines from `end` (a header's end) on may stand between a
+    header `width` cells wide and its first row: none, a group row of one or two lines with
+    words, or a row of column numbers; the rest, up to line i, open the first row."""
+    for group in (*range(_MAX_GROUP + 1), width):
+        before = len(above) - end - group
+        if not 0 <= before <= min(_MAX_LEADING, width - 1):
+            continue
+        lines = above[end : end + group]
+        if all(k & (_NUMBERING if group == width else _WORDS) for k in lines):
+            yield group
+
+
 def _stacked_table(
     low: str, run: list[_Line], start: int, width: int, body: int, words: TableWords
 ) -> tuple[_Grid, int] | None:
-    """The table with a header of `width` lines from line `start`, its rows from `body`."""
+    """The table with a header of `width` lines from line `start`, its rows from `body`
+    (a row of column numbers between them is a row of its own, whose cells are no facts)."""
     shape = _shape(run, body, width)
     if len(shape) != width or not _fits(shape, _shape(run, body + width, width)):
         return None  # not two rows of the same shape: the quick test
@@ -367,8 +378,20 @@ def _stacked_table(
         return None
     header = [run[n][1][0] for n in range(start, start + width)]
     texts = [" ".join(low[slice(*span)].split()) for span in header]
-    end = body + width * len(rows)
-    while True:  # across group rows ("II", "Viễn thông") to rows of the same shape
+    more, end = _rows_after_groups(low, run, body + width * len(rows), width, first, words)
+    if body - start == 2 * width:
+        rows.insert(0, [run[n][1][0] for n in range(start + width, body)])
+    return (header[0][0], texts, rows + more), end
+
+
+def _rows_after_groups(
+    low: str, run: list[_Line], end: int, width: int, first: str, words: TableWords
+) -> tuple[list[list[Span]], int]:
+    """The rows after line `end` across group rows ("II", "Viễn thông"), while the rows
+    after each group row have the shape of the table's first row; where they end."""
+    shape = _shape(run, end - width, width)
+    rows: list[list[Span]] = []
+    while True:
         group = next(
             (
                 g
@@ -378,13 +401,11 @@ def _stacked_table(
             ),
             None,
         )
-        more = (
-            []
-            if group is None
-            else _take_rows(low, width, texts[0], _stacked_rows(run, end + group, width), words)
-        )
-        if group is None or not more:
-            return (header[0][0], texts, rows), end
+        if group is None:
+            return rows, end
+        more = _take_rows(low, width, first, _stacked_rows(run, end + group, width), words)
+        if not more:
+            return rows, end
         rows += more
         end += group + width * len(more)
 
