@@ -1,13 +1,16 @@
 """Tables that reach the extractor through the DOCX and HTML readers, which write them as
-rows of cells split by `|`; the header above a number gives its period, status and unit.
+rows of cells split by `|`, and through the PDF reader, which gives a table's cells one per
+line; the header above a number gives its period, status and unit.
 Cases on text tables themselves are data: cases/tables.toml. Our own sample tables."""
 
 from __future__ import annotations
 
+import pytest
+
 from chiso_ingest.extraction import extract
 from chiso_ingest.formats import DOCX, read
 from chiso_ingest.formats.base import Limits
-from tests.ingest.builders import make_docx
+from tests.ingest.builders import make_docx, make_pdf, unicode_font
 
 TITLE = "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH QUẢNG NINH\nBÁO CÁO KẾT QUẢ NĂM 2023\n\n"
 
@@ -38,3 +41,18 @@ def test_an_html_table_is_read_through_its_header() -> None:
     found = {f.text: f for f in extract(parsed.text, doc="tin.html")}
     assert (found["3.120"].value, found["3.120"].period) == (3_120_000_000_000, "2023")
     assert (found["3.300"].period, found["3.300"].status.value) == ("2024", "target")
+
+
+def test_a_pdf_table_with_one_cell_per_line_is_read_through_its_header() -> None:
+    if unicode_font() is None:
+        pytest.skip("no DejaVu font to write Vietnamese into a PDF")
+    cells = ["STT", "Chỉ tiêu", "Đơn vị tính", "Năm 2022", "Kế hoạch năm 2024"]
+    cells += ["1", "Doanh thu viễn thông", "Tỷ đồng", "2.950", "3.300"]
+    cells += ["2", "Tỷ lệ hồ sơ trực tuyến", "%", "54,2", "70"]
+    pdf = "application/pdf"
+    parsed = read(make_pdf([TITLE + "\n".join(cells)]), pdf, Limits(), [pdf])
+    found = {f.text: f for f in extract(parsed.text, doc="bao-cao.pdf")}
+    assert (found["2.950"].value, found["2.950"].period) == (2_950_000_000_000, "2022")
+    assert (found["3.300"].period, found["3.300"].status.value) == ("2024", "target")
+    assert (found["54,2"].unit.value, found["54,2"].period) == ("percent", "2022")
+    assert "1" not in found and "2" not in found

@@ -22,7 +22,7 @@ from chiso_ingest.extraction.periods import (
     resolve_period,
 )
 from chiso_ingest.extraction.scope import document_area
-from chiso_ingest.extraction.tables import Tables, find_tables
+from chiso_ingest.extraction.tables import Tables, TableWords, find_tables
 from chiso_shared.catalogue import code_list_on
 from chiso_shared.periods import Period
 
@@ -110,7 +110,9 @@ def build_document(
     """The document of NFC `text`; None when it states no period and no hint gives one
     (such a text has no facts)."""
     low = lower(text)
-    starts = sentence_starts(text, frozenset(lex.words("document.abbreviations")))
+    tables = _tables(low, lex)
+    abbreviations = frozenset(lex.words("document.abbreviations"))
+    starts = _row_sentences(sentence_starts(text, abbreviations), tables.rows)
     regions = _number_sentences(text, lex, starts)
     title = (0, min(len(text), lex.integer("document.title_window")))
     periods = tuple(find_periods(low, lex, merge([title, *regions])))
@@ -129,9 +131,7 @@ def build_document(
         semicolons=tuple(m.start() for m in _SEMICOLON.finditer(text)),
         headings=headings,
         topics=tuple((m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)),
-        tables=find_tables(
-            low, lex.pattern("table.unit_header"), lex.pattern("table.unit_caption")
-        ),
+        tables=tables,
         periods=periods,
         period_starts=tuple(p.start for p in periods),
         period=own,
@@ -142,6 +142,19 @@ def build_document(
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
     )
+
+
+def _tables(low: str, lex: Lexicon) -> Tables:
+    names = ("unit_header", "unit_caption", "index_header", "column_name")
+    return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)))
+
+
+def _row_sentences(starts: tuple[int, ...], rows: tuple[Span, ...]) -> tuple[int, ...]:
+    """A table row written over several lines (one cell per line) is one sentence."""
+    if not rows:
+        return starts
+    inside = {s for a, b in rows for s in starts[bisect_right(starts, a) : bisect_left(starts, b)]}
+    return tuple(sorted({a for a, _ in rows}.union(s for s in starts if s not in inside)))
 
 
 def lower(text: str) -> str:

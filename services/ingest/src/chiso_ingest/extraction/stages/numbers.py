@@ -234,7 +234,9 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     if cell.header and lex.pattern("table.percent_header").search(cell.header):
         return 1.0, Unit.percent, 1.0
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
-    if (found := _unit_words(lex, cell.row_unit)) is not None:
+    found = _unit_words(lex, cell.row_unit)
+    # "Điểm" beside "Số điểm phục vụ" names what the row counts, not a score
+    if found is not None and not (found[1] is Unit.other and _names(label, cell.row_unit)):
         return found
     for words in (_bracketed(cell.header), _bracketed(label)):
         found = _unit_words(lex, words)
@@ -244,6 +246,17 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     if label and lex.pattern("table.percent_header").search(label):
         return 1.0, Unit.percent, 1.0
     return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
+
+
+def _names(label: str, words: str) -> bool:
+    """The row label holds the unit's words as words of its own."""
+    at = label.find(words)
+    end = at + len(words)
+    return (
+        at >= 0
+        and (at == 0 or not label[at - 1].isalnum())
+        and (end == len(label) or not label[end].isalnum())
+    )
 
 
 def _bracketed(text: str) -> str:
