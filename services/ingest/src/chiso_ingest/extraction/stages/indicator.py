@@ -14,7 +14,7 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chiso_ingest.extraction.document import Doc, join
@@ -49,6 +49,8 @@ class _Scoring:
     # where the document names a sector ("bưu chính"), in order: (start, the sector)
     sectors: tuple[tuple[int, str], ...]
     sector_starts: tuple[int, ...]
+    # the caption above each table row line walked so far (see `_caption`)
+    captions: dict[int, str] = field(default_factory=dict)
 
 
 def _scoring(doc: Doc, mentions: list[Mention]) -> _Scoring:
@@ -280,32 +282,40 @@ def _title(doc: Doc) -> str:
     return " | ".join(lines)
 
 
-@lru_cache(maxsize=256)
 def _table_indicator(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
     """A table cell whose row names no metric (a row per district or province): its
     column's header ("Trạm BTS (trạm)"), else the table's caption ("Bảng 2. Tỷ lệ hồ sơ
     trực tuyến (%)")."""
     if m.cell is None:
         return None
-    for text in (m.cell.header, _caption(doc, m.cell.start)):
+    for text in (m.cell.header, _caption(doc, m.cell.start, scoring.captions)):
         code = _title_match(text, m.unit.value, scoring.light) if text else None
         if code is not None:
             return code or None
     return None
 
 
-def _caption(doc: Doc, pos: int) -> str:
-    """The first line above the table holding `pos` that is no row of it."""
+def _caption(doc: Doc, pos: int, known: dict[int, str]) -> str:
+    """The first line above the table holding `pos` that is no row of it (`known` holds the
+    caption of each row line already walked, so a long table is walked once)."""
     line = doc.low.rfind("\n", 0, pos) + 1
-    while line > 0:
+    walked: list[int] = []
+    caption = ""
+    while line > 0 and line not in known:
+        walked.append(line)
         above = doc.low.rfind("\n", 0, line - 1) + 1
         text = doc.low[above : line - 1]
         if text.strip() and "|" not in text and "\t" not in text:
-            return text[: doc.lex.integer("windows.caption")]
+            caption = text[: doc.lex.integer("windows.caption")]
+            break
         line = above
-    return ""
+    else:
+        caption = known.get(line, "")
+    known.update(dict.fromkeys(walked, caption))
+    return caption
 
 
+@lru_cache(maxsize=256)
 def _title_match(title: str, unit: str, light_words: str) -> str | None:
     """The code of the weightiest phrasing of `unit` in `title` ("" for one outside the
     catalogue), None if it has none."""
