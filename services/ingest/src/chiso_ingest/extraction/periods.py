@@ -160,6 +160,8 @@ def _cumulative(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
     last = _month(p.group("m") or p.group("n"))
     if last is None:
         return None
+    if p.group("n") is not None and last in (3, 6):  # "lũy kế 6 tháng đầu năm": the half
+        return Period.quarter(year, 1) if last == 3 else Period.half(year, 1)
     return Period.annual(year) if last == 12 else Period.months(year, 1, last)
 
 
