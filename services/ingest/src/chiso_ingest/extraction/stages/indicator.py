@@ -272,12 +272,16 @@ def _title_indicator(doc: Doc, scoring: _Scoring, m: Mention) -> str | None:
 
 def _title(doc: Doc) -> str:
     """The document's opening short lines ("BÁO CÁO / Kết quả đánh giá chỉ số ..."), up to
-    the first long one (a paragraph) and at most `windows.title` characters."""
+    the first long one or the first after the title line that ends as a sentence (a
+    paragraph), and at most
+    `windows.title` characters."""
     limit = doc.lex.integer("windows.title")
     lines: list[str] = []
     for line in doc.low[: 2 * limit].lstrip().split("\n"):
         if len(line) > limit or sum(map(len, lines)) + len(line) > limit:
             break
+        if lines and line.rstrip().endswith((".", "!", "?")):
+            break  # a sentence: the body has begun (a headline ends with no stop)
         lines.append(line)
     return " | ".join(lines)
 
