@@ -183,8 +183,11 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
 
 def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     """What the figure before `m` is compared with, when `m` is the level in brackets right
-    after it: "cùng kỳ năm 2022" in "tăng 0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)"."""
+    after it: "cùng kỳ năm 2022" in "tăng 0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)"
+    and in "đạt 45,6% (cùng kỳ năm 2022 là 38,2%)"."""
     if m.role is not Role.level or not done or done[-1].sentence != m.sentence:
         return None
-    found = doc.lex.pattern("period.compared_bracket").search(doc.low, done[-1].end, m.start)
+    lex = doc.lex
+    found = lex.pattern("period.compared_bracket").search(doc.low, done[-1].end, m.start)
+    found = found or lex.pattern("period.bracket_compared").search(doc.low, done[-1].end, m.start)
     return None if found is None else found.group("basis")
