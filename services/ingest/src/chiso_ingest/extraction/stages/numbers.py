@@ -45,6 +45,10 @@ class TooManyFacts(Exception):
 # -- the windows around a number --------------------------------------------------------
 
 
+# a bare number scaled at least this much ("tỷ", "triệu") may be money by its words
+_MONEY_SCALE = 1e6
+
+
 def _left_of(doc: Doc, m: Mention) -> str:
     """The lower-cased text just before a number, within its sentence."""
     sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
@@ -192,6 +196,8 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
         item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scale_len > 0)
+    if item is None and unit is None and factor >= _MONEY_SCALE and _names_money(doc, m):
+        read_unit = Unit.VND  # "doanh thu ... đạt 2.150 tỷ": đồng, though unwritten
     raw_value = _plausible(value, read_unit, m.num, scale_len > 0)
     top = parse_number(m.hi, scale_follows=scale_len > 0) if m.hi is not None else None
     return m._replace(
@@ -206,6 +212,14 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         item_end=item_end,
         sentence=doc.sentence_of(m.start),
     )
+
+
+def _names_money(doc: Doc, m: Mention) -> bool:
+    """The words before a scaled bare number name an amount of money ("doanh thu")."""
+    start = max(
+        doc.sentence_starts[doc.sentence_of(m.start)], m.start - doc.lex.integer("windows.money")
+    )
+    return doc.lex.pattern("units.money_subject").search(doc.low, start, m.start) is not None
 
 
 def _scale(lex: Lexicon, right: str) -> tuple[float, int]:
