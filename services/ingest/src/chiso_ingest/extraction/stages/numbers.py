@@ -196,6 +196,8 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
         item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scale_len > 0)
+    if item is None and read_unit is Unit.count and m.cell is not None and m.cell.row_unit:
+        item = m.cell.row_unit  # a table's "Đơn vị tính" column says what a row counts
     if item is None and unit is None and factor >= _MONEY_SCALE and _names_money(doc, m):
         read_unit = Unit.VND  # "doanh thu ... đạt 2.150 tỷ": đồng, though unwritten
     raw_value = _plausible(value, read_unit, m.num, scale_len > 0)

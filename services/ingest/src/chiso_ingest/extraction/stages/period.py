@@ -96,9 +96,16 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     if period is None:
         period = _paragraph_lead(doc, m)
     header = column_header(doc, m)
-    if header is not None and m.said_period is None:
+    if header is not None and not _said_in_row(doc, m):
         period = _header_period(doc, header, flow=is_flow(doc, m)) or period
     return period
+
+
+def _said_in_row(doc: Doc, m: Mention) -> bool:
+    """A period written in the cell's own row ("Doanh thu năm 2023 | ...") beats its column's
+    header; one above the row (the header row itself, a title) does not."""
+    said = m.said_period
+    return said is not None and said.start > doc.low.rfind("\n", 0, m.start)
 
 
 def _paragraph_lead(doc: Doc, m: Mention) -> str | None:
