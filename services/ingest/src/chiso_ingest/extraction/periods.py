@@ -285,7 +285,7 @@ def _opening_period(
     period that starts by then. (The whole line, not its first sentence: a bulletin's
     heading often runs into its first item.)"""
     first = _first_named(low, lex, periods)
-    if first is None or first.kind not in _OPENING_KINDS:
+    if first is None or not (first.kind in _OPENING_KINDS or _cut_off_line(low, lex, first)):
         return None
     if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
         return None  # "ngày 15 tháng 12": a date, not the period reported
@@ -293,6 +293,15 @@ def _opening_period(
     if found is None or (published is not None and found.start > published):
         return None
     return found
+
+
+def _cut_off_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
+    """A cut-off day alone on its line under a title ("(Tính đến ngày 31/12/2024)"): the
+    day a data sheet counts its stocks on."""
+    start = low.rfind("\n", 0, p.start) + 1
+    end = low.find("\n", p.end)
+    line = low[start : len(low) if end < 0 else end]
+    return p.kind == "day" and lex.pattern("document.cut_off_line").fullmatch(line) is not None
 
 
 def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> PeriodMention | None:

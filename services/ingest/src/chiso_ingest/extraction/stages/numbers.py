@@ -188,6 +188,8 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     factor, scale_len = _scale(lex, right)
     value = parse_number(m.num, scale_follows=scale_len > 0) if len(m.num) <= _MAX_DIGITS else None
     unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
+    if unit is Unit.other and _counted_points(doc, m, right[scale_len:]):
+        unit, unit_factor, unit_len = None, 1.0, 0  # "212 điểm" of service points: a count
     if unit is None and scale_len == 0 and m.cell is not None:
         factor, unit, unit_factor = _cell_unit(doc, m.cell)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
@@ -214,6 +216,15 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         item_end=item_end,
         sentence=doc.sentence_of(m.start),
     )
+
+
+def _counted_points(doc: Doc, m: Mention, after: str) -> bool:
+    """ "điểm" after a number whose sentence speaks of points of service ("nâng tổng số
+    điểm phục vụ lên 212 điểm"): places counted, not a score."""
+    if not doc.lex.pattern("units.points_word").match(after):
+        return False
+    start = doc.sentence_starts[doc.sentence_of(m.start)]
+    return doc.lex.pattern("units.counted_points").search(doc.low, start, m.start) is not None
 
 
 def _names_money(doc: Doc, m: Mention) -> bool:

@@ -79,8 +79,9 @@ def _written_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period 
     (looked for only where a period word stands: most bases name none)."""
     if not doc.lex.pattern("period.may_name").search(basis):
         return None
+    year = own.end.year - (1 if doc.lex.pattern("period.last_year").search(basis) else 0)
     for mention in find_periods(basis, doc.lex, [(0, len(basis))]):
-        found = resolve_period(mention, own.end.year, flow=flow)
+        found = resolve_period(mention, year, flow=flow)
         if found is not None:
             return found
     return None
@@ -189,6 +190,7 @@ def _basis_of(compared: Period, own: Period) -> Basis | None:
         before = {own.previous(), own.in_year(own.start.year - 1)}
     except PeriodError:
         return None
-    if compared in before:
+    # the period before, or its end ("so với cuối năm 2023" of a stock counted in 2024)
+    if any(b.contains(compared) and compared.end == b.end for b in before):
         return Basis.previous_period
     return Basis.other if compared < own else None
