@@ -25,6 +25,7 @@ from chiso_shared.facts import Role, Unit
 from chiso_shared.periods import Period
 
 _CLAUSE_END = re.compile(r"[;.!?\n]")
+_CLAUSE_MARK = re.compile(r"[,;.!?\n()]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
 
 
@@ -139,6 +140,8 @@ def _said_period(
         if p.end <= min(next_start, sent_end) and _TRAILING_GAP.fullmatch(gap) and not names_next:
             taken.add(i)
             return p
+        if p.end <= min(next_start, sent_end) and _after_item(doc, m, p):
+            return p
     j = bisect_left(doc.period_starts, m.start) - 1
     aside: PeriodMention | None = None
     while j >= 0 and doc.periods[j].start >= sent_start:
@@ -149,6 +152,17 @@ def _said_period(
             aside = aside or p
         j -= 1
     return aside
+
+
+def _after_item(doc: Doc, m: Mention, p: PeriodMention) -> bool:
+    """A period written after the figure's item in its clause, led by "trong", "vào" ...
+    ("9 điểm phục vụ trong năm 2025")."""
+    gap = doc.low[m.tail_end : p.start]
+    return (
+        len(gap) <= doc.lex.integer("windows.item")
+        and _CLAUSE_MARK.search(gap) is None
+        and doc.lex.pattern("period.after_item_lead").search(doc.low, m.tail_end, p.end) is not None
+    )
 
 
 def _closed_before(doc: Doc, p: PeriodMention, m: Mention) -> bool:

@@ -11,7 +11,7 @@ from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.numbers import parse_number, reread_as_decimal
 from chiso_ingest.extraction.tables import Cell
-from chiso_shared.facts import Role, Unit
+from chiso_shared.facts import Basis, Role, Unit
 
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
@@ -386,6 +386,7 @@ def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     for m in mentions:
         prev = out[-1] if out else None
         if prev is not None and _bounds_a_range(doc, prev, m):
+            prev = _range_change(doc, prev, m)
             # "giảm từ 60 đến 70%": the verb before the lower bound makes both a change
             keep = prev.role is not Role.level
             out[-1] = prev._replace(
@@ -403,6 +404,22 @@ def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             continue
         out.append(m)
     return out
+
+
+def _range_change(doc: Doc, low: Mention, high: Mention) -> Mention:
+    """ "tăng (thêm) từ 5 đến 7%": a change verb before "từ" makes the range a change, of
+    the basis written after it (else the verb's own)."""
+    if low.role is not Role.level:
+        return low
+    before = doc.low[max(0, low.start - doc.lex.integer("windows.left")) : low.start]
+    verb = doc.lex.pattern("role.range_lead").sub("", before)
+    for rule in doc.lex.rules("role.changes"):
+        if rule.pattern.search(verb):
+            basis = high.basis or Basis(rule.text("basis"))
+            return low._replace(
+                role=Role.change, basis=basis, value=low.value * rule.number("sign")
+            )
+    return low
 
 
 def _bounds_a_range(doc: Doc, prev: Mention, m: Mention) -> bool:
