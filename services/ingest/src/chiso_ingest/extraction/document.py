@@ -171,7 +171,7 @@ def sentence_starts(text: str, abbreviations: frozenset[str] = frozenset()) -> t
         end = m.end()
         if end < len(text) and not text[end].isupper() and not _is_break(text, m):
             continue
-        if _abbreviated(text, m, abbreviations):
+        if text[m.start() - 1 : m.start()].isupper() and _abbreviated(text, m, abbreviations):
             continue
         starts.append(end)
     return tuple(starts)
@@ -179,7 +179,8 @@ def sentence_starts(text: str, abbreviations: frozenset[str] = frozenset()) -> t
 
 def _abbreviated(text: str, m: re.Match[str], abbreviations: frozenset[str]) -> bool:
     """The stop ends an abbreviation ("TP. Hạ Long") or an initial glued to the next
-    letter ("G.A.P"), not a sentence."""
+    letter ("G.A.P"), not a sentence. (Both end with a capital, which the caller checks
+    first: most stops follow a small letter.)"""
     if m.group()[0] != ".":
         return False
     word = _LAST_WORD.search(text, max(0, m.start() - 6), m.start())

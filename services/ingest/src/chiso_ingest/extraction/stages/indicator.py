@@ -177,7 +177,7 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> _Choice:
     """The code of the best phrasing near `m`, `_OTHER` when that names a metric outside the
     catalogue, else a topic's metric when its clause names nothing at all."""
     best: tuple[float, str] | None = None
-    scores: dict[str, float] = {}  # each metric's best score
+    runner = -math.inf  # the best score of any other metric than the best's
     unit = m.unit.value
     named = False  # whether its clause names any metric, of any unit
     named_after = doc.lex.pattern("indicator.label_after").match(doc.low, m.unit_end) is not None
@@ -199,11 +199,13 @@ def _pick(doc: Doc, scoring: _Scoring, m: Mention) -> _Choice:
             elif match.end <= m.start and _repeats_head(doc, m, match):
                 score += scoring.head_bonus
             if best is None or score > best[0]:
+                if best is not None and best[1] != match.phrase.code:
+                    runner = max(runner, best[0])
                 best = (score, match.phrase.code)
-            scores[match.phrase.code] = max(score, scores.get(match.phrase.code, score))
+            elif match.phrase.code != best[1]:
+                runner = max(runner, score)
     if best is not None:
-        others = (v for k, v in scores.items() if k != best[1])
-        return best[1], (best[0], max(others, default=-math.inf))
+        return best[1], (best[0], runner)
     code = None if named else _table_indicator(doc, scoring, m)
     code = code or _topic_indicator(doc, scoring, m)
     if code is None and not named and m.unit is Unit.rank:

@@ -201,6 +201,8 @@ def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     and in "đạt 45,6% (cùng kỳ năm 2022 là 38,2%)"."""
     if m.role is not Role.level or not done or done[-1].sentence != m.sentence:
         return None
+    if doc.low.find("(", done[-1].end, m.start) < 0:
+        return None  # (most figures: no bracket opens before them)
     lex = doc.lex
     found = lex.pattern("period.compared_bracket").search(doc.low, done[-1].end, m.start)
     found = found or lex.pattern("period.bracket_compared").search(doc.low, done[-1].end, m.start)

@@ -111,6 +111,9 @@ def _change(lex: Lexicon, b: _Before) -> RoleFound:
     """A change verb, maybe with its basis between it and the number ("tăng so với cùng kỳ
     là 3%"): the first of `role.changes` found gives the sign and the default basis."""
     basis, core = (b.basis, b.core) if b.basis is not None else _basis_before(lex, b.core)
+    verb = lex.pattern("role.change")
+    if verb.search(b.left) is None and verb.search(core) is None:
+        return None  # (most figures: no change verb; one search instead of one per verb)
     for rule in lex.rules("role.changes"):
         if rule.pattern.search(b.left) or rule.pattern.search(core):
             return Role.change, basis or Basis(rule.text("basis")), rule.number("sign")

@@ -117,16 +117,17 @@ def _row_named(doc: Doc, m: Mention, places: _Places) -> str | None:
     start = doc.low.rfind("\n", 0, m.start) + 1
     end = doc.low.find("\n", m.start)
     end = len(doc.low) if end < 0 else end
+    i, j = bisect_left(places.starts, start), bisect_left(places.starts, end)
+    codes = {code for _, _, code in places.names[i:j]}
     if (
-        end - start > doc.lex.integer("scope.row_max")
-        or ";" in doc.low[start:end]
+        len(codes) != 1  # (most lines name no province: decided before the rest)
+        or end - start > doc.lex.integer("scope.row_max")
+        or doc.low.find(";", start, end) >= 0
         or doc.sentence_of(start) != doc.sentence_of(max(start, end - 1))
         or not doc.lex.pattern("scope.row_separator").search(doc.low, start, end)
     ):
         return None
-    i, j = bisect_left(places.starts, start), bisect_left(places.starts, end)
-    codes = {code for _, _, code in places.names[i:j]}
-    return codes.pop() if len(codes) == 1 else None
+    return codes.pop()
 
 
 def _paragraph_start(doc: Doc, pos: int) -> int:
