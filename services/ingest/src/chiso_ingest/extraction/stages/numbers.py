@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from types import MappingProxyType
 
-from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.document import Doc, english_digits
 from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.numbers import parse_number, reread_as_decimal
@@ -45,6 +45,8 @@ class TooManyFacts(Exception):
 # -- the windows around a number --------------------------------------------------------
 
 
+# "2,235": a comma and three digits, which the two conventions read differently
+_AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
 # a bare number scaled at least this much ("tỷ", "triệu") may be money by its words
 _MONEY_SCALE = 1e6
 
@@ -186,7 +188,11 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     lex = doc.lex
     left, right = m.left, m.right
     factor, scale_len = _scale(lex, right)
-    value = parse_number(m.num, scale_follows=scale_len > 0) if len(m.num) <= _MAX_DIGITS else None
+    # "2,235 tỷ" is 2.235 billion in Vietnamese digits, 2,235 billion in English ones
+    decimal_comma = scale_len > 0 and not (
+        _AMBIGUOUS.fullmatch(m.num) is not None and english_digits(doc.low, lex)
+    )
+    value = parse_number(m.num, scale_follows=decimal_comma) if len(m.num) <= _MAX_DIGITS else None
     unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
     if unit is Unit.other and _counted_points(doc, m, right[scale_len:]):
         unit, unit_factor, unit_len = None, 1.0, 0  # "212 điểm" of service points: a count
@@ -203,7 +209,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     if item is None and unit is None and factor >= _MONEY_SCALE and _names_money(doc, m):
         read_unit = Unit.VND  # "doanh thu ... đạt 2.150 tỷ": đồng, though unwritten
     raw_value = _plausible(value, read_unit, m.num, scale_len > 0)
-    top = parse_number(m.hi, scale_follows=scale_len > 0) if m.hi is not None else None
+    top = parse_number(m.hi, scale_follows=decimal_comma) if m.hi is not None else None
     return m._replace(
         value=_tidy(raw_value * factor * unit_factor),
         unit=read_unit,
