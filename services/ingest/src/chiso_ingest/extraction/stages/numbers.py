@@ -98,11 +98,17 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
         if rank is None or _is_identifier(doc.lex, left, right, m, rank):
             continue
         cell = doc.tables.cell_at(m.start)
-        if cell is not None and (
-            cell.numbering or doc.lex.pattern("table.index_header").fullmatch(cell.header)
-        ):
+        if cell is not None and _numbers_its_row(doc, cell):
             continue
         yield m._replace(left=left, right=right, rank=rank, cell=cell)
+
+
+def _numbers_its_row(doc: Doc, cell: Cell) -> bool:
+    """A row code or column number ("STT"), unless its column ranks ("Xếp hạng | Tỉnh")."""
+    lex = doc.lex
+    if lex.pattern("table.index_header").fullmatch(cell.header):
+        return True
+    return cell.numbering and not lex.pattern("table.rank_header").search(cell.header)
 
 
 def _is_section_number(doc: Doc, start: int, end: int) -> bool:
@@ -266,6 +272,8 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     lex = doc.lex
     if cell.header and lex.pattern("table.percent_header").search(cell.header):
         return 1.0, Unit.percent, 1.0
+    if cell.header and lex.pattern("table.rank_header").search(cell.header):
+        return 1.0, Unit.rank, 1.0
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
     found = _unit_words(lex, cell.row_unit)
     # "Điểm" beside "Số điểm phục vụ" names what the row counts, not a score
