@@ -59,9 +59,10 @@ class DoubtCode(StrEnum):
 
 DOUBT_DESCRIPTIONS: dict[DoubtCode, tuple[str, str]] = {
     DoubtCode.period_from_publication: (
-        "Kỳ số liệu chỉ suy ra từ ngày phát hành: văn bản và câu đều không nêu kỳ báo cáo.",
-        "The period comes only from the publication date: neither the text nor the sentence "
-        "states the period reported.",
+        "Kỳ số liệu dựa vào ngày phát hành: câu không nêu kỳ, và kỳ báo cáo (hoặc năm của "
+        "nó, như 'quý III' không ghi năm) chỉ suy ra từ ngày phát hành.",
+        "The period leans on the publication date: the sentence states none, and the report's "
+        "period (or its year, as in a 'quý III' without one) came from the publication date.",
     ),
     DoubtCode.period_from_report: (
         "Câu không nêu kỳ; đã dùng kỳ của cả báo cáo, mà kỳ đó không ghi ở tiêu đề hay "

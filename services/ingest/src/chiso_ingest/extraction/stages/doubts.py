@@ -4,11 +4,13 @@ The stages before record how they decided (a period nothing dated, a metric's ph
 scores, a unit read from words); this stage turns those into `DoubtCode`s and weighs them
 with data/doubts.toml. It runs last and changes no other field.
 
-- `period_from_publication`: nothing dated the figure and the report's own period came
-  from the publication date hint (without the hint it would be another or none).
+- `period_from_publication`: nothing dated the figure and the report's own period, or its
+  year, came from the publication date hint (`ReportPeriod.source` "completed", "so_far" or
+  "published"; `[doubts.sources]` in the data).
 - `period_from_report`: nothing dated the figure and the report does not name its own
-  period in its title or opening (it was inferred from the years the text names). A report
-  that names its period there dates its undated figures surely: they carry no doubt.
+  period in its title or opening (it was inferred from the years the text names: "votes",
+  "years"). A report that names its period there dates its undated figures surely: they
+  carry no doubt.
 - `scope_defaulted`: the figure has the report's area, and the text settled none (no
   province named clearly, no national issuer) and no hint was given.
 - `indicator_weak`: the metric's phrasing scored low or close to another metric's, or the
