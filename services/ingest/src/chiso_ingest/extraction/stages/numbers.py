@@ -139,7 +139,8 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
     """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
     lex = doc.lex
     if not lex.pattern("rank.ordinal").search(left):
-        return False
+        # "lọt vào top 5/63": a rank when it says out of how many, a group otherwise
+        return has_den and lex.pattern("rank.top").search(left) is not None
     sent_start = doc.near_start(start)
     if (
         has_den
