@@ -150,9 +150,12 @@ def _reported(year: int, last: int, months: int) -> Period | None:
     first = last - months + 1
     if months == 1:
         return Period.month(year, last)
-    if months in (3, 6, 12) and last % months == 0:
-        named = {3: Period.quarter(year, last // 3), 6: Period.half(year, last // 6)}
-        return named.get(months, Period.annual(year))
+    if months == 3 and last % 3 == 0:
+        return Period.quarter(year, last // 3)
+    if months == 6 and last % 6 == 0:
+        return Period.half(year, last // 6)
+    if months == 12 and last == 12:
+        return Period.annual(year)
     return Period.months(year, first, last) if first >= 1 else None
 
 
@@ -255,13 +258,7 @@ def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
 def year_to_date(report_period: str) -> str:
     """ "Lũy kế từ đầu năm" in a report on `report_period`: January to the month it ends."""
     end = Period.parse(report_period).end
-    year, month = end.year, end.month
-    if month == 1:
-        return str(Period.month(year, 1))
-    if month in (3, 6, 12):
-        whole = {3: Period.quarter(year, 1), 6: Period.half(year, 1), 12: Period.annual(year)}
-        return str(whole[month])
-    return str(Period.months(year, 1, month))
+    return str(_reported(end.year, end.month, end.month))
 
 
 def _published(published: str | None) -> date | None:
@@ -340,7 +337,7 @@ def _year_so_far(
     compared = same.group("y")
     if compared is not None and int(compared) != when.year - 1:
         return None
-    return Period.parse(year_to_date(str(Period.month(when.year, when.start.month))))
+    return _reported(when.year, when.start.month, when.start.month)
 
 
 def published_period(published: str | None) -> Period | None:
