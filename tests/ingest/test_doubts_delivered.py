@@ -3,44 +3,18 @@ served there with its source."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import httpx
 import pytest
-import pytest_asyncio
 
-from chiso_indicators.main import create_app as indicators_app
-from chiso_indicators.settings import Settings as IndicatorsSettings
-from chiso_ingest.main import create_app
-from chiso_ingest.settings import Settings
 from chiso_shared.facts import Fact
 from tests.ingest.test_reextract import until_delivered
-from tests.support import running, service_headers, serving
+from tests.support import service_headers
 
 # the count of enterprises has no unit word and nothing counted after it: `unit_inferred`
 REPORT = (
     "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao.\n"
     "Số doanh nghiệp bưu chính đang hoạt động: 25."
 )
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(indicators_app(settings)) as url:
-        yield url
-
-
-@pytest_asyncio.fixture
-async def client(
-    tmp_path: Path, ingest_db: str, indicators_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
-    )
-    async with running(create_app(settings)) as http:
-        yield http
 
 
 @pytest.mark.asyncio

@@ -3,48 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
-from chiso_indicators.main import create_app as indicators_app
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_ingest import extraction
 from chiso_ingest.db.models import OutboxMessage
-from chiso_ingest.main import create_app
-from chiso_ingest.settings import Settings
 from chiso_shared.db import create_engine
 from chiso_shared.facts import Fact
-from tests.support import running, service_headers, serving
+from tests.support import service_headers
 
 pytestmark = pytest.mark.asyncio
 REPORT = (
     "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao. "
     "Tổng số thuê bao Internet băng rộng cố định đạt 450.000 thuê bao."
 )
-
-
-@pytest.fixture
-def indicators_url(tmp_path: Path, indicators_db: str) -> Iterator[str]:
-    settings = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
-    with serving(indicators_app(settings)) as url:
-        yield url
-
-
-@pytest_asyncio.fixture
-async def client(
-    tmp_path: Path, ingest_db: str, indicators_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
-    )
-    async with running(create_app(settings)) as http:
-        yield http
 
 
 REAL_EXTRACT = extraction.extract
