@@ -185,20 +185,23 @@ def lower(text: str) -> str:
 
 def sentence_starts(text: str, abbreviations: frozenset[str] = frozenset()) -> tuple[int, ...]:
     starts = [0]
+    # an abbreviation ends with a capital ("TP.") or, written small, with its own last
+    # letter ("Tp."): only a stop after one of those needs the closer look
+    tails = frozenset(a[-1] for a in abbreviations)
     for m in _SENTENCE_BREAK.finditer(text):
         end = m.end()
         if end < len(text) and not text[end].isupper() and not _is_break(text, m):
             continue
-        if text[m.start() - 1 : m.start()].isupper() and _abbreviated(text, m, abbreviations):
+        before = text[m.start() - 1 : m.start()]
+        if (before.isupper() or before in tails) and _abbreviated(text, m, abbreviations):
             continue
         starts.append(end)
     return tuple(starts)
 
 
 def _abbreviated(text: str, m: re.Match[str], abbreviations: frozenset[str]) -> bool:
-    """The stop ends an abbreviation ("TP. Hạ Long") or an initial glued to the next
-    letter ("G.A.P"), not a sentence. (Both end with a capital, which the caller checks
-    first: most stops follow a small letter.)"""
+    """The stop ends an abbreviation ("TP. Hạ Long", "Tp. Vinh") or an initial glued to the
+    next letter ("G.A.P"), not a sentence."""
     if m.group()[0] != ".":
         return False
     word = _LAST_WORD.search(text, max(0, m.start() - 6), m.start())
