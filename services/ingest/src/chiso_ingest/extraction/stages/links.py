@@ -64,11 +64,20 @@ def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
                 previous_level=walk.levels[-1][1] if walk.levels else None,
             )
         )
+        out[-1] = _ranked_change(out, out[-1])
         if m.role is Role.level:
             if depth == 0:  # a figure in brackets is no total of a "trong đó" list after it
                 walk.last_level = k
             walk.levels.append((depth, k))
     return out
+
+
+def _ranked_change(done: list[Mention], m: Mention) -> Mention:
+    """A bare change in a table's column after ranks ("Hạng 2023 | Hạng 2022 | Tăng/giảm")
+    moves in places: a rank, not a count."""
+    if m.parent is None or m.cell is None or m.unit_written or m.unit is not Unit.count:
+        return m
+    return m._replace(unit=Unit.rank) if done[m.parent].unit is Unit.rank else m
 
 
 def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str) -> None:

@@ -20,6 +20,8 @@ _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _BRACKETED = re.compile(r"\(([^()]{1,40})\)")
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
+# where a table cell ends: a tab or a pipe
+_CELL_BREAK = re.compile(r"[\t|]")
 # longer digit runs are identifiers or noise, never a reported figure
 _MAX_DIGITS = 24
 # "mức 2", "cấp 3": small numbers after these words name a tier
@@ -58,8 +60,11 @@ def _left_of(doc: Doc, m: Mention) -> str:
 
 
 def _right_of(doc: Doc, m: Mention) -> str:
-    """The lower-cased text just after a number, on its line."""
-    return this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
+    """The lower-cased text just after a number, on its line and in its table cell: the
+    next cell's words ("Hạng 2023\tHạng 2022") are not its unit."""
+    right = this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
+    cell_end = _CELL_BREAK.search(right)
+    return right if cell_end is None else right[: cell_end.start()]
 
 
 def this_line(text: str, end: int, right: str) -> str:
@@ -203,10 +208,11 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
     if unit is Unit.other and _counted_points(doc, m, right[scale_len:]):
         unit, unit_factor, unit_len = None, 1.0, 0  # "212 điểm" of service points: a count
-    if unit is None and scale_len == 0 and m.cell is not None:
-        factor, unit, unit_factor = _cell_unit(doc, m.cell)
+    # a year is a year whatever its column's unit ("Hạng 2023" heads a column of ranks)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
+    if unit is None and scale_len == 0 and m.cell is not None:
+        factor, unit, unit_factor = _cell_unit(doc, m.cell)
     pos = m.end + scale_len + unit_len
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:

@@ -8,6 +8,7 @@ levels under it unless the cell names its own; the report's own period is the de
 from __future__ import annotations
 
 import re
+from datetime import date
 from bisect import bisect_left
 from collections.abc import Iterable
 
@@ -16,7 +17,7 @@ from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.periods import find_periods, resolve, resolve_period
 from chiso_ingest.extraction.stages.links import compared_basis, is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
-from chiso_shared.facts import Basis
+from chiso_shared.facts import Basis, Role, Status
 from chiso_shared.periods import Period, PeriodError
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
@@ -27,13 +28,37 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         if m.parent is not None:
-            level = out[m.parent]
+            level = _compared_column(out, m, out[m.parent])
             out.append(m._replace(period=level.period, period_default=level.period_default))
             continue
         period = _compared_period(doc, out, m) or _own_period(doc, out, m)
         default = period is None or _total_defaulted(out, m, period)
         out.append(m._replace(period=period or str(doc.period), period_default=default))
     return out
+
+
+def _compared_column(done: list[Mention], m: Mention, level: Mention) -> Mention:
+    """A table's change or ratio column compares the row's columns of other years ("Xếp
+    hạng 2022 | Xếp hạng 2021 | Tăng/giảm bậc"): it is of the latest of them, whatever their
+    order; a plan's column is what it is compared with, never what it qualifies."""
+    if m.cell is None or level.cell is None:
+        return level
+    best, best_end = level, _end(level)
+    for prior in reversed(done):
+        if prior.sentence != m.sentence:
+            break
+        if prior.role is not Role.level or prior.cell is None or prior.unit is not level.unit:
+            continue
+        end = _end(prior)
+        if prior.status is not Status.target and end is not None and best_end is not None:
+            if end > best_end:
+                best, best_end = prior, end
+    return best
+
+
+def _end(m: Mention) -> date | None:
+    period = Period.try_parse(m.period or "")
+    return None if period is None else period.end
 
 
 def _total_defaulted(done: list[Mention], m: Mention, period: str) -> bool:
