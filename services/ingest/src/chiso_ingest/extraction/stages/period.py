@@ -8,9 +8,9 @@ levels under it unless the cell names its own; the report's own period is the de
 from __future__ import annotations
 
 import re
-from datetime import date
 from bisect import bisect_left
 from collections.abc import Iterable
+from datetime import date
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
@@ -44,15 +44,16 @@ def _compared_column(done: list[Mention], m: Mention, level: Mention) -> Mention
     if m.cell is None or level.cell is None:
         return level
     best, best_end = level, _end(level)
+    if best_end is None:
+        return level
     for prior in reversed(done):
         if prior.sentence != m.sentence:
             break
         if prior.role is not Role.level or prior.cell is None or prior.unit is not level.unit:
             continue
         end = _end(prior)
-        if prior.status is not Status.target and end is not None and best_end is not None:
-            if end > best_end:
-                best, best_end = prior, end
+        if prior.status is not Status.target and end is not None and end > best_end:
+            best, best_end = prior, end
     return best
 
 
