@@ -417,15 +417,19 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
             continue
         before = low[max(0, m.start() - 40) : m.start()]
         after = low[m.end() : m.end() + 40]
-        if lex.pattern("period.basis_prefix").search(before) or lex.pattern(
-            "document.future_before"
-        ).search(before):
+        # a title names the year it reports, even one that compares ("So sánh ... năm 2022")
+        title = m.start() < lex.integer("document.title_window") and _in_title_line(
+            low, m.start(), lex
+        )
+        if lex.pattern("document.future_before").search(before) or (
+            not title and lex.pattern("period.basis_prefix").search(before)
+        ):
             continue
         if lex.pattern("document.future_after").search(after):
             votes[year] += 0
             continue
         votes[year] += 2 if lex.pattern("document.strong_before").search(before) else 1
-        if m.start() < lex.integer("document.title_window") and _in_title_line(low, m.start(), lex):
+        if title:
             votes[year] += _TITLE_VOTE
     for m in lex.pattern("document.dated").finditer(low):
         year = int(m.group("y"))

@@ -24,7 +24,7 @@ _RULE = re.compile(r"[\s|:+\-–=]*")
 # ("6 tháng"), codes glued to letters ("4G", "TT1") and column numbers ("(3)", "3=2/1")
 _HEADER_DIGITS = re.compile(
     r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{4}|\d{1,2}\s*/\s*\d{4}|(?:19|20)\d\d"
-    r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)"
+    r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)|\(\s*/\s*\d{1,3}\s*\)"
 )
 _DIGIT = re.compile(r"\d")
 # a row that numbers the columns under a header: "A | B | 1 | 2 | 3=2/1" or "(1) | (2)"
@@ -240,6 +240,7 @@ _MIN_STACKED = 3  # a one-cell-per-line table has at least this many columns
 _MAX_COLUMNS = 12
 _MAX_LEADING = 3  # a row's cells before its first number: a code, a label, a unit
 _MAX_GROUP = 2  # the lines of a group row between rows: its code and its name
+_ALIGN_SLACK = 2  # a wrapped header's word may start this far left of its column
 _MAX_TITLE = 2  # title lines without figures right above a header (without an STT column)
 
 # a line of a run: where it starts, its cells and their kinds (`_kind`, one letter each)
@@ -430,17 +431,40 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
     while i + _MIN_ROWS < len(run):
         start, header, _ = run[i]
         rows: list[list[Span]] = []
+        below = i + 1
         if len(header) >= 2 and _names_columns(low, header, words):
             texts = [" ".join(low[slice(*span)].split()) for span in header]
+            below = _wrapped_header(low, run, i, texts)
             # a header indented over the label column leaves that column's cell blank
-            if header[0][0] - start >= 2 and len(run[i + 1][1]) == len(header) + 1:
-                texts.insert(0, "")
-            lines = (run[n][1:] for n in range(i + 1, len(run)))
+            if below < len(run) and header[0][0] - start >= 2:
+                if len(run[below][1]) == len(header) + 1:
+                    texts.insert(0, "")
+            lines = (run[n][1:] for n in range(below, len(run)))
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS:
             grids.append((header[0][0], texts, rows))
-        i += 1 + len(rows)
+        i = below + len(rows) if rows else i + 1
     return grids
+
+
+def _wrapped_header(low: str, run: list[_Line], i: int, texts: list[str]) -> int:
+    """The header of line `i` wrapped onto the lines below it ("Xếp" over "hạng" over
+    "(/63)"): each word cell joins the header cell it stands under (`texts`, in place).
+    Returns the first line after the header."""
+    line_start, header, _ = run[i]
+    starts = [a - line_start for a, _ in header]
+    j = i + 1
+    while j < len(run):
+        start, cells, _ = run[j]
+        if len(cells) >= len(header) or not _is_header(low, cells):
+            break
+        for a, b in cells:
+            column = bisect_right(starts, a - start + _ALIGN_SLACK) - 1
+            if column < 0:
+                break
+            texts[column] = f"{texts[column]} {' '.join(low[a:b].split())}"
+        j += 1
+    return j
 
 
 def _take_rows(

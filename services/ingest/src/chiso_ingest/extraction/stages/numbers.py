@@ -21,7 +21,7 @@ _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
 _BRACKETED = re.compile(r"\(([^()]{1,40})\)")
 _MIN_YEAR, _MAX_YEAR = 1950, 2100
 # where a table cell ends: a tab or a pipe
-_CELL_BREAK = re.compile(r"[\t|]")
+_CELL_BREAK = re.compile(r"[\t|]|[ \u00a0]{3}")
 # longer digit runs are identifiers or noise, never a reported figure
 _MAX_DIGITS = 24
 # "mức 2", "cấp 3": small numbers after these words name a tier
@@ -60,8 +60,9 @@ def _left_of(doc: Doc, m: Mention) -> str:
 
 
 def _right_of(doc: Doc, m: Mention) -> str:
-    """The lower-cased text just after a number, on its line and in its table cell: the
-    next cell's words ("Hạng 2023\tHạng 2022") are not its unit."""
+    """The lower-cased text just after a number, on its line and in its table cell (cells
+    part at a tab, a bar or a run of spaces): the next cell's words ("Hạng 2023\tHạng 2022")
+    are not its unit."""
     right = this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
     cell_end = _CELL_BREAK.search(right)
     return right if cell_end is None else right[: cell_end.start()]
@@ -226,7 +227,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     return m._replace(
         value=_tidy(raw_value * factor * unit_factor),
         unit=read_unit,
-        of=parse_number(m.den) if m.den is not None else None,
+        of=parse_number(m.den) if m.den is not None else _rank_field(doc, m, read_unit),
         max=_tidy(top * factor * unit_factor) if top is not None and top > raw_value else None,
         item=item,
         scale_len=scale_len,
@@ -244,6 +245,18 @@ def _counted_points(doc: Doc, m: Mention, after: str) -> bool:
         return False
     start = doc.sentence_starts[doc.sentence_of(m.start)]
     return doc.lex.pattern("units.counted_points").search(doc.low, start, m.start) is not None
+
+
+def _rank_field(doc: Doc, m: Mention, unit: Unit) -> float | None:
+    """A ranked cell's field size, from its column's or row's "(/63)"."""
+    if unit is not Unit.rank or m.cell is None:
+        return None
+    label = doc.low[slice(*m.cell.row_label)] if m.cell.row_label else ""
+    for words in (m.cell.header, label):
+        found = doc.lex.pattern("table.rank_field").search(words)
+        if found is not None:
+            return float(found.group("of"))
+    return None
 
 
 def _names_money(doc: Doc, m: Mention) -> bool:
@@ -281,7 +294,15 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
         return 1.0, Unit.percent, 1.0
     if cell.header and lex.pattern("table.rank_header").search(cell.header):
         return 1.0, Unit.rank, 1.0
+    if cell.header and lex.pattern("table.score_header").search(cell.header):
+        return 1.0, Unit.other, 1.0
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
+    # a row of ranks or scores under columns of years ("Xếp hạng DTI (/63) | 41 | 35")
+    if label and not cell.row_unit and not _bracketed(cell.header):
+        if lex.pattern("table.rank_header").search(label):
+            return 1.0, Unit.rank, 1.0
+        if lex.pattern("table.score_header").search(label):
+            return 1.0, Unit.other, 1.0
     found = _unit_words(lex, cell.row_unit)
     # "Điểm" beside "Số điểm phục vụ" names what the row counts, not a score
     if found is not None and not (found[1] is Unit.other and _names(label, cell.row_unit)):
