@@ -436,9 +436,9 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             texts = [" ".join(low[slice(*span)].split()) for span in header]
             below = _wrapped_header(low, run, i, texts)
             # a header indented over the label column leaves that column's cell blank
-            if below < len(run) and header[0][0] - start >= 2:
-                if len(run[below][1]) == len(header) + 1:
-                    texts.insert(0, "")
+            indented = header[0][0] - start >= 2
+            if indented and below < len(run) and len(run[below][1]) == len(header) + 1:
+                texts.insert(0, "")
             lines = (run[n][1:] for n in range(below, len(run)))
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS:
