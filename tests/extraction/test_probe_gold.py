@@ -69,7 +69,9 @@ def test_hints_name_every_document_once_with_a_publication_date() -> None:
 
 @pytest.mark.parametrize("path", GOLD_FILES, ids=lambda path: path.stem)
 def test_document_is_a_short_report(path: Path) -> None:
-    assert 800 <= len(_doc_text(f"{path.stem}.txt")) <= 2500
+    # p01-p30 run 800-2500 characters; the fifth batch (p41-) is longer on purpose
+    # (2500-4500, real-report noise), still far below a full report.
+    assert 800 <= len(_doc_text(f"{path.stem}.txt")) <= 4500
 
 
 @pytest.mark.parametrize("path", GOLD_FILES, ids=lambda path: path.stem)
