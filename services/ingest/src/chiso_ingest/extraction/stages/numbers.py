@@ -15,6 +15,7 @@ from chiso_shared.facts import Basis, Role, Unit
 
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
+_WHOLE = re.compile(r"\d+")
 _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
@@ -122,7 +123,7 @@ def _is_section_number(doc: Doc, start: int, end: int) -> bool:
         return True
     line = doc.low.rfind("\n", 0, start) + 1
     prefix = doc.low[line:start]
-    if prefix.strip(" \t-–•*+"):
+    if prefix.strip(" \t-–•*+("):
         return False
     return (
         doc.low[end : end + 2] in {". ", ".\t", ") "}
@@ -162,9 +163,20 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
     cue = lex.integer("windows.cue")
     if not rank and lex.pattern("exclude.left").search(left, len(left) - cue):
         return True
+    if not rank and _numbered(lex, left, right, m.num, cue):
+        return True
     if lex.pattern("exclude.right").match(right):
         return True
     return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
+
+
+def _numbered(lex: Lexicon, left: str, right: str, num: str, cue: int) -> bool:
+    """A document's or a house's number after "số": a plain whole number, no percentage."""
+    return (
+        _WHOLE.fullmatch(num) is not None
+        and not right.lstrip().startswith("%")
+        and lex.pattern("exclude.number_word").search(left, len(left) - cue) is not None
+    )
 
 
 def _is_date_pair(num: str, den: str, right: str) -> bool:
