@@ -379,8 +379,9 @@ def _title_period(
         line_start = low.rfind("\n", 0, p.start) + 1
         line_end = low.find("\n", p.end)
         line_end = len(low) if line_end < 0 else line_end
-        # a headline (the text's first line) names its period as a title does
-        headline = not low[:line_start].strip() and not low[line_start:line_end].rstrip().endswith(".")
+        # a headline (the text's first line, no sentence) names its period as a title does
+        line = low[line_start:line_end].rstrip()
+        headline = not low[:line_start].strip() and not line.endswith(".")
         if line_end - line_start > _TITLE_MAX or not (
             headline or lex.pattern("document.report_words").search(low, line_start, p.start)
         ):
