@@ -391,6 +391,7 @@ def _measures_nothing(
         unit is None
         and value <= _MAX_LEVEL_NAME
         and lex.pattern("exclude.level_name").search(left) is not None
+        and lex.pattern("exclude.level_counted").match(right) is None
     )
 
 
