@@ -101,13 +101,20 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
         if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
         left, right = _left_of(doc, m), _right_of(doc, m)
+        cell = doc.tables.cell_at(m.start)
         rank = _rank_context(doc, m.start, left, right, m.den is not None)
+        if cell is not None and not rank and _ranks_column(doc, cell):
+            rank = True  # "thứ 17" or "2/8" under "Xếp hạng": a place, not a name or a date
         if rank is None or _is_identifier(doc.lex, left, right, m, rank):
             continue
-        cell = doc.tables.cell_at(m.start)
         if cell is not None and _numbers_its_row(doc, cell):
             continue
         yield m._replace(left=left, right=right, rank=rank, cell=cell)
+
+
+def _ranks_column(doc: Doc, cell: Cell) -> bool:
+    header = cell.header
+    return bool(header) and doc.lex.pattern("table.rank_header").search(header) is not None
 
 
 def _numbers_its_row(doc: Doc, cell: Cell) -> bool:
@@ -146,8 +153,9 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
     """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
     lex = doc.lex
     if not lex.pattern("rank.ordinal").search(left):
-        # "lọt vào top 5/63": a rank when it says out of how many, a group otherwise
-        return has_den and lex.pattern("rank.top").search(left) is not None
+        # "lọt vào top 5/63", "đứng 52/63": a rank when it says out of how many ("top 10"
+        # alone names a group)
+        return has_den and lex.pattern("rank.out_of").search(left) is not None
     sent_start = doc.near_start(start)
     if (
         has_den
@@ -229,7 +237,8 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     pos = m.end + scale_len + unit_len
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
-        item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scale_len > 0)
+        scaled = scale_len > 0 or factor != 1.0  # "(nghìn hồ sơ)" in its row label scales it
+        item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scaled)
     if item is None and read_unit is Unit.count and m.cell is not None and m.cell.row_unit:
         item = m.cell.row_unit  # a table's "Đơn vị tính" column says what a row counts
     if item is None and unit is None and factor >= _MONEY_SCALE and _names_money(doc, m):
