@@ -396,6 +396,12 @@ def _measures_nothing(
         and lex.pattern("exclude.definition_right").match(right)
     ):
         return True
+    if (
+        unit is None
+        and lex.pattern("exclude.group_left").search(left)
+        and lex.pattern("exclude.group_right").match(right)
+    ):
+        return True
     return (
         unit is None
         and value <= _MAX_LEVEL_NAME
