@@ -402,13 +402,21 @@ def _title_period(
 
 
 def _in_title_line(low: str, pos: int, lex: Lexicon) -> bool:
-    """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023")."""
+    """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023"), or
+    the line a title wraps onto ("Kết quả xếp hạng ... các sở, ngành" over "và UBND các
+    huyện năm 2023")."""
     start = low.rfind("\n", 0, pos) + 1
     end = low.find("\n", pos)
     end = len(low) if end < 0 else end
+    if end - start > _TITLE_MAX:
+        return False
+    if lex.pattern("document.report_words").search(low, start, pos) is not None:
+        return True
+    above = low.rfind("\n", 0, max(0, start - 1)) + 1
     return (
-        end - start <= _TITLE_MAX
-        and lex.pattern("document.report_words").search(low, start, pos) is not None
+        0 < start - above <= _TITLE_MAX
+        and bool(low[above : start - 1].strip())
+        and lex.pattern("document.report_words").search(low, above, start) is not None
     )
 
 
@@ -434,6 +442,14 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
         votes[year] += 2 if lex.pattern("document.strong_before").search(before) else 1
         if title:
             votes[year] += _TITLE_VOTE
+    # an index named with the year it rates ("Vietnam ICT Index 2019", "DTI 2022")
+    for m in lex.pattern("document.index_year").finditer(low):
+        year = int(m.group("y"))
+        if _valid_year(year):
+            title = m.start() < lex.integer("document.title_window") and _in_title_line(
+                low, m.start(), lex
+            )
+            votes[year] += 1 + (_TITLE_VOTE if title else 0)
     for m in lex.pattern("document.dated").finditer(low):
         year = int(m.group("y"))
         if _valid_year(year):
