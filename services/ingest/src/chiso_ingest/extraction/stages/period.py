@@ -22,6 +22,9 @@ from chiso_shared.periods import Period, PeriodError
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# a row that is a year: its first cell is one ("2021", "Năm 2021")
+_ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
+_CELL_SPLIT = re.compile(r"\t|\||[ \u00a0]{2,}")
 
 
 def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
@@ -124,8 +127,19 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
         period = _paragraph_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
-        period = _header_period(doc, header, flow=is_flow(doc, m)) or period
+        period = _header_period(doc, header, flow=is_flow(doc, m)) or _row_year(doc, m) or period
     return period
+
+
+def _row_year(doc: Doc, m: Mention) -> str | None:
+    """A table whose rows are years ("Năm | Điểm | Hạng" over "2021 | 0,3862 | 40"): the
+    row's first cell dates its figures."""
+    if m.cell is None or m.cell.column == 0:
+        return None
+    row = doc.low.rfind("\n", 0, m.cell.start) + 1
+    first = _CELL_SPLIT.split(doc.low[row : m.cell.start], maxsplit=1)[0]
+    found = _ROW_YEAR.fullmatch(first)
+    return found.group("y") if found else None
 
 
 def _said_in_row(doc: Doc, m: Mention) -> bool:
