@@ -77,7 +77,20 @@ def _ranked_change(done: list[Mention], m: Mention) -> Mention:
     moves in places: a rank, not a count."""
     if m.parent is None or m.cell is None or m.unit_written or m.unit is not Unit.count:
         return m
-    return m._replace(unit=Unit.rank) if done[m.parent].unit is Unit.rank else m
+    return m._replace(unit=Unit.rank) if _row_ranks(done, m) else m
+
+
+def _row_ranks(done: list[Mention], m: Mention) -> bool:
+    """The change's level is a rank, or its table row ranks ("01 (0,812) | +2")."""
+    assert m.parent is not None
+    if done[m.parent].unit is Unit.rank:
+        return True
+    for d in reversed(done):
+        if d.sentence != m.sentence:
+            return False
+        if d.unit is Unit.rank and d.role is Role.level and d.cell is not None:
+            return True
+    return False
 
 
 def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str) -> None:

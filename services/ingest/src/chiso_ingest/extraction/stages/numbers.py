@@ -233,7 +233,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
     if unit is None and scale_len == 0 and m.cell is not None:
-        factor, unit, unit_factor = _cell_unit(doc, m.cell)
+        factor, unit, unit_factor = _unit_in_cell(doc, m, m.cell)
     pos = m.end + scale_len + unit_len
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
@@ -305,6 +305,13 @@ def _unit(lex: Lexicon, rest: str) -> tuple[Unit | None, float, int]:
         if m:
             return Unit(rule.text("unit")), rule.number("factor", 1.0), m.end()
     return None, 1.0, 0
+
+
+def _unit_in_cell(doc: Doc, m: Mention, cell: Cell) -> tuple[float, Unit | None, float]:
+    factor, unit, unit_factor = _cell_unit(doc, cell)
+    if unit is Unit.rank and doc.text[m.start - 1 : m.start] == "(":
+        unit = Unit.other  # "01 (0,812)" under "Hạng (Điểm)": the score beside the rank
+    return factor, unit, unit_factor
 
 
 def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:

@@ -200,4 +200,7 @@ def _column_role(lex: Lexicon, m: Mention, header: str, *, bracketed: bool) -> M
         return m._replace(role=Role.change, basis=basis, value=value)
     if m.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
         return m._replace(role=Role.ratio, basis=basis)
+    # "So với 2022" over places or counts: the difference, not a share
+    if m.unit is not Unit.percent and lex.pattern("table.compared_header").search(header):
+        return m._replace(role=Role.change, basis=basis)
     return m
