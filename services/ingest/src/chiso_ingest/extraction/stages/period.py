@@ -14,7 +14,12 @@ from datetime import date
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.periods import find_periods, resolve, resolve_period
+from chiso_ingest.extraction.periods import (
+    find_periods,
+    previous_week,
+    resolve,
+    resolve_period,
+)
 from chiso_ingest.extraction.stages.links import compared_basis, is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
 from chiso_shared.facts import Basis, Role, Status
@@ -96,6 +101,8 @@ def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | 
         return own.in_year(year)
     before = lex.pattern("period.previous_period").search(basis)
     if before is not None:
+        if before.group("unit") == "tuần":
+            return previous_week(own)
         return own.in_year(own.start.year - 1) if before.group("unit") == "năm" else own.previous()
     return _written_period(doc, basis, own, flow=flow)
 
