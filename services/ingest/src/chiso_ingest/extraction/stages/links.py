@@ -142,6 +142,9 @@ def _said_period(
 ) -> PeriodMention | None:
     _, sent_end = doc.sentence_bounds(m.sentence)
     i = bisect_left(doc.period_starts, m.tail_end)
+    if i and _ends_the_item(doc, m, doc.periods[i - 1], min(next_start, sent_end)):
+        taken.add(i - 1)
+        return doc.periods[i - 1]
     if i < len(doc.periods):
         p = doc.periods[i]
         gap = doc.low[m.tail_end : p.start]
@@ -161,6 +164,16 @@ def _said_period(
             aside = aside or p
         j -= 1
     return aside
+
+
+def _ends_the_item(doc: Doc, m: Mention, p: PeriodMention, end: int) -> bool:
+    """A period the figure's item runs into ("642 trạm năm 2021 lên 731 trạm năm 2022"):
+    written right after its unit and item, it dates that figure, not the next."""
+    return (
+        m.unit_end <= p.start < m.tail_end < p.end <= end
+        and _CLAUSE_MARK.search(doc.low, m.unit_end, p.start) is None
+        and doc.lex.pattern("period.names_next").match(doc.low, p.end) is None
+    )
 
 
 def _after_item(doc: Doc, m: Mention, p: PeriodMention) -> bool:
