@@ -39,6 +39,33 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         period = _compared_period(doc, out, m) or _own_period(doc, out, m)
         default = period is None or _total_defaulted(out, m, period)
         out.append(m._replace(period=period or str(doc.period), period_default=default))
+    return _in_turn(doc, out) if doc.lex.pattern("period.in_turn").search(doc.low) else out
+
+
+def _in_turn(doc: Doc, done: list[Mention]) -> list[Mention]:
+    """ "lần lượt đạt 88%, 91% và 95% trong ba năm (2021–2023)": figures listed in turn over
+    a span of as many years as there are figures take those years one by one (the span
+    dates only the last, the one it is written after)."""
+    out = list(done)
+    by_sentence: dict[int, list[int]] = {}
+    for k, m in enumerate(out):
+        if m.role is Role.level and m.depth == 0:
+            by_sentence.setdefault(m.sentence, []).append(k)
+    for sentence, ks in by_sentence.items():
+        start, _ = doc.sentence_bounds(sentence)
+        turn = doc.lex.pattern("period.in_turn").search(doc.low, start, out[ks[-1]].start)
+        listed = [k for k in ks if turn is not None and out[k].start > turn.end()]
+        span = Period.try_parse(out[listed[-1]].period or "") if len(listed) > 1 else None
+        if span is None or span.parts is None or span.first.frequency != "A":
+            continue
+        years = range(span.first.year, span.last.year + 1)
+        if len(years) != len(listed):
+            continue
+        dated = {k: str(Period.annual(year)) for k, year in zip(listed, years, strict=True)}
+        for k, m in enumerate(out):
+            period = dated.get(k) or (dated.get(m.parent) if m.parent is not None else None)
+            if period is not None:
+                out[k] = m._replace(period=period, period_default=False)
     return out
 
 
