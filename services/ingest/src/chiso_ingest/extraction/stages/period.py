@@ -253,4 +253,8 @@ def _basis_of(compared: Period, own: Period) -> Basis | None:
     # the period before, or its end ("so với cuối năm 2023" of a stock counted in 2024)
     if any(b.contains(compared) and compared.end == b.end for b in before):
         return Basis.previous_period
+    # the end of last year ("so với cuối năm 2022" of a stock counted in November 2023):
+    # the last count before the year's, as "so với cùng kỳ" is
+    if compared.end == date(own.start.year - 1, 12, 31) and compared.start.month == 12:
+        return Basis.previous_period
     return Basis.other if compared < own else None
