@@ -241,6 +241,10 @@ def _this_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
     return Period.annual(doc_year)
 
 
+def _next_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
+    return Period.annual(doc_year + 1)
+
+
 def _horizon(p: PeriodMention, year: int, doc_year: int, flow: bool) -> Period | None:
     """ "đến năm 2025" is that year; the end ("cuối", "hết") of the reported year or an
     earlier one dates a stock by its last month: what was counted in December."""
@@ -272,6 +276,7 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
             "year": _written_year,
             "horizon": _horizon,
             "this_year": _this_year,
+            "next_year": _next_year,
         }
     )
 )

@@ -118,9 +118,11 @@ def _ahead(doc: Doc, m: Mention) -> bool:
 
 
 def _horizon(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
-    """ "đến năm 2025 đạt 80%" in a report on 2023: a target."""
+    """ "đến năm 2025 đạt 80%" in a report on 2023, "năm tới ... 100%": a target."""
     said = m.said_period
-    ahead = said is not None and said.kind == "horizon" and _ahead(doc, m)
+    ahead = said is not None and (
+        (said.kind == "horizon" and _ahead(doc, m)) or said.kind == "next_year"
+    )
     return Status.target if ahead else None
 
 
