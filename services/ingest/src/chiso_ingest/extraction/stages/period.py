@@ -155,11 +155,26 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     if period is None and m.component is not None:
         period = done[m.component].period
     if period is None:
+        period = _continued(doc, done, m)
+    if period is None:
         period = _paragraph_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
         period = _header_period(doc, header, flow=is_flow(doc, m)) or period
     return period
+
+
+def _continued(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    """A sentence that opens with "Riêng" ("Riêng huyện A có 7.100 thuê bao") singles out a
+    part of what the sentence before it counted: it keeps that sentence's written period."""
+    start, _ = doc.sentence_bounds(m.sentence)
+    if not doc.lex.pattern("period.continues").match(doc.low, start):
+        return None
+    before = [d for d in done if d.sentence == m.sentence - 1 and d.role is Role.level]
+    first = before[0] if before else None
+    if first is None or first.said_period is None or first.period_default:
+        return None
+    return first.period
 
 
 def _said_in_row(doc: Doc, m: Mention) -> bool:
