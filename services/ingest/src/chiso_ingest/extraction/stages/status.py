@@ -161,6 +161,27 @@ def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
     return done[m.component].status if m.component is not None else None
 
 
+def _restated(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "ước đạt 3.100 tỷ đồng, tương đương 131 triệu USD", "..., chiếm 34%": the figure
+    restates or shares the hedged (or planned) level before it in the sentence."""
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    if m.previous_level is None or not doc.lex.pattern("status.restated").search(left):
+        return None
+    status = done[m.previous_level].status
+    return status if status is not Status.actual else None
+
+
+def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "phấn đấu quý IV hoàn thành 100% ..., trong đó doanh thu cả năm đạt 830 tỷ đồng":
+    an aim earlier in the sentence covers its later clauses, unless a result follows it."""
+    near = doc.near_start(m.start)
+    aims = list(doc.lex.pattern("status.sentence_target").finditer(doc.low, near, m.start))
+    if not aims or ";" in doc.low[aims[-1].end() : m.start]:
+        return None
+    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, aims[-1].end(), m.start)
+    return Status.target if achieved is None else None
+
+
 # The structural fallbacks by the names `status.fallbacks` lists them in (data/lexicon.toml).
 _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | None]] = (
     MappingProxyType(
@@ -171,6 +192,8 @@ _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | N
             "total": _total,
             "compared_plan": _compared_plan,
             "sentence_hedge": _sentence_hedge,
+            "restated": _restated,
+            "sentence_target": _sentence_target,
         }
     )
 )
