@@ -164,21 +164,23 @@ def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
 def _restated(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
     """ "ước đạt 3.100 tỷ đồng, tương đương 131 triệu USD", "..., chiếm 34%": the figure
     restates or shares the hedged (or planned) level before it in the sentence."""
-    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
-    if m.previous_level is None or not doc.lex.pattern("status.restated").search(left):
+    if m.previous_level is None or done[m.previous_level].status is Status.actual:
         return None
-    status = done[m.previous_level].status
-    return status if status is not Status.actual else None
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    restates = doc.lex.pattern("status.restated").search(left) is not None
+    return done[m.previous_level].status if restates else None
 
 
 def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
     """ "phấn đấu quý IV hoàn thành 100% ..., trong đó doanh thu cả năm đạt 830 tỷ đồng":
     an aim earlier in the sentence covers its later clauses, unless a result follows it."""
-    near = doc.near_start(m.start)
-    aims = list(doc.lex.pattern("status.sentence_target").finditer(doc.low, near, m.start))
-    if not aims or ";" in doc.low[aims[-1].end() : m.start]:
+    near, aim = doc.near_start(m.start), doc.lex.pattern("status.sentence_target")
+    last = aim.search(doc.low, near, m.start)  # (most sentences: none)
+    while last is not None and (later := aim.search(doc.low, last.end(), m.start)) is not None:
+        last = later
+    if last is None or ";" in doc.low[last.end() : m.start]:
         return None
-    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, aims[-1].end(), m.start)
+    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, last.end(), m.start)
     return Status.target if achieved is None else None
 
 
