@@ -9,8 +9,10 @@ word on the levels under it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from re import Pattern
 from types import MappingProxyType
 
@@ -174,14 +176,17 @@ def _restated(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | No
 def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
     """ "phấn đấu quý IV hoàn thành 100% ..., trong đó doanh thu cả năm đạt 830 tỷ đồng":
     an aim earlier in the sentence covers its later clauses, unless a result follows it."""
-    near, aim = doc.near_start(m.start), doc.lex.pattern("status.sentence_target")
-    last = aim.search(doc.low, near, m.start)  # (most sentences: none)
-    while last is not None and (later := aim.search(doc.low, last.end(), m.start)) is not None:
-        last = later
-    if last is None or ";" in doc.low[last.end() : m.start]:
+    ends = _aim_ends(doc.low, doc.lex.pattern("status.sentence_target"))
+    i = bisect_right(ends, m.start) - 1
+    if i < 0 or ends[i] < doc.near_start(m.start) or ";" in doc.low[ends[i] : m.start]:
         return None
-    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, last.end(), m.start)
+    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, ends[i], m.start)
     return Status.target if achieved is None else None
+
+
+@lru_cache(maxsize=4)  # one text's figures are read in a row: its aims, found once
+def _aim_ends(low: str, aim: Pattern[str]) -> tuple[int, ...]:
+    return tuple(m.end() for m in aim.finditer(low))
 
 
 # The structural fallbacks by the names `status.fallbacks` lists them in (data/lexicon.toml).
