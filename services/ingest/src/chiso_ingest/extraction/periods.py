@@ -304,7 +304,7 @@ def year_to_date(report_period: str) -> str:
     """ "Lũy kế từ đầu năm" in a report on `report_period`: January to the month it ends."""
     period = Period.parse(report_period)
     end = period.end
-    if period.last.frequency == "D":  # a weekly bulletin's year so far: to its last day
+    if period.is_span and period.last.frequency == "D":  # a week's bulletin: to its last day
         return str(_days(date(end.year, 1, 1), end))
     return str(_reported(end.year, end.month, end.month))
 
