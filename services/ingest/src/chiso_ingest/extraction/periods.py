@@ -349,6 +349,17 @@ def _cut_off_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
     return p.kind == "day" and lex.pattern("document.cut_off_line").fullmatch(line) is not None
 
 
+def _window_under_title(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period | None:
+    for p in periods:
+        if p.start > lex.integer("document.title_window"):
+            break
+        if p.kind == "day_span" and _window_line(low, lex, p):
+            window = resolve_period(p, 0, flow=True)  # (the pattern requires its year)
+            if window is not None:
+                return window
+    return None
+
+
 def _window_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
     """A window of days alone on its line under a title ("(Từ ngày 4/3 đến ngày
     10/3/2024)"): the days a weekly bulletin covers."""
@@ -427,14 +438,14 @@ def _title_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
 ) -> Period | None:
     """A month, half or quarter named in a title line marks a monthly/half-year report;
-    without a year on the line, the publication date completes it."""
+    without a year on the line, the publication date completes it. A window of days on a
+    line of its own under the title (a weekly bulletin's) says it best."""
+    window = _window_under_title(low, lex, periods)
+    if window is not None:
+        return window
     for p in periods:
         if p.start > lex.integer("document.title_window"):
             break
-        if p.kind == "day_span" and _window_line(low, lex, p):
-            window = resolve_period(p, published.year if published else 0, flow=True)
-            if window is not None:
-                return window
         if p.kind not in _TITLE_KINDS or _DAY_BEFORE.search(low, max(0, p.start - 12), p.start):
             continue
         line_start = low.rfind("\n", 0, p.start) + 1

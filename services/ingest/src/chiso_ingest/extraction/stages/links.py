@@ -27,6 +27,8 @@ from chiso_shared.periods import Period
 _CLAUSE_END = re.compile(r"[;.!?\n]")
 _CLAUSE_MARK = re.compile(r"[,;.!?\n()]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
+# "Trong N năm" reaches back at most this many years ("trong 99 năm" spans no report)
+_MOST_YEARS = 20
 
 
 @dataclass(slots=True)
@@ -233,7 +235,7 @@ def years_named_before(doc: Doc, said: PeriodMention) -> Period | None:
             return span
         j -= 1
     last = doc.period.end.year
-    return Period.years(last - n + 1, last) if n >= 2 else None
+    return Period.years(last - n + 1, last) if 2 <= n <= _MOST_YEARS else None
 
 
 def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:
