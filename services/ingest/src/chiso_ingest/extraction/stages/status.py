@@ -9,8 +9,10 @@ word on the levels under it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from re import Pattern
 from types import MappingProxyType
 
@@ -118,9 +120,11 @@ def _ahead(doc: Doc, m: Mention) -> bool:
 
 
 def _horizon(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
-    """ "đến năm 2025 đạt 80%" in a report on 2023: a target."""
+    """ "đến năm 2025 đạt 80%" in a report on 2023, "năm tới ... 100%": a target."""
     said = m.said_period
-    ahead = said is not None and said.kind == "horizon" and _ahead(doc, m)
+    ahead = said is not None and (
+        (said.kind == "horizon" and _ahead(doc, m)) or said.kind == "next_year"
+    )
     return Status.target if ahead else None
 
 
@@ -159,6 +163,32 @@ def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
     return done[m.component].status if m.component is not None else None
 
 
+def _restated(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "ước đạt 3.100 tỷ đồng, tương đương 131 triệu USD", "..., chiếm 34%": the figure
+    restates or shares the hedged (or planned) level before it in the sentence."""
+    if m.previous_level is None or done[m.previous_level].status is Status.actual:
+        return None
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    restates = doc.lex.pattern("status.restated").search(left) is not None
+    return done[m.previous_level].status if restates else None
+
+
+def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    """ "phấn đấu quý IV hoàn thành 100% ..., trong đó doanh thu cả năm đạt 830 tỷ đồng":
+    an aim earlier in the sentence covers its later clauses, unless a result follows it."""
+    ends = _aim_ends(doc.low, doc.lex.pattern("status.sentence_target"))
+    i = bisect_right(ends, m.start) - 1
+    if i < 0 or ends[i] < doc.near_start(m.start) or ";" in doc.low[ends[i] : m.start]:
+        return None
+    achieved = doc.lex.pattern("status.sentence_result").search(doc.low, ends[i], m.start)
+    return Status.target if achieved is None else None
+
+
+@lru_cache(maxsize=4)  # one text's figures are read in a row: its aims, found once
+def _aim_ends(low: str, aim: Pattern[str]) -> tuple[int, ...]:
+    return tuple(m.end() for m in aim.finditer(low))
+
+
 # The structural fallbacks by the names `status.fallbacks` lists them in (data/lexicon.toml).
 _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | None]] = (
     MappingProxyType(
@@ -169,6 +199,8 @@ _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | N
             "total": _total,
             "compared_plan": _compared_plan,
             "sentence_hedge": _sentence_hedge,
+            "restated": _restated,
+            "sentence_target": _sentence_target,
         }
     )
 )
