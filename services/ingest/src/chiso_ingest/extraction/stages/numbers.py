@@ -16,6 +16,7 @@ from chiso_shared.facts import Basis, Role, Unit
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
 _WHOLE = re.compile(r"\d+")
+_DATED_AFTER = re.compile(r"\s*năm\s+(?:19|20)\d\d\b")
 _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
@@ -173,7 +174,8 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
         return True
     if not rank and _numbered(lex, left, right, m.num, cue):
         return True
-    if lex.pattern("exclude.right").match(right):
+    # "đứng thứ 3 năm 2024": the year dates the rank ("3 năm" alone is a span of years)
+    if lex.pattern("exclude.right").match(right) and not (rank and _DATED_AFTER.match(right)):
         return True
     return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
 

@@ -39,7 +39,9 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             level = _compared_column(out, m, out[m.parent])
             out.append(m._replace(period=level.period, period_default=level.period_default))
             continue
-        period = _compared_period(doc, out, m) or _own_period(doc, out, m)
+        period = (
+            _compared_period(doc, out, m) or _opening_comparison(doc, m) or _own_period(doc, out, m)
+        )
         default = period is None or _total_defaulted(out, m, period)
         out.append(m._replace(period=period or str(doc.period), period_default=default))
     return _in_turn(doc, out) if doc.lex.pattern("period.in_turn").search(doc.low) else out
@@ -112,6 +114,22 @@ def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
         return None
     try:
         period = _basis_period(doc, basis, own, flow=is_flow(doc, m))
+    except PeriodError:
+        return None
+    return None if period is None else str(period)
+
+
+def _opening_comparison(doc: Doc, m: Mention) -> str | None:
+    """Figures in brackets after a sentence's opening comparison ("So với năm 2022 (hạng 5,
+    68,20 điểm), ...") are the compared period's."""
+    if m.depth == 0 or m.role is not Role.level:
+        return None
+    start, _ = doc.sentence_bounds(m.sentence)
+    found = doc.lex.pattern("period.opening_comparison").match(doc.low, start, m.start)
+    if found is None:
+        return None
+    try:
+        period = _basis_period(doc, found.group("basis"), doc.period, flow=is_flow(doc, m))
     except PeriodError:
         return None
     return None if period is None else str(period)
