@@ -56,9 +56,12 @@ _MONEY_SCALE = 1e6
 
 
 def _left_of(doc: Doc, m: Mention) -> str:
-    """The lower-cased text just before a number, within its sentence."""
+    """The lower-cased text just before a number, within its sentence and its table cell."""
     sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
-    return doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    left = doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    # in a table, the cell before is another column ("Hải Phòng<TAB>0,6983" names no room)
+    cell_start = max(left.rfind("\t"), left.rfind("|"))
+    return left if cell_start < 0 else left[cell_start + 1 :]
 
 
 def _right_of(doc: Doc, m: Mention) -> str:
