@@ -387,12 +387,31 @@ def _measures_nothing(
         and lex.pattern("exclude.definition_right").match(right)
     ):
         return True
-    return (
+    if value <= _MAX_LEVEL_NAME and lex.pattern("exclude.level_list").search(left):
+        return True
+    if (
         unit is None
         and value <= _MAX_LEVEL_NAME
         and lex.pattern("exclude.level_name").search(left) is not None
         and lex.pattern("exclude.level_counted").match(right) is None
-    )
+    ):
+        return True
+    if unit is None and "tiêu" in left and lex.pattern("exclude.row_reference_left").search(left):
+        return lex.pattern("exclude.row_reference_right").match(right) is not None
+    return _class_bound(lex, left, right)
+
+
+def _class_bound(lex: Lexicon, left: str, right: str) -> bool:
+    """A bound defining a class of things ("4 đơn vị dưới 600 điểm", "(từ 75 điểm trở
+    lên)"), not a measure: "dưới" after a count or bracket; "từ", "trên" with "trở lên"."""
+    if not left.endswith(("từ ", "dưới ", "trên ")):
+        return False  # (most numbers: one test)
+    bound = lex.pattern("exclude.class_bound_left").search(left)
+    if bound is None:
+        return False
+    if bound.group("word") == "dưới":
+        return True
+    return lex.pattern("exclude.class_bound_right").match(right) is not None
 
 
 def _is_date_end(hi: str) -> bool:
