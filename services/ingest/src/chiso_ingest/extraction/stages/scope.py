@@ -41,6 +41,7 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     places = _places(doc, given)
     out: list[Mention] = []
     for i, m in enumerate(given):
+        scope: str | None
         if m.parent is not None and _national_own_sentence(doc, out, m):
             scope = "VN"
         elif m.parent is not None and not _gap_to_national(doc, out, m):
