@@ -55,7 +55,8 @@ def read_status(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     for k, m in enumerate(mentions):
         parent = _effective_parent(doc, out, m, k)
         if parent is not None:
-            out.append(m._replace(parent=parent, status=out[parent].status))
+            status = Status.estimate if _hedged(doc, m) else out[parent].status
+            out.append(m._replace(parent=parent, status=status))
             continue
         stated = _own_status(doc, cues, out, m, k)
         out.append(
@@ -78,6 +79,13 @@ def _effective_parent(doc: Doc, done: list[Mention], m: Mention, k: int) -> int 
         if c.role is Role.level and c.status is not Status.target:
             return j
     return m.parent
+
+
+def _hedged(doc: Doc, m: Mention) -> bool:
+    """A hedge right before a change or ratio ("nhiều hơn khoảng 3.000", "gấp khoảng 1,5
+    lần"): an estimate whatever its level's status."""
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    return doc.lex.pattern("status.estimate_adjacent").search(left) is not None
 
 
 def _own_status(
@@ -137,6 +145,34 @@ def _after_target(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status |
     return Status.target if _ahead(doc, m) else None
 
 
+def _follows_level(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status | None:
+    """ "ước đạt 3.100 tỷ đồng, tương đương 130 triệu USD", "..., chiếm 34%": a level that
+    restates the sentence's level before it, or takes its share, has that one's status."""
+    seg = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    if doc.lex.pattern("status.follows_level").search(seg) is None:
+        return None
+    for j in range(k - 1, -1, -1):
+        c = done[j]
+        if c.sentence != m.sentence:
+            return None
+        if c.role is Role.level:
+            return c.status
+    return None
+
+
+def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
+    """A sentence that sets a goal ("phấn đấu ...") or speaks of the coming period ("năm
+    tới"): its later figures are targets, unless a result is reported after the cue."""
+    start = doc.near_start(m.start)
+    last = None
+    for last in doc.lex.pattern("status.sentence_target").finditer(doc.low, start, m.start):  # noqa: B007
+        pass
+    if last is None:
+        return None
+    achieved = doc.lex.pattern("status.achieved").search(doc.low, last.end(), m.start)
+    return Status.target if achieved is None else None
+
+
 def _compared_plan(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status | None:
     """A plan in brackets after the comparison with it ("đạt 22,9% so với kế hoạch năm
     (302.400 tỷ đồng)") is a target."""
@@ -168,6 +204,8 @@ _FALLBACKS: Mapping[str, Callable[[Doc, list[Mention], Mention, int], Status | N
             "after_target": _after_target,
             "total": _total,
             "compared_plan": _compared_plan,
+            "follows_level": _follows_level,
+            "sentence_target": _sentence_target,
             "sentence_hedge": _sentence_hedge,
         }
     )
