@@ -140,14 +140,15 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
 def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
     """The figure's own part of its clause names the country before it, and no province:
     "Cùng kỳ, doanh thu viễn thông cả nước chỉ tăng 2,4%" in a provincial report."""
-    if "c" not in doc.low[part : m.start] and "t" not in doc.low[part : m.start]:
-        return False
+    words = doc.low[part : m.start]
+    if "nước" not in words and "quốc" not in words and "tỉnh," not in words:
+        return False  # (most figures: the country is not named)
     if doc.lex.pattern("scope.national").search(doc.low, part, m.start) is None:
         return False
     i = bisect_left(places.starts, part)
     named = i < len(places.starts) and places.starts[i] < m.start
-    words = doc.lex.pattern("scope.province_words")
-    return not named and words.search(doc.low, part, m.start) is None
+    province = doc.lex.pattern("scope.province_words")
+    return not named and province.search(doc.low, part, m.start) is None
 
 
 def _bracket_named(doc: Doc, m: Mention, places: _Places) -> str | None:
@@ -283,6 +284,12 @@ def _listed(doc: Doc, names: Sequence[Named]) -> list[str]:
     return best if len(set(best)) == len(best) else []
 
 
+def _may_hold(after: str) -> bool:
+    """Cheap test before `scope.place_after`: the words after a figure may name its place."""
+    head = after[:48]
+    return " ở " in head or " tại " in head or head.lstrip().startswith(("là ", "thuộc "))
+
+
 def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
     """A named commune, district or town that is no province of its own, or a single body:
     one named before the figure, a body after it ("tại Trung tâm ..."), the place that holds
@@ -292,7 +299,7 @@ def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
     after = doc.text[m.unit_end : clause_end(doc, m)]
     if lex.pattern("scope.sub_right").match(after):
         return True
-    holder = lex.pattern("scope.place_after").match(after)
+    holder = lex.pattern("scope.place_after").match(after) if _may_hold(after) else None
     if holder is not None:
         place = lex.pattern("scope.sub").match(after, holder.end())
         if place is not None and area_code(place.group(), doc.code_list) is None:
