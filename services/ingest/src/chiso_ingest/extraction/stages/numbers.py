@@ -409,7 +409,8 @@ def _class_bound(lex: Lexicon, left: str, right: str) -> bool:
     bound = lex.pattern("exclude.class_bound_left").search(left)
     if bound is None:
         return False
-    if bound.group("word") == "dưới":
+    word = bound.group("word")
+    if word == "dưới" or (bound.group("count") is not None and left.endswith("đạt trên ")):
         return True
     return lex.pattern("exclude.class_bound_right").match(right) is not None
 
