@@ -121,7 +121,7 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
         return _last_named(places, part, m.start) or "VN"
     if _body_figure(doc, m, places, "scope.national_body", part, anchored=True):
         return "VN"
-    if _national_own_clause(doc, m, places, part):
+    if _national_own_clause(doc, m, places, part) or _national_right(doc, m):
         return "VN"
     if m.role is Role.level and doc.lex.pattern("scope.national_left").search(
         doc.low, clause, m.start
@@ -149,6 +149,17 @@ def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bo
     named = i < len(places.starts) and places.starts[i] < m.start
     province = doc.lex.pattern("scope.province_words")
     return not named and province.search(doc.low, part, m.start) is None
+
+
+def _national_right(doc: Doc, m: Mention) -> bool:
+    """ "hơn 12.000 doanh nghiệp trên cả nước": a count or amount of the whole country (not a
+    rank or a share, which place the province in it)."""
+    if m.unit in (Unit.rank, Unit.percent):
+        return False
+    after = doc.low[m.unit_end : m.unit_end + doc.lex.integer("windows.item")]
+    if "trên" not in after:
+        return False  # (most figures: one test)
+    return doc.lex.pattern("scope.national_right").match(after) is not None
 
 
 def _bracket_named(doc: Doc, m: Mention, places: _Places) -> str | None:
@@ -302,7 +313,11 @@ def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
     holder = lex.pattern("scope.place_after").match(after) if _may_hold(after) else None
     if holder is not None:
         place = lex.pattern("scope.sub").match(after, holder.end())
-        if place is not None and area_code(place.group(), doc.code_list) is None:
+        if (
+            place is not None
+            and area_code(place.group(), doc.code_list) is None
+            and not lex.pattern("scope.place_more").match(after, place.end())
+        ):
             return True
     start = max(clause, m.start - lex.integer("windows.governs"))
     if (m.cell is not None or m.unit in (Unit.rank, Unit.other)) and _body_figure(
