@@ -195,9 +195,15 @@ def _sentence_hedge(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status |
     return Status.estimate if hedge is not None else None
 
 
-def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
-    """A part listed after "trong đó" shares the status of its total."""
-    return done[m.component].status if m.component is not None else None
+def _total(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
+    """A part listed after "trong đó" shares the status of its total, unless bounded itself
+    ("trong đó trên 1,1 triệu"): a lower bound is no estimate."""
+    if m.component is None:
+        return None
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    if doc.lex.pattern("status.own_bound").search(left):
+        return None
+    return done[m.component].status
 
 
 # The structural fallbacks by the names `status.fallbacks` lists them in (data/lexicon.toml).
