@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.scope import area_code, place_of_issue, province_names
-from chiso_ingest.extraction.stages.links import clause_end
+from chiso_ingest.extraction.stages.links import clause_end, compared_basis
 from chiso_shared.facts import Basis, Role, Unit
 
 Named = tuple[int, int, str]  # a province's name in the text: start, end, code
@@ -46,10 +46,25 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             scope = "VN"
         elif m.parent is not None and not _gap_to_national(doc, out, m):
             scope = out[m.parent].scope
+        elif _compared_period(doc, out, m):
+            scope = out[-1].scope
         else:
             scope = places.respective.get(i) or _own_scope(doc, m, places)
         out.append(m._replace(scope=scope))
     return out
+
+
+def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> bool:
+    """ "tăng 10,6% so với năm 2021 (0,4296 điểm)": the figure of the period compared with,
+    in brackets, is of the same area as the figure compared (not where the brackets hold
+    another area's figure: "cao hơn mức bình quân cả nước (45,1%)")."""
+    basis = compared_basis(doc, done, m)
+    lex = doc.lex
+    return (
+        basis is not None
+        and lex.pattern("period.may_name").search(basis) is not None
+        and lex.pattern("scope.national").search(basis) is None
+    )
 
 
 def _gap_to_national(doc: Doc, done: list[Mention], m: Mention) -> bool:
