@@ -163,6 +163,9 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
     cue = lex.integer("windows.cue")
     if not rank and lex.pattern("exclude.left").search(left, len(left) - cue):
         return True
+    rare = not rank and ("lưu" in left or "của" in left)
+    if rare and lex.pattern("exclude.left_rare").search(left, max(0, len(left) - cue)):
+        return True
     if not rank and _numbered(lex, left, right, m.num, cue):
         return True
     if lex.pattern("exclude.right").match(right):
@@ -387,7 +390,8 @@ def _measures_nothing(
         and lex.pattern("exclude.definition_right").match(right)
     ):
         return True
-    if value <= _MAX_LEVEL_NAME and lex.pattern("exclude.level_list").search(left):
+    listed = value <= _MAX_LEVEL_NAME and "độ" in left
+    if listed and lex.pattern("exclude.level_list").search(left):
         return True
     if (
         unit is None

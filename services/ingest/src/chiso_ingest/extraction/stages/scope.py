@@ -46,7 +46,7 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             scope = "VN"
         elif m.parent is not None and not _gap_to_national(doc, out, m):
             scope = out[m.parent].scope
-        elif _compared_period(doc, out, m):
+        elif out and doc.low.find("(", out[-1].end, m.start) >= 0 and _compared_period(doc, out, m):
             scope = out[-1].scope
         else:
             scope = places.respective.get(i) or _own_scope(doc, m, places)
@@ -127,16 +127,29 @@ def _several(doc: Doc, names: Sequence[Named]) -> bool:
 def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
     if _is_sub(doc, m, places):
         return "sub"
-    bracketed = _bracket_named(doc, m, places)
-    if bracketed is not None:
-        return bracketed
+    low, start = doc.low, m.start
+    if low.rfind("(", max(0, start - 24), start) >= 0:  # (most figures: no bracket before)
+        bracketed = _bracket_named(doc, m, places)
+        if bracketed is not None:
+            return bracketed
     clause = m.clause
-    part = max(clause, doc.low.rfind(",", clause, m.start) + 1)
+    part = max(clause, low.rfind(",", clause, start) + 1)
     if _national_subject(doc, part, m.start):
         return _last_named(places, part, m.start) or "VN"
-    if _body_figure(doc, m, places, "scope.national_body", part, anchored=True):
+    head = doc.text[part : part + 16].lstrip(' \t\n-–•*+("“:')
+    if head.startswith(_NATIONAL_BODY_HEADS) and _body_figure(
+        doc, m, places, "scope.national_body", part, anchored=True
+    ):
         return "VN"
-    if _national_own_clause(doc, m, places, part) or _national_right(doc, m):
+    # (cheap tests first: most figures' clauses do not name the country)
+    country = (
+        low.find("nước", part, start) >= 0
+        or low.find("quốc", part, start) >= 0
+        or low.find("tỉnh,", part, start) >= 0
+    )
+    if country and _national_own_clause(doc, m, places, part):
+        return "VN"
+    if m.unit not in _PLACING_UNITS and _national_right(doc, m):
         return "VN"
     if m.role is Role.level and doc.lex.pattern("scope.national_left").search(
         doc.low, clause, m.start
@@ -155,9 +168,6 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
 def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
     """The figure's own part of its clause names the country before it, and no province:
     "Cùng kỳ, doanh thu viễn thông cả nước chỉ tăng 2,4%" in a provincial report."""
-    words = doc.low[part : m.start]
-    if "nước" not in words and "quốc" not in words and "tỉnh," not in words:
-        return False  # (most figures: the country is not named)
     if doc.lex.pattern("scope.national").search(doc.low, part, m.start) is None:
         return False
     i = bisect_left(places.starts, part)
@@ -166,22 +176,25 @@ def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bo
     return not named and province.search(doc.low, part, m.start) is None
 
 
+# units of figures that place a province in the country rather than measure the country
+_PLACING_UNITS = (Unit.rank, Unit.percent)
+# the first letters of `scope.national_body`: a cheap test before it
+_NATIONAL_BODY_HEADS = ("Bộ", "Ngân", "Văn", "Thanh", "Ủy", "Kiểm", "Bảo")
+
+
 def _national_right(doc: Doc, m: Mention) -> bool:
     """ "hơn 12.000 doanh nghiệp trên cả nước": a count or amount of the whole country (not a
     rank or a share, which place the province in it)."""
-    if m.unit in (Unit.rank, Unit.percent):
-        return False
-    after = doc.low[m.unit_end : m.unit_end + doc.lex.integer("windows.item")]
-    if "trên" not in after:
-        return False  # (most figures: one test)
+    end = m.unit_end + doc.lex.integer("windows.item")
+    if doc.low.find("trên", m.unit_end, end) < 0:
+        return False  # (most figures: one search)
+    after = doc.low[m.unit_end : end]
     return doc.lex.pattern("scope.national_right").match(after) is not None
 
 
 def _bracket_named(doc: Doc, m: Mention, places: _Places) -> str | None:
     """ "đứng sau Hà Nội (hạng 01)": a figure in brackets right after a province's name is
     that province's, even where the name is only compared with."""
-    if doc.text.rfind("(", max(0, m.start - 24), m.start) < 0:
-        return None  # (most figures: no bracket just before)
     i = bisect_left(places.every_end, m.start) - 1
     if i < 0 or m.start - places.every_end[i] > 24:
         return None
@@ -310,12 +323,6 @@ def _listed(doc: Doc, names: Sequence[Named]) -> list[str]:
     return best if len(set(best)) == len(best) else []
 
 
-def _may_hold(after: str) -> bool:
-    """Cheap test before `scope.place_after`: the words after a figure may name its place."""
-    head = after[:48]
-    return " ở " in head or " tại " in head or head.lstrip().startswith(("là ", "thuộc "))
-
-
 def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
     """A named commune, district or town that is no province of its own, or a single body:
     one named before the figure, a body after it ("tại Trung tâm ..."), the place that holds
@@ -325,7 +332,7 @@ def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
     after = doc.text[m.unit_end : clause_end(doc, m)]
     if lex.pattern("scope.sub_right").match(after):
         return True
-    holder = lex.pattern("scope.place_after").match(after) if _may_hold(after) else None
+    holder = lex.pattern("scope.place_after").match(after)
     if holder is not None:
         place = lex.pattern("scope.sub").match(after, holder.end())
         if (
@@ -335,8 +342,12 @@ def _is_sub(doc: Doc, m: Mention, places: _Places) -> bool:
         ):
             return True
     start = max(clause, m.start - lex.integer("windows.governs"))
-    if (m.cell is not None or m.unit in (Unit.rank, Unit.other)) and _body_figure(
-        doc, m, places, "scope.province_body", start, anchored=False
+    if (
+        (m.cell is not None or m.unit in (Unit.rank, Unit.other))
+        and (
+            doc.text.find("Sở ", start, m.start) >= 0 or doc.text.find("Văn ", start, m.start) >= 0
+        )
+        and _body_figure(doc, m, places, "scope.province_body", start, anchored=False)
     ):
         return True
     return any(

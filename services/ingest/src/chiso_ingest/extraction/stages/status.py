@@ -148,10 +148,15 @@ def _after_target(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status |
 def _follows_level(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status | None:
     """ "ước đạt 3.100 tỷ đồng, tương đương 130 triệu USD", "..., chiếm 34%": a level that
     restates the sentence's level before it, or takes its share, has that one's status."""
-    seg = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
-    if "đương" not in seg and "chiếm" not in seg and "tức" not in seg:
-        return None  # (most figures: three tests)
-    if doc.lex.pattern("status.follows_level").search(seg) is None:
+    low, start = doc.low, max(m.seg_start, m.start - doc.lex.integer("windows.left"))
+    end = m.start
+    if (
+        low.find("đương", start, end) < 0
+        and low.find("chiếm", start, end) < 0
+        and low.find("tức", start, end) < 0
+    ):
+        return None  # (most figures: three searches)
+    if doc.lex.pattern("status.follows_level").search(low[start : m.start]) is None:
         return None
     for j in range(k - 1, -1, -1):
         c = done[j]
@@ -165,10 +170,9 @@ def _follows_level(doc: Doc, done: list[Mention], m: Mention, k: int) -> Status 
 def _sentence_target(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status | None:
     """A sentence that sets a goal ("phấn đấu ...") or speaks of the coming period ("năm
     tới"): its later figures are targets, unless a result is reported after the cue."""
-    start = doc.near_start(m.start)
-    sentence = doc.low[start : m.start]
-    if "phấn" not in sentence and "tới" not in sentence:
-        return None  # (most figures: two tests)
+    start, low = doc.near_start(m.start), doc.low
+    if low.find("phấn", start, m.start) < 0 and low.find("tới", start, m.start) < 0:
+        return None  # (most figures: two searches)
     last = None
     for last in doc.lex.pattern("status.sentence_target").finditer(doc.low, start, m.start):  # noqa: B007
         pass
