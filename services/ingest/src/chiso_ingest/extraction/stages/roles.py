@@ -28,7 +28,8 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     basis, basis_len = _basis_after(lex, rest)
     if basis is None and lex.pattern("role.multiple_unit").match(after):
         basis, basis_len = _basis_after_multiple(lex, rest)
-    wide = _gap_window(doc, m) if m.cell is None else ""
+    near = max(0, m.start - lex.integer("windows.gap"))
+    wide = _gap_window(doc, m) if m.cell is None and low.find("hơn", near, m.start) >= 0 else ""
     role, basis, sign = _role(lex, left, after, m.unit, basis, wide)
     read = m._replace(tail_end=m.item_end + basis_len, role=role, basis=basis, value=m.value * sign)
     if m.cell is not None and role is Role.level:
@@ -43,8 +44,6 @@ def _gap_window(doc: Doc, m: Mention) -> str:
     line that goes on from a line ending in a word ("thấp hơn tỉnh bạn⏎0,09 điểm")."""
     low = doc.low
     start = max(0, m.start - doc.lex.integer("windows.gap"))
-    if low.find("hơn", start, m.start) < 0:
-        return ""  # (most numbers: no comparative near)
     index = doc.sentence_of(m.start)
     sentence = doc.sentence_starts[index]
     wrapped = (

@@ -141,11 +141,13 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
         doc, m, places, "scope.national_body", part, anchored=True
     ):
         return "VN"
-    # (cheap tests first: most figures' clauses do not name the country)
+    # (cheap tests first: most figures' clauses do not name the country; the words of
+    # `scope.national`: "cả nước", "toàn quốc", "63 tỉnh, thành phố", "các bộ, ngành, ...")
     country = (
         low.find("nước", part, start) >= 0
         or low.find("quốc", part, start) >= 0
         or low.find("tỉnh,", part, start) >= 0
+        or low.find("ngành,", part, start) >= 0
     )
     if country and _national_own_clause(doc, m, places, part):
         return "VN"
