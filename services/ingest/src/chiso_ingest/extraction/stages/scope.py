@@ -136,22 +136,7 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
     part = max(clause, low.rfind(",", clause, start) + 1)
     if _national_subject(doc, part, m.start):
         return _last_named(places, part, m.start) or "VN"
-    head = doc.text[part : part + 16].lstrip(' \t\n-–•*+("“:')
-    if head.startswith(_NATIONAL_BODY_HEADS) and _body_figure(
-        doc, m, places, "scope.national_body", part, anchored=True
-    ):
-        return "VN"
-    # (cheap tests first: most figures' clauses do not name the country; the words of
-    # `scope.national`: "cả nước", "toàn quốc", "63 tỉnh, thành phố", "các bộ, ngành, ...")
-    country = (
-        low.find("nước", part, start) >= 0
-        or low.find("quốc", part, start) >= 0
-        or low.find("tỉnh,", part, start) >= 0
-        or low.find("ngành,", part, start) >= 0
-    )
-    if country and _national_own_clause(doc, m, places, part):
-        return "VN"
-    if m.unit not in _PLACING_UNITS and _national_right(doc, m):
+    if _national_figure(doc, m, places, part):
         return "VN"
     if m.role is Role.level and doc.lex.pattern("scope.national_left").search(
         doc.low, clause, m.start
@@ -165,6 +150,28 @@ def _own_scope(doc: Doc, m: Mention, places: _Places) -> str | None:
         if named is None and places.several:
             named = _last_named(places, para, m.start)
     return named or doc.scope
+
+
+def _national_figure(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
+    """A national body's figure, a figure whose own part of its clause names the country,
+    or a count over the whole country."""
+    low, start = doc.low, m.start
+    head = doc.text[part : part + 16].lstrip(' \t\n-–•*+("“:')
+    if head.startswith(_NATIONAL_BODY_HEADS) and _body_figure(
+        doc, m, places, "scope.national_body", part, anchored=True
+    ):
+        return True
+    # (cheap tests first: most figures' clauses do not name the country; the words of
+    # `scope.national`: "cả nước", "toàn quốc", "63 tỉnh, thành phố", "các bộ, ngành, ...")
+    country = (
+        low.find("nước", part, start) >= 0
+        or low.find("quốc", part, start) >= 0
+        or low.find("tỉnh,", part, start) >= 0
+        or low.find("ngành,", part, start) >= 0
+    )
+    if country and _national_own_clause(doc, m, places, part):
+        return True
+    return m.unit not in _PLACING_UNITS and _national_right(doc, m)
 
 
 def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
