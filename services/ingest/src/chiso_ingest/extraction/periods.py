@@ -17,7 +17,7 @@ _YEAR = re.compile(r"\d{4}")
 _DIGIT = re.compile(r"\d")
 _YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
-_TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative")
+_TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative", "week")
 # the kinds of period a report's opening may state as its own
 _OPENING_KINDS = (*_TITLE_KINDS, "year")
 _TITLE_MAX = 200
@@ -190,6 +190,44 @@ def _single_month(p: PeriodMention, year: int, _: int, __: bool) -> Period | Non
     return Period.month(year, month) if month else None
 
 
+def _iso_week(year: int, week: int) -> tuple[date, date] | None:
+    """Monday and Sunday of ISO week `week` of `year` (how weekly bulletins count weeks)."""
+    if not 1 <= week <= 53:
+        return None
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError:
+        return None
+    return monday, date.fromordinal(monday.toordinal() + 6)
+
+
+def _days(first: date, last: date) -> Period:
+    return Period.span(
+        Period.day(first.year, first.month, first.day), Period.day(last.year, last.month, last.day)
+    )
+
+
+def _week(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    """ "tuần 45": the days of that week, Monday to Sunday."""
+    week = _iso_week(year, int(p.group("w") or 0))
+    return None if week is None else _days(*week)
+
+
+def _week_to_date(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    """ "từ đầu năm đến hết tuần 45": 1 January to that week's Sunday."""
+    week = _iso_week(year, int(p.group("w") or 0))
+    return None if week is None or week[1].year != year else _days(date(year, 1, 1), week[1])
+
+
+def previous_week(own: Period) -> Period | None:
+    """The seven days before `own` when `own` is a week's seven days ("tuần trước")."""
+    if own.parts is None or own.first.frequency != "D" or (own.end - own.start).days != 6:
+        return None
+    return _days(
+        date.fromordinal(own.start.toordinal() - 7), date.fromordinal(own.end.toordinal() - 7)
+    )
+
+
 def _year_span(p: PeriodMention, _: int, __: int, ___: bool) -> Period | None:
     y1, y2 = int(p.group("y1") or 0), int(p.group("y2") or 0)
     return Period.years(y1, y2) if _valid_year(y1) and _valid_year(y2) and y1 < y2 else None
@@ -201,6 +239,10 @@ def _written_year(p: PeriodMention, year: int, _: int, __: bool) -> Period | Non
 
 def _this_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
     return Period.annual(doc_year)
+
+
+def _next_year(_: PeriodMention, __: int, doc_year: int, ___: bool) -> Period:
+    return Period.annual(doc_year + 1)
 
 
 def _horizon(p: PeriodMention, year: int, doc_year: int, flow: bool) -> Period | None:
@@ -229,9 +271,12 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
             "quarter": _quarter,
             "month": _single_month,
             "year_span": _year_span,
+            "week": _week,
+            "week_to_date": _week_to_date,
             "year": _written_year,
             "horizon": _horizon,
             "this_year": _this_year,
+            "next_year": _next_year,
         }
     )
 )
@@ -257,7 +302,10 @@ def resolve(p: PeriodMention, doc_year: int, *, flow: bool) -> str | None:
 
 def year_to_date(report_period: str) -> str:
     """ "Lũy kế từ đầu năm" in a report on `report_period`: January to the month it ends."""
-    end = Period.parse(report_period).end
+    period = Period.parse(report_period)
+    end = period.end
+    if period.is_span and period.last.frequency == "D":  # a week's bulletin: to its last day
+        return str(_days(date(end.year, 1, 1), end))
     return str(_reported(end.year, end.month, end.month))
 
 
@@ -299,6 +347,26 @@ def _cut_off_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
     end = low.find("\n", p.end)
     line = low[start : len(low) if end < 0 else end]
     return p.kind == "day" and lex.pattern("document.cut_off_line").fullmatch(line) is not None
+
+
+def _window_under_title(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period | None:
+    for p in periods:
+        if p.start > lex.integer("document.title_window"):
+            break
+        if p.kind == "day_span" and _window_line(low, lex, p):
+            window = resolve_period(p, 0, flow=True)  # (the pattern requires its year)
+            if window is not None:
+                return window
+    return None
+
+
+def _window_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
+    """A window of days alone on its line under a title ("(Từ ngày 4/3 đến ngày
+    10/3/2024)"): the days a weekly bulletin covers."""
+    start = low.rfind("\n", 0, p.start) + 1
+    end = low.find("\n", p.end)
+    line = low[start : len(low) if end < 0 else end]
+    return start > 0 and lex.pattern("document.window_line").fullmatch(line) is not None
 
 
 def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> PeriodMention | None:
@@ -370,7 +438,11 @@ def _title_period(
     low: str, lex: Lexicon, periods: list[PeriodMention], published: date | None
 ) -> Period | None:
     """A month, half or quarter named in a title line marks a monthly/half-year report;
-    without a year on the line, the publication date completes it."""
+    without a year on the line, the publication date completes it. A window of days on a
+    line of its own under the title (a weekly bulletin's) says it best."""
+    window = _window_under_title(low, lex, periods)
+    if window is not None:
+        return window
     for p in periods:
         if p.start > lex.integer("document.title_window"):
             break
@@ -402,13 +474,21 @@ def _title_period(
 
 
 def _in_title_line(low: str, pos: int, lex: Lexicon) -> bool:
-    """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023")."""
+    """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023"), or
+    the line a title wraps onto ("Kết quả xếp hạng ... các sở, ngành" over "và UBND các
+    huyện năm 2023")."""
     start = low.rfind("\n", 0, pos) + 1
     end = low.find("\n", pos)
     end = len(low) if end < 0 else end
+    if end - start > _TITLE_MAX:
+        return False
+    if lex.pattern("document.report_words").search(low, start, pos) is not None:
+        return True
+    above = low.rfind("\n", 0, max(0, start - 1)) + 1
     return (
-        end - start <= _TITLE_MAX
-        and lex.pattern("document.report_words").search(low, start, pos) is not None
+        0 < start - above <= _TITLE_MAX
+        and bool(low[above : start - 1].strip())
+        and lex.pattern("document.report_words").search(low, above, start) is not None
     )
 
 
@@ -434,6 +514,14 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
         votes[year] += 2 if lex.pattern("document.strong_before").search(before) else 1
         if title:
             votes[year] += _TITLE_VOTE
+    # an index named with the year it rates ("Vietnam ICT Index 2019", "DTI 2022")
+    for m in lex.pattern("document.index_year").finditer(low):
+        year = int(m.group("y"))
+        if _valid_year(year):
+            title = m.start() < lex.integer("document.title_window") and _in_title_line(
+                low, m.start(), lex
+            )
+            votes[year] += 1 + (_TITLE_VOTE if title else 0)
     for m in lex.pattern("document.dated").finditer(low):
         year = int(m.group("y"))
         if _valid_year(year):

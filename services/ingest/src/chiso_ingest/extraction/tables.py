@@ -27,6 +27,7 @@ _HEADER_DIGITS = re.compile(
     r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)|\(\s*/\s*\d{1,3}\s*\)"
 )
 _DIGIT = re.compile(r"\d")
+_YEAR_CELL = re.compile(r"(?:năm\s+)?(?:19|20)\d\d")
 # a row that numbers the columns under a header: "A | B | 1 | 2 | 3=2/1" or "(1) | (2)"
 _COLUMN_NUMBER = re.compile(r"\W*(?:[a-zđ]|\d{1,2}(?:\s*[=+\-*/x:]\s*\d{1,2})*)?\W*")
 # a row's code, not its label: "I", "a"; in a row's first cell also "1", "1.2"
@@ -339,16 +340,22 @@ def _stacked_at(
     column numbers ("(1)", "(2)"), and the first row's label and unit are short lines like
     header cells, before line i."""
     index = [n for n, kind in enumerate(above) if kind & _INDEX]
-    for lead in index[-1:] or range(min(len(above), _MAX_TITLE + 1)):
-        for width in range(min(len(above) - lead, _MAX_COLUMNS), _MIN_STACKED - 1, -1):
-            kinds = above[lead : lead + width]
-            if not (any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)):
-                continue
-            for group in _groups(above, lead + width, width):
-                start = i - len(above) + lead
-                found = _stacked_table(low, run, start, width, start + width + group, words)
-                if found is not None:
-                    return found
+    # a header right over its first row first: a group row between them is tried only when
+    # none fits, lest real header lines ("Hạng 2019", "Hạng 2018") pass for a group row
+    for grouped in (False, True):
+        for lead in index[-1:] or range(min(len(above), _MAX_TITLE + 1)):
+            for width in range(min(len(above) - lead, _MAX_COLUMNS), _MIN_STACKED - 1, -1):
+                kinds = above[lead : lead + width]
+                if not (any(k & _NAMES for k in kinds) and any(k & _WORDS for k in kinds)):
+                    continue
+                for group in _groups(above, lead + width, width):
+                    if (group > 0) != grouped:
+                        continue
+                    start = i - len(above) + lead
+                    body = start + width + group
+                    found = _stacked_table(low, run, start, width, body, words)
+                    if found is not None:
+                        return found
     return None
 
 
@@ -428,7 +435,7 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
     """Tables of one row per line, columns split by runs of spaces, under a header line."""
     grids: list[_Grid] = []
     i = 0
-    while i + _MIN_ROWS < len(run):
+    while i + 1 < len(run):
         start, header, _ = run[i]
         rows: list[list[Span]] = []
         below = i + 1
@@ -441,10 +448,16 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
                 texts.insert(0, "")
             lines = (run[n][1:] for n in range(below, len(run)))
             rows = _take_rows(low, len(texts), texts[0], lines, words)
-        if len(rows) >= _MIN_ROWS:
+        if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
             grids.append((header[0][0], texts, rows))
         i = below + len(rows) if rows else i + 1
     return grids
+
+
+def _dated_columns(texts: list[str]) -> bool:
+    """A header of years after its label ("Năm  2019  2020  2021"): one row under it is a
+    table ("Hạng  27  22  19")."""
+    return len(texts) >= 3 and all(_YEAR_CELL.fullmatch(text) for text in texts[1:])
 
 
 def _wrapped_header(low: str, run: list[_Line], i: int, texts: list[str]) -> int:

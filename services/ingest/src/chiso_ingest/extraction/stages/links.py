@@ -27,6 +27,8 @@ from chiso_shared.periods import Period
 _CLAUSE_END = re.compile(r"[;.!?\n]")
 _CLAUSE_MARK = re.compile(r"[,;.!?\n()]")
 _TRAILING_GAP = re.compile(r"\s*\(?\s*")
+# "Trong N năm" reaches back at most this many years ("trong 99 năm" spans no report)
+_MOST_YEARS = 20
 
 
 @dataclass(slots=True)
@@ -77,7 +79,20 @@ def _ranked_change(done: list[Mention], m: Mention) -> Mention:
     moves in places: a rank, not a count."""
     if m.parent is None or m.cell is None or m.unit_written or m.unit is not Unit.count:
         return m
-    return m._replace(unit=Unit.rank) if done[m.parent].unit is Unit.rank else m
+    return m._replace(unit=Unit.rank) if _row_ranks(done, m) else m
+
+
+def _row_ranks(done: list[Mention], m: Mention) -> bool:
+    """The change's level is a rank, or its table row ranks ("01 (0,812) | +2")."""
+    assert m.parent is not None
+    if done[m.parent].unit is Unit.rank:
+        return True
+    for d in reversed(done):
+        if d.sentence != m.sentence:
+            return False
+        if d.unit is Unit.rank and d.role is Role.level and d.cell is not None:
+            return True
+    return False
 
 
 def _enter(doc: Doc, walk: LinkWalk, m: Mention, prev: Mention | None, seg: str) -> None:
@@ -142,6 +157,9 @@ def _said_period(
 ) -> PeriodMention | None:
     _, sent_end = doc.sentence_bounds(m.sentence)
     i = bisect_left(doc.period_starts, m.tail_end)
+    if i and _ends_the_item(doc, m, doc.periods[i - 1], min(next_start, sent_end)):
+        taken.add(i - 1)
+        return doc.periods[i - 1]
     if i < len(doc.periods):
         p = doc.periods[i]
         gap = doc.low[m.tail_end : p.start]
@@ -161,6 +179,16 @@ def _said_period(
             aside = aside or p
         j -= 1
     return aside
+
+
+def _ends_the_item(doc: Doc, m: Mention, p: PeriodMention, end: int) -> bool:
+    """A period the figure's item runs into ("642 trạm năm 2021 lên 731 trạm năm 2022"):
+    written right after its unit and item, it dates that figure, not the next."""
+    return (
+        m.unit_end <= p.start < m.item_end == m.tail_end <= p.end <= end
+        and _CLAUSE_MARK.search(doc.low, m.unit_end, p.start) is None
+        and doc.lex.pattern("period.names_next").match(doc.low, p.end) is None
+    )
 
 
 def _after_item(doc: Doc, m: Mention, p: PeriodMention) -> bool:
@@ -195,6 +223,9 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
         return None
     if said.kind == "year_to_date":
         return year_to_date(str(doc.period))
+    if said.kind in ("last_years", "whole_span"):
+        span = years_named_before(doc, said)
+        return None if span is None else str(span)
     if said.kind == "now":
         now = now_period(doc.period, doc.published)
         return None if now is None else str(now)
@@ -202,6 +233,22 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
     if found is not None and said.kind == "horizon" and found.starts_after(doc.period):
         return str(Period.annual(found.year))  # the end of a later year: that year's target
     return None if found is None else str(found)
+
+
+def years_named_before(doc: Doc, said: PeriodMention) -> Period | None:
+    """ "Trong 3 năm", "cả giai đoạn": the latest span of years written before it (of that
+    many years); "N năm" without one is the N years ending with the report's."""
+    raw = said.group("n")
+    n = int(raw) if raw and raw.isdigit() else 0
+    j = bisect_left(doc.period_starts, said.start) - 1
+    while j >= 0:
+        p = doc.periods[j]
+        span = resolve_period(p, doc.period.year, flow=True) if p.kind == "year_span" else None
+        if span is not None and (not n or span.last.year - span.first.year + 1 == n):
+            return span
+        j -= 1
+    last = doc.period.end.year
+    return Period.years(last - n + 1, last) if 2 <= n <= _MOST_YEARS else None
 
 
 def compared_basis(doc: Doc, done: list[Mention], m: Mention) -> str | None:

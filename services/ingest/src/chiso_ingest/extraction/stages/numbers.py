@@ -16,6 +16,7 @@ from chiso_shared.facts import Basis, Role, Unit
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
 _WHOLE = re.compile(r"\d+")
+_DATED_AFTER = re.compile(r"\s*năm\s+(?:19|20)\d\d\b")
 _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 # a line break, then what starts the next line
 _LINE_BREAK = re.compile(r"[^\S\n]*\n\s*(?P<next>\S?)")
@@ -55,9 +56,12 @@ _MONEY_SCALE = 1e6
 
 
 def _left_of(doc: Doc, m: Mention) -> str:
-    """The lower-cased text just before a number, within its sentence."""
+    """The lower-cased text just before a number, within its sentence and its table cell."""
     sent_start = doc.sentence_starts[doc.sentence_of(m.start)]
-    return doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    left = doc.low[max(sent_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    # in a table, the cell before is another column ("Hải Phòng<TAB>0,6983" names no room)
+    cell_start = max(left.rfind("\t"), left.rfind("|"))
+    return left if cell_start < 0 else left[cell_start + 1 :]
 
 
 def _right_of(doc: Doc, m: Mention) -> str:
@@ -101,13 +105,20 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
         if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
         left, right = _left_of(doc, m), _right_of(doc, m)
+        cell = doc.tables.cell_at(m.start)
         rank = _rank_context(doc, m.start, left, right, m.den is not None)
+        if cell is not None and not rank and _ranks_column(doc, cell):
+            rank = True  # "thứ 17" or "2/8" under "Xếp hạng": a place, not a name or a date
         if rank is None or _is_identifier(doc.lex, left, right, m, rank):
             continue
-        cell = doc.tables.cell_at(m.start)
         if cell is not None and _numbers_its_row(doc, cell):
             continue
         yield m._replace(left=left, right=right, rank=rank, cell=cell)
+
+
+def _ranks_column(doc: Doc, cell: Cell) -> bool:
+    header = cell.header
+    return bool(header) and doc.lex.pattern("table.rank_header").search(header) is not None
 
 
 def _numbers_its_row(doc: Doc, cell: Cell) -> bool:
@@ -146,8 +157,9 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
     """True for a rank, None when "thứ N" is a name ("lần thứ 2"), False when no ordinal."""
     lex = doc.lex
     if not lex.pattern("rank.ordinal").search(left):
-        # "lọt vào top 5/63": a rank when it says out of how many, a group otherwise
-        return has_den and lex.pattern("rank.top").search(left) is not None
+        # "lọt vào top 5/63", "đứng 52/63": a rank when it says out of how many ("top 10"
+        # alone names a group)
+        return has_den and lex.pattern("rank.out_of").search(left) is not None
     sent_start = doc.near_start(start)
     if (
         has_den
@@ -168,7 +180,8 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
         return True
     if not rank and _numbered(lex, left, right, m.num, cue):
         return True
-    if lex.pattern("exclude.right").match(right):
+    # "đứng thứ 3 năm 2024": the year dates the rank ("3 năm" alone is a span of years)
+    if lex.pattern("exclude.right").match(right) and not (rank and _DATED_AFTER.match(right)):
         return True
     return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
 
@@ -228,11 +241,12 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
     if unit is None and scale_len == 0 and m.cell is not None:
-        factor, unit, unit_factor = _cell_unit(doc, m.cell)
+        factor, unit, unit_factor = _unit_in_cell(doc, m, m.cell)
     pos = m.end + scale_len + unit_len
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
-        item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scale_len > 0)
+        scaled = scale_len > 0 or factor != 1.0  # "(nghìn hồ sơ)" in its row label scales it
+        item, item_end, read_unit = _read_item(doc, m, value, read_unit, pos, scaled=scaled)
     if item is None and read_unit is Unit.count and m.cell is not None and m.cell.row_unit:
         item = m.cell.row_unit  # a table's "Đơn vị tính" column says what a row counts
     if item is None and unit is None and factor >= _MONEY_SCALE and _names_money(doc, m):
@@ -299,6 +313,13 @@ def _unit(lex: Lexicon, rest: str) -> tuple[Unit | None, float, int]:
         if m:
             return Unit(rule.text("unit")), rule.number("factor", 1.0), m.end()
     return None, 1.0, 0
+
+
+def _unit_in_cell(doc: Doc, m: Mention, cell: Cell) -> tuple[float, Unit | None, float]:
+    factor, unit, unit_factor = _cell_unit(doc, cell)
+    if unit is Unit.rank and doc.text[m.start - 1 : m.start] == "(":
+        unit = Unit.other  # "01 (0,812)" under "Hạng (Điểm)": the score beside the rank
+    return factor, unit, unit_factor
 
 
 def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
@@ -388,6 +409,12 @@ def _measures_nothing(
         value == 100
         and lex.pattern("exclude.definition_left").search(left)
         and lex.pattern("exclude.definition_right").match(right)
+    ):
+        return True
+    if (
+        unit is None
+        and lex.pattern("exclude.group_left").search(left)
+        and lex.pattern("exclude.group_right").match(right)
     ):
         return True
     listed = value <= _MAX_LEVEL_NAME and "độ" in left

@@ -14,7 +14,12 @@ from datetime import date
 
 from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
-from chiso_ingest.extraction.periods import find_periods, resolve, resolve_period
+from chiso_ingest.extraction.periods import (
+    find_periods,
+    previous_week,
+    resolve,
+    resolve_period,
+)
 from chiso_ingest.extraction.stages.links import compared_basis, is_flow, resolve_said
 from chiso_ingest.extraction.stages.status import column_header
 from chiso_shared.facts import Basis, Role, Status
@@ -22,6 +27,9 @@ from chiso_shared.periods import Period, PeriodError
 
 # a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# a row that is a year: its first cell is one ("2021", "Năm 2021")
+_ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
+_CELL_SPLIT = re.compile(r"\t|\||[ \u00a0]{2,}")
 
 
 def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
@@ -31,9 +39,38 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             level = _compared_column(out, m, out[m.parent])
             out.append(m._replace(period=level.period, period_default=level.period_default))
             continue
-        period = _compared_period(doc, out, m) or _own_period(doc, out, m)
+        period = (
+            _compared_period(doc, out, m) or _opening_comparison(doc, m) or _own_period(doc, out, m)
+        )
         default = period is None or _total_defaulted(out, m, period)
         out.append(m._replace(period=period or str(doc.period), period_default=default))
+    return _in_turn(doc, out) if doc.lex.pattern("period.in_turn").search(doc.low) else out
+
+
+def _in_turn(doc: Doc, done: list[Mention]) -> list[Mention]:
+    """ "lần lượt đạt 88%, 91% và 95% trong ba năm (2021–2023)": figures listed in turn over
+    a span of as many years as there are figures take those years one by one (the span
+    dates only the last, the one it is written after)."""
+    out = list(done)
+    by_sentence: dict[int, list[int]] = {}
+    for k, m in enumerate(out):
+        if m.role is Role.level and m.depth == 0:
+            by_sentence.setdefault(m.sentence, []).append(k)
+    for sentence, ks in by_sentence.items():
+        start, _ = doc.sentence_bounds(sentence)
+        turn = doc.lex.pattern("period.in_turn").search(doc.low, start, out[ks[-1]].start)
+        listed = [k for k in ks if turn is not None and out[k].start > turn.end()]
+        span = Period.try_parse(out[listed[-1]].period or "") if len(listed) > 1 else None
+        if span is None or span.parts is None or span.first.frequency != "A":
+            continue
+        years = range(span.first.year, span.last.year + 1)
+        if len(years) != len(listed):
+            continue
+        dated = {k: str(Period.annual(year)) for k, year in zip(listed, years, strict=True)}
+        for k, m in enumerate(out):
+            period = dated.get(k) or (dated.get(m.parent) if m.parent is not None else None)
+            if period is not None:
+                out[k] = m._replace(period=period, period_default=False)
     return out
 
 
@@ -82,6 +119,22 @@ def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     return None if period is None else str(period)
 
 
+def _opening_comparison(doc: Doc, m: Mention) -> str | None:
+    """Figures in brackets after a sentence's opening comparison ("So với năm 2022 (hạng 5,
+    68,20 điểm), ...") are the compared period's."""
+    if m.depth == 0 or m.role is not Role.level:
+        return None
+    start, _ = doc.sentence_bounds(m.sentence)
+    found = doc.lex.pattern("period.opening_comparison").match(doc.low, start, m.start)
+    if found is None:
+        return None
+    try:
+        period = _basis_period(doc, found.group("basis"), doc.period, flow=is_flow(doc, m))
+    except PeriodError:
+        return None
+    return None if period is None else str(period)
+
+
 def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | None:
     """The period `basis` names, for a figure of period `own`: the same period of another
     year ("cùng kỳ năm 2022"), a plan's year ("kế hoạch năm"), the period before ("tháng
@@ -96,6 +149,8 @@ def _basis_period(doc: Doc, basis: str, own: Period, *, flow: bool) -> Period | 
         return own.in_year(year)
     before = lex.pattern("period.previous_period").search(basis)
     if before is not None:
+        if before.group("unit") == "tuần":
+            return previous_week(own)
         return own.in_year(own.start.year - 1) if before.group("unit") == "năm" else own.previous()
     return _written_period(doc, basis, own, flow=flow)
 
@@ -121,11 +176,37 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     if period is None and m.component is not None:
         period = done[m.component].period
     if period is None:
+        period = _continued(doc, done, m)
+    if period is None:
         period = _paragraph_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
-        period = _header_period(doc, header, flow=is_flow(doc, m)) or period
+        period = _header_period(doc, header, flow=is_flow(doc, m)) or _row_year(doc, m) or period
     return period
+
+
+def _row_year(doc: Doc, m: Mention) -> str | None:
+    """A table whose rows are years ("Năm | Điểm | Hạng" over "2021 | 0,3862 | 40"): the
+    row's first cell dates its figures."""
+    if m.cell is None or m.cell.column == 0:
+        return None
+    row = doc.low.rfind("\n", 0, m.cell.start) + 1
+    first = _CELL_SPLIT.split(doc.low[row : m.cell.start], maxsplit=1)[0]
+    found = _ROW_YEAR.fullmatch(first)
+    return found.group("y") if found else None
+
+
+def _continued(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    """A sentence that opens with "Riêng" ("Riêng huyện A có 7.100 thuê bao") singles out a
+    part of what the sentence before it counted: it keeps that sentence's written period."""
+    start, _ = doc.sentence_bounds(m.sentence)
+    if not doc.lex.pattern("period.continues").match(doc.low, start):
+        return None
+    before = [d for d in done if d.sentence == m.sentence - 1 and d.role is Role.level]
+    first = before[0] if before else None
+    if first is None or first.said_period is None or first.period_default:
+        return None
+    return first.period
 
 
 def _said_in_row(doc: Doc, m: Mention) -> bool:
@@ -218,5 +299,9 @@ def _basis_of(compared: Period, own: Period) -> Basis | None:
         return None
     # the period before, or its end ("so với cuối năm 2023" of a stock counted in 2024)
     if any(b.contains(compared) and compared.end == b.end for b in before):
+        return Basis.previous_period
+    # the end of last year ("so với cuối năm 2022" of a stock counted in November 2023):
+    # the last count before the year's, as "so với cùng kỳ" is
+    if compared.end == date(own.start.year - 1, 12, 31) and compared.start.month == 12:
         return Basis.previous_period
     return Basis.other if compared < own else None

@@ -15,7 +15,35 @@ from chiso_shared.facts import Basis, Role, Unit
 
 
 def read_roles(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
-    return [_read_role(doc, m) for m in mentions]
+    out: list[Mention] = []
+    for m in mentions:
+        read = _read_role(doc, m)
+        if out and _listed_after(doc, out[-1], read):
+            out[-1], read = _share_list(out[-1], read)
+        out.append(read)
+    return out
+
+
+def _listed_after(doc: Doc, prev: Mention, m: Mention) -> bool:
+    """ "tăng lần lượt 8 và 26 bậc": a bare change (its unit still to come) listed right
+    before a level, only "và" or a comma between them, makes one list with it."""
+    return (
+        prev.role is Role.change
+        and not prev.unit_written
+        and m.role is Role.level
+        and m.cell is None
+        and doc.lex.pattern("role.list_joiner").fullmatch(doc.low, prev.unit_end, m.start)
+        is not None
+    )
+
+
+def _share_list(prev: Mention, m: Mention) -> tuple[Mention, Mention]:
+    """The list's items share the change and its basis, and the unit written after the
+    last ("8 và 26 bậc" are places, "5 và 7%" percentages)."""
+    if m.unit_written and m.scale_len == 0:
+        prev = prev._replace(unit=m.unit, unit_written=True)
+    sign = -1.0 if prev.value < 0 else 1.0
+    return prev, m._replace(role=Role.change, basis=prev.basis, value=abs(m.value) * sign)
 
 
 def _read_role(doc: Doc, m: Mention) -> Mention:
@@ -208,4 +236,7 @@ def _column_role(lex: Lexicon, m: Mention, header: str, *, bracketed: bool) -> M
         return m._replace(role=Role.change, basis=basis, value=value)
     if m.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
         return m._replace(role=Role.ratio, basis=basis)
+    # "So với 2022" over places or counts: the difference, not a share
+    if m.unit is not Unit.percent and lex.pattern("table.compared_header").search(header):
+        return m._replace(role=Role.change, basis=basis)
     return m
