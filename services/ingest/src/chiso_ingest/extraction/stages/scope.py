@@ -171,7 +171,11 @@ def _national_figure(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
     )
     if country and _national_own_clause(doc, m, places, part):
         return True
-    return m.unit not in _PLACING_UNITS and _national_right(doc, m)
+    return (
+        m.unit not in _PLACING_UNITS
+        and low.find("trên", m.unit_end, m.unit_end + _NATIONAL_RIGHT_REACH) >= 0
+        and _national_right(doc, m)
+    )
 
 
 def _national_own_clause(doc: Doc, m: Mention, places: _Places, part: int) -> bool:
@@ -191,13 +195,14 @@ _PLACING_UNITS = (Unit.rank, Unit.percent)
 _NATIONAL_BODY_HEADS = ("Bộ", "Ngân", "Văn", "Thanh", "Ủy", "Kiểm", "Bảo")
 
 
+# how far after a figure's unit the "trên" of `scope.national_right` may stand (its reach)
+_NATIONAL_RIGHT_REACH = 48
+
+
 def _national_right(doc: Doc, m: Mention) -> bool:
     """ "hơn 12.000 doanh nghiệp trên cả nước": a count or amount of the whole country (not a
     rank or a share, which place the province in it)."""
-    end = m.unit_end + doc.lex.integer("windows.item")
-    if doc.low.find("trên", m.unit_end, end) < 0:
-        return False  # (most figures: one search)
-    after = doc.low[m.unit_end : end]
+    after = doc.low[m.unit_end : m.unit_end + doc.lex.integer("windows.item")]
     return doc.lex.pattern("scope.national_right").match(after) is not None
 
 
