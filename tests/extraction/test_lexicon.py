@@ -187,3 +187,25 @@ def test_every_name_the_extractor_asks_for_is_in_the_data() -> None:
     for kind in {kind for kind, _ in asked}:
         lex.require(kind, [name for k, name in asked if k == kind])
     lex.integer("item.max_words")
+
+
+def test_an_anchored_period_rule_finds_what_a_full_scan_finds() -> None:
+    """A rule's `anchor` only spares work: on text that holds each rule's matches (our own
+    sentences), the anchored scan yields exactly the spans `finditer` yields."""
+    from chiso_ingest.extraction.periods import _anchored
+
+    text = (
+        "tính đến ngày 30/9/2024, lũy kế 9 tháng đầu năm đạt 12 tỷ; đến hết tháng 10 có 3 "
+        "trạm; trong giai đoạn 2021–2025 và trong 3 năm 2021, 2022, 2023; cả giai đoạn; "
+        "đến hết năm 2025; dti 2023 xếp thứ 5; đến nay, hiện nay; đến cuối năm, có 4; sáu "
+        "tháng cuối năm; 6 tháng năm 2024; tại ngày 1/1/2024; suốt 2 năm qua"
+    )
+    rules = [r for r in lexicon().rules("period.rules") if "anchor" in r.yields]
+    assert len(rules) >= 5
+    for rule in rules:
+        anchors = str(rule.yields["anchor"]).split("|")
+        back = int(rule.number("back"))
+        full = [m.span() for m in rule.pattern.finditer(text)]
+        fast = [m.span() for m in _anchored(rule.pattern, text, [(0, len(text))], anchors, back)]
+        assert full, f"the text holds no match of {rule.text('kind')}: the test would prove nothing"
+        assert fast == full, rule.text("kind")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
@@ -17,6 +18,7 @@ _YEAR = re.compile(r"\d{4}")
 _DIGIT = re.compile(r"\d")
 _YEAR_MENTION = re.compile(r"năm\s+(\d{4})\b")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
+_FEW_REGIONS = 3  # more regions than this are scanned as one stretch (`_within`)
 _TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative", "week")
 # the kinds of period a report's opening may state as its own
 _OPENING_KINDS = (*_TITLE_KINDS, "year")
@@ -47,11 +49,67 @@ def _valid_year(year: int) -> bool:
     return _MIN_YEAR <= year <= _MAX_YEAR
 
 
+def _within(
+    pattern: re.Pattern[str], low: str, regions: list[tuple[int, int]]
+) -> Iterator[re.Match[str]]:
+    """The matches of `pattern` that lie inside one of `regions` (sorted, disjoint). Many
+    short regions are scanned as one stretch and the matches filtered: starting a scan costs
+    more than the text between the regions."""
+    if len(regions) <= _FEW_REGIONS:
+        for a, b in regions:
+            yield from pattern.finditer(low, a, b)
+        return
+    starts = [a for a, _ in regions]
+    for m in pattern.finditer(low, regions[0][0], regions[-1][1]):
+        k = bisect_right(starts, m.start()) - 1
+        if k >= 0 and m.end() <= regions[k][1]:
+            yield m
+
+
+def _anchored(
+    pattern: re.Pattern[str],
+    low: str,
+    regions: list[tuple[int, int]],
+    anchors: list[str],
+    back: int,
+) -> Iterator[re.Match[str]]:
+    """The matches of a rule each of which holds one of the literal `anchors` at most `back`
+    characters after its start ("9 tháng" holds "tháng", "đến hết năm 2025" opens with
+    "đến"): tried only at the few places before an anchor, where a rule that opens with a
+    digit or a choice of words would be tried at every place of the text. The same matches
+    as `finditer`, leftmost first and not overlapping."""
+    for a, b in regions:
+        done = a
+        for at in sorted(_occurrences(low, anchors, a, b)):
+            if at < done:
+                continue
+            for start in range(max(done, at - back), at + 1):
+                m = pattern.match(low, start, b)
+                if m is not None:
+                    yield m
+                    done = m.end()
+                    break
+
+
+def _occurrences(low: str, anchors: list[str], a: int, b: int) -> Iterator[int]:
+    for anchor in anchors:
+        at = low.find(anchor, a, b)
+        while at >= 0:
+            yield at
+            at = low.find(anchor, at + 1, b)
+
+
 def find_periods(low: str, lex: Lexicon, regions: list[tuple[int, int]]) -> list[PeriodMention]:
     """Period expressions in `regions`, earliest first, overlaps resolved by rule order."""
     found: list[tuple[int, int, int, PeriodMention]] = []
     for rank, rule in enumerate(lex.rules("period.rules")):
-        for m in (m for a, b in regions for m in rule.pattern.finditer(low, a, b)):
+        anchors = rule.yields.get("anchor")
+        matches = (
+            _anchored(rule.pattern, low, regions, str(anchors).split("|"), int(rule.number("back")))
+            if anchors is not None
+            else _within(rule.pattern, low, regions)
+        )
+        for m in matches:
             before = max(0, m.start() - _PREFIX_REACH)
             # "so với quý IV/2024": the period compared with, a basis and no figure's period
             if lex.pattern("period.basis_prefix").search(low, before, m.start()):
