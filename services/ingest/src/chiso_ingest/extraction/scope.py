@@ -12,8 +12,9 @@ from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_shared.catalogue import areas
 
 _VOWELS = "aăâeêioôơuưy"
-# "Hà Nội, ngày 05 tháng 11": where a ministry signs, not what its report measures
-_PLACE_OF_ISSUE = re.compile(r"\s*,\s*(?:ngày|[Nn]gày)\b")
+# "Hà Nội, ngày 05 tháng 11", "Hà Nội, 08/5/2024": where a text was signed or filed (its
+# dateline), not what it measures
+_PLACE_OF_ISSUE = re.compile(r"\s*,\s*(?:(?:ngày|[Nn]gày)\b|\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{4})")
 
 
 def _base(char: str) -> str:
@@ -93,13 +94,17 @@ def _alternation(names: list[str]) -> str:
     return "|".join(f"{re.escape(first)}(?:{'|'.join(r)})" for first, r in rests.items())
 
 
-_PLACE_WORD = re.compile(r"^\S+(?:\s+(?:phố|xã|trấn))?\s+", re.IGNORECASE)
-
-
 def area_code(place: str, code_list: str = "2004") -> str | None:
-    """The province a "thành phố Đà Nẵng"-style mention names, if it names one."""
-    name = _PLACE_WORD.sub("", place.strip(), count=1)
-    return _index(code_list).code_of.get(_fold(name))
+    """The province a "thành phố Đà Nẵng"-style mention names, if it names one: only a
+    province's own name with its place word ("Thành phố Cần Thơ", "TP. Hà Nội"); a district,
+    town or provincial city named like its province ("huyện Điện Biên", "thành phố Sơn La")
+    names none."""
+    return _index(code_list).code_of.get(_fold(place.replace(".", " ")))
+
+
+def place_of_issue(text: str, end: int) -> bool:
+    """The place name ending at `end` is a dateline ("Hà Nội, ngày 15/3/2024")."""
+    return _PLACE_OF_ISSUE.match(text, end) is not None
 
 
 @lru_cache(maxsize=2)
@@ -167,6 +172,6 @@ def _province_counts(text: str, code_list: str, title_window: int) -> Counter[st
     return Counter(
         code
         for start, end, code in province_names(text, code_list)
-        if not _PLACE_OF_ISSUE.match(text, end)
+        if not place_of_issue(text, end)
         for _ in range(2 if start < title_window else 1)
     )

@@ -189,6 +189,9 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
     cue = lex.integer("windows.cue")
     if not rank and lex.pattern("exclude.left").search(left, len(left) - cue):
         return True
+    rare = not rank and ("lưu" in left or "của" in left)
+    if rare and lex.pattern("exclude.left_rare").search(left, max(0, len(left) - cue)):
+        return True
     if not rank and _numbered(lex, left, right, m.num, cue):
         return True
     # "đứng thứ 3 năm 2024": the year dates the rank ("3 năm" alone is a span of years)
@@ -428,12 +431,33 @@ def _measures_nothing(
         and lex.pattern("exclude.group_right").match(right)
     ):
         return True
-    return (
+    listed = value <= _MAX_LEVEL_NAME and "độ" in left
+    if listed and lex.pattern("exclude.level_list").search(left):
+        return True
+    if (
         unit is None
         and value <= _MAX_LEVEL_NAME
         and lex.pattern("exclude.level_name").search(left) is not None
         and lex.pattern("exclude.level_counted").match(right) is None
-    )
+    ):
+        return True
+    if unit is None and "tiêu" in left and lex.pattern("exclude.row_reference_left").search(left):
+        return lex.pattern("exclude.row_reference_right").match(right) is not None
+    return _class_bound(lex, left, right)
+
+
+def _class_bound(lex: Lexicon, left: str, right: str) -> bool:
+    """A bound defining a class of things ("4 đơn vị dưới 600 điểm", "(từ 75 điểm trở
+    lên)"), not a measure: "dưới" after a count or bracket; "từ", "trên" with "trở lên"."""
+    if not left.endswith(("từ ", "dưới ", "trên ")):
+        return False  # (most numbers: one test)
+    bound = lex.pattern("exclude.class_bound_left").search(left)
+    if bound is None:
+        return False
+    word = bound.group("word")
+    if word == "dưới" or (bound.group("count") is not None and left.endswith("đạt trên ")):
+        return True
+    return lex.pattern("exclude.class_bound_right").match(right) is not None
 
 
 def _is_date_end(hi: str) -> bool:

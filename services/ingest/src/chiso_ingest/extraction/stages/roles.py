@@ -56,12 +56,33 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     basis, basis_len = _basis_after(lex, rest)
     if basis is None and lex.pattern("role.multiple_unit").match(after):
         basis, basis_len = _basis_after_multiple(lex, rest)
-    role, basis, sign = _role(lex, left, after, m.unit, basis)
+    near = max(0, m.start - lex.integer("windows.gap"))
+    wide = _gap_window(doc, m) if m.cell is None and low.find("hơn", near, m.start) >= 0 else ""
+    role, basis, sign = _role(lex, left, after, m.unit, basis, wide)
     read = m._replace(tail_end=m.item_end + basis_len, role=role, basis=basis, value=m.value * sign)
     if m.cell is not None and role is Role.level:
         bracketed = low[m.start - 1 : m.end + 1] == f"({m.num})"
         read = _column_role(lex, read, m.cell.header, bracketed=bracketed)
     return read
+
+
+def _gap_window(doc: Doc, m: Mention) -> str:
+    """The text before a number where a comparative may stand ahead of what it compares
+    with (`windows.gap`), within its sentence; across a line break when the number opens a
+    line that goes on from a line ending in a word ("thấp hơn tỉnh bạn⏎0,09 điểm")."""
+    low = doc.low
+    start = max(0, m.start - doc.lex.integer("windows.gap"))
+    index = doc.sentence_of(m.start)
+    sentence = doc.sentence_starts[index]
+    wrapped = (
+        index > 0
+        and not low[sentence : m.start].strip()
+        and low[:sentence].rstrip(" \t").endswith("\n")
+        and low[:sentence].rstrip()[-1:].isalpha()
+    )
+    if wrapped:
+        sentence = doc.sentence_starts[index - 1]
+    return low[max(start, sentence) : m.start]
 
 
 def _basis_after(lex: Lexicon, rest: str) -> tuple[Basis | None, int]:
@@ -92,18 +113,19 @@ class _Before:
     after: str  # the text after the number's scale word
     unit: Unit
     basis: Basis | None  # the basis written after the number, if any
+    wide: str  # the wider text before it where a comparative is read ("" when none is near)
 
 
 RoleFound = tuple[Role, Basis | None, float] | None
 
 
 def _role(
-    lex: Lexicon, left: str, after: str, unit: Unit, basis: Basis | None
+    lex: Lexicon, left: str, after: str, unit: Unit, basis: Basis | None, wide: str = ""
 ) -> tuple[Role, Basis | None, float]:
     """The role, basis and sign the words give, by the first step of `role.order` that
     decides; a level when none does."""
     hedge = lex.pattern("role.hedge").search(left, max(0, len(left) - lex.integer("windows.cue")))
-    before = _Before(left, left[: hedge.start()] if hedge else left, after, unit, basis)
+    before = _Before(left, left[: hedge.start()] if hedge else left, after, unit, basis, wide)
     for step in lex.words("role.order"):
         found = _ROLE_STEPS[step](lex, before)
         if found is not None:
@@ -148,6 +170,19 @@ def _change(lex: Lexicon, b: _Before) -> RoleFound:
     return None
 
 
+def _gap(lex: Lexicon, b: _Before) -> RoleFound:
+    """ "cao hơn mức bình quân cả nước (45,1%) 13,2 điểm": a comparative written before
+    what it compares with makes the number after both a change against that: basis other."""
+    found = lex.pattern("role.gap").search(b.wide) if b.wide else None
+    if found is None:
+        return None
+    verb = found.group("verb") + " hơn"
+    for rule in lex.rules("role.changes"):
+        if rule.pattern.search(verb):
+            return Role.change, b.basis or Basis.other, rule.number("sign")
+    return None
+
+
 def _restated_change(lex: Lexicon, b: _Before) -> RoleFound:
     """ "tăng 4,1 triệu thuê bao (4,25%)": the change before, restated as a percentage."""
     found = lex.pattern("role.restated_change").search(b.left) if b.unit is Unit.percent else None
@@ -172,6 +207,7 @@ _ROLE_STEPS: Mapping[str, Callable[[Lexicon, _Before], RoleFound]] = MappingProx
         "multiple": _multiple,
         "sign": _sign,
         "change": _change,
+        "gap": _gap,
         "restated_change": _restated_change,
         "compared_share": _compared_share,
     }

@@ -57,7 +57,8 @@ def read_status(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     for k, m in enumerate(mentions):
         parent = _effective_parent(doc, out, m, k)
         if parent is not None:
-            out.append(m._replace(parent=parent, status=out[parent].status))
+            status = Status.estimate if _hedged(doc, m) else out[parent].status
+            out.append(m._replace(parent=parent, status=status))
             continue
         stated = _own_status(doc, cues, out, m, k)
         out.append(
@@ -80,6 +81,13 @@ def _effective_parent(doc: Doc, done: list[Mention], m: Mention, k: int) -> int 
         if c.role is Role.level and c.status is not Status.target:
             return j
     return m.parent
+
+
+def _hedged(doc: Doc, m: Mention) -> bool:
+    """A hedge right before a change or ratio ("nhiều hơn khoảng 3.000", "gấp khoảng 1,5
+    lần"): an estimate whatever its level's status."""
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    return doc.lex.pattern("status.estimate_adjacent").search(left) is not None
 
 
 def _own_status(
@@ -158,9 +166,15 @@ def _sentence_hedge(doc: Doc, _: list[Mention], m: Mention, __: int) -> Status |
     return Status.estimate if hedge is not None else None
 
 
-def _total(_: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
-    """A part listed after "trong đó" shares the status of its total."""
-    return done[m.component].status if m.component is not None else None
+def _total(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
+    """A part listed after "trong đó" shares the status of its total, unless bounded itself
+    ("trong đó trên 1,1 triệu"): a lower bound is no estimate."""
+    if m.component is None:
+        return None
+    left = doc.low[max(m.seg_start, m.start - doc.lex.integer("windows.left")) : m.start]
+    if doc.lex.pattern("status.own_bound").search(left):
+        return None
+    return done[m.component].status
 
 
 def _restated(doc: Doc, done: list[Mention], m: Mention, __: int) -> Status | None:
