@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc, english_digits
@@ -103,12 +101,8 @@ def find_numbers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:  #
 
 def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:
     """Section numbers, dates, codes, names and table row numbers give no fact."""
-    spans: _Spans | None = None
     for m in mentions:
-        if _is_section_number(doc, m.start, m.end):
-            continue
-        spans = spans or _excluded_spans(doc)
-        if spans.overlap(m.start, m.end):
+        if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
         left, right = _left_of(doc, m), _right_of(doc, m)
         cell = doc.tables.cell_at(m.start)
@@ -149,22 +143,15 @@ def _is_section_number(doc: Doc, start: int, end: int) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Spans:
-    """The names, codes and clock times of a text (`exclude.spans`), found in one scan."""
-
-    starts: list[int]
-    ends: list[int]
-
-    def overlap(self, start: int, end: int) -> bool:
-        """A number in [start, end) lies (partly) in one of them."""
-        k = bisect_right(self.ends, start)
-        return k < len(self.starts) and self.starts[k] < end
-
-
-def _excluded_spans(doc: Doc) -> _Spans:
-    found = [m.span() for m in doc.lex.pattern("exclude.spans").finditer(doc.low)]
-    return _Spans([a for a, _ in found], [b for _, b in found])
+def _excluded(doc: Doc, start: int, end: int) -> bool:
+    """The number lies in a name, code or clock time (`exclude.spans`), looked for in a
+    window around it (cheaper than one scan of the whole text: numbers are sparse)."""
+    reach = doc.lex.integer("windows.exclude_span")
+    a, b = max(0, start - reach), min(len(doc.low), end + reach)
+    for m in doc.lex.pattern("exclude.spans").finditer(doc.low, a, b):
+        if m.start() < end and start < m.end():
+            return True
+    return False
 
 
 def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) -> bool | None:
