@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chiso_ingest.extraction.lexicon import lexicon
 from chiso_ingest.extraction.numbers import parse_number
 
 
@@ -33,3 +34,32 @@ def test_parse_number(text: str, scale: bool, expected: float) -> None:
 @pytest.mark.parametrize("text", ["1.2.3", "12.34.567", "1,23,456"])
 def test_malformed_grouping_is_no_number(text: str) -> None:
     assert parse_number(text) is None
+
+
+@pytest.mark.parametrize(
+    "left",
+    [
+        "ban hành kèm theo quyết định số ",
+        "tổ chức vào ngày ",
+        "hội nghị lần thứ ",
+        "địa chỉ: phường ",
+        "mô hình “",
+        "tỉ lệ 24/",
+        "doanh thu đạt ",
+        "theo điều ",
+        "cứ ",
+        "xếp thứ 18, 29 và 41 trên ",
+        "dịch vụ công mức độ 3, ",
+        "trong năm, tỉnh có ",
+        "bản tin tuần ",
+        "",
+    ],
+)
+def test_the_word_start_scan_finds_what_a_search_finds(left: str) -> None:
+    """`exclude.left` is tried only where a word or a mark opens: its every choice must open
+    there, so the scan answers as a plain search does."""
+    from chiso_ingest.extraction.stages.numbers import _ends_with
+
+    pattern = lexicon().pattern("exclude.left")
+    start = len(left) - lexicon().integer("windows.cue")
+    assert _ends_with(pattern, left, start) == (pattern.search(left, max(0, start)) is not None)

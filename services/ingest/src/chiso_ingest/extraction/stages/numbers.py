@@ -16,6 +16,8 @@ from chiso_shared.facts import Basis, Role, Unit
 _WORD = re.compile(r"[^\W\d_][\w/&.-]*")
 _PLAIN_INT = re.compile(r"\d{1,2}")
 _WHOLE = re.compile(r"\d+")
+# where a word or a mark opens
+_TOKEN_START = re.compile(r"\b\w|[^\w\s]")
 _DATED_AFTER = re.compile(r"\s*năm\s+(?:19|20)\d\d\b")
 _YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
 # a line break, then what starts the next line
@@ -174,7 +176,7 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
 def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) -> bool:
     """A date part, document number, section, name or code (`exclude` in the lexicon)."""
     cue = lex.integer("windows.cue")
-    if not rank and lex.pattern("exclude.left").search(left, len(left) - cue):
+    if not rank and _ends_with(lex.pattern("exclude.left"), left, len(left) - cue):
         return True
     rare = not rank and ("lưu" in left or "của" in left)
     if rare and lex.pattern("exclude.left_rare").search(left, max(0, len(left) - cue)):
@@ -185,6 +187,16 @@ def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) 
     if lex.pattern("exclude.right").match(right) and not (rank and _DATED_AFTER.match(right)):
         return True
     return m.den is not None and not rank and _is_date_pair(m.num, m.den, right)
+
+
+def _ends_with(pattern: re.Pattern[str], left: str, start: int) -> bool:
+    """`pattern` (whose every choice opens a word or with a mark, `each = "word_start"`)
+    matches from one of the words or marks of `left` after `start`: tried only there, where
+    a search would try every position."""
+    for token in _TOKEN_START.finditer(left, max(0, start)):
+        if pattern.match(left, token.start()):
+            return True
+    return False
 
 
 def _numbered(lex: Lexicon, left: str, right: str, num: str, cue: int) -> bool:
