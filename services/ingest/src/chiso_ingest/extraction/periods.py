@@ -78,17 +78,21 @@ def _anchored(
     "đến"): tried only at the few places before an anchor, where a rule that opens with a
     digit or a choice of words would be tried at every place of the text. The same matches
     as `finditer`, leftmost first and not overlapping."""
-    for a, b in regions:
-        done = a
-        for at in sorted(_occurrences(low, anchors, a, b)):
-            if at < done:
-                continue
-            for start in range(max(done, at - back), at + 1):
-                m = pattern.match(low, start, b)
-                if m is not None:
-                    yield m
-                    done = m.end()
-                    break
+    if not regions:
+        return
+    starts = [a for a, _ in regions]
+    done = regions[0][0]
+    for at in sorted(_occurrences(low, anchors, done, regions[-1][1])):
+        k = bisect_right(starts, at) - 1
+        if at < done or k < 0 or at >= regions[k][1]:
+            continue  # inside the last match, or between the regions
+        a, b = regions[k]
+        for start in range(max(done, a, at - back), at + 1):
+            m = pattern.match(low, start, b)
+            if m is not None:
+                yield m
+                done = m.end()
+                break
 
 
 def _occurrences(low: str, anchors: list[str], a: int, b: int) -> Iterator[int]:
