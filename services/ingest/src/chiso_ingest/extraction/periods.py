@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 
-from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_ingest.extraction.lexicon import Lexicon, Rule
 from chiso_shared.periods import Period, PeriodError
 
 _ROMAN = MappingProxyType({"i": 1, "ii": 2, "iii": 3, "iv": 4})
@@ -70,19 +70,20 @@ def _anchored(
     pattern: re.Pattern[str],
     low: str,
     regions: list[tuple[int, int]],
-    anchors: list[str],
+    places: list[int],
     back: int,
 ) -> Iterator[re.Match[str]]:
     """The matches of a rule each of which holds one of the literal `anchors` at most `back`
     characters after its start ("9 tháng" holds "tháng", "đến hết năm 2025" opens with
     "đến"): tried only at the few places before an anchor, where a rule that opens with a
     digit or a choice of words would be tried at every place of the text. The same matches
-    as `finditer`, leftmost first and not overlapping."""
+    as `finditer`, leftmost first and not overlapping. `places`: where the anchors stand in
+    the stretch of the regions, sorted (`_Anchors`)."""
     if not regions:
         return
     starts = [a for a, _ in regions]
     done = regions[0][0]
-    for at in sorted(_occurrences(low, anchors, done, regions[-1][1])):
+    for at in places:
         k = bisect_right(starts, at) - 1
         if at < done or k < 0 or at >= regions[k][1]:
             continue  # inside the last match, or between the regions
@@ -95,25 +96,46 @@ def _anchored(
                 break
 
 
-def _occurrences(low: str, anchors: list[str], a: int, b: int) -> Iterator[int]:
-    for anchor in anchors:
-        at = low.find(anchor, a, b)
-        while at >= 0:
-            yield at
-            at = low.find(anchor, at + 1, b)
+class _Anchors:
+    """Where each anchor word stands in a stretch of text, found once for all the rules that
+    share it ("đến", "tới" open five of them)."""
+
+    def __init__(self, low: str, a: int, b: int) -> None:
+        self._low, self._a, self._b = low, a, b
+        self._found: dict[str, list[int]] = {}
+
+    def places(self, anchors: str) -> list[int]:
+        """Where any of the `|`-separated anchors stands, sorted."""
+        return sorted(at for anchor in anchors.split("|") for at in self._of(anchor))
+
+    def _of(self, anchor: str) -> list[int]:
+        found = self._found.get(anchor)
+        if found is None:
+            found = []
+            at = self._low.find(anchor, self._a, self._b)
+            while at >= 0:
+                found.append(at)
+                at = self._low.find(anchor, at + 1, self._b)
+            self._found[anchor] = found
+        return found
+
+
+def _matches(
+    rule: Rule, low: str, regions: list[tuple[int, int]], stretch: _Anchors | None
+) -> Iterator[re.Match[str]]:
+    anchors = rule.yields.get("anchor")
+    if anchors is None or stretch is None:
+        return _within(rule.pattern, low, regions)
+    places = stretch.places(str(anchors))
+    return _anchored(rule.pattern, low, regions, places, int(rule.number("back")))
 
 
 def find_periods(low: str, lex: Lexicon, regions: list[tuple[int, int]]) -> list[PeriodMention]:
     """Period expressions in `regions`, earliest first, overlaps resolved by rule order."""
     found: list[tuple[int, int, int, PeriodMention]] = []
+    stretch = _Anchors(low, regions[0][0], regions[-1][1]) if regions else None
     for rank, rule in enumerate(lex.rules("period.rules")):
-        anchors = rule.yields.get("anchor")
-        matches = (
-            _anchored(rule.pattern, low, regions, str(anchors).split("|"), int(rule.number("back")))
-            if anchors is not None
-            else _within(rule.pattern, low, regions)
-        )
-        for m in matches:
+        for m in _matches(rule, low, regions, stretch):
             before = max(0, m.start() - _PREFIX_REACH)
             # "so với quý IV/2024": the period compared with, a basis and no figure's period
             if lex.pattern("period.basis_prefix").search(low, before, m.start()):
