@@ -71,6 +71,8 @@ def _right_of(doc: Doc, m: Mention) -> str:
     part at a tab, a bar or a run of spaces): the next cell's words ("Hạng 2023\tHạng 2022")
     are not its unit."""
     right = this_line(doc.text, m.end, doc.low[m.end : m.end + doc.lex.integer("windows.right")])
+    if "\t" not in right and "|" not in right and "  " not in right and "\u00a0" not in right:
+        return right  # (most numbers: prose, no cell after them)
     cell_end = _CELL_BREAK.search(right)
     return right if cell_end is None else right[: cell_end.start()]
 
@@ -202,7 +204,8 @@ def _ends_with(pattern: re.Pattern[str], left: str, start: int) -> bool:
 def _numbered(lex: Lexicon, left: str, right: str, num: str, cue: int) -> bool:
     """A document's or a house's number after "số": a plain whole number, no percentage."""
     return (
-        _WHOLE.fullmatch(num) is not None
+        "số" in left
+        and _WHOLE.fullmatch(num) is not None
         and not right.lstrip().startswith("%")
         and lex.pattern("exclude.number_word").search(left, len(left) - cue) is not None
     )
