@@ -125,7 +125,7 @@ class DocumentOut(BaseModel):
                     "issuer": "Sở Thông tin và Truyền thông Thanh Hóa",
                     "status": "delivered",
                     "error": None,
-                    "extractor_version": "0.6.0",
+                    "extractor_version": "0.7.0",
                     "fact_count": 96,
                     "created_at": "2026-11-26T08:00:00Z",
                     "updated_at": "2026-11-26T08:00:03Z",

@@ -11,7 +11,7 @@ from chiso_shared.facts import SCOPE_PATTERN, Fact
 
 __all__ = ("CANDIDATES_PER_FACT", "EXTRACTOR_VERSION", "TooManyFacts", "extract", "fact_limit")
 
-EXTRACTOR_VERSION = "0.6.0"
+EXTRACTOR_VERSION = "0.7.0"
 
 
 def extract(
