@@ -439,6 +439,7 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
         start, header, _ = run[i]
         rows: list[list[Span]] = []
         below = i + 1
+        kept: list[int] = []
         if len(header) >= 2 and _names_columns(low, header, words):
             texts = [" ".join(low[slice(*span)].split()) for span in header]
             below = _wrapped_header(low, run, i, texts)
@@ -446,11 +447,13 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             indented = header[0][0] - start >= 2
             if indented and below < len(run) and len(run[below][1]) == len(header) + 1:
                 texts.insert(0, "")
-            lines = (run[n][1:] for n in range(below, len(run)))
+            # a line of dots between rows ("...") leaves rows out; the table goes on
+            kept = [n for n in range(below, len(run)) if run[n][2] != "e"]
+            lines = (run[n][1:] for n in kept)
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
             grids.append((header[0][0], texts, rows))
-        i = below + len(rows) if rows else i + 1
+        i = kept[len(rows) - 1] + 1 if rows else i + 1
     return grids
 
 

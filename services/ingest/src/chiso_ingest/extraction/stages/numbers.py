@@ -126,9 +126,12 @@ def _ranks_column(doc: Doc, cell: Cell) -> bool:
 
 
 def _numbers_its_row(doc: Doc, cell: Cell) -> bool:
-    """A row code or column number ("STT"), unless its column ranks ("Xếp hạng | Tỉnh")."""
+    """A row code or column number ("STT"), unless its column ranks ("Xếp hạng | Tỉnh"), or
+    the most a score beside it can reach ("Điểm tối đa")."""
     lex = doc.lex
     if lex.pattern("table.index_header").fullmatch(cell.header):
+        return True
+    if cell.header and lex.pattern("table.max_header").search(cell.header):
         return True
     return cell.numbering and not lex.pattern("table.rank_header").search(cell.header)
 
