@@ -19,6 +19,7 @@ from chiso_ingest.extraction.stages.numbers import (
     drop_footnote_marks,
     drop_identifiers,
     find_numbers,
+    merge_fields,
     merge_ranges,
     read_values,
 )
@@ -50,6 +51,7 @@ def stages(max_facts: int | None = None) -> tuple[Stage, ...]:
         partial(read_values, ceiling=ceiling, limit=max_facts or 0),
         read_roles,
         merge_ranges,
+        merge_fields,
         drop_footnote_marks,
         link,
         read_status,

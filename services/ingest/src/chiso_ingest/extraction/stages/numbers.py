@@ -555,6 +555,48 @@ def _bounds_a_range(doc: Doc, prev: Mention, m: Mention) -> bool:
     return before.endswith("từ ") and gap.strip() in {"đến", "tới", "-", "–"}
 
 
+def merge_fields(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
+    """ "Trong 14 tỉnh của vùng, tỉnh đứng thứ 4": the count that opens the sentence names the
+    field the rank after it is out of (GUIDELINE §1: a rank's denominator is no fact of its
+    own, it is the rank's `of`); so does "Trong 8 lĩnh vực, có 3 lĩnh vực ..." for a count of
+    the same things."""
+    given = list(mentions)
+    out: list[Mention] = []
+    for k, m in enumerate(given):
+        field = _field_of(doc, m)
+        j = _counted_in(given, k) if field else None
+        if j is not None:
+            given[j] = given[j]._replace(of=m.value)
+            continue
+        out.append(m)
+    return out
+
+
+def _field_of(doc: Doc, m: Mention) -> bool:
+    """A count led by "Trong" and closed by a comma: the field of what follows."""
+    return (
+        m.unit is Unit.count
+        and m.role is Role.level
+        and m.left.endswith("trong ")
+        and doc.lex.pattern("rank.field_opens").search(m.left) is not None
+        and doc.lex.pattern("rank.field_closes").match(doc.low, m.end) is not None
+    )
+
+
+def _counted_in(given: list[Mention], k: int) -> int | None:
+    """The rank (or the count of the same things) after the field, in its sentence."""
+    m = given[k]
+    head = (m.item or "").split(" ")[0]
+    for j in range(k + 1, len(given)):
+        n = given[j]
+        if n.sentence != m.sentence:
+            return None
+        same = n.unit is Unit.count and bool(head) and (n.item or "").startswith(head)
+        if n.of is None and n.role is Role.level and (n.unit is Unit.rank or same):
+            return j
+    return None
+
+
 def drop_footnote_marks(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     """`02 văn phòng đại diện 18;`: a bare number right after another count's item, with
     nothing of its own before the punctuation, is a footnote mark left by conversion."""

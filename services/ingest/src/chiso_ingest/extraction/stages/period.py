@@ -29,6 +29,8 @@ from chiso_shared.periods import Period, PeriodError
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a row that is a year: its first cell is one ("2021", "Năm 2021")
 _ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
+# how many lines above a figure the colon line that opens its list is looked for
+_LIST_REACH = 12
 _CELL_SPLIT = re.compile(r"\t|\||[ \u00a0]{2,}")
 
 
@@ -178,7 +180,7 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     if period is None:
         period = _continued(doc, done, m)
     if period is None:
-        period = _paragraph_lead(doc, m)
+        period = _paragraph_lead(doc, m) or _list_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
         period = _header_period(doc, header, flow=is_flow(doc, m)) or _row_year(doc, m) or period
@@ -233,6 +235,29 @@ def _paragraph_lead(doc: Doc, m: Mention) -> str | None:
     ):
         return None
     return resolve(p, doc.period.year, flow=is_flow(doc, m))
+
+
+def _list_lead(doc: Doc, m: Mention) -> str | None:
+    """A line that ends with a colon and names a period ("Một số huyện (tháng 9/2021):",
+    "Nhiệm vụ năm 2025:") dates the lines of the list under it that name none."""
+    low = doc.low
+    line = low.rfind("\n", 0, m.start)
+    for _ in range(_LIST_REACH):
+        if line <= 0:
+            return None
+        above = low.rfind("\n", 0, line) + 1
+        text = low[above:line].rstrip()
+        if not text:
+            return None  # a blank line ends the list
+        if text.endswith(":"):
+            i = bisect_left(doc.period_starts, above)
+            if i < len(doc.periods) and doc.periods[i].end <= line:
+                p = doc.periods[i]
+                if p.kind in doc.lex.words("period.lead_kinds"):
+                    return resolve(p, doc.period.year, flow=is_flow(doc, m))
+            return None
+        line = above - 1
+    return None
 
 
 def _header_period(doc: Doc, header: str, *, flow: bool) -> str | None:
