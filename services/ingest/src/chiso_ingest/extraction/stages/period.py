@@ -287,17 +287,20 @@ def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
 
 
 def _gap_to_an_average(doc: Doc, done: list[Mention], m: Mention) -> bool:
-    """ "Điểm trung bình của cả nước là 0,5114, điểm của tỉnh cao hơn 0,1698": a gap to
-    the national average given just before, not a change over time."""
-    if m.parent is None or m.tail_end > m.item_end:
-        return False
-    level = done[m.parent]
+    """ "Điểm trung bình của cả nước là 0,5114, điểm của tỉnh cao hơn 0,1698", "vượt bình
+    quân cả nước, cao hơn 0,06 điểm": a gap to the national average named before it, not a
+    change over time."""
     lex = doc.lex
-    return (
-        lex.pattern("basis.comparative").search(doc.low, m.seg_start, m.start) is not None
-        and lex.pattern("basis.average_of_all").search(doc.low, level.seg_start, level.start)
-        is not None
-    )
+    if m.tail_end > m.item_end or not lex.pattern("basis.comparative").search(
+        doc.low, m.seg_start, m.start
+    ):
+        return False
+    average = lex.pattern("basis.average_of_all")
+    sentence = doc.sentence_starts[m.sentence]
+    if average.search(doc.low, sentence, m.start) is not None:
+        return True
+    level = done[m.parent] if m.parent is not None else None
+    return level is not None and average.search(doc.low, level.seg_start, level.start) is not None
 
 
 def _named_basis(doc: Doc, m: Mention) -> Period | None:
