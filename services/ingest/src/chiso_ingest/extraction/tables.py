@@ -27,6 +27,7 @@ _HEADER_DIGITS = re.compile(
     r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)|\(\s*/\s*\d{1,3}\s*\)"
 )
 _DIGIT = re.compile(r"\d")
+_SCORE_UNIT = "điểm"
 _YEAR_CELL = re.compile(r"(?:năm\s+)?(?:19|20)\d\d")
 # a row that numbers the columns under a header: "A | B | 1 | 2 | 3=2/1" or "(1) | (2)"
 _COLUMN_NUMBER = re.compile(r"\W*(?:[a-zđ]|\d{1,2}(?:\s*[=+\-*/x:]\s*\d{1,2})*)?\W*")
@@ -109,7 +110,11 @@ def _caption_unit(low: str, start: int, unit_caption: re.Pattern[str]) -> str:
     first_end = low.find("\n", start)
     window = low[above + 1 : first_end if first_end >= 0 else len(low)]
     found = unit_caption.search(window)
-    return " ".join(found.group("unit").split()) if found else ""
+    if found is None:
+        return ""
+    if found.group("unit") is None:
+        return _SCORE_UNIT  # a table of index scores
+    return " ".join(found.group("unit").split())
 
 
 def _blocks(low: str) -> list[list[tuple[int, int]]]:
@@ -122,6 +127,9 @@ def _blocks(low: str) -> list[list[tuple[int, int]]]:
             _SEPARATOR.search(low, m.start(), m.end()) is not None
             and len(_split(low, m.start(), m.end())) >= 2
         )
+        if current and m.start() == last_end + 1 and _ELLIPSIS.fullmatch(low, *m.span()):
+            last_end = m.end()  # "..." between rows leaves rows out; the table goes on
+            continue
         if row and current and m.start() == last_end + 1:
             current.append(m.span())
         else:
@@ -232,7 +240,9 @@ def _carry(headers: list[str]) -> list[str]:
 # cells are numbers in the same columns in every row.
 _LINE_CELL = re.compile(r"\S+(?:\s\S+)*")  # a cell of a line: words split by single spaces
 _NUMBER_CELL = re.compile(r"[(\-+–]?\s*\d[\d.,]*\s*\)?\s*%?")
-_EMPTY_CELL = re.compile(r"[-–—x.…]+")
+_EMPTY_CELL = re.compile(r"\(?[-–—x.…]+\)?")
+# a line that only says rows are left out: "...", "(...)", "… …"
+_ELLIPSIS = re.compile(r"[\s|]*\(?(?:\.{2,}|…)\)?(?:[\s|]*\(?(?:\.{2,}|…)\)?)*[\s|]*")
 _LONG_LINE = 200  # a longer line is a paragraph: it ends a run of table lines
 _LONG_HEADER = 60  # a longer line is no header cell
 _LONG_CELL = 120  # a longer line is no cell
@@ -447,8 +457,8 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             indented = header[0][0] - start >= 2
             if indented and below < len(run) and len(run[below][1]) == len(header) + 1:
                 texts.insert(0, "")
-            # a line of dots between rows ("...") leaves rows out; the table goes on
-            kept = [n for n in range(below, len(run)) if run[n][2] != "e"]
+            # a line of dots between rows ("...", "(...)") leaves rows out; the table goes on
+            kept = [n for n in range(below, len(run)) if run[n][2].strip("e")]
             lines = (run[n][1:] for n in kept)
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
