@@ -51,6 +51,7 @@ class Cell:
     row_label: tuple[int, int] | None  # the row's first cell with words: what it measures
     caption_unit: str = ""  # the unit a caption line gives the whole table ("ĐVT: tỷ đồng")
     numbering: bool = False  # column numbers or the row's own code: its digits are no facts
+    table: int = -1  # where its table (its header) starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def find_tables(low: str, words: TableWords) -> Tables:
     grids = [*_split_grids(low), *_lined_grids(low, words)]
     for start, headers, body in grids:
         caption = _caption_unit(low, start, words.unit_caption)
-        cells.extend(_grid_cells(low, headers, body, words.unit_header, caption))
+        cells.extend(_grid_cells(low, headers, body, words.unit_header, caption, start))
     cells.sort(key=lambda cell: cell.start)
     rows = sorted(
         (row[0][0], row[-1][1])
@@ -162,7 +163,12 @@ def _split(low: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _grid_cells(
-    low: str, headers: list[str], body: list[list[Span]], unit_header: re.Pattern[str], caption: str
+    low: str,
+    headers: list[str],
+    body: list[list[Span]],
+    unit_header: re.Pattern[str],
+    caption: str,
+    table: int,
 ) -> list[Cell]:
     unit_column = next((i for i, h in enumerate(headers) if unit_header.fullmatch(h)), None)
     cells: list[Cell] = []
@@ -188,7 +194,7 @@ def _grid_cells(
             header = headers[column] if aligned else ""
             row_label = label if label is not None and label[1] <= a else None
             skip = numbering or (coded and column == 0)
-            cells.append(Cell(a, b, column, header, unit, row_label, caption, skip))
+            cells.append(Cell(a, b, column, header, unit, row_label, caption, skip, table))
     return cells
 
 

@@ -11,10 +11,13 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 from chiso_ingest.extraction.document import Doc
+from chiso_ingest.extraction.lexicon import Lexicon
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.periods import (
+    PeriodMention,
     find_periods,
     previous_week,
     resolve,
@@ -183,8 +186,30 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
         period = _paragraph_lead(doc, m) or _list_lead(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
-        period = _header_period(doc, header, flow=is_flow(doc, m)) or _row_year(doc, m) or period
+        period = (
+            _header_period(doc, header, flow=is_flow(doc, m))
+            or _row_year(doc, m)
+            or _caption_period(doc, m)
+            or period
+        )
     return period
+
+
+def _caption_period(doc: Doc, m: Mention) -> str | None:
+    """A table's caption that names a period ("Bảng 3. Số trạm BTS đến ngày 31/12/2021"):
+    the period of its cells whose column and row name none."""
+    if m.cell is None or m.cell.table <= 0:
+        return None
+    found = _caption_periods(doc.low, m.cell.table, doc.lex)
+    return resolve(found[-1], doc.period.year, flow=is_flow(doc, m)) if found else None
+
+
+@lru_cache(maxsize=16)
+def _caption_periods(low: str, start: int, lex: Lexicon) -> tuple[PeriodMention, ...]:
+    """The periods of the two lines above a table (read once per table: a caption's date
+    need not stand in a sentence with a figure, so the document's periods may lack it)."""
+    above = low.rfind("\n", 0, max(0, low.rfind("\n", 0, start - 1)))
+    return tuple(find_periods(low, lex, [(above + 1, start)]))
 
 
 def _row_year(doc: Doc, m: Mention) -> str | None:
