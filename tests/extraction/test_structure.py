@@ -76,3 +76,17 @@ def test_the_checks_catch_what_they_look_for() -> None:
     assert long_functions("def f() -> None:\n    pass\n") == []
     source = "A = []\nB: dict[str, int] = {}\nC = set()\nD = (1, 2)\ndef f():\n    global E\n"
     assert mutable_globals(source) == ["A", "B: dict[str, int]", "C", "global E"]
+
+
+def test_the_changes_a_mention_takes_are_its_fields() -> None:
+    """`Mention.evolve` sets fields by name: `Changes` must list every field of `Mention`
+    with its type (a field added to one and not the other would go unchecked)."""
+    from typing import get_type_hints
+
+    from chiso_ingest.extraction.mention import Changes, Mention
+
+    assert get_type_hints(Changes) == get_type_hints(Mention)
+    m = Mention(3, 5, "12")
+    changed = m.evolve(value=12.0, period="2024")
+    assert isinstance(changed, Mention)
+    assert (changed.value, changed.period, changed.start, m.value) == (12.0, "2024", 3, 0.0)

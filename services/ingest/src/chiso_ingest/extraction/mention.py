@@ -1,16 +1,64 @@
 """A mention: one written number and what the stages have learnt of it so far.
 
-Stages never change a mention; they return new ones (`_replace`). A `NamedTuple` keeps
+Stages never change a mention; they return new ones (`evolve`). A `NamedTuple` keeps
 that cheap: a document has hundreds of numbers and a dozen stages touch each.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import NamedTuple, TypedDict, Unpack
 
 from chiso_ingest.extraction.periods import PeriodMention
 from chiso_ingest.extraction.tables import Cell
 from chiso_shared.facts import Basis, Role, Status, Unit
+
+
+class Changes(TypedDict, total=False):
+    """The fields `Mention.evolve` may change: every field of `Mention`, each optional."""
+
+    start: int
+    end: int
+    num: str
+    den: str | None
+    hi: str | None
+    left: str
+    right: str
+    rank: bool
+    cell: Cell | None
+    value: float
+    unit: Unit
+    of: float | None
+    max: float | None
+    item: str | None
+    scale_len: int
+    unit_written: bool
+    unit_end: int
+    item_end: int
+    tail_end: int
+    sentence: int
+    role: Role
+    basis: Basis | None
+    near: int
+    clause: int
+    seg_start: int
+    right_end: int
+    next_start: int
+    depth: int
+    said_period: PeriodMention | None
+    parent: int | None
+    component: int | None
+    previous_level: int | None
+    stated_status: Status | None
+    status: Status
+    period: str | None
+    indicator: str | None
+    scope: str | None
+    label: str | None
+    period_default: bool
+    indicator_scores: tuple[float, float] | None
+    doubts: tuple[str, ...]
+    confidence: float
 
 
 class Mention(NamedTuple):
@@ -66,3 +114,16 @@ class Mention(NamedTuple):
     indicator_scores: tuple[float, float] | None = None
     doubts: tuple[str, ...] = ()
     confidence: float = 1.0
+
+    def evolve(self, **changes: Unpack[Changes]) -> Mention:
+        """This mention with `changes`: what `_replace` does, in a third of its time (the
+        stages make about ten new mentions per number; `_replace` walks all 42 fields
+        through a dict for each)."""
+        values: list[object] = list(self)
+        for name, value in changes.items():
+            values[_INDEX[name]] = value
+        return tuple.__new__(Mention, values)
+
+
+# where each field stands in a mention
+_INDEX = MappingProxyType({name: i for i, name in enumerate(Mention._fields)})

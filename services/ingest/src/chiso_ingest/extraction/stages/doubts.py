@@ -35,7 +35,7 @@ def read_doubts(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         doubts = _doubts(doc, m, period_doubt, scope_defaulted)
-        out.append(m._replace(doubts=doubts, confidence=confidence(doc, doubts)))
+        out.append(m.evolve(doubts=doubts, confidence=confidence(doc, doubts)))
     return out
 
 

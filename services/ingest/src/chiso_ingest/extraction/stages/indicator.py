@@ -82,7 +82,7 @@ def read_indicator(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             code, scores = _parent_indicator(out, m), out[m.parent].indicator_scores
         else:
             code, scores = _own_indicator(doc, scoring, out, m)
-        out.append(m._replace(indicator=code, indicator_scores=scores))
+        out.append(m.evolve(indicator=code, indicator_scores=scores))
     return _listed_ranks(doc, out)
 
 
@@ -95,7 +95,7 @@ def _listed_ranks(doc: Doc, out: list[Mention]) -> list[Mention]:
         m, n = out[k], out[k + 1]
         listed = joiner.fullmatch(doc.low, m.unit_end, n.start) is not None
         if m.unit is Unit.rank and n.unit is Unit.rank and m.indicator is None and listed:
-            out[k] = m._replace(indicator=n.indicator)
+            out[k] = m.evolve(indicator=n.indicator)
     return out
 
 

@@ -21,7 +21,7 @@ def read_label(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         own = _own_label(doc, m)
         if m.parent is not None:
             own = " ".join(x for x in (out[m.parent].label, own) if x) or None
-        out.append(m._replace(label=own))
+        out.append(m.evolve(label=own))
     return out
 
 

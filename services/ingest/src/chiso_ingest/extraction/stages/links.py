@@ -53,7 +53,7 @@ def link(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         _enter(doc, walk, m, prev, doc.low[seg_start : m.start])
         said = _said_period(doc, m, walk.taken, next_start, doc.sentence_starts[m.sentence])
         out.append(
-            m._replace(
+            m.evolve(
                 near=near,
                 clause=clause,
                 seg_start=seg_start,
@@ -79,7 +79,7 @@ def _ranked_change(done: list[Mention], m: Mention) -> Mention:
     moves in places: a rank, not a count."""
     if m.parent is None or m.cell is None or m.unit_written or m.unit is not Unit.count:
         return m
-    return m._replace(unit=Unit.rank) if _row_ranks(done, m) else m
+    return m.evolve(unit=Unit.rank) if _row_ranks(done, m) else m
 
 
 def _row_ranks(done: list[Mention], m: Mention) -> bool:

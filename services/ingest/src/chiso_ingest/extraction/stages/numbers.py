@@ -117,7 +117,7 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
             continue
         if cell is not None and _numbers_its_row(doc, cell):
             continue
-        yield m._replace(left=left, right=right, rank=rank, cell=cell)
+        yield m.evolve(left=left, right=right, rank=rank, cell=cell)
 
 
 def _ranks_column(doc: Doc, cell: Cell) -> bool:
@@ -272,7 +272,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         read_unit = Unit.VND  # "doanh thu ... đạt 2.150 tỷ": đồng, though unwritten
     raw_value = _plausible(value, read_unit, m.num, scale_len > 0)
     top = parse_number(m.hi, scale_follows=decimal_comma) if m.hi is not None else None
-    return m._replace(
+    return m.evolve(
         value=_tidy(raw_value * factor * unit_factor),
         unit=read_unit,
         of=parse_number(m.den) if m.den is not None else _rank_field(doc, m, read_unit),
@@ -514,7 +514,7 @@ def merge_ranges(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             prev = _range_change(doc, prev, m)
             # "giảm từ 60 đến 70%": the verb before the lower bound makes both a change
             keep = prev.role is not Role.level
-            out[-1] = prev._replace(
+            out[-1] = prev.evolve(
                 max=-m.value if keep and prev.value < 0 else m.value,
                 unit=m.unit,
                 unit_written=m.unit_written,
@@ -541,9 +541,7 @@ def _range_change(doc: Doc, low: Mention, high: Mention) -> Mention:
     for rule in doc.lex.rules("role.changes"):
         if rule.pattern.search(verb):
             basis = high.basis or Basis(rule.text("basis"))
-            return low._replace(
-                role=Role.change, basis=basis, value=low.value * rule.number("sign")
-            )
+            return low.evolve(role=Role.change, basis=basis, value=low.value * rule.number("sign"))
     return low
 
 
@@ -566,7 +564,7 @@ def merge_fields(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         field = _field_of(doc, m)
         j = _counted_in(given, k) if field else None
         if j is not None:
-            given[j] = given[j]._replace(of=m.value)
+            given[j] = given[j].evolve(of=m.value)
             continue
         out.append(m)
     return out

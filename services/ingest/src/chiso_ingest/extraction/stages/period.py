@@ -42,13 +42,13 @@ def read_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     for m in mentions:
         if m.parent is not None:
             level = _compared_column(out, m, out[m.parent])
-            out.append(m._replace(period=level.period, period_default=level.period_default))
+            out.append(m.evolve(period=level.period, period_default=level.period_default))
             continue
         period = (
             _compared_period(doc, out, m) or _opening_comparison(doc, m) or _own_period(doc, out, m)
         )
         default = period is None or _total_defaulted(out, m, period)
-        out.append(m._replace(period=period or str(doc.period), period_default=default))
+        out.append(m.evolve(period=period or str(doc.period), period_default=default))
     return _in_turn(doc, out) if doc.lex.pattern("period.in_turn").search(doc.low) else out
 
 
@@ -75,7 +75,7 @@ def _in_turn(doc: Doc, done: list[Mention]) -> list[Mention]:
         for k, m in enumerate(out):
             period = dated.get(k) or (dated.get(m.parent) if m.parent is not None else None)
             if period is not None:
-                out[k] = m._replace(period=period, period_default=False)
+                out[k] = m.evolve(period=period, period_default=False)
     return out
 
 
@@ -304,9 +304,9 @@ def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         if m.basis in (Basis.previous_period, Basis.other) and m.period is not None:
             compared = _named_basis(doc, m)
             if compared is not None:
-                m = m._replace(basis=_basis_of(compared, Period.parse(m.period)) or m.basis)
+                m = m.evolve(basis=_basis_of(compared, Period.parse(m.period)) or m.basis)
         if m.basis is Basis.previous_period and _gap_to_an_average(doc, out, m):
-            m = m._replace(basis=Basis.other)
+            m = m.evolve(basis=Basis.other)
         out.append(m)
     return out
 

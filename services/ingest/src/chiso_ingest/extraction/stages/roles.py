@@ -41,9 +41,9 @@ def _share_list(prev: Mention, m: Mention) -> tuple[Mention, Mention]:
     """The list's items share the change and its basis, and the unit written after the
     last ("8 và 26 bậc" are places, "5 và 7%" percentages)."""
     if m.unit_written and m.scale_len == 0:
-        prev = prev._replace(unit=m.unit, unit_written=True)
+        prev = prev.evolve(unit=m.unit, unit_written=True)
     sign = -1.0 if prev.value < 0 else 1.0
-    return prev, m._replace(role=Role.change, basis=prev.basis, value=abs(m.value) * sign)
+    return prev, m.evolve(role=Role.change, basis=prev.basis, value=abs(m.value) * sign)
 
 
 def _read_role(doc: Doc, m: Mention) -> Mention:
@@ -59,7 +59,7 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     near = max(0, m.start - lex.integer("windows.gap"))
     wide = _gap_window(doc, m) if m.cell is None and low.find("hơn", near, m.start) >= 0 else ""
     role, basis, sign = _role(lex, left, after, m.unit, basis, wide)
-    read = m._replace(tail_end=m.item_end + basis_len, role=role, basis=basis, value=m.value * sign)
+    read = m.evolve(tail_end=m.item_end + basis_len, role=role, basis=basis, value=m.value * sign)
     if m.cell is not None and role is Role.level:
         bracketed = low[m.start - 1 : m.end + 1] == f"({m.num})"
         read = _column_role(lex, read, m.cell.header, bracketed=bracketed)
@@ -233,10 +233,10 @@ def _column_role(lex: Lexicon, m: Mention, header: str, *, bracketed: bool) -> M
     basis = Basis.plan if lex.pattern("table.plan_header").search(header) else Basis.previous_period
     if lex.pattern("table.change_header").search(header):
         value = -abs(m.value) if bracketed else m.value
-        return m._replace(role=Role.change, basis=basis, value=value)
+        return m.evolve(role=Role.change, basis=basis, value=value)
     if m.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
-        return m._replace(role=Role.ratio, basis=basis)
+        return m.evolve(role=Role.ratio, basis=basis)
     # "So với 2022" over places or counts: the difference, not a share
     if m.unit is not Unit.percent and lex.pattern("table.compared_header").search(header):
-        return m._replace(role=Role.change, basis=basis)
+        return m.evolve(role=Role.change, basis=basis)
     return m

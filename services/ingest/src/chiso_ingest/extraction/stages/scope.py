@@ -50,7 +50,7 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             scope = out[-1].scope
         else:
             scope = places.respective.get(i) or _own_scope(doc, m, places)
-        out.append(m._replace(scope=scope))
+        out.append(m.evolve(scope=scope))
     return out
 
 

@@ -58,11 +58,11 @@ def read_status(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         parent = _effective_parent(doc, out, m, k)
         if parent is not None:
             status = Status.estimate if _hedged(doc, m) else out[parent].status
-            out.append(m._replace(parent=parent, status=status))
+            out.append(m.evolve(parent=parent, status=status))
             continue
         stated = _own_status(doc, cues, out, m, k)
         out.append(
-            m._replace(parent=None, stated_status=stated, status=_column_status(doc, m) or stated)
+            m.evolve(parent=None, stated_status=stated, status=_column_status(doc, m) or stated)
         )
     return out
 
