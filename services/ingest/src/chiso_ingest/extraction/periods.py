@@ -424,13 +424,20 @@ def _opening_period(
     return found
 
 
+def _line_at(low: str, start: int, end: int) -> tuple[int, int]:
+    """Where the line that holds `low[start:end]` starts and ends (its break excluded)."""
+    line_end = low.find("\n", end)
+    return low.rfind("\n", 0, start) + 1, len(low) if line_end < 0 else line_end
+
+
 def _cut_off_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
     """A cut-off day alone on its line under a title ("(Tính đến ngày 31/12/2024)"): the
     day a data sheet counts its stocks on."""
-    start = low.rfind("\n", 0, p.start) + 1
-    end = low.find("\n", p.end)
-    line = low[start : len(low) if end < 0 else end]
-    return p.kind == "day" and lex.pattern("document.cut_off_line").fullmatch(line) is not None
+    start, end = _line_at(low, p.start, p.end)
+    return (
+        p.kind == "day"
+        and lex.pattern("document.cut_off_line").fullmatch(low, start, end) is not None
+    )
 
 
 def _window_under_title(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period | None:
@@ -447,10 +454,8 @@ def _window_under_title(low: str, lex: Lexicon, periods: list[PeriodMention]) ->
 def _window_line(low: str, lex: Lexicon, p: PeriodMention) -> bool:
     """A window of days alone on its line under a title ("(Từ ngày 4/3 đến ngày
     10/3/2024)"): the days a weekly bulletin covers."""
-    start = low.rfind("\n", 0, p.start) + 1
-    end = low.find("\n", p.end)
-    line = low[start : len(low) if end < 0 else end]
-    return start > 0 and lex.pattern("document.window_line").fullmatch(line) is not None
+    start, end = _line_at(low, p.start, p.end)
+    return start > 0 and lex.pattern("document.window_line").fullmatch(low, start, end) is not None
 
 
 def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> PeriodMention | None:
@@ -532,9 +537,7 @@ def _title_period(
             break
         if p.kind not in _TITLE_KINDS or _DAY_BEFORE.search(low, max(0, p.start - 12), p.start):
             continue
-        line_start = low.rfind("\n", 0, p.start) + 1
-        line_end = low.find("\n", p.end)
-        line_end = len(low) if line_end < 0 else line_end
+        line_start, line_end = _line_at(low, p.start, p.end)
         # a headline (the text's first line, no sentence) names its period as a title does
         line = low[line_start:line_end].rstrip()
         headline = not low[:line_start].strip() and not line.endswith(".")
@@ -557,13 +560,15 @@ def _title_period(
     return None
 
 
+def _in_title(low: str, pos: int, lex: Lexicon) -> bool:
+    return pos < lex.integer("document.title_window") and _in_title_line(low, pos, lex)
+
+
 def _in_title_line(low: str, pos: int, lex: Lexicon) -> bool:
     """A short line near the top that names a report ("Báo cáo tổng kết ... năm 2023"), or
     the line a title wraps onto ("Kết quả xếp hạng ... các sở, ngành" over "và UBND các
     huyện năm 2023")."""
-    start = low.rfind("\n", 0, pos) + 1
-    end = low.find("\n", pos)
-    end = len(low) if end < 0 else end
+    start, end = _line_at(low, pos, pos)
     if end - start > _TITLE_MAX:
         return False
     if lex.pattern("document.report_words").search(low, start, pos) is not None:
@@ -585,9 +590,7 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
         before = low[max(0, m.start() - 40) : m.start()]
         after = low[m.end() : m.end() + 40]
         # a title names the year it reports, even one that compares ("So sánh ... năm 2022")
-        title = m.start() < lex.integer("document.title_window") and _in_title_line(
-            low, m.start(), lex
-        )
+        title = _in_title(low, m.start(), lex)
         if lex.pattern("document.future_before").search(before) or (
             not title and lex.pattern("period.basis_prefix").search(before)
         ):
@@ -602,10 +605,7 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
     for m in lex.pattern("document.index_year").finditer(low):
         year = int(m.group("y"))
         if _valid_year(year):
-            title = m.start() < lex.integer("document.title_window") and _in_title_line(
-                low, m.start(), lex
-            )
-            votes[year] += 1 + (_TITLE_VOTE if title else 0)
+            votes[year] += 1 + (_TITLE_VOTE if _in_title(low, m.start(), lex) else 0)
     for m in lex.pattern("document.dated").finditer(low):
         year = int(m.group("y"))
         if _valid_year(year):

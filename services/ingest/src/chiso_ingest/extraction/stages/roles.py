@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc
-from chiso_ingest.extraction.lexicon import Lexicon
+from chiso_ingest.extraction.lexicon import Lexicon, Rule
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.stages.numbers import this_line
 from chiso_shared.facts import Basis, Role, Unit
@@ -57,7 +57,9 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     if basis is None and lex.pattern("role.multiple_unit").match(after):
         basis, basis_len = _basis_after_multiple(lex, rest)
     near = max(0, m.start - lex.integer("windows.gap"))
-    wide = _gap_window(doc, m) if m.cell is None and low.find("hơn", near, m.start) >= 0 else ""
+    wide = (
+        _gap_window(doc, m, near) if m.cell is None and low.find("hơn", near, m.start) >= 0 else ""
+    )
     role, basis, sign = _role(lex, left, after, m.unit, basis, wide)
     read = m.evolve(tail_end=m.item_end + basis_len, role=role, basis=basis, value=m.value * sign)
     if m.cell is not None and role is Role.level:
@@ -66,12 +68,12 @@ def _read_role(doc: Doc, m: Mention) -> Mention:
     return read
 
 
-def _gap_window(doc: Doc, m: Mention) -> str:
+def _gap_window(doc: Doc, m: Mention, start: int) -> str:
     """The text before a number where a comparative may stand ahead of what it compares
     with (`windows.gap`), within its sentence; across a line break when the number opens a
-    line that goes on from a line ending in a word ("thấp hơn tỉnh bạn⏎0,09 điểm")."""
+    line that goes on from a line ending in a word ("thấp hơn tỉnh bạn⏎0,09 điểm"), from
+    `start`."""
     low = doc.low
-    start = max(0, m.start - doc.lex.integer("windows.gap"))
     index = doc.sentence_of(m.start)
     sentence = doc.sentence_starts[index]
     wrapped = (
@@ -176,11 +178,8 @@ def _gap(lex: Lexicon, b: _Before) -> RoleFound:
     found = lex.pattern("role.gap").search(b.wide) if b.wide else None
     if found is None:
         return None
-    verb = found.group("verb") + " hơn"
-    for rule in lex.rules("role.changes"):
-        if rule.pattern.search(verb):
-            return Role.change, b.basis or Basis.other, rule.number("sign")
-    return None
+    rule = _change_rule(lex, found.group("verb") + " hơn")
+    return None if rule is None else (Role.change, b.basis or Basis.other, rule.number("sign"))
 
 
 def _restated_change(lex: Lexicon, b: _Before) -> RoleFound:
@@ -188,11 +187,15 @@ def _restated_change(lex: Lexicon, b: _Before) -> RoleFound:
     found = lex.pattern("role.restated_change").search(b.left) if b.unit is Unit.percent else None
     if found is None:
         return None
-    verb = found.group("verb")
-    for rule in lex.rules("role.changes"):
-        if rule.pattern.search(verb):
-            return Role.change, b.basis or Basis(rule.text("basis")), rule.number("sign")
-    return None
+    rule = _change_rule(lex, found.group("verb"))
+    if rule is None:
+        return None
+    return Role.change, b.basis or Basis(rule.text("basis")), rule.number("sign")
+
+
+def _change_rule(lex: Lexicon, verb: str) -> Rule | None:
+    """The change verb's rule (`role.changes`): its sign and its basis."""
+    return next((rule for rule in lex.rules("role.changes") if rule.pattern.search(verb)), None)
 
 
 def _compared_share(_: Lexicon, b: _Before) -> RoleFound:
