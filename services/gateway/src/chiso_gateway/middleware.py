@@ -14,7 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chiso_gateway.audit import AuditEntry, AuditWriter
 from chiso_shared.request_id import current_request_id
 
-UNAUDITED = frozenset({"/healthz", "/readyz"})
+# Probes, and the web app's page and files (`web.router`): no API call, no client to name.
+UNAUDITED = frozenset({"/healthz", "/readyz", "/"})
+UNAUDITED_PREFIXES = ("/app/",)
 logger = logging.getLogger("chiso.gateway.audit")
 
 
@@ -26,12 +28,16 @@ def _header(scope: Scope, name: bytes, limit: int) -> str:
     return ""
 
 
+def _unaudited(path: str) -> bool:
+    return path in UNAUDITED or path.startswith(UNAUDITED_PREFIXES)
+
+
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNAUDITED:
+        if scope["type"] != "http" or _unaudited(scope["path"]):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
