@@ -183,3 +183,61 @@ async def test_every_gateway_route_shows_an_example() -> None:
         for method, operation in item.items():
             if path not in shared:
                 assert '"example' in json.dumps(operation), f"{method.upper()} {path}"
+
+
+async def test_summary_downloads_as_csv_and_xlsx_with_the_same_rows(
+    gateway: httpx.AsyncClient,
+) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    path = "/v1/org-units/VN-38/summary"
+    as_csv = await gateway.get(path, params={"format": "csv"}, headers={"Accept-Language": "vi"})
+    assert as_csv.status_code == 200, as_csv.text
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert as_csv.headers["content-disposition"] == 'attachment; filename="chiso-VN-38.csv"'
+    assert as_csv.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị", "Kỳ", "Giá trị"]
+    total = next(row for row in rows if row[0] == "telecom.subscribers.total")
+    assert total[3:6] == ["2023", "2980000", "E"]
+    assert total[-1] == "000_a046602d1e0abbd5.txt"
+
+    as_xlsx = await gateway.get(path, params={"format": "xlsx"}, headers={"Accept-Language": "en"})
+    assert as_xlsx.status_code == 200
+    assert as_xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.content)).active
+    assert sheet is not None
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert cells[0][:2] == ["Indicator code", "Indicator"]
+    assert len(cells) == len(rows)
+    total_x = next(row for row in cells if row[0] == "telecom.subscribers.total")
+    assert total_x[4] == 2980000  # a number, not text
+
+
+async def test_compare_downloads_one_row_per_province_and_period(
+    gateway: httpx.AsyncClient,
+) -> None:
+    import csv
+    import io
+
+    answer = await gateway.get(
+        "/v1/compare",
+        params={"indicator": "postal.enterprises", "org_units": "VN-46,VN-38", "format": "csv"},
+        headers={"Accept-Language": "en"},
+    )
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Area code"
+    assert {(row[0], row[4], row[5]) for row in rows[1:] if row[0] == "VN-38"} == {
+        ("VN-38", "2022", "24"),
+        ("VN-38", "2023", "20"),
+    }
+
+
+async def test_an_unknown_download_format_is_a_422(gateway: httpx.AsyncClient) -> None:
+    answer = await gateway.get("/v1/org-units/VN-38/summary", params={"format": "pdf"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -135,6 +135,30 @@ async def _count(request: Request, principal: Principal) -> None:
         )
 
 
+# What a caller without a token may do when the anonymous tier is on: read indicators.
+ANONYMOUS_SCOPES = frozenset({"indicators:read"})
+
+
+async def _anonymous(request: Request) -> Principal | None:
+    """The principal of a caller without a token when `ANONYMOUS_READ` is on: one per
+    address (after `FORWARDED_ALLOW_IPS`), so each address has its own quota of the
+    anonymous tier and its own audit rows."""
+    settings = cast(Settings, request.state.settings)
+    if not settings.anonymous_read:
+        return None
+    address = request.client.host if request.client else "unknown"
+    principal = Principal(
+        client_id=f"anonymous@{address}",
+        org="anonymous",
+        scopes=ANONYMOUS_SCOPES,
+        token_id="",
+        tier=settings.anonymous_tier,
+    )
+    request.state.principal = principal
+    await _count(request, principal)
+    return principal
+
+
 class _Bearer(SecurityBase):
     """A security dependency: the caller's Bearer token, which must grant `scope` (or one of
     the `alternatives`, scopes that imply it, such as `audit:admin` for `audit:read`).
@@ -151,7 +175,12 @@ class _Bearer(SecurityBase):
         self.alternatives = frozenset(alternatives)
 
     async def principal(self, request: Request) -> Principal:
-        principal = await authenticate(request, bearer_token(request))
+        token = bearer_token(request)
+        if token is None and self.scope in ANONYMOUS_SCOPES:
+            anonymous = await _anonymous(request)
+            if anonymous is not None:
+                return anonymous
+        principal = await authenticate(request, token)
         if self.scope not in principal.scopes and self.alternatives.isdisjoint(principal.scopes):
             raise Forbidden(
                 f"This route needs the scope {self.scope!r}.",

@@ -234,6 +234,27 @@ class Settings(ServiceSettings):
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
     )
+    anonymous_read: bool = Field(
+        default=False,
+        description="Let callers without a token read indicators (the `indicators:read` "
+        "routes and the web app's dashboard), each caller address counted under "
+        "ANONYMOUS_TIER; off: every API call needs a token.",
+    )
+    anonymous_tier: str = Field(
+        default="bronze",
+        max_length=50,
+        description="The quota tier (a key of QUOTA_TIERS) of each anonymous caller address.",
+    )
+
+    @model_validator(mode="after")
+    def _known_anonymous_tier(self) -> Settings:
+        if self.anonymous_read and self.anonymous_tier not in self.quota_tiers:
+            known = ", ".join(sorted(self.quota_tiers))
+            raise ValueError(
+                f"CHISO_GATEWAY_ANONYMOUS_TIER {self.anonymous_tier!r} is not a quota tier "
+                f"({known})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _strong_jwt_secret_in_prod(self) -> Settings:

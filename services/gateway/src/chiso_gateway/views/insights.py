@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_gateway import insights
+from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.envelope import Envelope
@@ -78,7 +79,26 @@ COMPARE_EXAMPLE = {
 
 
 def _example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    return {200: {"content": {"application/json": {"example": body}}}}
+    return {
+        200: {
+            "content": {
+                "application/json": {"example": body},
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "The view; with `format=csv` or `format=xlsx`, the same table as "
+            "a file (column titles in the Accept-Language).",
+        }
+    }
+
+
+FormatQuery = Annotated[
+    Format,
+    Query(
+        description="`json` (default), or the table as a `csv` (UTF-8 with BOM) or `xlsx` file.",
+        examples=["csv"],
+    ),
+]
 
 
 @router.get(
@@ -91,6 +111,7 @@ async def org_unit_summary(
     request: Request,
     reads: IndicatorsReader,
     code: Annotated[str, Path(max_length=5, examples=["VN-46"])],
+    format: FormatQuery = "json",
 ) -> Response:
     if not AREA.match(code) or insights.area_name(code, "vi") is None:
         raise NotFound(f"No org unit with code {code!r}.", code="gateway.unknown_org_unit")
@@ -105,6 +126,8 @@ async def org_unit_summary(
         }
         items = await all_pages(reads.indicators, params)
         data = insights.summary(code, items, reads.settings.summary_indicators, lang)
+        if format != "json":
+            return download(summary_table(data, lang), format, f"chiso-{code}")
         meta = {"count": len(data["indicators"])}
         return json_payload(
             Envelope(data=data, meta=meta, links={"self": str(request.url)}), current
@@ -151,6 +174,7 @@ async def compare(
     org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
     start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,
+    format: FormatQuery = "json",
 ) -> Response:
     codes = _org_units(org_units, reads.settings.compare_max_org_units)
     lang = language(request)
@@ -168,6 +192,8 @@ async def compare(
         params.update({k: v for k, v in (("start_period", start), ("end_period", end)) if v})
         items = await all_pages(reads.indicators, params)
         data = insights.compare(definition, codes, items, lang)
+        if format != "json":
+            return download(compare_table(data, lang), format, f"chiso-{indicator}")
         return json_payload(Envelope(data=data, links={"self": str(request.url)}), current)
 
     return await cached(request, reads, compute)
