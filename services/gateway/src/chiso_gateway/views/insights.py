@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_gateway import insights
-from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
+from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
 from chiso_gateway.envelope import Envelope
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import upstream_path
