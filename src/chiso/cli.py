@@ -111,6 +111,14 @@ def demo(
     gateway_port: GatewayPort = 8000,
     ingest_port: IngestPort = 8001,
     indicators_port: IndicatorsPort = 8002,
+    stay: Annotated[
+        bool,
+        typer.Option(
+            "--stay",
+            help="Then keep the suite up for the web app and print an officer's sign-in "
+            "(upload and review), until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Start the suite, send the bundled sample reports through the gateway, print the series."""
     from chiso.demo import run_demo
@@ -124,7 +132,7 @@ def demo(
             ingest_port=ingest_port,
             indicators_port=indicators_port,
         )
-        raise typer.Exit(run_demo(config))
+        raise typer.Exit(run_demo(config, stay=stay))
 
 
 # One line per paragraph: rich help keeps a line break inside one, and the first is the line

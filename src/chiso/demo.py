@@ -26,7 +26,10 @@ def sample_reports() -> list[tuple[str, bytes]]:
     )
 
 
-def run_demo(config: SuiteConfig) -> int:
+OFFICER_SCOPES = ["indicators:read", "documents:write", "facts:review"]
+
+
+def run_demo(config: SuiteConfig, *, stay: bool = False) -> int:
     # Wide enough for the table when the output is a pipe or a CI log, not a terminal.
     console = Console(width=None if sys.stdout.isatty() else 150)
     settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
@@ -34,12 +37,41 @@ def run_demo(config: SuiteConfig) -> int:
     created = asyncio.run(create_client("chiso demo", scopes, "demo", settings))
     console.print(f"[bold]chiso demo[/]: starting the suite (data in {config.data_dir}) ...")
     try:
-        with Suite(config, log_dir=config.data_dir / "logs"):
-            return _exercise(console, config, created.client_id, created.client_secret)
+        with Suite(config, log_dir=config.data_dir / "logs") as suite:
+            code = _exercise(console, config, created.client_id, created.client_secret)
+            if code == 0 and stay:
+                _stay(console, config, suite)
+            return code
     except SuiteError as exc:
         console.print(f"[red]the suite did not start: {exc}[/]")
         console.print(f"logs: {config.data_dir / 'logs'}")
         return 1
+
+
+def _stay(console: Console, config: SuiteConfig, suite: Suite) -> None:
+    """Keep the suite up for the web app, with an officer who may upload and review, until
+    Ctrl-C or a service exits."""
+    import signal
+
+    from chiso.cli import _InterruptOnce
+
+    settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
+    officer = asyncio.run(
+        create_client("cán bộ demo", OFFICER_SCOPES, "demo", settings, area="VN-38")
+    )
+    signal.signal(signal.SIGINT, _InterruptOnce())
+    signal.signal(signal.SIGTERM, _InterruptOnce())
+    console.print(
+        f"\n[bold]Ứng dụng web / web app:[/] {config.url('gateway')}/\n"
+        f"  Đăng nhập / sign in — mã ứng dụng / client id: [bold]{officer.client_id}[/]\n"
+        f"                        khóa bí mật / secret:     [bold]{officer.client_secret}[/]\n"
+        "  Ctrl-C để dừng / Ctrl-C stops."
+    )
+    try:
+        stopped = suite.wait()
+        console.print(f"[red]{stopped} exited; stopping the others.[/]")
+    except KeyboardInterrupt:
+        console.print("stopping ...")
 
 
 def _exercise(console: Console, config: SuiteConfig, client_id: str, secret: str) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from datetime import date
 from typing import Any, Literal
 
-from chiso_shared.catalogue import area_on, indicators
+from chiso_shared.catalogue import area_on, area_versions, areas, indicators
 from chiso_shared.periods import Period
 
 Language = Literal["vi", "en"]
@@ -20,6 +21,39 @@ def area_name(code: str, lang: Language, period: str | None = None) -> str | Non
     if area is None:
         return None
     return area.name_vi if lang == "vi" else area.name_en
+
+
+def _sort_key(name: str) -> str:
+    """A name without its diacritics, for an order a reader of either language expects."""
+    decomposed = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def org_units(lang: Language) -> list[dict[str, Any]]:
+    """Every area code once, the country first, then provinces by name: its latest name and
+    each name it has had, with the code list and dates of each."""
+    rows: list[dict[str, Any]] = []
+    for code in dict.fromkeys(area.code for area in areas()):
+        versions = area_versions(code)
+        latest = versions[-1]
+        rows.append(
+            {
+                "code": code,
+                "name": latest.name_vi if lang == "vi" else latest.name_en,
+                "level": latest.level,
+                "versions": [
+                    {
+                        "name": v.name_vi if lang == "vi" else v.name_en,
+                        "code_list": v.code_list,
+                        "valid_from": v.valid_from,
+                        "valid_to": v.valid_to,
+                    }
+                    for v in versions
+                ],
+            }
+        )
+    rows.sort(key=lambda row: (row["level"] != "country", _sort_key(str(row["name"]))))
+    return rows
 
 
 def _end(period: str) -> date:

@@ -27,12 +27,14 @@ from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, To
 from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream, service_credentials
+from chiso_gateway.views.app_config import router as app_config_router
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router
 from chiso_gateway.views.forward import router as forward_router
 from chiso_gateway.views.indicators import router as indicators_router
 from chiso_gateway.views.insights import router as insights_router
+from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
@@ -207,7 +209,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(catalog_router)
     app.include_router(insights_router)
+    app.include_router(trace_router)
     app.include_router(forward_router)
     app.include_router(audit_router)
+    app.include_router(app_config_router)
     web.install(app)  # `/` and `/app/...`: the web app, last (its paths are no API's)
     return app

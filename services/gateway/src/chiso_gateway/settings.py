@@ -142,6 +142,13 @@ class Settings(ServiceSettings):
         description="The key indicators of `/v1/org-units/{code}/summary`.",
     )
     compare_max_org_units: int = Field(default=10, ge=2, le=100)
+    trace_max_sources: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Sources whose sentence GET /v1/trace fetches from ingest; beyond them the "
+        "sources are listed without a sentence and `meta.truncated` is true.",
+    )
     fast_reads: bool = Field(
         default=True,
         description="Answer GET /v1/indicators/{code}/series ahead of FastAPI's routing (the "

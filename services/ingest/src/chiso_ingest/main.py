@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chiso_ingest import __version__
 from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
+from chiso_ingest.documents.sentences import router as sentences_router
 from chiso_ingest.formats import ReaderSandbox, Sandbox
 from chiso_ingest.settings import (
     Settings,
@@ -123,9 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
-    app.include_router(
-        documents_router,
-        dependencies=[Depends(require_service_token)],
-        responses=problem_responses(401, 403),
-    )
+    for router in (documents_router, sentences_router):
+        app.include_router(
+            router,
+            dependencies=[Depends(require_service_token)],
+            responses=problem_responses(401, 403),
+        )
     return app

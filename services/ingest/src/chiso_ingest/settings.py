@@ -97,6 +97,13 @@ class Settings(ServiceSettings):
     shutdown_grace_seconds: float = Field(
         default=10, gt=0, description="How long the worker may finish its step at shutdown."
     )
+    sentence_max_chars: int = Field(
+        default=1000,
+        ge=100,
+        le=100_000,
+        description="Longest sentence GET /v1/documents/{id}/sentence answers; a longer one "
+        "is answered as this many characters around the span, with `truncated: true`.",
+    )
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_gateway import insights
-from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
-from chiso_gateway.envelope import Envelope
+from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
+from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.indicators import all_pages
@@ -99,6 +99,46 @@ FormatQuery = Annotated[
         examples=["csv"],
     ),
 ]
+
+
+ORG_UNITS_EXAMPLE = {
+    "data": [
+        {
+            "code": "VN-38",
+            "name": "Thanh Hóa",
+            "level": "province",
+            "versions": [
+                {
+                    "name": "Thanh Hóa",
+                    "code_list": "2004",
+                    "valid_from": "2004-01-01",
+                    "valid_to": "2025-06-30",
+                },
+                {
+                    "name": "Thanh Hóa",
+                    "code_list": "2025",
+                    "valid_from": "2025-07-01",
+                    "valid_to": None,
+                },
+            ],
+        }
+    ],
+    "meta": {"count": 1},
+    "links": {"self": "https://api.example/v1/org-units"},
+}
+
+
+@router.get(
+    "/org-units",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="The areas (org units): the country, then provinces by name",
+    description="Each GSO code once, with its latest name in the Accept-Language and every "
+    "name it has had on the 2004 and 2025 code lists.",
+    responses={**example(ORG_UNITS_EXAMPLE), **problem_responses(401, 403, 429)},
+)
+async def list_org_units(request: Request, _reads: IndicatorsReader) -> Envelope[list[Any]]:
+    data = insights.org_units(language(request))
+    return Envelope(data=data, meta={"count": len(data)}, links={"self": str(request.url)})
 
 
 @router.get(

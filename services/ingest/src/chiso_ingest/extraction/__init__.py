@@ -6,10 +6,21 @@ returns the facts of ../shared/eval/GUIDELINE.md. Lexicons live in `data/`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
+from chiso_ingest.extraction.document import lower, reading_sentences
+from chiso_ingest.extraction.lexicon import lexicon as shared_lexicon
 from chiso_ingest.extraction.pipeline import CANDIDATES_PER_FACT, TooManyFacts, run
 from chiso_shared.facts import SCOPE_PATTERN, Fact
 
-__all__ = ("CANDIDATES_PER_FACT", "EXTRACTOR_VERSION", "TooManyFacts", "extract", "fact_limit")
+__all__ = (
+    "CANDIDATES_PER_FACT",
+    "EXTRACTOR_VERSION",
+    "TooManyFacts",
+    "extract",
+    "fact_limit",
+    "sentence_around",
+)
 
 EXTRACTOR_VERSION = "0.7.0"
 
@@ -47,3 +58,14 @@ def fact_limit(chars: int, max_facts: int, max_facts_per_1000_chars: int) -> int
     `max_facts_per_1000_chars` for each started thousand characters."""
     thousands = max(1, -(-chars // 1000))
     return min(max_facts, max_facts_per_1000_chars * thousands)
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence of NFC `text` that holds the span [start, end), as the extractor reads
+    sentences (a table row is one): its start and end offsets. A span that runs over several
+    sentences gets all of them."""
+    starts, _ = reading_sentences(text, lower(text), shared_lexicon())
+    first = starts[bisect_right(starts, start) - 1]
+    following = bisect_right(starts, max(start, end - 1))
+    last = starts[following] if following < len(starts) else len(text)
+    return first, last

@@ -107,15 +107,20 @@ class Doc:
         return next((f for f in self.futures if f.start <= pos < f.end), None)
 
 
+def reading_sentences(text: str, low: str, lex: Lexicon) -> tuple[tuple[int, ...], Tables]:
+    """Where the sentences the extractor reads start (a table row is one), and the tables."""
+    tables = _tables(low, lex)
+    abbreviations = frozenset(lex.words("document.abbreviations"))
+    return _row_sentences(sentence_starts(text, abbreviations), tables.rows), tables
+
+
 def build_document(
     text: str, lex: Lexicon, *, published: str | None, scope: str | None
 ) -> Doc | None:
     """The document of NFC `text`; None when it states no period and no hint gives one
     (such a text has no facts)."""
     low = lower(text)
-    tables = _tables(low, lex)
-    abbreviations = frozenset(lex.words("document.abbreviations"))
-    starts = _row_sentences(sentence_starts(text, abbreviations), tables.rows)
+    starts, tables = reading_sentences(text, low, lex)
     regions = _number_sentences(text, lex, starts)
     title = (0, min(len(text), lex.integer("document.title_window")))
     periods = tuple(find_periods(low, lex, merge([title, *regions])))
