@@ -167,7 +167,9 @@ def test_both_languages_have_the_same_keys_and_every_key_used_exists() -> None:
 def test_scripts_show_no_text_of_their_own() -> None:
     """Visible words come from the i18n files: no Vietnamese or English sentence is written
     into a script (a letter with a Vietnamese mark in a string would be one)."""
-    vietnamese = re.compile(r"'[^'\n]*[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ][^'\n]*'")
+    vietnamese = re.compile(
+        r"'[^'\n]*[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ][^'\n]*'"
+    )
     for source in SOURCES[1:]:
         for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
             if line.lstrip().startswith("//"):

@@ -8,7 +8,6 @@ a quota (they never authenticate) and not audited (`middleware.UNAUDITED`).
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from chiso_shared.catalogue import AreaDef, areas
+from chiso_gateway import insights
 
 STATIC = Path(__file__).parent / "static"
 STATIC_PREFIX = "/app/static"
@@ -63,25 +62,21 @@ async def area_list() -> JSONResponse:
 
 @cache
 def _areas() -> list[dict[str, Any]]:
-    """One row per code with its latest name, the country first, then by name: the picker
-    shows a code once even where a 2025 merger renamed it. `current`: the code is in force
-    (codes that ended in a merger still have their earlier series)."""
-    latest: dict[str, AreaDef] = {}
-    for area in areas():
-        known = latest.get(area.code)
-        if known is None or (area.valid_from or date.min) >= (known.valid_from or date.min):
-            latest[area.code] = area
-    rows = [
+    """The areas of `GET /v1/org-units` (each code once, the country first, then by name) with
+    both names, so the page switches language without asking again, and whether the code is
+    in force (codes that ended in the 2025 mergers keep their earlier series). Public: the
+    upload form and the review filter need it without the scope `indicators:read`."""
+    english = {row["code"]: row["name"] for row in insights.org_units("en")}
+    return [
         {
-            "code": area.code,
-            "name_vi": area.name_vi,
-            "name_en": area.name_en,
-            "level": area.level,
-            "current": area.valid_to is None,
+            "code": row["code"],
+            "name_vi": row["name"],
+            "name_en": english[row["code"]],
+            "level": row["level"],
+            "current": row["versions"][-1]["valid_to"] is None,
         }
-        for area in latest.values()
+        for row in insights.org_units("vi")
     ]
-    return sorted(rows, key=lambda row: (row["level"] != "country", row["name_vi"]))
 
 
 class _Static(StaticFiles):

@@ -5,7 +5,7 @@ import { initAuth, signIn } from './js/auth.js';
 import * as dashboard from './js/dashboard.js';
 import * as documents from './js/documents.js';
 import { clear, h, hideError, setupDialog } from './js/dom.js';
-import { initLanguage, otherLanguage, setLanguage, t } from './js/i18n.js';
+import { initLanguage, k, otherLanguage, setLanguage, t } from './js/i18n.js';
 import * as reference from './js/reference.js';
 import * as review from './js/review.js';
 import * as session from './js/session.js';
@@ -39,8 +39,14 @@ function refusal(page) {
   return session.hasScope(...page.scopes) ? '' : 'scope';
 }
 
+const SCOPE_NAMES = {
+  'indicators:read': k('scope.indicators_read'),
+  'documents:write': k('scope.documents_write'),
+  'facts:review': k('scope.facts_review'),
+};
+
 function gate(main, page, reason) {
-  const scopes = page.scopes.join(', ');
+  const scopes = page.scopes.map((scope) => `${t(SCOPE_NAMES[scope])} (${scope})`).join(t('gate.or'));
   const text = reason === 'sign-in' ? t('gate.sign_in', { scopes }) : t('gate.scope', { scopes, client: session.clientId() });
   clear(
     main,
@@ -99,7 +105,12 @@ async function start() {
   document.getElementById('version').textContent = settings.version ? t('footer.version', { version: settings.version }) : '';
   for (const dialog of document.querySelectorAll('dialog')) setupDialog(dialog);
   initAuth();
-  document.getElementById('lang-toggle').addEventListener('click', () => setLanguage(otherLanguage()));
+  const toggle = document.getElementById('lang-toggle');
+  toggle.lang = otherLanguage(); // the button's words are in the language it switches to
+  toggle.addEventListener('click', () => setLanguage(otherLanguage()));
+  document.addEventListener('chiso:language', () => {
+    toggle.lang = otherLanguage();
+  });
   document.addEventListener('chiso:language', () => show({ focus: false }));
   session.onChange(() => show({ focus: false }));
   window.addEventListener('hashchange', () => show());

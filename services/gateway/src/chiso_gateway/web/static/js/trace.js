@@ -8,29 +8,38 @@ import { t } from './i18n.js';
 import * as reference from './reference.js';
 import * as session from './session.js';
 
-/** The sentence with the number marked; offsets are code points into `sentence.text`. */
+/** The sentence with the number marked: `{text, span_start, span_end}`, offsets in code
+ * points into `text` (the trace's shape), or `{text, start, end}`. */
 export function markedSentence(sentence) {
   const text = sentence.text || '';
+  const start = sentence.span_start ?? sentence.start;
+  const end = sentence.span_end ?? sentence.end;
   return h(
     'blockquote',
     { class: 'sentence' },
-    format.slice(text, 0, sentence.start),
-    h('mark', {}, format.slice(text, sentence.start, sentence.end)),
-    format.slice(text, sentence.end),
+    sentence.truncated && start > 0 ? '… ' : '',
+    format.slice(text, 0, start),
+    h('mark', {}, format.slice(text, start, end)),
+    format.slice(text, end),
+    sentence.truncated ? ' …' : '',
   );
 }
 
 function documentLink(source) {
   // The document view needs a scope an anonymous reader does not have: then just its name.
-  if (!session.signedIn()) return h('span', { class: 'doc-name' }, source.document);
-  return h('a', { href: `#/documents/${source.document_id}`, class: 'doc-name', onclick: () => document.getElementById('trace-dialog').close() }, source.document);
+  const name = source.document_name;
+  if (!session.signedIn()) return h('span', { class: 'doc-name' }, name);
+  const close = () => document.getElementById('trace-dialog').close();
+  return h('a', { href: `#/documents/${source.document_id}`, class: 'doc-name', onclick: close }, name);
 }
 
 function sourceItem(source) {
   const facts = [
     source.published ? t('trace.published', { date: source.published }) : null,
     source.extractor_version ? t('trace.extractor', { version: source.extractor_version }) : null,
-    source.reviewed_by ? t('trace.reviewed', { who: source.reviewed_by, when: format.dateTime(source.reviewed_at) }) : t('trace.not_reviewed'),
+    source.reviewed_by
+      ? t('trace.reviewed', { action: format.reviewName(source.review_action), who: source.reviewed_by, when: format.dateTime(source.reviewed_at) })
+      : t('trace.not_reviewed'),
   ].filter(Boolean);
   return h(
     'li',
@@ -56,27 +65,32 @@ function versionBlock(version, unit) {
   );
 }
 
-function traceView(trace, { name, unit }) {
+/** `{indicator, name, unit, org_unit, org_unit_name, period, versions, same_value,
+ * other_value}`: the versions that state the served value first, then the others. */
+function traceView(trace, truncated) {
   const versions = trace.versions || [];
-  const current = versions.filter((version) => version.current);
-  const others = versions.filter((version) => !version.current);
-  const value = trace.current ? format.withUnit(trace.current.value, unit) : '–';
+  const served = versions.find((version) => version.current);
+  const same = versions.filter((version) => served && version.value === served.value);
+  const others = versions.filter((version) => !same.includes(version));
   return [
+    h('p', { class: 'trace-what' }, h('strong', {}, trace.name), ` · ${trace.org_unit_name || reference.areaName(trace.org_unit)} · ${format.period(trace.period)}`),
     h(
       'p',
-      { class: 'trace-what' },
-      h('strong', {}, name || reference.indicatorName(trace.indicator)),
-      ` · ${reference.areaName(trace.org_unit)} · ${format.period(trace.period)}`,
+      { class: 'trace-value' },
+      t('trace.current_value'),
+      ' ',
+      h('strong', {}, served ? format.withUnit(served.value, trace.unit) : '–'),
+      served && format.flagged(served.status) ? h('span', { class: `badge status-${served.status}` }, format.statusName(served.status)) : null,
     ),
-    h('p', { class: 'trace-value' }, t('trace.current_value'), ' ', h('strong', {}, value), trace.current && format.flagged(trace.current.status) ? h('span', { class: `badge status-${trace.current.status}` }, format.statusName(trace.current.status)) : null),
     h('h3', {}, t('trace.same_value')),
-    current.length ? current.map((version) => versionBlock(version, unit)) : h('p', { class: 'muted' }, t('trace.none')),
+    same.length ? same.map((version) => versionBlock(version, trace.unit)) : h('p', { class: 'muted' }, t('trace.none')),
     h('h3', {}, t('trace.other_values')),
-    others.length ? others.map((version) => versionBlock(version, unit)) : h('p', { class: 'muted' }, t('trace.no_other')),
+    others.length ? others.map((version) => versionBlock(version, trace.unit)) : h('p', { class: 'muted' }, t('trace.no_other')),
+    truncated ? h('p', { class: 'muted' }, t('trace.truncated')) : null,
   ];
 }
 
-/** Open the panel for one value: `{indicator, orgUnit, period, name, unit}`. */
+/** Open the panel for one value: `{indicator, orgUnit, period}`. */
 export async function openTrace(what) {
   const dialog = document.getElementById('trace-dialog');
   const body = document.getElementById('trace-body');
@@ -85,7 +99,7 @@ export async function openTrace(what) {
   try {
     const path = api.query('/v1/trace', { indicator: what.indicator, org_unit: what.orgUnit, period: what.period });
     const answer = await api.get(path);
-    clear(body, traceView(answer.data ?? answer, what));
+    clear(body, traceView(answer.data, answer.meta?.truncated));
   } catch (error) {
     clear(body, errorBlock(error));
   }
