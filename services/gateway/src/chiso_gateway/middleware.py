@@ -12,9 +12,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chiso_gateway.audit import AuditEntry, AuditWriter
+from chiso_shared.docs import STATIC_PATH
 from chiso_shared.request_id import current_request_id
 
 UNAUDITED = frozenset({"/healthz", "/readyz"})
+# The docs pages' scripts and stylesheet: the same public bytes for every caller, several per
+# page view, telling nothing about who read what. The pages themselves (/docs, /redoc) are
+# audited like /openapi.json.
+UNAUDITED_PREFIXES = (STATIC_PATH + "/",)
 logger = logging.getLogger("chiso.gateway.audit")
 
 
@@ -26,12 +31,16 @@ def _header(scope: Scope, name: bytes, limit: int) -> str:
     return ""
 
 
+def _unaudited(path: str) -> bool:
+    return path in UNAUDITED or path.startswith(UNAUDITED_PREFIXES)
+
+
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNAUDITED:
+        if scope["type"] != "http" or _unaudited(scope["path"]):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
