@@ -127,19 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
-<<<<<<< HEAD
     for router in (documents_router, sentences_router):
         app.include_router(
             router,
             dependencies=[Depends(require_service_token)],
             responses=problem_responses(401, 403),
         )
-=======
-    app.include_router(
-        documents_router,
-        dependencies=[Depends(require_service_token)],
-        responses=problem_responses(401, 403),
-    )
     install_docs(app)
->>>>>>> docs
     return app
