@@ -38,12 +38,23 @@ class Fonts:
 
 
 @dataclass(frozen=True)
+class Patch:
+    """One literal replacement in a vendored file, for a request the file would make outside."""
+
+    file: str
+    find: str
+    replace: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Package:
     name: str
     version: str
     integrity: str
     files: dict[str, str]
     fonts: Fonts | None = None
+    patches: tuple[Patch, ...] = ()
 
     @property
     def tarball_url(self) -> str:
@@ -71,6 +82,7 @@ def load_manifest(path: Path) -> tuple[list[str], list[Package]]:
                 integrity=entry["integrity"],
                 files=dict(entry.get("files", {})),
                 fonts=fonts,
+                patches=tuple(Patch(**patch) for patch in entry.get("patch", [])),
             )
         )
     return list(data["owns"]), packages
@@ -102,6 +114,19 @@ def member(archive: tarfile.TarFile, name: str) -> bytes:
     extracted = archive.extractfile(info)
     assert extracted is not None  # a regular file always has content
     return extracted.read()
+
+
+def patched(package: Package, name: str, content: bytes) -> bytes:
+    """`content` with the manifest's patches of `name` applied; each must match exactly once,
+    so a new version that moved the text fails here instead of shipping unpatched."""
+    for patch in package.patches:
+        if patch.file != name:
+            continue
+        find, replace = patch.find.encode(), patch.replace.encode()
+        if content.count(find) != 1:
+            raise SystemExit(f"{package.name}/{name}: {patch.find!r} is not there exactly once")
+        content = content.replace(find, replace)
+    return content
 
 
 def font_faces(archive: tarfile.TarFile, fonts: Fonts, output: Output) -> None:
@@ -138,7 +163,7 @@ def collect(client: httpx.Client, packages: list[Package]) -> Output:
         content = download(client, package)
         with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
             for source, target in package.files.items():
-                output.files[target] = member(archive, source)
+                output.files[target] = patched(package, source, member(archive, source))
             if package.fonts is not None:
                 font_faces(archive, package.fonts, output)
         print(f"{package.name}@{package.version}: integrity checked")

@@ -7,6 +7,9 @@ import pytest
 
 from tests.support import SERVICE_SECRET, SERVICES, fresh_database, postgres_url
 
+# `browser` and `offline_page`: a headless Chromium for the tests that need one.
+pytest_plugins = ("tests.browser",)
+
 
 def pytest_report_header() -> str:
     return (

@@ -38,6 +38,7 @@ from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
@@ -185,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="LGSP-style integration API for chiso's provincial ICT indicators.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     if settings.fast_reads:
         app.add_middleware(FastSeriesRead)  # inside the audit: its answers are audited too
@@ -213,5 +216,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(forward_router)
     app.include_router(audit_router)
     app.include_router(app_config_router)
+    install_docs(app)
     web.install(app)  # `/` and `/app/...`: the web app, last (its paths are no API's)
     return app

@@ -12,11 +12,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chiso_gateway.audit import AuditEntry, AuditWriter
+from chiso_shared.docs import STATIC_PATH
 from chiso_shared.request_id import current_request_id
 
-# Probes, and the web app's page and files (`web.router`): no API call, no client to name.
+# Probes; the web app's page and files (`web.router`): no API call, no client to name; and
+# the docs pages' scripts and stylesheet: the same public bytes for every caller, several per
+# page view, telling nothing about who read what. The docs pages themselves (/docs, /redoc)
+# are audited like /openapi.json.
 UNAUDITED = frozenset({"/healthz", "/readyz", "/"})
-UNAUDITED_PREFIXES = ("/app/",)
+UNAUDITED_PREFIXES = (STATIC_PATH + "/", "/app/")
 logger = logging.getLogger("chiso.gateway.audit")
 
 

@@ -19,6 +19,7 @@ from chiso_indicators.sdmx.router import router as sdmx_router
 from chiso_indicators.settings import Settings
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
+from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Versioned indicator observations with provenance, served as time series.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     # The NUL guard reads a JSON body whole, so the streaming body limit sits outside it; both
     # sit inside the request-id middleware, so a refusal carries the id.
@@ -85,4 +88,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     refusals = problem_responses(401, 403)
     for router in (reference_router, observations_router, sdmx_router, dhis2_router):
         app.include_router(router, dependencies=callers, responses=refusals)
+    install_docs(app)
     return app

@@ -26,6 +26,7 @@ from chiso_ingest.settings import (
 from chiso_ingest.worker import Worker
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Accepts provincial reports, extracts their facts and delivers them.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     # The NUL guard reads a JSON body whole, so the streaming body limit sits outside it; both
     # sit inside the request-id middleware, so a refusal carries the id.
@@ -130,4 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dependencies=[Depends(require_service_token)],
             responses=problem_responses(401, 403),
         )
+    install_docs(app)
     return app
