@@ -22,12 +22,17 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chiso.admin import create_client, gateway_settings
 from chiso.suite import Suite, SuiteConfig
-from tests.support import free_port
+from chiso_gateway.main import create_app as create_gateway
+from chiso_gateway.settings import Settings as GatewaySettings
+from chiso_indicators.main import create_app as create_indicators
+from chiso_indicators.settings import Settings as IndicatorsSettings
+from tests.browser import OfflinePage
+from tests.support import free_port, serving
 
 pytestmark = pytest.mark.slow
 
@@ -218,21 +223,12 @@ def review_routes(url: str) -> bool:
 
 
 def test_officer_uploads_traces_and_corrects(
-    browser: Browser, officer: Officer, shots: Shots, tmp_path: Path
+    offline_page: OfflinePage, officer: Officer, shots: Shots, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    page = context.new_page()
+    page = offline_page.page
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.set_default_timeout(30_000)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    blocked = csp_violations(page)
     try:
         page.goto(officer.url + "/")
         expect(page.locator("html")).to_have_attribute("lang", "vi")
@@ -264,8 +260,9 @@ def test_officer_uploads_traces_and_corrects(
 
         if not review_routes(officer.url):
             pytest.skip("the gateway has no review routes yet (helper `reviews`): stopped here")
+        open_document(page, shots)
         correct_in_queue(page, shots)
-        data = wait_for_chart(page, [3_412_500, CORRECTED])
+        wait_for_chart(page, [3_412_500, CORRECTED])
         expect(card.locator(".value")).to_have_text("3.535.000")
         shots.take(page, "dashboard-after-review")
 
@@ -278,7 +275,85 @@ def test_officer_uploads_traces_and_corrects(
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("h1")).to_have_text("Dashboard: Thanh Hoa")
         shots.take(page, "dashboard-phone-english")
-        assert problems == []
+        assert (offline_page.outside, offline_page.errors, blocked) == ([], [], [])
     finally:
-        context.close()
         shots.publish()
+
+
+def csp_violations(page: Page) -> list[str]:
+    """What the Content-Security-Policy blocks on the page (nothing should be)."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return blocked
+
+
+def open_document(page: Page, shots: Shots) -> None:
+    """The 2023 report with its facts marked; a mark's tooltip on keyboard focus."""
+    page.goto(page.url.split("#")[0] + "#/documents")
+    page.get_by_role("link", name="thanh-hoa-2023.txt").click()
+    mark = page.locator(f'#doc-text .fact[data-indicator="{SUBSCRIBERS}"]')
+    expect(mark).to_have_text("3.530.000")
+    mark.focus()
+    tip = page.locator("#fact-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("Tổng số thuê bao điện thoại")
+    expect(tip).to_contain_text("ước tính")
+    shots.take(page, "document-view", full_page=False)
+    page.keyboard.press("Escape")
+    expect(tip).to_be_hidden()
+
+
+def test_anonymous_dashboard_keyboard_and_language(
+    offline_page: OfflinePage, tmp_path: Path, indicators_db: str, gateway_db: str
+) -> None:
+    """With the anonymous tier on, the dashboard opens without signing in; the sign-in dialog
+    works from the keyboard and says why a secret is refused; English is kept on reload."""
+    page = offline_page.page
+    indicators = IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db)
+    with serving(create_indicators(indicators)) as indicators_url:
+        settings = GatewaySettings(
+            data_dir=tmp_path,
+            database_url=gateway_db,
+            indicators_url=indicators_url,
+            ingest_url=f"http://127.0.0.1:{free_port()}",
+            anonymous_read=True,
+        )
+        with serving(create_gateway(settings)) as url:
+            page.goto(url + "/#/dashboard/VN-38")
+            expect(page.locator("h1")).to_have_text("Bảng số liệu: Thanh Hóa")
+            expect(page.locator(".empty").first).to_contain_text("Chưa có số liệu nào")
+            expect(page.locator("[data-gate]")).to_have_count(0)
+
+            page.keyboard.press("Tab")
+            expect(page.locator(".skip-link")).to_be_focused()
+            page.locator("#sign-in").focus()
+            page.keyboard.press("Enter")
+            client_id = page.locator("#client-id")
+            expect(client_id).to_be_focused()
+            page.keyboard.press("Shift+Tab")  # focus stays in the dialog: wraps to its end
+            expect(page.locator("#sign-in-dialog button[data-close]")).to_be_focused()
+            page.keyboard.press("Tab")
+            expect(client_id).to_be_focused()
+            client_id.fill("ch_nobody")
+            page.locator("#client-secret").fill("wrong")
+            page.keyboard.press("Enter")
+            expect(page.locator("#sign-in-error")).to_contain_text(
+                "Sai mã ứng dụng hoặc khóa bí mật"
+            )
+            expect(page.locator("#client-secret")).to_have_value("wrong")
+            page.keyboard.press("Escape")
+            expect(page.locator("#sign-in-dialog")).to_be_hidden()
+            expect(page.locator("#client-secret")).to_have_value("")  # never left in the page
+            expect(page.locator("#sign-in")).to_be_focused()
+
+            page.get_by_role("button", name="Switch to English").click()
+            expect(page.locator("h1")).to_have_text("Dashboard: Thanh Hoa")
+            page.reload()
+            expect(page.locator("html")).to_have_attribute("lang", "en")
+            expect(page.locator("h1")).to_have_text("Dashboard: Thanh Hoa")
+    assert (offline_page.outside, offline_page.errors) == ([], [])

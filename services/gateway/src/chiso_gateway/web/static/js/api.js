@@ -85,7 +85,10 @@ export async function call(path, { method = 'GET', body, headers: extra, signal 
   try {
     // no-cache: answers carry max-age, but a review just made must show on the next read;
     // the browser revalidates with the ETag and gets a 304 when nothing changed.
-    response = await fetch(path, { method, body, headers: headers(extra), cache: 'no-cache', signal });
+    // credentials 'omit': the token is the only credential; and a 401 that asks for HTTP
+    // Basic (the token endpoint's) must not open the browser's own password prompt, which
+    // the Fetch standard does only for requests that include credentials.
+    response = await fetch(path, { method, body, headers: headers(extra), cache: 'no-cache', credentials: 'omit', signal });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, { code: 'network', detail: String(error.message || error) });
@@ -101,6 +104,14 @@ export async function call(path, { method = 'GET', body, headers: extra, signal 
 /** The `{data, meta, links}` envelope of a JSON read. */
 export async function get(path, options = {}) {
   return (await call(path, options)).json();
+}
+
+/** The items of a paged read and the cursor of the next page, whether the envelope's data is
+ * the list (cursor in meta) or ingest's `{items, next_cursor}` as it is. */
+export function page(answer) {
+  const data = answer.data;
+  const items = Array.isArray(data) ? data : data?.items || [];
+  return { items, cursor: answer.meta?.next_cursor ?? data?.next_cursor ?? null };
 }
 
 export async function postJson(path, value) {

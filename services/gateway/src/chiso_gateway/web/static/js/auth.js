@@ -56,7 +56,7 @@ async function submit(event) {
     notify(t('auth.welcome', { client: session.clientId() }));
     settle(true);
   } catch (failure) {
-    error.replaceChildren(errorBlock(failure));
+    error.replaceChildren(...errorBlock(failure).childNodes); // the box itself is the alert
     error.hidden = false;
     secret.select();
   } finally {

@@ -62,11 +62,9 @@ async function renderList(main) {
 }
 
 async function loadDocuments(rows, more, params) {
-  const answer = await api.get(api.query('/v1/documents', { limit: 50, ...params }));
-  const items = Array.isArray(answer.data) ? answer.data : answer.data.items || [];
+  const { items, cursor } = api.page(await api.get(api.query('/v1/documents', { limit: 50, ...params })));
   rows.append(...items.map(documentRow));
   if (!rows.children.length) rows.append(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, t('documents.empty'))));
-  const cursor = answer.meta?.next_cursor;
   clear(more, cursor ? actionButton(t('common.more'), () => loadDocuments(rows, more, { ...params, cursor })) : null);
 }
 

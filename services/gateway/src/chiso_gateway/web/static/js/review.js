@@ -161,10 +161,9 @@ async function render(main, _params, query) {
 
 async function loadPage(view, list, more, params) {
   try {
-    const answer = await api.get(api.query('/v1/reviews/queue', params));
-    list.append(...answer.data.map((item) => queueItem(view, item)));
+    const { items, cursor } = api.page(await api.get(api.query('/v1/reviews/queue', params)));
+    list.append(...items.map((item) => queueItem(view, item)));
     if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
-    const cursor = answer.meta?.next_cursor;
     clear(more, cursor ? actionButton(t('common.more'), () => loadPage(view, list, more, { ...params, cursor })) : null);
   } catch (error) {
     showError(error);
