@@ -240,7 +240,7 @@ function factMark(view, fact, detail, reviewer) {
   const classes = ['fact', fact.review ? 'reviewed' : '', (fact.confidence ?? 1) < 1 ? 'doubtful' : ''].filter(Boolean).join(' ');
   const mark = h(
     'button',
-    { type: 'button', class: classes, dataset: { offset: fact.start, start: fact.start, end: fact.end, indicator: fact.indicator || '', period: fact.period }, 'aria-describedby': 'fact-tip' },
+    { type: 'button', class: classes, dataset: { offset: fact.start, start: fact.start, end: fact.end, indicator: fact.indicator || '', period: fact.period, role: fact.role }, 'aria-describedby': 'fact-tip' },
     fact.text,
   );
   const show = () => showTip(view, mark, fact);

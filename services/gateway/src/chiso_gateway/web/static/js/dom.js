@@ -87,6 +87,11 @@ function trapFocus(dialog, event) {
   }
 }
 
+function outside(dialog, event) {
+  const box = dialog.getBoundingClientRect();
+  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
+}
+
 /** Wire a <dialog> once: Tab stays inside, Escape and [data-close] close it, and focus goes
  * back to what opened it. */
 export function setupDialog(dialog) {
@@ -95,7 +100,7 @@ export function setupDialog(dialog) {
   dialog.addEventListener('keydown', (event) => trapFocus(dialog, event));
   dialog.addEventListener('click', (event) => {
     if (event.target.closest('[data-close]')) dialog.close();
-    else if (event.target === dialog) dialog.close(); // a click on the backdrop
+    else if (event.target === dialog && outside(dialog, event)) dialog.close(); // the backdrop
   });
   dialog.addEventListener('close', () => {
     const opener = dialog.opener;

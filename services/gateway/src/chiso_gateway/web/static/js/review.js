@@ -105,7 +105,7 @@ function queueItem(view, item) {
   });
   const entry = h(
     'li',
-    { class: 'queue-item', dataset: { documentId: item.document_id, start: fact.start, indicator: fact.indicator || '', period: fact.period } },
+    { class: 'queue-item', dataset: { documentId: item.document_id, start: fact.start, indicator: fact.indicator || '', period: fact.period, role: fact.role } },
     h('p', { class: 'where' }, h('a', { href: `#/documents/${item.document_id}` }, item.filename), h('span', { class: 'muted' }, ` · ${t('review.position', { start: fact.start })}`)),
     sentence,
     factSummary(fact, view.catalogue),
