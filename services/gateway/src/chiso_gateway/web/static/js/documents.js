@@ -37,7 +37,7 @@ async function renderList(main) {
   clear(
     main,
     pageTitle(t('documents.title')),
-    session.hasScope('documents:write') ? await uploadSection(uploads, timers, refresh) : null,
+    session.hasScope('documents:write') ? await uploadSection(uploads, timers, refresh) : h('p', { class: 'gate' }, t('upload.no_scope')),
     h(
       'section',
       { 'aria-labelledby': 'documents-heading' },
