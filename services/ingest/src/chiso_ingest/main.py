@@ -16,6 +16,7 @@ from chiso_ingest import __version__
 from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
 from chiso_ingest.formats import ReaderSandbox, Sandbox
+from chiso_ingest.reviews.router import router as reviews_router
 from chiso_ingest.settings import (
     Settings,
     extraction_limits_of,
@@ -123,9 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
-    app.include_router(
-        documents_router,
-        dependencies=[Depends(require_service_token)],
-        responses=problem_responses(401, 403),
-    )
+    for router in (documents_router, reviews_router):
+        app.include_router(
+            router,
+            dependencies=[Depends(require_service_token)],
+            responses=problem_responses(401, 403),
+        )
     return app
