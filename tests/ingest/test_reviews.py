@@ -502,3 +502,20 @@ async def test_a_review_waits_for_delivery_before_the_document_is_delivered(
     finally:
         await engine.dispose()
     assert all(state == "delivered" for _, state in keys)
+
+
+async def test_a_value_beyond_a_float_is_422(client: httpx.AsyncClient) -> None:
+    """1e400 parses as infinity, which JSON (and so the database and indicators) cannot hold."""
+    document_id = await upload(client)
+    phones = (await facts(client, document_id))["3.100.000"]
+    body = (
+        '{"action": "correct", "start": %d, "end": %d, "reviewer": "r", "changes": {"value": 1e400}}'
+        % (phones["start"], phones["end"])
+    )
+    response = await client.post(
+        f"/v1/documents/{document_id}/reviews",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body.changes.value"

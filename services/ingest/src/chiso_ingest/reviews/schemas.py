@@ -29,6 +29,7 @@ class FactFields(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,  # JSON has no infinity: the fact could be neither stored nor sent
         json_schema_extra={"examples": [{"value": 2990000}, {"period": "2023", "scope": "VN-38"}]},
     )
 
