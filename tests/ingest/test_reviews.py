@@ -508,10 +508,8 @@ async def test_a_value_beyond_a_float_is_422(client: httpx.AsyncClient) -> None:
     """1e400 parses as infinity, which JSON (and so the database and indicators) cannot hold."""
     document_id = await upload(client)
     phones = (await facts(client, document_id))["3.100.000"]
-    body = (
-        '{"action": "correct", "start": %d, "end": %d, "reviewer": "r", "changes": {"value": 1e400}}'
-        % (phones["start"], phones["end"])
-    )
+    span = json.dumps({"action": "correct", "start": phones["start"], "end": phones["end"]})
+    body = span[:-1] + ', "reviewer": "r", "changes": {"value": 1e400}}'
     response = await client.post(
         f"/v1/documents/{document_id}/reviews",
         content=body,
