@@ -29,6 +29,7 @@ SCOPES = {
     "catalog:read": "Read the catalogue of services and routes.",
     "indicators:read": "Read indicators, series and observations.",
     "documents:write": "Upload documents and read their status.",
+    "facts:review": "Review, correct and export extracted facts.",
     "audit:read": "Read the audit log rows of the client's own agency (org).",
     "audit:admin": "Read the whole audit log, every agency's rows.",
 }
