@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chiso_shared.periods import Period
+from chiso_shared.times import UtcDatetime
 
 
 class Unit(StrEnum):
@@ -134,6 +135,28 @@ PeriodText = Annotated[
 ]
 
 
+# What a review did to a fact that still stands (a rejected fact has no mark: it is gone).
+ReviewAction = Literal["accept", "correct", "add"]
+
+
+class ReviewMark(BaseModel):
+    """A person's word on a fact: accepted as read, corrected, or added where the extractor
+    missed it. A reviewed fact wins over the machine's reading of the same value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"action": "correct", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"}]
+        }
+    )
+
+    action: ReviewAction = Field(
+        description="accept: the machine's reading stands; correct: fields were changed; add: "
+        "a fact the extractor missed."
+    )
+    by: str = Field(min_length=1, max_length=200, description="The reviewer (a client id).")
+    at: UtcDatetime = Field(description="When the review was made (UTC).")
+
+
 class Fact(BaseModel):
     """One fact, field for field as the GUIDELINE's extraction output (§3)."""
 
@@ -189,6 +212,13 @@ class Fact(BaseModel):
     label: str | None = Field(default=None, max_length=2000)
     doubts: list[DoubtCode] = doubts_field()
     confidence: float = confidence_field()
+    # Left out of every dump when None, so a machine fact's JSON (the GUIDELINE output, the
+    # idempotency hash of a batch) is what it was before reviews existed.
+    review: ReviewMark | None = Field(
+        default=None,
+        exclude_if=lambda review: review is None,
+        description="Set when a person reviewed the fact (absent for the machine's reading).",
+    )
 
     @field_validator("period")
     @classmethod

@@ -4,11 +4,12 @@ gateway, which splices that array into its envelope without parsing it."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chiso_shared.facts import DoubtCode, confidence_field, doubts_field
+from chiso_shared.facts import DoubtCode, ReviewAction, confidence_field, doubts_field
 
 # Paging headers of the series read: the array itself carries no page metadata, so that the
 # gateway can pass it on as it is.
@@ -31,9 +32,33 @@ POINT_EXAMPLE: dict[str, Any] = {
             "label": "tổng số thuê bao điện thoại trên địa bàn",
             "doubts": [],
             "confidence": 1.0,
+            "reviewed_by": "ch_3f9a1c",
+            "reviewed_at": "2026-12-07T09:30:00Z",
+            "review_action": "correct",
         }
     ],
 }
+
+
+def reviewed_by_field() -> Any:
+    """`reviewed_by` of a source: who reviewed the fact it was read from."""
+    return Field(
+        default=None,
+        description="The reviewer (a client id) when a person accepted, corrected or added the "
+        "fact; such a value is current over the machine's readings. Null otherwise.",
+        examples=[None, "ch_3f9a1c"],
+    )
+
+
+def reviewed_at_field() -> Any:
+    return Field(default=None, description="When the fact was reviewed (UTC); null if never.")
+
+
+def review_action_field() -> Any:
+    return Field(
+        default=None,
+        description="How the fact was reviewed: accept, correct or add; null if never.",
+    )
 
 
 class PointSource(BaseModel):
@@ -48,6 +73,9 @@ class PointSource(BaseModel):
     label: str | None
     doubts: list[DoubtCode] = doubts_field()
     confidence: float = confidence_field()
+    reviewed_by: str | None = reviewed_by_field()
+    reviewed_at: datetime | None = reviewed_at_field()
+    review_action: ReviewAction | None = review_action_field()
 
 
 class SeriesPoint(BaseModel):

@@ -42,6 +42,8 @@ class AuditEntry:
     latency_ms: float
     request_hash: str
     response_hash: str
+    # what the request acted on, when a route names it (`document:<id> review:<id>`)
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def _fields(entry: AuditEntry) -> dict[str, Any]:
 
 def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
     fields = _fields(entry)
+    if not fields["subject"]:
+        # rows without one hash as rows did before the field existed: old chains still verify
+        del fields["subject"]
     fields["ts"] = _micros(entry.ts)
     fields["latency_ms"] = f"{entry.latency_ms:.3f}"
     material = json.dumps([prev_hash, fields], sort_keys=True, ensure_ascii=False)
@@ -88,6 +93,7 @@ def _entry(row: AuditRecord) -> AuditEntry:
         latency_ms=row.latency_ms,
         request_hash=row.request_hash,
         response_hash=row.response_hash,
+        subject=row.subject,
     )
 
 

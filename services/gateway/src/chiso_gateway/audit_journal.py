@@ -36,7 +36,8 @@ def encode(entry: AuditEntry) -> bytes:
 
 
 def decode(data: dict[str, Any]) -> AuditEntry:
-    values = {field.name: data[field.name] for field in fields(AuditEntry)}
+    # a line journalled before a field existed lacks it: the field's default then
+    values = {field.name: data[field.name] for field in fields(AuditEntry) if field.name in data}
     values["ts"] = datetime.fromisoformat(values["ts"])
     return AuditEntry(**values)
 

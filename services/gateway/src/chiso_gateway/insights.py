@@ -74,7 +74,8 @@ def source_of(item: dict[str, Any]) -> dict[str, Any] | None:
     sources = item.get("sources") or []
     if not sources:
         return None
-    first = sources[0]
+    # a source a person reviewed is why the value is current: shown first
+    first = next((source for source in sources if source.get("reviewed_by")), sources[0])
     return {
         "document": first["document_name"],
         "document_id": first["document_id"],
@@ -85,6 +86,8 @@ def source_of(item: dict[str, Any]) -> dict[str, Any] | None:
         # why the extractor doubts the fact the value was read from (none before it said)
         "doubts": first.get("doubts", []),
         "confidence": first.get("confidence", 1.0),
+        "reviewed_by": first.get("reviewed_by"),
+        "reviewed_at": first.get("reviewed_at"),
     }
 
 

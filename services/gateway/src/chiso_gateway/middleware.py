@@ -115,4 +115,5 @@ class GatewayMiddleware:
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             request_hash=request_hash.hexdigest(),
             response_hash=response_hash.hexdigest(),
+            subject=str(state.get("audit_subject", ""))[:300],
         )

@@ -23,7 +23,7 @@ from pydantic_core import from_json
 from yarl import URL
 
 from chiso_gateway.settings import Settings
-from chiso_shared.errors import BadGateway, BadRequest, ChisoError, GatewayTimeout
+from chiso_shared.errors import BadGateway, BadRequest, ChisoError, FieldError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 from chiso_shared.service_auth import ServiceTokens
 
@@ -73,9 +73,24 @@ class UpstreamError(ChisoError):
         super().__init__(
             str(body.get("detail") or f"upstream answered {response.status_code}"),
             code=str(body.get("code") or "gateway.upstream_rejected"),
+            errors=_field_errors(body.get("errors")),
         )
         self.status_code = response.status_code  # type: ignore[misc]
         self.body = body
+
+
+def _field_errors(errors: object) -> list[FieldError]:
+    """The upstream problem's field errors, passed on so the caller learns which field is
+    wrong; anything not shaped as one is left out."""
+    if not isinstance(errors, list):
+        return []
+    found = []
+    for error in errors[:100]:
+        try:
+            found.append(FieldError.model_validate(error))
+        except ValueError:
+            continue
+    return found
 
 
 class _TooLargeError(Exception):

@@ -17,6 +17,7 @@ from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
 from chiso_ingest.documents.sentences import router as sentences_router
 from chiso_ingest.formats import ReaderSandbox, Sandbox
+from chiso_ingest.reviews.router import router as reviews_router
 from chiso_ingest.settings import (
     Settings,
     extraction_limits_of,
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
-    for router in (documents_router, sentences_router):
+    for router in (documents_router, sentences_router, reviews_router):
         app.include_router(
             router,
             dependencies=[Depends(require_service_token)],

@@ -92,6 +92,12 @@ class Settings(ServiceSettings):
         "before it is failed for good: the document's status becomes failed with the reason.",
     )
     delivery_batch_size: int = Field(default=5000, ge=1, description="Facts per delivery call.")
+    default_page_size: int = Field(
+        default=50, ge=1, description="Items per page of the document list and review queue."
+    )
+    max_page_size: int = Field(
+        default=500, ge=1, description="Largest `limit` of those pages (422 above)."
+    )
     retry_base_seconds: float = Field(default=0.5, gt=0, description="First retry delay.")
     retry_max_seconds: float = Field(default=60, gt=0, description="Longest retry delay.")
     shutdown_grace_seconds: float = Field(

@@ -22,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chiso_ingest import extraction
 from chiso_ingest.bounded_extraction import ExtractionRefused, extract_in_sandbox
 from chiso_ingest.db.models import Document, Job, OutboxMessage, StoredFact
+from chiso_ingest.documents.service import lock
+from chiso_ingest.effective import document_meta, effective, source_key
 from chiso_ingest.formats import Sandbox
+from chiso_ingest.reviews.service import current_reviews
 from chiso_ingest.settings import Settings
 from chiso_shared.db import utcnow
 from chiso_shared.facts import Fact
@@ -161,41 +164,60 @@ class Worker:
         """Facts, outbox rows, document and job status in one transaction."""
         version = extraction.EXTRACTOR_VERSION
         async with self.sessionmaker() as session:
-            document = await session.get(Document, job.document_id)
-            assert document is not None
+            # Locked, so a review of this document waits for the diff below, or the diff
+            # reads the review it made: either way indicators ends with the same facts.
+            document = await lock(session, job.document_id)
+            reviews = await current_reviews(session, document.id)
             earlier = await _earlier_facts(session, document, version)
-            for fact in facts:
+            found = [fact.to_jsonl_dict() for fact in facts]
+            for fact, data in zip(facts, found, strict=True):
                 session.add(
                     StoredFact(
                         document_id=document.id,
                         extractor_version=version,
                         start=fact.start,
-                        data=fact.to_jsonl_dict(),
+                        data=data,
+                        confidence=fact.confidence,
+                        doubt_count=len(fact.doubts),
+                        scope=fact.scope,
                     )
                 )
-            # A re-extraction sends only the differences: the facts the earlier version did not
-            # find, and the withdrawal of those it found that this one does not.
-            found = {_source_key(data): data for data in (f.to_jsonl_dict() for f in facts)}
-            added = [data for key, data in found.items() if key not in earlier]
-            dropped = [data for key, data in earlier.items() if key not in found]
-            meta = _document_meta(document)
-            size = self.settings.delivery_batch_size
-            for kind, field, items in (("", "facts", added), ("w", "withdrawn", dropped)):
-                for index in range(0, len(items), size):
-                    payload = {"documents": [meta], "facts": [], field: items[index : index + size]}
-                    session.add(
-                        OutboxMessage(
-                            idempotency_key=f"{document.id}:{version}:{kind}{index // size}",
-                            document_id=document.id,
-                            payload=payload,
-                        )
-                    )
+            # A re-extraction sends only the differences between the effective facts before
+            # and after (the facts with the reviews applied, so a reviewed span is untouched):
+            # the facts the earlier version did not find, and the withdrawal of those it found
+            # that this one does not.
+            held = {source_key(data): data for data in effective(earlier, reviews)}
+            now = {source_key(data): data for data in effective(found, reviews)}
+            added = [data for key, data in now.items() if key not in held]
+            dropped = [data for key, data in held.items() if key not in now]
+            self._outbox(session, document, version, added, dropped)
             document.extractor_version = version
             document.fact_count = len(facts)
             document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
             await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
             await session.commit()
+
+    def _outbox(
+        self,
+        session: AsyncSession,
+        document: Document,
+        version: str,
+        added: list[dict[str, Any]],
+        dropped: list[dict[str, Any]],
+    ) -> None:
+        meta = document_meta(document, version)
+        size = self.settings.delivery_batch_size
+        for kind, field, items in (("", "facts", added), ("w", "withdrawn", dropped)):
+            for index in range(0, len(items), size):
+                payload = {"documents": [meta], "facts": [], field: items[index : index + size]}
+                session.add(
+                    OutboxMessage(
+                        idempotency_key=f"{document.id}:{version}:{kind}{index // size}",
+                        document_id=document.id,
+                        payload=payload,
+                    )
+                )
 
     async def _fail_for_good(self, job: Job, reason: str) -> None:
         """A document over a limit: it fails now, with the reason; nothing is stored."""
@@ -349,50 +371,18 @@ def dead_letter_reason(attempts: int, last_error: str | None) -> str:
     return reason
 
 
-def _document_meta(document: Document) -> dict[str, Any]:
-    return {
-        "id": document.id,
-        "name": document.filename,
-        "title": document.title,
-        "source_url": document.source_url,
-        "issuer": document.issuer,
-        "published": document.published,
-        "extractor_version": extraction.EXTRACTOR_VERSION,
-    }
-
-
 async def _earlier_facts(
     session: AsyncSession, document: Document, version: str
-) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The facts an earlier extractor version stored for this document, by source key."""
+) -> list[dict[str, Any]]:
+    """The facts an earlier extractor version stored for this document."""
     if document.extractor_version in (None, version):
-        return {}
+        return []
     rows = await session.scalars(
-        select(StoredFact.data).where(
+        select(StoredFact.data)
+        .where(
             StoredFact.document_id == document.id,
             StoredFact.extractor_version == document.extractor_version,
         )
+        .order_by(StoredFact.start, StoredFact.id)
     )
-    return {_source_key(data): data for data in rows}
-
-
-# What makes a fact one source of one value in indicators: where it is in the document, the
-# series and period it belongs to, and the value. A label or item worded differently by a new
-# version is the same source, so it is neither withdrawn nor sent again.
-SOURCE_FIELDS = (
-    "start",
-    "indicator",
-    "scope",
-    "period",
-    "role",
-    "basis",
-    "unit",
-    "status",
-    "value",
-    "of",
-    "max",
-)
-
-
-def _source_key(data: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(data.get(field) for field in SOURCE_FIELDS)
+    return list(rows)

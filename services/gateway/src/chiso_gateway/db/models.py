@@ -68,5 +68,7 @@ class AuditRecord(GatewayBase):
     latency_ms: Mapped[float] = mapped_column(Float)
     request_hash: Mapped[str] = mapped_column(String(64))
     response_hash: Mapped[str] = mapped_column(String(64))
+    # what the request acted on, when its route names it: a review's document and review id
+    subject: Mapped[str] = mapped_column(String(300), default="", server_default="")
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

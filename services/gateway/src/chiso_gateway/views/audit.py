@@ -38,6 +38,7 @@ COLUMNS = (
     "latency_ms",
     "request_hash",
     "response_hash",
+    "subject",
     "prev_hash",
     "hash",
 )
@@ -71,6 +72,7 @@ COLUMNS = (
                         "latency_ms": 6.4,
                         "request_hash": "3b1f...e9",
                         "response_hash": "a77c...01",
+                        "subject": "",
                         "prev_hash": "9e4d...5c",
                         "hash": "c2a8...7d",
                     }

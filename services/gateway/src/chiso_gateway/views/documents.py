@@ -1,11 +1,12 @@
-"""/v1/documents: uploads and status, forwarded to ingest."""
+"""/v1/documents: uploads, the list, status and the document view, forwarded to ingest."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.datastructures import UploadFile
 
 from chiso_gateway.auth.tokens import Principal
@@ -16,7 +17,14 @@ from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_response
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 Writer = Annotated[Principal, Depends(require("documents:write"))]
+# the document list: those who upload, and those who review
+Lister = Annotated[Principal, Depends(require("documents:write", "facts:review"))]
+# the document view (text and facts): any reader of the data
+Viewer = Annotated[
+    Principal, Depends(require("indicators:read", "documents:write", "facts:review"))
+]
 META_FIELDS = ("title", "source_url", "published", "scope", "issuer")
+DocumentId = Annotated[str, Path(max_length=36, examples=["6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10"])]
 
 UPLOAD_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -39,6 +47,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                         },
                         "issuer": {"type": "string"},
                     },
+                    "description": "`uploaded_by` is set to the client's id, whatever is sent.",
                 }
             },
             "application/json": {
@@ -84,12 +93,13 @@ async def upload(
 ) -> Envelope[dict[str, Any]]:
     # An upload without a `scope` takes the area of the client's agency, if it has one: a
     # provincial report that names no province is then that province's, not of unknown scope.
-    # The body's size is limited as it streams in (`chiso_shared.body_limit`), chunked or not.
+    # It is uploaded by the client, whatever the body says. The body's size is limited as it
+    # streams in (`chiso_shared.body_limit`), chunked or not.
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        response = await _forward_multipart(request, ingest, settings, principal.area)
+        response = await _forward_multipart(request, ingest, settings, principal)
     else:
-        body = _with_scope(await request.body(), principal.area)
+        body = _with_uploader(await request.body(), principal)
         response = await ingest.request(
             "POST", "/v1/documents", content=body, headers={"content-type": content_type}
         )
@@ -101,22 +111,23 @@ async def upload(
     )
 
 
-def _with_scope(body: bytes, area: str) -> bytes:
-    """The JSON upload with `scope` set to `area` where it gives none; anything that is not
-    a JSON object goes on as it came (ingest answers it)."""
-    if not area:
-        return body
+def _with_uploader(body: bytes, principal: Principal) -> bytes:
+    """The JSON upload with `uploaded_by` set to the client and `scope` to its area where it
+    gives none; anything that is not a JSON object goes on as it came (ingest answers it)."""
     try:
         document = json.loads(body)
     except ValueError:
         return body
-    if not isinstance(document, dict) or document.get("scope") not in (None, ""):
+    if not isinstance(document, dict):
         return body
-    return json.dumps({**document, "scope": area}, ensure_ascii=False).encode()
+    document["uploaded_by"] = principal.client_id
+    if principal.area and document.get("scope") in (None, ""):
+        document["scope"] = principal.area
+    return json.dumps(document, ensure_ascii=False).encode()
 
 
 async def _forward_multipart(
-    request: Request, ingest: IngestDep, settings: SettingsDep, area: str
+    request: Request, ingest: IngestDep, settings: SettingsDep, principal: Principal
 ) -> Any:
     limits = {"max_files": 1, "max_fields": 20, "max_part_size": settings.max_upload_bytes}
     async with request.form(**limits) as form:
@@ -131,8 +142,9 @@ async def _forward_multipart(
                 f"Documents may be {settings.max_upload_bytes} bytes.", code="gateway.too_large"
             )
         fields = {name: value for name in META_FIELDS if isinstance(value := form.get(name), str)}
-        if area and not fields.get("scope"):
-            fields["scope"] = area
+        if principal.area and not fields.get("scope"):
+            fields["scope"] = principal.area
+        fields["uploaded_by"] = principal.client_id
         files = {"file": (upload.filename or "document", content, upload.content_type or "")}
     return await ingest.request("POST", "/v1/documents", files=files, data=fields)
 
@@ -156,7 +168,150 @@ async def document_status(
     request: Request,
     ingest: IngestDep,
     _principal: Writer,
-    document_id: Annotated[str, Path(max_length=36)],
+    document_id: DocumentId,
 ) -> Envelope[dict[str, Any]]:
     response = await ingest.request("GET", upstream_path("v1", "documents", document_id))
     return Envelope(data=response.json(), links={"self": str(request.url)})
+
+
+LIST_EXAMPLE = {
+    "data": [
+        {
+            "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+            "filename": "thanh-hoa-2023.docx",
+            "title": "Báo cáo tổng kết năm 2023",
+            "status": "delivered",
+            "fact_count": 96,
+            "reviewed_count": 3,
+            "uploaded_by": "ch_3f9a1c",
+            "scope": "VN-38",
+            "published": "2023-12-20",
+            "extractor_version": "0.7.0",
+            "created_at": "2026-11-26T08:00:00Z",
+            "updated_at": "2026-11-26T08:00:03Z",
+        }
+    ],
+    "meta": {"count": 1, "next_cursor": None},
+    "links": {"self": "https://api.example/v1/documents?limit=50", "next": None},
+}
+
+
+@router.get(
+    "",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="Documents, newest first: status, fact counts, who uploaded them and when",
+    description="Needs `documents:write` or `facts:review`. `meta.next_cursor` (and "
+    "`links.next`) give the next page.",
+    responses={**example(LIST_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
+)
+async def list_documents(
+    request: Request,
+    ingest: IngestDep,
+    _principal: Lister,
+    limit: Annotated[int | None, Query(ge=1, le=500, examples=[50])] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    status: Annotated[
+        Literal["queued", "extracting", "extracted", "delivered", "failed"] | None,
+        Query(examples=["delivered"]),
+    ] = None,
+) -> Envelope[list[dict[str, Any]]]:
+    params = {"limit": limit, "cursor": cursor, "status": status}
+    response = await ingest.request("GET", "/v1/documents", params=_given(params))
+    return paged(request, response.json())
+
+
+def _given(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def paged(request: Request, page: dict[str, Any]) -> Envelope[list[dict[str, Any]]]:
+    """An upstream page (`items`, `next_cursor`) in the envelope, with a link to the next."""
+    next_cursor = page.get("next_cursor")
+    next_link = str(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None
+    return Envelope(
+        data=page["items"],
+        meta={"count": len(page["items"]), "next_cursor": next_cursor},
+        links={"self": str(request.url), "next": next_link},
+    )
+
+
+VIEW_EXAMPLE = {
+    "data": {
+        "document": {
+            "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+            "filename": "thanh-hoa-2023.txt",
+            "title": "Báo cáo tổng kết năm 2023",
+            "status": "delivered",
+            "published": "2023-12-20",
+            "scope": "VN-38",
+            "extractor_version": "0.7.0",
+            "uploaded_by": "ch_3f9a1c",
+            "created_at": "2026-11-26T08:00:00Z",
+        },
+        "text": "Tổng số thuê bao trên toàn mạng ước đạt 2.980.000 thuê bao.",
+        "facts": [
+            {
+                "doc": "thanh-hoa-2023.txt",
+                "start": 40,
+                "end": 49,
+                "text": "2.980.000",
+                "value": 2980000,
+                "unit": "count",
+                "item": "thuê bao",
+                "role": "level",
+                "basis": None,
+                "of": None,
+                "max": None,
+                "period": "2023",
+                "status": "estimate",
+                "indicator": "telecom.subscribers.total",
+                "scope": "VN-38",
+                "label": "Tổng số thuê bao trên toàn mạng",
+                "doubts": [],
+                "confidence": 1.0,
+                "review": {"action": "accept", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"},
+            }
+        ],
+    },
+    "meta": {"fact_count": 1},
+    "links": {"self": "https://api.example/v1/documents/6f1c0b9e-.../view"},
+}
+VIEW_FIELDS = (
+    "id",
+    "filename",
+    "title",
+    "status",
+    "published",
+    "scope",
+    "extractor_version",
+    "uploaded_by",
+    "created_at",
+)
+
+
+@router.get(
+    "/{document_id}/view",
+    response_model=Envelope[dict[str, Any]],
+    summary="A document to read: its text and every fact in it, with reviews applied",
+    description="Needs `indicators:read`, `documents:write` or `facts:review`. Each fact's "
+    "`start`..`end` are offsets into `text`; `review` is null for the extractor's reading.",
+    responses={**example(VIEW_EXAMPLE), **problem_responses(400, 401, 403, 404, 429, 502, 504)},
+)
+async def document_view(
+    request: Request, ingest: IngestDep, _principal: Viewer, document_id: DocumentId
+) -> Envelope[dict[str, Any]]:
+    path = upstream_path("v1", "documents", document_id)
+    status = (await ingest.request("GET", path)).json()  # 404 before the other two calls
+    text, facts = await asyncio.gather(
+        ingest.request("GET", path + "/text"), ingest.request("GET", path + "/facts")
+    )
+    effective = [{**fact, "review": fact.get("review")} for fact in facts.json()["facts"]]
+    return Envelope(
+        data={
+            "document": {name: status.get(name) for name in VIEW_FIELDS},
+            "text": text.content.decode("utf-8"),
+            "facts": effective,
+        },
+        meta={"fact_count": len(effective)},
+        links={"self": str(request.url)},
+    )

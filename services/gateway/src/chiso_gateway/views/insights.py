@@ -49,6 +49,8 @@ SUMMARY_EXAMPLE = {
                     "end": 1179,
                     "doubts": [],
                     "confidence": 1.0,
+                    "reviewed_by": None,
+                    "reviewed_at": None,
                 },
             }
         ],

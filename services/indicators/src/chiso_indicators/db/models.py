@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -132,7 +133,19 @@ class Observation(IndicatorsBase):
 
 class Provenance(IndicatorsBase):
     __tablename__ = "provenance"
-    __table_args__ = (UniqueConstraint("observation_id", "document_id", "start"),)
+    __table_args__ = (
+        UniqueConstraint("observation_id", "document_id", "start"),
+        CheckConstraint(
+            "review_action IS NULL OR review_action IN ('accept', 'correct', 'add')",
+            name="review_action",
+        ),
+        # a review mark is whole or absent: who, when and what together
+        CheckConstraint(
+            "(review_action IS NULL) = (reviewed_by IS NULL) "
+            "AND (review_action IS NULL) = (reviewed_at IS NULL)",
+            name="review_mark",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
@@ -147,6 +160,11 @@ class Provenance(IndicatorsBase):
     # sources stored before doubts were recorded have none and 1.0
     doubts: Mapped[str] = mapped_column(String(500), default="", server_default="")
     confidence: Mapped[float] = mapped_column(Float, default=1.0, server_default=sql_text("1.0"))
+    # set when a person reviewed the fact in ingest (`chiso_shared.facts.ReviewMark`): such a
+    # source makes its version current over every version without one
+    reviewed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
+    review_action: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     observation: Mapped[Observation] = relationship(back_populates="sources", lazy="raise")
     document: Mapped[SourceDocument] = relationship(lazy="raise")

@@ -2,7 +2,8 @@
 
 The result never depends on the order in which batches arrive: versions are keyed by their
 content, and the current version of a (series, period) is recomputed from all of them by one
-rule (higher status first, then the newer publication, then the value).
+rule (a version a person reviewed first, then higher status, then the newer publication, then
+the value).
 
 A batch costs a fixed handful of statements whatever its size: the stored versions of its
 (series, period) values and their sources are read once, the counts, new versions and current
@@ -49,6 +50,7 @@ from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
 from chiso_shared.periods import Period
 from chiso_shared.sql import insert_ignore
+from chiso_shared.times import as_utc
 
 T = TypeVar("T")
 # Rows or ids per statement: under the bound-parameter limits of SQLite and asyncpg (32,766).
@@ -315,6 +317,7 @@ class _Version:
     latest: str | None = None  # the newest publication among its sources; None: no source
     fact: Fact | None = None  # the first fact of a version new in this batch
     series_id: int = 0
+    reviewed: bool = False  # one of its sources is a fact a person reviewed
 
 
 class _Document(NamedTuple):
@@ -349,6 +352,9 @@ PROVENANCE_COLUMNS = (
     "recorded_at",
     "doubts",
     "confidence",
+    "reviewed_by",
+    "reviewed_at",
+    "review_action",
 )
 
 
@@ -412,6 +418,7 @@ async def _record_all(
             if latest is None and version.id is not None:
                 restored.add(version.id)
             version.latest = published if latest is None or published > latest else latest
+            version.reviewed = version.reviewed or fact.review is not None
     changed = _choose_current(versions)
     await _insert_versions(session, new_versions, now)
     await _insert_sources(session, new_sources, now)
@@ -484,7 +491,8 @@ async def _stored_versions(
 async def _stored_sources(
     session: AsyncSession, versions: dict[_Pair, dict[str, _Version]]
 ) -> set[_Source]:
-    """The sources of the stored versions; sets each one's newest publication on the way."""
+    """The sources of the stored versions; sets each one's newest publication, and whether a
+    person reviewed one of them, on the way."""
     by_id = {v.id: (pair, v) for pair, held in versions.items() for v in held.values() if v.id}
     found: set[_Source] = set()
     for chunk in _chunks(sorted(by_id)):
@@ -494,22 +502,26 @@ async def _stored_sources(
                 Provenance.document_id,
                 Provenance.start,
                 SourceDocument.published,
+                Provenance.review_action,
             )
             .join(SourceDocument, SourceDocument.id == Provenance.document_id)
             .where(Provenance.observation_id.in_(chunk))
         )
-        for observation_id, document_id, start, published in (await session.execute(query)).all():
+        rows = (await session.execute(query)).all()
+        for observation_id, document_id, start, published, review_action in rows:
             pair, version = by_id[observation_id]
             found.add((pair, version.fingerprint, document_id, start))
             if version.latest is None or published > version.latest:
                 version.latest = published
+            version.reviewed = version.reviewed or review_action is not None
     return found
 
 
 def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> dict[bool, list[int]]:
-    """The current version of each pair by the one rule (higher status, then the newer
-    publication among its sources, then the higher value; the fingerprint settles full ties,
-    so arrival order never does). New versions get their flag; stored ones whose flag changes
+    """The current version of each pair by the one rule (a version with a source a person
+    reviewed beats every version without one; then higher status, then the newer publication
+    among its sources, then the higher value; the fingerprint settles full ties, so arrival
+    order never does). New versions get their flag; stored ones whose flag changes
     are returned by new flag."""
     changed: dict[bool, list[int]] = {True: [], False: []}
     for held in versions.values():
@@ -524,8 +536,9 @@ def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> dict[bool, li
     return changed
 
 
-def _rank(version: _Version) -> tuple[int, str, float, str]:
+def _rank(version: _Version) -> tuple[bool, int, str, float, str]:
     return (
+        version.reviewed,
         STATUS_RANK.get(version.status, 0),
         version.latest or "",
         version.value,
@@ -596,6 +609,7 @@ async def _insert_sources(
             now,
             " ".join(doubt.value for doubt in fact.doubts),
             fact.confidence,
+            *_review_columns(fact),
         )
         for version, fact, document in sources
     ]
@@ -608,6 +622,15 @@ async def _insert_sources(
     for chunk in _chunks(rows, CHUNK // len(PROVENANCE_COLUMNS)):
         params = [dict(zip(PROVENANCE_COLUMNS, row, strict=True)) for row in chunk]
         await session.execute(insert(table), params)
+
+
+def _review_columns(fact: Fact) -> tuple[str | None, datetime | None, str | None]:
+    """reviewed_by, reviewed_at, review_action of the source a fact gives (None when no person
+    reviewed it); the time in UTC, as COPY bypasses the column type's conversion."""
+    review = fact.review
+    if review is None:
+        return None, None, None
+    return review.by, as_utc(review.at), review.action
 
 
 async def _copy(

@@ -71,6 +71,20 @@ def _withdrawn_as_of() -> Select[Any]:
     )
 
 
+def _reviewed_as_of() -> Any:
+    """1 for a version that had a source a person reviewed by `:as_of`, else 0 (a reviewed
+    version is current over every other, `importer._rank`)."""
+    reviewed = (
+        select(Provenance.id)
+        .where(
+            Provenance.observation_id == Observation.id,
+            Provenance.reviewed_at <= bindparam("as_of"),
+        )
+        .exists()
+    )
+    return case((reviewed, 1), else_=0)
+
+
 def _current_as_of() -> Select[Any]:
     """Ids of the versions that were current at `:as_of`: the best of those recorded by then
     and not withdrawn then."""
@@ -80,7 +94,12 @@ def _current_as_of() -> Select[Any]:
             func.row_number()
             .over(
                 partition_by=(Observation.series_id, Observation.period),
-                order_by=(_RANK.desc(), Observation.published.desc(), Observation.value.desc()),
+                order_by=(
+                    _reviewed_as_of().desc(),
+                    _RANK.desc(),
+                    Observation.published.desc(),
+                    Observation.value.desc(),
+                ),
             )
             .label("rn"),
         )
@@ -298,6 +317,9 @@ async def _sources(
                 "extractor_version": row[9],
                 "doubts": row[10].split(),
                 "confidence": row[11],
+                "reviewed_by": row[12],
+                "reviewed_at": row[13],
+                "review_action": row[14],
             }
         )
     return found
@@ -329,6 +351,9 @@ def _sources_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
             Provenance.extractor_version,
             Provenance.doubts,
             Provenance.confidence,
+            Provenance.reviewed_by,
+            Provenance.reviewed_at,
+            Provenance.review_action,
         )
         .join(SourceDocument, SourceDocument.id == Provenance.document_id)
         .where(where)

@@ -223,6 +223,9 @@ def _point(item: dict[str, Any]) -> dict[str, Any]:
                 "label": source["label"],
                 "doubts": source["doubts"],
                 "confidence": source["confidence"],
+                "reviewed_by": source["reviewed_by"],
+                "reviewed_at": source["reviewed_at"],
+                "review_action": source["review_action"],
             }
             for source in item["sources"]
         ],

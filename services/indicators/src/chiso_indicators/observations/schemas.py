@@ -7,7 +7,12 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chiso_shared.facts import DoubtCode, Fact, confidence_field, doubts_field
+from chiso_shared.facts import DoubtCode, Fact, ReviewAction, confidence_field, doubts_field
+from chiso_shared.series import (
+    review_action_field,
+    reviewed_at_field,
+    reviewed_by_field,
+)
 from chiso_shared.times import UtcDatetime
 
 T = TypeVar("T")
@@ -105,6 +110,9 @@ SOURCE_EXAMPLE: dict[str, Any] = {
     "extractor_version": "0.7.0",
     "doubts": ["period_from_report"],
     "confidence": 0.85,
+    "reviewed_by": None,
+    "reviewed_at": None,
+    "review_action": None,
 }
 
 
@@ -121,6 +129,9 @@ class SourceOut(BaseModel):
     extractor_version: str | None
     doubts: list[DoubtCode] = doubts_field()
     confidence: float = confidence_field()
+    reviewed_by: str | None = reviewed_by_field()
+    reviewed_at: datetime | None = reviewed_at_field()
+    review_action: ReviewAction | None = review_action_field()
 
 
 class ObservationQuery(BaseModel):

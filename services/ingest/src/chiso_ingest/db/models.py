@@ -1,11 +1,24 @@
-"""The ingest database: documents, the job queue, extracted facts and the delivery outbox."""
+"""The ingest database: documents, the job queue, extracted facts, people's reviews of them
+and the delivery outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiso_shared.db import Base, UtcTimestamp, new_metadata, utcnow
@@ -36,6 +49,8 @@ class Document(IngestBase):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     extractor_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fact_count: Mapped[int] = mapped_column(Integer, default=0)
+    # who sent it: the gateway's client id (set by the gateway, whatever the body says)
+    uploaded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
@@ -64,6 +79,11 @@ class Job(IngestBase):
 
 
 class StoredFact(IngestBase):
+    """A fact as the extractor read it (`data`, GUIDELINE JSON); reviews never change it.
+
+    `confidence`, `doubt_count` and `scope` repeat fields of `data` as columns, so the review
+    queue is ordered and filtered by the database."""
+
     __tablename__ = "facts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -71,6 +91,46 @@ class StoredFact(IngestBase):
     extractor_version: Mapped[str] = mapped_column(String(64))
     start: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float, default=1.0, server_default=sql_text("1.0"))
+    doubt_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    scope: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class Review(IngestBase):
+    """A person's word on the fact at one span of a document: accept, correct, reject, or add
+    one the extractor missed.
+
+    A span is (document, start): no two facts of one extraction share a start. Reviews of a
+    span form a chain: each names the review it `supersedes` (unique, so two reviews racing
+    for the same predecessor cannot both be stored), and the current review of a span is the
+    one no other supersedes. The document's effective facts are its current extractor
+    version's facts with the current reviews applied (`chiso_ingest.reviews.effective`).
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        Index("ix_reviews_span", "document_id", "start"),
+        CheckConstraint('0 <= start AND start <= "end"', name="span"),
+        CheckConstraint("action IN ('accept', 'correct', 'reject', 'add')", name="action"),
+        # the fact as reviewed, absent exactly when it was rejected
+        CheckConstraint("(fact IS NULL) = (action = 'reject')", name="fact"),
+        # the effective fact it replaced, absent exactly when it was added
+        CheckConstraint("(before IS NULL) = (action = 'add')", name="before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(8))
+    fact: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
+    supersedes: Mapped[int | None] = mapped_column(
+        ForeignKey("reviews.id"), nullable=True, unique=True
+    )
 
 
 class OutboxMessage(IngestBase):

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -19,12 +19,17 @@ from chiso_ingest.documents.schemas import (
     DocumentFacts,
     DocumentIn,
     DocumentLayout,
+    DocumentList,
     DocumentMetadata,
     DocumentOut,
+    DocumentStatus,
+    DocumentSummary,
     LayoutRegion,
     Reextraction,
 )
 from chiso_ingest.formats import media_type_of, read_document
+from chiso_ingest.paging import page_size
+from chiso_ingest.reviews.service import effective_facts, reviewed_counts
 from chiso_ingest.settings import Settings, limits_of
 from chiso_shared.errors import (
     BadRequest,
@@ -59,6 +64,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                         "published": {"type": "string", "examples": ["2023-12-25"]},
                         "scope": {"type": "string", "examples": ["VN-38"]},
                         "issuer": {"type": "string"},
+                        "uploaded_by": {"type": "string", "examples": ["ch_3f9a1c"]},
                     },
                 }
             },
@@ -190,6 +196,44 @@ def _validated(model: type[M], payload: Any) -> M:
         ) from exc
 
 
+@router.get(
+    "",
+    response_model=DocumentList,
+    summary="Documents, newest first, with their status and how many facts were reviewed",
+    responses=problem_responses(400, 422),
+)
+async def list_documents(
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, examples=[50])] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    status: Annotated[DocumentStatus | None, Query(examples=["delivered"])] = None,
+) -> DocumentList:
+    size = page_size(limit, settings)
+    documents, next_cursor = await service.newest(session, limit=size, cursor=cursor, status=status)
+    counts = await reviewed_counts(session, [document.id for document in documents])
+    return DocumentList(
+        items=[
+            DocumentSummary(
+                id=document.id,
+                filename=document.filename,
+                title=document.title,
+                status=document.status,
+                fact_count=document.fact_count,
+                reviewed_count=counts.get(document.id, 0),
+                uploaded_by=document.uploaded_by,
+                scope=document.scope,
+                published=document.published,
+                extractor_version=document.extractor_version,
+                created_at=document.created_at,
+                updated_at=document.updated_at,
+            )
+            for document in documents
+        ],
+        next_cursor=next_cursor,
+    )
+
+
 @router.post(
     "/reextract",
     status_code=202,
@@ -233,16 +277,16 @@ async def get_document(
 @router.get(
     "/{document_id}/facts",
     response_model=DocumentFacts,
-    summary="The facts extracted from a document, with spans",
+    summary="The facts of a document, with spans: the extractor's, with reviews applied",
     responses=problem_responses(404),
 )
 async def get_facts(session: SessionDep, document_id: DocumentId) -> DocumentFacts:
     document = await service.get(session, document_id)
-    facts = await service.facts_of(session, document)
+    facts = await effective_facts(session, document)
     return DocumentFacts(
         document_id=document.id,
         extractor_version=document.extractor_version,
-        facts=[Fact.model_validate(row.data) for row in facts],
+        facts=[Fact.model_validate(data) for data in facts],
     )
 
 

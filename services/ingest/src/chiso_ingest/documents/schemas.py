@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,6 +36,12 @@ class DocumentMetadata(BaseModel):
         examples=["VN-38"],
     )
     issuer: str | None = Field(default=None, max_length=500)
+    uploaded_by: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Who sent the document; the gateway sets its client's id here.",
+        examples=["ch_3f9a1c"],
+    )
 
     @field_validator("scope", mode="after")
     @classmethod
@@ -127,6 +133,7 @@ class DocumentOut(BaseModel):
                     "error": None,
                     "extractor_version": "0.7.0",
                     "fact_count": 96,
+                    "uploaded_by": "ch_3f9a1c",
                     "created_at": "2026-11-26T08:00:00Z",
                     "updated_at": "2026-11-26T08:00:03Z",
                     "job": {
@@ -155,6 +162,7 @@ class DocumentOut(BaseModel):
     error: str | None
     extractor_version: str | None
     fact_count: int
+    uploaded_by: str | None = Field(default=None, description="Who sent it (a client id).")
     created_at: datetime
     updated_at: datetime
     job: JobState | None = Field(default=None, description="The latest extraction job.")
@@ -163,7 +171,54 @@ class DocumentOut(BaseModel):
 class DocumentFacts(BaseModel):
     document_id: str
     extractor_version: str | None
-    facts: list[Fact]
+    facts: list[Fact] = Field(
+        description="The effective facts: the extractor's, with people's reviews applied (a "
+        "reviewed fact carries `review`; a rejected one is left out)."
+    )
+
+
+DOCUMENT_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+    "filename": "thanh-hoa-2023.docx",
+    "title": "Báo cáo tổng kết năm 2023",
+    "status": "delivered",
+    "fact_count": 96,
+    "reviewed_count": 3,
+    "uploaded_by": "ch_3f9a1c",
+    "scope": "VN-38",
+    "published": "2023-12-20",
+    "extractor_version": "0.7.0",
+    "created_at": "2026-11-26T08:00:00Z",
+    "updated_at": "2026-11-26T08:00:03Z",
+}
+
+
+class DocumentSummary(BaseModel):
+    """A document in the list: what it is, where it stands, how much of it was reviewed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DOCUMENT_SUMMARY_EXAMPLE]})
+
+    id: str
+    filename: str
+    title: str | None
+    status: DocumentStatus
+    fact_count: int = Field(description="Facts the current extractor version read.")
+    reviewed_count: int = Field(description="Spans whose current review is any action.")
+    uploaded_by: str | None
+    scope: str | None
+    published: str | None
+    extractor_version: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [DOCUMENT_SUMMARY_EXAMPLE], "next_cursor": None}]}
+    )
+
+    items: list[DocumentSummary] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="The `cursor` of the next page, if any.")
 
 
 class LayoutRegion(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,9 @@ from chiso_ingest.db.models import Document, Job, StoredFact
 from chiso_ingest.documents.schemas import DocumentMetadata, DocumentOut, JobState
 from chiso_ingest.formats import Parsed
 from chiso_shared.db import utcnow
-from chiso_shared.errors import NotFound
+from chiso_shared.errors import BadRequest, FieldError, NotFound
+from chiso_shared.pagination import decode_cursor, encode_cursor
+from chiso_shared.times import as_utc
 
 
 def content_hash(text: str) -> str:
@@ -49,6 +52,7 @@ async def accept(
         published=metadata.published,
         scope=metadata.scope,
         issuer=metadata.issuer,
+        uploaded_by=metadata.uploaded_by,
         status="queued",
     )
     try:
@@ -73,7 +77,27 @@ async def get(session: AsyncSession, document_id: str) -> Document:
     return document
 
 
+async def lock(session: AsyncSession, document_id: str) -> Document:
+    """The document, locked until the transaction ends (404 if there is none).
+
+    Reviews and the worker's diff both read the document's facts and reviews and write the
+    differences to the outbox; a write to the document row first (a row lock on PostgreSQL,
+    the write lock on SQLite) makes them take turns, each reading what the other committed."""
+    locked = await session.execute(
+        update(Document).where(Document.id == document_id).values(updated_at=utcnow())
+    )
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotFound(
+            f"Không có tài liệu mã {document_id!r}. / No document with id {document_id!r}.",
+            code="ingest.unknown_document",
+        )
+    document = await session.get(Document, document_id, populate_existing=True)
+    assert document is not None
+    return document
+
+
 async def facts_of(session: AsyncSession, document: Document) -> list[StoredFact]:
+    """The facts the document's current extractor version read (no review applied)."""
     query = (
         select(StoredFact)
         .filter_by(document_id=document.id, extractor_version=document.extractor_version)
@@ -115,6 +139,7 @@ def to_out(document: Document, job: JobState | None = None) -> DocumentOut:
         error=document.error,
         extractor_version=document.extractor_version,
         fact_count=document.fact_count,
+        uploaded_by=document.uploaded_by,
         created_at=document.created_at,
         updated_at=document.updated_at,
         job=job,
@@ -144,3 +169,51 @@ async def reextract(
         session.add(Job(document_id=document.id))
     await session.flush()
     return [document.id for document in documents]
+
+
+async def newest(
+    session: AsyncSession, *, limit: int, cursor: str | None, status: str | None
+) -> tuple[list[Document], str | None]:
+    """A page of documents, newest first, and the cursor of the next page."""
+    query = select(Document).order_by(Document.created_at.desc(), Document.id.desc())
+    if status is not None:
+        query = query.where(Document.status == status)
+    if cursor:
+        created, document_id = _position(cursor)
+        query = query.where(
+            or_(
+                Document.created_at < created,
+                and_(Document.created_at == created, Document.id < document_id),
+            )
+        )
+    rows = list((await session.scalars(query.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
+    return rows[:limit], next_cursor
+
+
+def _position(cursor: str) -> tuple[datetime, str]:
+    created, document_id = decode_cursor(cursor, kinds=(str, str), code="ingest.bad_cursor")
+    return cursor_time(created), document_id
+
+
+def cursor_time(text: str) -> datetime:
+    """A time this service wrote into a cursor (ISO, with its offset), or a 400: a cursor is
+    client input."""
+    try:
+        when = datetime.fromisoformat(text)
+        if when.tzinfo is not None:
+            return as_utc(when)
+    except ValueError:
+        pass
+    raise bad_cursor()
+
+
+def bad_cursor() -> BadRequest:
+    return BadRequest(
+        "Con trỏ trang không do dịch vụ này cấp. / The cursor is not one this service issued.",
+        code="ingest.bad_cursor",
+        errors=[FieldError(field="query.cursor", message="invalid cursor")],
+    )

@@ -1,0 +1,224 @@
+"""Reviews of extracted facts (scope `facts:review`), forwarded to ingest.
+
+The reviewer is the calling client, whatever the body says; each review is audited with its
+document and review id (the audit row's `subject`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from chiso_gateway.auth.tokens import Principal
+from chiso_gateway.deps import IngestDep, require
+from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.upstream import upstream_path
+from chiso_gateway.views.documents import DocumentId, paged
+from chiso_shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1", tags=["reviews"])
+Reviewer = Annotated[Principal, Depends(require("facts:review"))]
+NDJSON = "application/x-ndjson"
+
+FACT_EXAMPLE: dict[str, Any] = {
+    "doc": "thanh-hoa-2023.txt",
+    "start": 1170,
+    "end": 1179,
+    "text": "2.980.000",
+    "value": 2980000,
+    "unit": "count",
+    "item": "thuê bao",
+    "role": "level",
+    "basis": None,
+    "of": None,
+    "max": None,
+    "period": "2023",
+    "status": "estimate",
+    "indicator": "telecom.subscribers.total",
+    "scope": "VN-38",
+    "label": "Tổng số thuê bao trên toàn mạng",
+    "doubts": ["period_from_report"],
+    "confidence": 0.85,
+}
+REVIEW_EXAMPLE: dict[str, Any] = {
+    "id": 12,
+    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+    "action": "correct",
+    "start": 1170,
+    "end": 1179,
+    "reviewer": "ch_3f9a1c",
+    "reviewed_at": "2026-12-07T09:30:00Z",
+    "note": "Số liệu đúng theo phụ lục 2.",
+    "before": FACT_EXAMPLE,
+    "after": {
+        **FACT_EXAMPLE,
+        "value": 2990000,
+        "doubts": [],
+        "confidence": 1.0,
+        "review": {"action": "correct", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"},
+    },
+}
+
+
+class ReviewRequest(BaseModel):
+    """A review as a client sends it; the gateway adds the reviewer (the client's id)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "correct", "start": 1170, "end": 1179, "changes": {"value": 2990000}},
+                {"action": "accept", "start": 1170, "end": 1179},
+                {
+                    "action": "reject",
+                    "start": 1170,
+                    "end": 1179,
+                    "note": "Số thứ tự, không phải số liệu.",
+                },
+                {
+                    "action": "add",
+                    "start": 2040,
+                    "end": 2043,
+                    "fact": {"value": 310, "unit": "count", "period": "2023"},
+                },
+            ]
+        }
+    )
+
+    action: Literal["accept", "correct", "reject", "add"] = Field(
+        description="accept the fact at `start`, correct fields of it (`changes`), reject it, "
+        "or add a fact the extractor missed at `start`..`end` (`fact`: value, unit, period "
+        "required)."
+    )
+    start: int = Field(ge=0, description="The span's start, an offset into the document text.")
+    end: int = Field(ge=0, description="The span's end (exclusive).")
+    changes: dict[str, Any] | None = Field(
+        default=None,
+        description="For correct: any of value, unit, role, basis, of, max, period, status, "
+        "indicator, scope, item, label.",
+    )
+    fact: dict[str, Any] | None = Field(default=None, description="For add: the fact's fields.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post(
+    "/documents/{document_id}/reviews",
+    status_code=201,
+    response_model=Envelope[dict[str, Any]],
+    summary="Accept, correct or reject a fact, or add one the extractor missed",
+    description="The reviewed fact wins over any machine reading of the value and survives "
+    "re-extraction; indicators serves it with `reviewed_by`. Needs `facts:review`.",
+    responses={
+        201: {
+            "content": {
+                "application/json": {"example": {"data": REVIEW_EXAMPLE, "meta": {}, "links": {}}}
+            }
+        },
+        **problem_responses(400, 401, 403, 404, 409, 422, 429, 502, 504),
+    },
+)
+async def post_review(
+    request: Request,
+    ingest: IngestDep,
+    principal: Reviewer,
+    document_id: DocumentId,
+    body: ReviewRequest,
+) -> Envelope[dict[str, Any]]:
+    subject = f"document:{document_id}"
+    request.state.audit_subject = subject  # a refused review is audited with its document
+    sent = {**body.model_dump(mode="json", exclude_unset=True), "reviewer": principal.client_id}
+    path = upstream_path("v1", "documents", document_id, "reviews")
+    review = (await ingest.request("POST", path, json=sent)).json()
+    request.state.audit_subject = f"{subject} review:{review['id']}"
+    return Envelope(
+        data=review,
+        links={"history": str(request.url_for("review_history", document_id=document_id))},
+    )
+
+
+@router.get(
+    "/documents/{document_id}/reviews",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="Every review of a document, oldest first",
+    responses={
+        **example({"data": [REVIEW_EXAMPLE], "meta": {"count": 1}, "links": {}}),
+        **problem_responses(400, 401, 403, 404, 429, 502, 504),
+    },
+)
+async def review_history(
+    request: Request, ingest: IngestDep, _principal: Reviewer, document_id: DocumentId
+) -> Envelope[list[dict[str, Any]]]:
+    path = upstream_path("v1", "documents", document_id, "reviews")
+    items = (await ingest.request("GET", path)).json()["items"]
+    return Envelope(data=items, meta={"count": len(items)}, links={"self": str(request.url)})
+
+
+QUEUE_EXAMPLE = {
+    "data": [
+        {
+            "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+            "filename": "thanh-hoa-2023.txt",
+            "fact": FACT_EXAMPLE,
+        }
+    ],
+    "meta": {"count": 1, "next_cursor": None},
+    "links": {"self": "https://api.example/v1/reviews/queue?scope=VN-38", "next": None},
+}
+OptionalDocument = Annotated[
+    str | None, Query(max_length=36, examples=["6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10"])
+]
+
+
+@router.get(
+    "/reviews/queue",
+    response_model=Envelope[list[dict[str, Any]]],
+    summary="Facts no one has reviewed yet, most doubtful first",
+    description="Lowest confidence first, then most doubts, then the newest document, then "
+    "the span's start. `scope` keeps the facts of an area and of the documents filed for it.",
+    responses={**example(QUEUE_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
+)
+async def review_queue(
+    request: Request,
+    ingest: IngestDep,
+    _principal: Reviewer,
+    limit: Annotated[int | None, Query(ge=1, le=500, examples=[50])] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    scope: Annotated[str | None, Query(pattern=r"^(VN(-\d{2})?|sub)$", examples=["VN-38"])] = None,
+    document_id: OptionalDocument = None,
+) -> Envelope[list[dict[str, Any]]]:
+    params = {"limit": limit, "cursor": cursor, "scope": scope, "document_id": document_id}
+    given = {name: value for name, value in params.items() if value is not None}
+    response = await ingest.request("GET", "/v1/reviews/queue", params=given)
+    return paged(request, response.json())
+
+
+@router.get(
+    "/reviews/export",
+    summary="The reviewed facts as GUIDELINE JSONL, one fact per line",
+    description="Facts people accepted, corrected or added and that still stand; `doc` is the "
+    "document's file name. A file (`application/x-ndjson`), not an envelope.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                NDJSON: {
+                    "example": '{"doc": "thanh-hoa-2023.txt", "start": 1170, "end": 1179, '
+                    '"text": "2.980.000", "value": 2990000, "unit": "count", ...}\n'
+                }
+            }
+        },
+        **problem_responses(400, 401, 403, 404, 429, 502, 504),
+    },
+)
+async def review_export(
+    ingest: IngestDep, _principal: Reviewer, document_id: OptionalDocument = None
+) -> Response:
+    params = {} if document_id is None else {"document_id": document_id}
+    response = await ingest.request("GET", "/v1/reviews/export", params=params)
+    return Response(
+        response.content,
+        media_type=NDJSON,
+        headers={"Content-Disposition": 'attachment; filename="reviewed-facts.jsonl"'},
+    )
