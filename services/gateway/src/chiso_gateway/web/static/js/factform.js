@@ -71,7 +71,8 @@ function controls(fact, catalogue, areas) {
 function read(form) {
   const values = {};
   for (const name of FIELDS) {
-    const raw = form.elements[name].value.trim();
+    // namedItem: `elements.item` is the collection's method, not the field named "item".
+    const raw = form.elements.namedItem(name).value.trim();
     if (NUMBER_FIELDS.includes(name)) values[name] = raw === '' ? null : Number(raw);
     else values[name] = raw === '' ? null : raw;
   }
@@ -112,7 +113,7 @@ export async function openFactForm({ title, intro, fact, submit, submitLabel }) 
     const values = read(form);
     if (values.value === null || Number.isNaN(values.value)) {
       clear(problems, h('p', { class: 'form-error', role: 'alert' }, t('fact.value_needed')));
-      form.elements.value.focus();
+      form.elements.namedItem('value').focus();
       return;
     }
     const button = form.querySelector('button[type=submit]');
@@ -128,5 +129,5 @@ export async function openFactForm({ title, intro, fact, submit, submitLabel }) 
   });
   document.getElementById('form-dialog-title').textContent = title;
   clear(document.getElementById('form-dialog-body'), form);
-  openDialog(dialog, form.elements.value);
+  openDialog(dialog, form.elements.namedItem('value'));
 }
