@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chiso.admin import create_client, gateway_settings
@@ -31,7 +31,7 @@ from chiso_gateway.main import create_app as create_gateway
 from chiso_gateway.settings import Settings as GatewaySettings
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
-from tests.browser import OfflinePage
+from tests.browser import OfflinePage, is_local
 from tests.support import free_port, serving
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,8 @@ class Shots:
 
     def take(self, page: Page, name: str, *, full_page: bool = True) -> None:
         path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
+        # The passing notice (a toast) would sit over whatever is under it in the picture.
+        page.evaluate("document.getElementById('notice').classList.remove('shown')")
         page.screenshot(path=str(path), full_page=full_page)
         self.taken.append(path)
 
@@ -224,11 +226,36 @@ def review_routes(url: str) -> bool:
     return httpx.get(url + "/v1/reviews/queue").status_code != 404
 
 
+@pytest.fixture
+def vietnamese_page(browser: Browser) -> Iterator[OfflinePage]:
+    """`offline_page` in a browser set to Vietnamese (vi-VN), as an officer's is: the file
+    and date controls the page leaves to the browser speak Vietnamese in the screenshots."""
+    context = browser.new_context(
+        service_workers="block", locale="vi-VN", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    offline = OfflinePage(page)
+
+    def guard(route: Route, request: Request) -> None:
+        if is_local(request.url):
+            route.continue_()
+        else:
+            offline.outside.append(request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", guard)
+    page.on("pageerror", lambda error: offline.errors.append(str(error)))
+    try:
+        yield offline
+    finally:
+        context.close()
+
+
 def test_officer_uploads_traces_and_corrects(
-    offline_page: OfflinePage, officer: Officer, shots: Shots, tmp_path: Path
+    vietnamese_page: OfflinePage, officer: Officer, shots: Shots, tmp_path: Path
 ) -> None:
+    offline_page = vietnamese_page
     page = offline_page.page
-    page.set_viewport_size({"width": 1280, "height": 900})
     page.set_default_timeout(30_000)
     blocked = csp_violations(page)
     try:
@@ -271,13 +298,13 @@ def test_officer_uploads_traces_and_corrects(
 
         page.set_viewport_size({"width": 390, "height": 844})
         page.locator("h1").scroll_into_view_if_needed()
-        shots.take(page, "dashboard-phone")
+        shots.take(page, "dashboard-phone", full_page=False)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
 
         page.get_by_role("button", name="Switch to English").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("h1")).to_have_text("Dashboard: Thanh Hoa")
-        shots.take(page, "dashboard-phone-english")
+        shots.take(page, "dashboard-phone-english", full_page=False)
         assert (offline_page.outside, offline_page.errors, blocked) == ([], [], [])
     finally:
         shots.publish()
