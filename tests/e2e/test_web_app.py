@@ -61,6 +61,7 @@ REPORTS = {
     ),
 }
 CORRECTED = 3_535_000
+ADDED = 3_342_000  # 2021's total, which a reviewer adds from the number "2021" stands beside
 CHART = f'figure[data-indicator="{SUBSCRIBERS}"] canvas'
 # The chart's labels and values, read from Chart.js itself.
 CHART_DATA = """(selector) => {
@@ -296,6 +297,10 @@ def test_officer_uploads_traces_and_corrects(
         expect(card.locator(".value")).to_have_text("3.535.000")
         shots.take(page, "dashboard-after-review")
 
+        add_missed_fact(page, shots)
+        data = wait_for_chart(page, [ADDED, 3_412_500, CORRECTED])
+        assert data["labels"] == ["2021", "2022", "2023"]
+
         page.set_viewport_size({"width": 390, "height": 844})
         page.locator("h1").scroll_into_view_if_needed()
         shots.take(page, "dashboard-phone", full_page=False)
@@ -336,6 +341,47 @@ def open_document(page: Page, shots: Shots) -> None:
     shots.take(page, "document-view", full_page=False)
     page.keyboard.press("Escape")
     expect(tip).to_be_hidden()
+
+
+# Select the first "2021" of the document's text, as a reviewer's mouse or finger would.
+SELECT_2021 = """() => {
+  const text = document.getElementById('doc-text');
+  const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf('2021');
+    if (at >= 0) {
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + 4);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      return;
+    }
+  }
+}"""
+
+
+def add_missed_fact(page: Page, shots: Shots) -> None:
+    """A reviewer selects a number the extractor left (a year) and adds a fact for it."""
+    page.goto(page.url.split("#")[0] + "#/documents")
+    page.get_by_role("link", name="thanh-hoa-2022.txt").click()
+    expect(page.locator("#doc-text .fact").first).to_be_visible()
+    add = page.get_by_role("button", name="Thêm số liệu")
+    expect(add).to_be_disabled()  # nothing selected yet
+    page.evaluate(SELECT_2021)
+    add.click()
+    form = page.locator("#form-dialog")
+    expect(form.get_by_label("Giá trị")).to_have_value("2021")  # read from the selection
+    form.get_by_label("Giá trị").fill(str(ADDED))
+    form.get_by_label("Kỳ", exact=True).fill("2021")
+    form.get_by_label("Chỉ tiêu").select_option(SUBSCRIBERS)
+    shots.take(page, "document-add-fact", full_page=False)
+    form.get_by_role("button", name="Thêm số liệu").click()
+    expect(form).to_be_hidden()
+    added = page.locator("#doc-text .fact.reviewed")
+    expect(added).to_have_text("2021")
+    added.click()
+    expect(page.locator("#fact-detail")).to_contain_text("Đã thêm bởi")
 
 
 def test_anonymous_dashboard_keyboard_and_language(
