@@ -232,7 +232,10 @@ def vietnamese_page(browser: Browser) -> Iterator[OfflinePage]:
     """`offline_page` in a browser set to Vietnamese (vi-VN), as an officer's is: the file
     and date controls the page leaves to the browser speak Vietnamese in the screenshots."""
     context = browser.new_context(
-        service_workers="block", locale="vi-VN", viewport={"width": 1280, "height": 900}
+        service_workers="block",
+        locale="vi-VN",
+        viewport={"width": 1280, "height": 900},
+        reduced_motion="reduce",  # no fading notice caught half-way in a screenshot
     )
     page = context.new_page()
     offline = OfflinePage(page)
@@ -304,6 +307,8 @@ def test_officer_uploads_traces_and_corrects(
         page.set_viewport_size({"width": 390, "height": 844})
         page.locator("h1").scroll_into_view_if_needed()
         shots.take(page, "dashboard-phone", full_page=False)
+        page.locator(CHART).scroll_into_view_if_needed()
+        shots.take(page, "dashboard-phone-chart", full_page=False)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
 
         page.get_by_role("button", name="Switch to English").click()
