@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import time
@@ -137,6 +138,8 @@ class Shots:
             return
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
+        for old in target.glob("*.png"):  # a step renamed or gone leaves no stale picture
+            old.unlink()
         for path in self.taken:
             shutil.copy2(path, target / path.name)
 
@@ -153,8 +156,12 @@ def chart_data(page: Page) -> dict[str, Any] | None:
 
 
 def wait_for_chart(page: Page, values: list[float], timeout: float = 60) -> dict[str, Any]:
-    """The subscriber chart once it shows `values`; the dashboard is opened again (as a
-    person would come back to it) until the services have caught up."""
+    """The subscriber chart once it, and the card of its latest value, show `values`; the
+    dashboard is opened again (as a person would come back to it) until the services have
+    caught up (a review reaches indicators a moment after it is saved, maybe between the
+    dashboard's reads)."""
+    latest = f"{values[-1]:,}".replace(",", ".")
+    card = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .value')
     deadline = time.monotonic() + timeout
     while True:
         page.goto(page.url.split("#")[0] + "#/review")
@@ -165,9 +172,10 @@ def wait_for_chart(page: Page, values: list[float], timeout: float = 60) -> dict
                 f"() => ({CHART_DATA})({CHART!r})?.values.length >= {len(values)}", timeout=5000
             )
         data = chart_data(page)
-        if data is not None and data["values"] == values:
+        shown = card.text_content() if card.count() else None
+        if data is not None and data["values"] == values and shown == latest:
             return data
-        assert time.monotonic() < deadline, f"the chart shows {data}, not {values}"
+        assert time.monotonic() < deadline, f"the dashboard shows {data} and {shown}"
         time.sleep(0.5)
 
 
@@ -197,6 +205,15 @@ def upload_reports(page: Page, folder: Path) -> None:
         expect(line).to_have_text("Đã đưa vào số liệu")
 
 
+def download(page: Page, which: str) -> Path:
+    """Press a download button and keep the file the page saves."""
+    with page.expect_download() as started:
+        page.locator(f"[data-download={which}]").click()
+    saved = started.value
+    path = Path(saved.path())
+    return path.rename(path.with_name(saved.suggested_filename))
+
+
 def click_point(page: Page, index: int) -> None:
     page.locator(CHART).scroll_into_view_if_needed()
     point = page.evaluate(POINT_AT, [CHART, index])
@@ -220,6 +237,9 @@ def correct_in_queue(page: Page, shots: Shots) -> None:
     expect(form).to_be_hidden()
     expect(item).to_have_count(0)  # reviewed: it leaves the queue
     shots.take(page, "review-queue-after")
+    exported = download(page, "export").read_text(encoding="utf-8").splitlines()
+    facts = [json.loads(line) for line in exported]
+    assert [(fact["doc"], fact["value"]) for fact in facts] == [("thanh-hoa-2023.txt", CORRECTED)]
 
 
 def review_routes(url: str) -> bool:
@@ -279,6 +299,10 @@ def test_officer_uploads_traces_and_corrects(
         expect(card.locator(".badge")).to_have_text("ước tính")
         expect(card.locator(".reported")).to_contain_text("+3,4%")
         shots.take(page, "dashboard")
+        summary_csv = download(page, "summary-csv")
+        assert summary_csv.name.endswith(".csv")
+        assert "3530000" in summary_csv.read_text(encoding="utf-8-sig")
+        assert download(page, "summary-xlsx").read_bytes()[:2] == b"PK"  # a zip: XLSX
 
         click_point(page, 1)
         trace = page.locator("#trace-dialog")
