@@ -249,8 +249,9 @@ function compareForm(view, rows) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const chosen = [...form.querySelectorAll('input[name=org_units]:checked')].map((box) => box.value);
-    if (!chosen.length) {
-      clear(result, h('p', { class: 'form-error', role: 'alert' }, t('compare.choose')));
+    const most = (await reference.config()).compare_max_org_units;
+    if (!chosen.length || (most && chosen.length > most)) {
+      clear(result, h('p', { class: 'form-error', role: 'alert' }, chosen.length ? t('compare.too_many', { most }) : t('compare.choose')));
       return;
     }
     await showComparison(view, indicator.value, chosen, result).catch(showError);

@@ -108,6 +108,12 @@ async function submitUploads(form, uploads, timers, refresh) {
     form.elements.file.focus();
     return;
   }
+  const most = (await reference.config()).max_upload_bytes;
+  const large = files.filter((file) => most && file.size > most);
+  if (large.length) {
+    notify(t('upload.too_large', { files: large.map((file) => file.name).join(', '), mb: format.number(most / 1048576, 1) }));
+    return;
+  }
   const button = form.querySelector('button[type=submit]');
   button.disabled = true;
   try {
@@ -299,7 +305,7 @@ function factDetail(view, fact, reviewer) {
     h('h2', {}, t('document.fact_heading', { text: fact.text })),
     factList(view, fact),
     doubtsOf(fact),
-    reviewer && view.chars ? reviewButtons(view.id, fact, () => reload()) : null,
+    reviewer ? reviewButtons(view.id, fact, reload) : null,
   ];
 }
 

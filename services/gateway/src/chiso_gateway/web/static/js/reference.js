@@ -18,7 +18,12 @@ export async function config() {
       settings = {};
     }
   }
-  return { anonymous_read: Boolean(settings.anonymous_read), version: settings.version || '' };
+  return {
+    anonymous_read: Boolean(settings.anonymous_read),
+    version: settings.version || '',
+    max_upload_bytes: Number(settings.max_upload_bytes) || 0, // 0: not known, the server says
+    compare_max_org_units: Number(settings.compare_max_org_units) || 0,
+  };
 }
 
 export async function areas() {

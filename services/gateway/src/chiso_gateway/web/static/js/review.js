@@ -114,7 +114,9 @@ function queueItem(view, item) {
   entry.append(
     reviewButtons(item.document_id, fact, () => {
       const next = entry.nextElementSibling || entry.previousElementSibling;
+      const list = entry.parentElement;
       entry.remove();
+      if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
       (next?.querySelector('button') || document.getElementById('main').querySelector('h1'))?.focus();
     }),
   );
