@@ -99,7 +99,9 @@ export function doubtsOf(fact) {
 
 function queueItem(view, item) {
   const { fact } = item;
-  const sentence = h('div', { class: 'sentence-holder' }, h('blockquote', { class: 'sentence' }, h('mark', {}, fact.text)));
+  // Each item's buttons say the same words: the sentence tells a screen reader which fact.
+  const sentenceId = `sentence-${item.document_id}-${fact.start}`;
+  const sentence = h('div', { class: 'sentence-holder', id: sentenceId }, h('blockquote', { class: 'sentence' }, h('mark', {}, fact.text)));
   view.texts(item.document_id).then((chars) => {
     if (chars) clear(sentence, markedSentence(sentenceAround(chars, fact.start, fact.end)));
   });
@@ -111,15 +113,15 @@ function queueItem(view, item) {
     factSummary(fact, view.catalogue),
     doubtsOf(fact),
   );
-  entry.append(
-    reviewButtons(item.document_id, fact, () => {
-      const next = entry.nextElementSibling || entry.previousElementSibling;
-      const list = entry.parentElement;
-      entry.remove();
-      if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
-      (next?.querySelector('button') || document.getElementById('main').querySelector('h1'))?.focus();
-    }),
-  );
+  const buttons = reviewButtons(item.document_id, fact, () => {
+    const next = entry.nextElementSibling || entry.previousElementSibling;
+    const list = entry.parentElement;
+    entry.remove();
+    if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
+    (next?.querySelector('button') || document.getElementById('main').querySelector('h1'))?.focus();
+  });
+  for (const button of buttons.querySelectorAll('button')) button.setAttribute('aria-describedby', sentenceId);
+  entry.append(buttons);
   return entry;
 }
 
