@@ -256,8 +256,9 @@ def clients_create(
     scopes: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: catalog:read, indicators:read, documents:write, audit:read"
-            " (its agency's audit rows), audit:admin (every audit row)."
+            help="Comma-separated: catalog:read, indicators:read, documents:write, facts:review"
+            " (review, correct and export facts), audit:read (its agency's audit rows),"
+            " audit:admin (every audit row)."
         ),
     ],
     org: Annotated[str, typer.Option(help="The client's agency code.")] = "",
