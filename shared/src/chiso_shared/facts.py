@@ -157,36 +157,33 @@ class ReviewMark(BaseModel):
     at: UtcDatetime = Field(description="When the review was made (UTC).")
 
 
+# One fact as the extractor writes it: the example of every schema and route that shows one.
+FACT_EXAMPLE: dict[str, Any] = {
+    "doc": "thanh-hoa-2023.txt",
+    "start": 1170,
+    "end": 1179,
+    "text": "2.980.000",
+    "value": 2980000,
+    "unit": "count",
+    "item": "thuê bao",
+    "role": "level",
+    "basis": None,
+    "of": None,
+    "max": None,
+    "period": "2023",
+    "status": "estimate",
+    "indicator": "telecom.subscribers.total",
+    "scope": "VN-38",
+    "label": "Tổng số thuê bao trên toàn mạng",
+    "doubts": ["period_from_report"],
+    "confidence": 0.85,
+}
+
+
 class Fact(BaseModel):
     """One fact, field for field as the GUIDELINE's extraction output (§3)."""
 
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "examples": [
-                {
-                    "doc": "thanh-hoa-2023.txt",
-                    "start": 1170,
-                    "end": 1179,
-                    "text": "2.980.000",
-                    "value": 2980000,
-                    "unit": "count",
-                    "item": "thuê bao",
-                    "role": "level",
-                    "basis": None,
-                    "of": None,
-                    "max": None,
-                    "period": "2023",
-                    "status": "estimate",
-                    "indicator": "telecom.subscribers.total",
-                    "scope": "VN-38",
-                    "label": "Tổng số thuê bao trên toàn mạng",
-                    "doubts": ["period_from_report"],
-                    "confidence": 0.85,
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [FACT_EXAMPLE]})
 
     doc: str = Field(min_length=1, max_length=512, description="The document's file name.")
     start: int = Field(ge=0, description="Span start, code points into the NFC text.")

@@ -14,6 +14,7 @@ from chiso_gateway.deps import IngestDep, SettingsDep, require
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.upstream import upstream_path
 from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_responses
+from chiso_shared.facts import FACT_EXAMPLE
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 Writer = Annotated[Principal, Depends(require("documents:write"))]
@@ -251,22 +252,9 @@ VIEW_EXAMPLE = {
         "text": "Tổng số thuê bao trên toàn mạng ước đạt 2.980.000 thuê bao.",
         "facts": [
             {
-                "doc": "thanh-hoa-2023.txt",
+                **FACT_EXAMPLE,
                 "start": 40,
                 "end": 49,
-                "text": "2.980.000",
-                "value": 2980000,
-                "unit": "count",
-                "item": "thuê bao",
-                "role": "level",
-                "basis": None,
-                "of": None,
-                "max": None,
-                "period": "2023",
-                "status": "estimate",
-                "indicator": "telecom.subscribers.total",
-                "scope": "VN-38",
-                "label": "Tổng số thuê bao trên toàn mạng",
                 "doubts": [],
                 "confidence": 1.0,
                 "review": {"action": "accept", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"},

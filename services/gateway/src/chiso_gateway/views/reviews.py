@@ -18,31 +18,12 @@ from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.documents import DocumentId, paged
 from chiso_shared.errors import problem_responses
+from chiso_shared.facts import FACT_EXAMPLE
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 Reviewer = Annotated[Principal, Depends(require("facts:review"))]
 NDJSON = "application/x-ndjson"
 
-FACT_EXAMPLE: dict[str, Any] = {
-    "doc": "thanh-hoa-2023.txt",
-    "start": 1170,
-    "end": 1179,
-    "text": "2.980.000",
-    "value": 2980000,
-    "unit": "count",
-    "item": "thuê bao",
-    "role": "level",
-    "basis": None,
-    "of": None,
-    "max": None,
-    "period": "2023",
-    "status": "estimate",
-    "indicator": "telecom.subscribers.total",
-    "scope": "VN-38",
-    "label": "Tổng số thuê bao trên toàn mạng",
-    "doubts": ["period_from_report"],
-    "confidence": 0.85,
-}
 REVIEW_EXAMPLE: dict[str, Any] = {
     "id": 12,
     "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",

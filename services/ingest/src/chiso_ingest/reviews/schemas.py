@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chiso_shared.facts import Basis, Fact, PeriodText, Role, Status, Unit
+from chiso_shared.facts import FACT_EXAMPLE, Basis, Fact, PeriodText, Role, Status, Unit
 from chiso_shared.pagination import INT_MAX
 
 ReviewActionIn = Literal["accept", "correct", "reject", "add"]
 
-FACT_EXAMPLE: dict[str, Any] = Fact.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index,assignment]
+
 REVIEWED_EXAMPLE: dict[str, Any] = {
     **FACT_EXAMPLE,
     "value": 2990000,
