@@ -1,4 +1,5 @@
-"""Vendor pinned npm packages into chiso's Python packages (see scripts/vendor-assets.toml).
+"""Vendor pinned npm packages into chiso's Python packages, and test-only ones under tests/
+(see scripts/vendor-assets.toml).
 
 Every tarball is checked against the sha512 integrity committed in the manifest before a byte
 of it is used, and members are read straight from the archive (never extracted), so a tarball
@@ -25,6 +26,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "scripts" / "vendor-assets.toml"
 REGISTRY = "https://registry.npmjs.org"
+# Where a `test = true` package's files go, and where no shipped package's may.
+TESTS = Path("tests")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Package:
     files: dict[str, str]
     fonts: Fonts | None = None
     patches: tuple[Patch, ...] = ()
+    # Loaded by the tests only (copied under tests/, which no wheel or image contains).
+    test: bool = False
 
     @property
     def tarball_url(self) -> str:
@@ -83,6 +88,7 @@ def load_manifest(path: Path) -> tuple[list[str], list[Package]]:
                 files=dict(entry.get("files", {})),
                 fonts=fonts,
                 patches=tuple(Patch(**patch) for patch in entry.get("patch", [])),
+                test=bool(entry.get("test", False)),
             )
         )
     return list(data["owns"]), packages
@@ -157,6 +163,19 @@ def _font_face(family: str, weight: int, url: str, unicode_range: str) -> str:
     )
 
 
+def check_placement(packages: list[Package]) -> None:
+    """A test asset lives under tests/ and a shipped one never does, so neither can end up
+    where the other belongs (a test tool in the wheel, a served file missing from it)."""
+    for package in packages:
+        targets = list(package.files.values())
+        if package.fonts is not None:
+            targets += [package.fonts.stylesheet, package.fonts.dir]
+        for target in targets:
+            if Path(target).is_relative_to(TESTS) != package.test:
+                where = "under" if package.test else "outside"
+                raise SystemExit(f"{package.name}: {target} must be {where} {TESTS}/")
+
+
 def collect(client: httpx.Client, packages: list[Package]) -> Output:
     output = Output()
     for package in packages:
@@ -210,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     owns, packages = load_manifest(MANIFEST)
+    check_placement(packages)
     options: dict[str, Any] = {"timeout": 60.0, "follow_redirects": True}
     with httpx.Client(**options) as client:
         output = collect(client, packages)

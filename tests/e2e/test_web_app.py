@@ -9,113 +9,38 @@ with `CHISO_UPDATE_SCREENSHOTS=1` they are also copied to docs/screenshots/ for 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import shutil
-import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import Page, expect
 
-from chiso.admin import create_client, gateway_settings
-from chiso.suite import Suite, SuiteConfig
 from chiso_gateway.main import create_app as create_gateway
 from chiso_gateway.settings import Settings as GatewaySettings
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
-from tests.browser import OfflinePage, is_local
+from tests.browser import OfflinePage
+from tests.e2e.support import (
+    CHART,
+    SUBSCRIBERS,
+    Officer,
+    click_point,
+    csp_violations,
+    goto,
+    review_routes,
+    sign_in,
+    upload_reports,
+    wait_for_chart,
+)
 from tests.support import free_port, serving
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBSCRIBERS = "telecom.subscribers.total"
-# Two reports written for this test (figures illustrative), one per year, each with the total
-# subscribers sentence and a few other metrics.
-REPORTS = {
-    "thanh-hoa-2022.txt": (
-        "BÁO CÁO KẾT QUẢ CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH THANH HÓA NĂM 2022\n\n"
-        "I. BƯU CHÍNH, VIỄN THÔNG\n"
-        "Tổng số thuê bao điện thoại trên địa bàn tỉnh năm 2022 đạt 3.412.500 thuê bao, "
-        "tăng 2,1% so với năm 2021. Toàn tỉnh có 6.840 trạm BTS đang hoạt động. Doanh thu "
-        "dịch vụ viễn thông năm 2022 đạt 4.215 tỷ đồng.\n\n"
-        "II. CHÍNH QUYỀN SỐ\n"
-        "Tỷ lệ hồ sơ trực tuyến toàn trình năm 2022 đạt 41,5%.\n"
-    ),
-    "thanh-hoa-2023.txt": (
-        "BÁO CÁO KẾT QUẢ CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH THANH HÓA NĂM 2023\n\n"
-        "I. BƯU CHÍNH, VIỄN THÔNG\n"
-        "Tổng số thuê bao điện thoại trên địa bàn tỉnh năm 2023 ước đạt 3.530.000 thuê bao, "
-        "tăng 3,4% so với năm 2022. Toàn tỉnh có 7.105 trạm BTS đang hoạt động. Doanh thu "
-        "dịch vụ viễn thông năm 2023 ước đạt 4.480 tỷ đồng.\n\n"
-        "II. CHÍNH QUYỀN SỐ\n"
-        "Tỷ lệ hồ sơ trực tuyến toàn trình năm 2023 đạt 52,3%.\n"
-    ),
-}
 CORRECTED = 3_535_000
 ADDED = 3_342_000  # 2021's total, which a reviewer adds from the number "2021" stands beside
-CHART = f'figure[data-indicator="{SUBSCRIBERS}"] canvas'
-# The chart's labels and values, read from Chart.js itself.
-CHART_DATA = """(selector) => {
-  const canvas = document.querySelector(selector);
-  const chart = canvas && window.Chart.getChart(canvas);
-  return chart ? {labels: chart.data.labels, values: chart.data.datasets[0].data} : null;
-}"""
-# Where a point is drawn, in page coordinates, from the chart's own scales.
-POINT_AT = """([selector, index]) => {
-  const canvas = document.querySelector(selector);
-  const chart = window.Chart.getChart(canvas);
-  const box = canvas.getBoundingClientRect();
-  const value = chart.data.datasets[0].data[index];
-  return {x: box.left + chart.scales.x.getPixelForValue(index),
-          y: box.top + chart.scales.y.getPixelForValue(value)};
-}"""
-
-
-@dataclass
-class Officer:
-    url: str
-    client_id: str
-    secret: str
-
-
-@pytest.fixture
-def officer(
-    tmp_path: Path, ingest_db: str, indicators_db: str, gateway_db: str
-) -> Iterator[Officer]:
-    """The three services on free ports, and an officer of Thanh Hóa who may read, upload
-    and review."""
-    config = SuiteConfig(
-        data_dir=tmp_path,
-        gateway_port=free_port(),
-        ingest_port=free_port(),
-        indicators_port=free_port(),
-        database_urls={"ingest": ingest_db, "indicators": indicators_db, "gateway": gateway_db},
-        log_level="INFO",
-        # Re-read the data revision at once, so the dashboard shows a review without waiting.
-        extra_env={"CHISO_GATEWAY_REVISION_CHECK_SECONDS": "0"},
-    )
-    new = create_client(
-        "nguyen-van-a",
-        ["indicators:read", "documents:write", "facts:review"],
-        "stttt-thanh-hoa",
-        gateway_settings(tmp_path, gateway_db),
-        area="VN-38",
-    )
-    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
-    with ThreadPoolExecutor(1) as pool:
-        created = pool.submit(asyncio.run, new).result()
-    with Suite(config, log_dir=tmp_path / "logs"):
-        yield Officer(config.url("gateway"), created.client_id, created.client_secret)
 
 
 class Shots:
@@ -150,61 +75,6 @@ def shots(tmp_path: Path) -> Shots:
     return Shots(Path(configured) if configured else tmp_path / "screenshots")
 
 
-def chart_data(page: Page) -> dict[str, Any] | None:
-    result: dict[str, Any] | None = page.evaluate(CHART_DATA, CHART)
-    return result
-
-
-def wait_for_chart(page: Page, values: list[float], timeout: float = 60) -> dict[str, Any]:
-    """The subscriber chart once it, and the card of its latest value, show `values`; the
-    dashboard is opened again (as a person would come back to it) until the services have
-    caught up (a review reaches indicators a moment after it is saved, maybe between the
-    dashboard's reads)."""
-    latest = f"{values[-1]:,}".replace(",", ".")
-    card = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .value')
-    deadline = time.monotonic() + timeout
-    while True:
-        page.goto(page.url.split("#")[0] + "#/review")
-        page.goto(page.url.split("#")[0] + "#/dashboard/VN-38")
-        # Not there yet: tried again until the deadline.
-        with contextlib.suppress(PlaywrightTimeout):
-            page.wait_for_function(
-                f"() => ({CHART_DATA})({CHART!r})?.values.length >= {len(values)}", timeout=5000
-            )
-        data = chart_data(page)
-        shown = card.text_content() if card.count() else None
-        if data is not None and data["values"] == values and shown == latest:
-            return data
-        assert time.monotonic() < deadline, f"the dashboard shows {data} and {shown}"
-        time.sleep(0.5)
-
-
-def sign_in(page: Page, officer: Officer) -> None:
-    page.get_by_role("button", name="Đăng nhập").first.click()
-    dialog = page.locator("#sign-in-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_label("Mã ứng dụng (client id)").fill(officer.client_id)
-    dialog.get_by_label("Khóa bí mật (client secret)").fill(officer.secret)
-    dialog.get_by_role("button", name="Đăng nhập").click()
-    expect(dialog).to_be_hidden()
-    expect(page.locator("#who")).to_contain_text(officer.client_id)
-
-
-def upload_reports(page: Page, folder: Path) -> None:
-    paths = []
-    for name, text in REPORTS.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    page.goto(page.url.split("#")[0] + "#/documents")
-    page.get_by_label("Tệp báo cáo").set_input_files(paths)
-    page.get_by_role("button", name="Tải lên").click()
-    for name in REPORTS:
-        line = page.locator(f'.upload-line[data-filename="{name}"] [data-status]')
-        expect(line).to_have_attribute("data-status", "delivered", timeout=90_000)
-        expect(line).to_have_text("Đã đưa vào số liệu")
-
-
 def download(page: Page, which: str) -> Path:
     """Press a download button and keep the file the page saves."""
     with page.expect_download() as started:
@@ -214,14 +84,8 @@ def download(page: Page, which: str) -> Path:
     return path.rename(path.with_name(saved.suggested_filename))
 
 
-def click_point(page: Page, index: int) -> None:
-    page.locator(CHART).scroll_into_view_if_needed()
-    point = page.evaluate(POINT_AT, [CHART, index])
-    page.mouse.click(point["x"], point["y"])
-
-
 def correct_in_queue(page: Page, shots: Shots) -> None:
-    page.goto(page.url.split("#")[0] + "#/review")
+    goto(page, "#/review")
     item = page.locator(
         f'.queue-item[data-indicator="{SUBSCRIBERS}"][data-period="2023"][data-role="level"]'
     )
@@ -240,39 +104,6 @@ def correct_in_queue(page: Page, shots: Shots) -> None:
     exported = download(page, "export").read_text(encoding="utf-8").splitlines()
     facts = [json.loads(line) for line in exported]
     assert [(fact["doc"], fact["value"]) for fact in facts] == [("thanh-hoa-2023.txt", CORRECTED)]
-
-
-def review_routes(url: str) -> bool:
-    """Whether this gateway has the review queue (an unknown path answers 404)."""
-    return httpx.get(url + "/v1/reviews/queue").status_code != 404
-
-
-@pytest.fixture
-def vietnamese_page(browser: Browser) -> Iterator[OfflinePage]:
-    """`offline_page` in a browser set to Vietnamese (vi-VN), as an officer's is: the file
-    and date controls the page leaves to the browser speak Vietnamese in the screenshots."""
-    context = browser.new_context(
-        service_workers="block",
-        locale="vi-VN",
-        viewport={"width": 1280, "height": 900},
-        reduced_motion="reduce",  # no fading notice caught half-way in a screenshot
-    )
-    page = context.new_page()
-    offline = OfflinePage(page)
-
-    def guard(route: Route, request: Request) -> None:
-        if is_local(request.url):
-            route.continue_()
-        else:
-            offline.outside.append(request.url)
-            route.abort("blockedbyclient")
-
-    context.route("**/*", guard)
-    page.on("pageerror", lambda error: offline.errors.append(str(error)))
-    try:
-        yield offline
-    finally:
-        context.close()
 
 
 def test_officer_uploads_traces_and_corrects(
@@ -344,21 +175,9 @@ def test_officer_uploads_traces_and_corrects(
         shots.publish()
 
 
-def csp_violations(page: Page) -> list[str]:
-    """What the Content-Security-Policy blocks on the page (nothing should be)."""
-    blocked: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            blocked.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return blocked
-
-
 def open_document(page: Page, shots: Shots) -> None:
     """The 2023 report with its facts marked; a mark's tooltip on keyboard focus."""
-    page.goto(page.url.split("#")[0] + "#/documents")
+    goto(page, "#/documents")
     page.get_by_role("link", name="thanh-hoa-2023.txt").click()
     mark = page.locator(f'#doc-text .fact[data-indicator="{SUBSCRIBERS}"][data-role="level"]')
     expect(mark).to_have_text("3.530.000")
@@ -392,7 +211,7 @@ SELECT_2021 = """() => {
 
 def add_missed_fact(page: Page, shots: Shots) -> None:
     """A reviewer selects a number the extractor left (a year) and adds a fact for it."""
-    page.goto(page.url.split("#")[0] + "#/documents")
+    goto(page, "#/documents")
     page.get_by_role("link", name="thanh-hoa-2022.txt").click()
     expect(page.locator("#doc-text .fact").first).to_be_visible()
     add = page.get_by_role("button", name="Thêm số liệu")

@@ -173,7 +173,10 @@ function follow(id, status, timers, refresh) {
 // ---------------------------------------------------------------- one document, its facts
 
 async function renderView(main, [id]) {
-  const view = { id, catalogue: await reference.indicators(), tip: document.getElementById('fact-tip') };
+  // The tooltip lives in the view, inside <main>: outside every landmark, a screen reader's
+  // landmark navigation would never reach it (axe's `region`).
+  const tip = h('div', { id: 'fact-tip', class: 'fact-tip', role: 'tooltip', hidden: true });
+  const view = { id, catalogue: await reference.indicators(), tip };
   await reference.areas();
   let answer;
   try {
@@ -195,10 +198,13 @@ async function renderView(main, [id]) {
     h('p', { class: 'legend' }, h('span', { class: 'fact sample' }, '123'), ` ${t('document.legend_fact')} `, h('span', { class: 'fact sample reviewed' }, '123'), ` ${t('document.legend_reviewed')} `, h('span', { class: 'fact sample doubtful' }, '123'), ` ${t('document.legend_doubtful')}`),
     reviewer ? reviewerTools(view, add) : null,
     h('div', { class: 'doc-layout' }, text, detail),
+    tip,
   );
   const stop = reviewer ? watchSelection(view, text, add) : () => {};
+  const unwire = wireTip(view);
   return () => {
     stop();
+    unwire();
     hideTip(view);
   };
 }
@@ -249,12 +255,14 @@ function factMark(view, fact, detail, reviewer) {
     { type: 'button', class: classes, dataset: { offset: fact.start, start: fact.start, end: fact.end, indicator: fact.indicator || '', period: fact.period, role: fact.role }, 'aria-describedby': 'fact-tip' },
     fact.text,
   );
-  const show = () => showTip(view, mark, fact);
+  const show = () => {
+    clearTimeout(view.tipTimer);
+    showTip(view, mark, fact);
+  };
   mark.addEventListener('mouseenter', show);
   mark.addEventListener('focus', show);
-  mark.addEventListener('mouseleave', () => document.activeElement !== mark && hideTip(view));
+  mark.addEventListener('mouseleave', () => document.activeElement !== mark && hideSoon(view));
   mark.addEventListener('blur', () => hideTip(view));
-  mark.addEventListener('keydown', (event) => event.key === 'Escape' && hideTip(view));
   mark.addEventListener('click', () => {
     show(); // a tap has no hover: the click shows the tip and pins the details
     for (const other of document.querySelectorAll('.fact[aria-pressed]')) other.removeAttribute('aria-pressed');
@@ -288,6 +296,7 @@ function factList(view, fact) {
 function showTip(view, mark, fact) {
   const tip = view.tip;
   clear(tip, factList(view, fact));
+  view.tipMark = mark;
   tip.hidden = false;
   const box = mark.getBoundingClientRect();
   const width = Math.min(320, window.innerWidth - 16);
@@ -297,7 +306,28 @@ function showTip(view, mark, fact) {
 }
 
 function hideTip(view) {
+  clearTimeout(view.tipTimer);
   view.tip.hidden = true;
+}
+
+// WCAG 1.4.13 (content on hover): the pointer may move from a mark onto its tooltip and
+// stay there to read it, so leaving a mark hides the tip only after a moment, unless the
+// pointer has reached the tip (or another mark) by then.
+const TIP_GRACE_MS = 400;
+
+function hideSoon(view) {
+  clearTimeout(view.tipTimer);
+  view.tipTimer = setTimeout(() => hideTip(view), TIP_GRACE_MS);
+}
+
+/** The tip's own pointer handling, and Escape anywhere to dismiss it (a tip shown by hover
+ * has no focus to take a key); returns what undoes it. */
+function wireTip(view) {
+  view.tip.addEventListener('mouseenter', () => clearTimeout(view.tipTimer));
+  view.tip.addEventListener('mouseleave', () => document.activeElement !== view.tipMark && hideSoon(view));
+  const escape = (event) => event.key === 'Escape' && !view.tip.hidden && hideTip(view);
+  document.addEventListener('keydown', escape);
+  return () => document.removeEventListener('keydown', escape);
 }
 
 function factDetail(view, fact, reviewer) {
