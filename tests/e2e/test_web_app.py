@@ -106,6 +106,15 @@ def correct_in_queue(page: Page, shots: Shots) -> None:
     assert [(fact["doc"], fact["value"]) for fact in facts] == [("thanh-hoa-2023.txt", CORRECTED)]
 
 
+# The y-axis labels of ticks 5,000 apart around 1.3 million (a province's subscribers over two
+# years), from the page's own formatter: each tick its own label.
+NARROW_TICKS = """async () => {
+  const charts = await import('/app/static/js/charts.js');
+  const ticks = [1280000, 1285000, 1290000, 1295000].map((value) => ({value}));
+  return ticks.map((tick, index) => charts.compactTick(tick.value, index, ticks));
+}"""
+
+
 def test_officer_uploads_traces_and_corrects(
     vietnamese_page: OfflinePage, officer: Officer, shots: Shots, tmp_path: Path
 ) -> None:
@@ -125,6 +134,8 @@ def test_officer_uploads_traces_and_corrects(
 
         data = wait_for_chart(page, [3_412_500, 3_530_000])
         assert data["labels"] == ["2022", "2023"]
+        ticks = [label.replace("\u00a0", " ") for label in page.evaluate(NARROW_TICKS)]
+        assert ticks == ["1,28 Tr", "1,285 Tr", "1,29 Tr", "1,295 Tr"]
         card = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"]')
         expect(card.locator(".value")).to_have_text("3.530.000")
         expect(card.locator(".badge")).to_have_text("ước tính")

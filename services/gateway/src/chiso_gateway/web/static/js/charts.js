@@ -18,8 +18,14 @@ function setDefaults() {
   }
 }
 
-function compact(value) {
-  return new Intl.NumberFormat(locale(), { notation: 'compact', maximumFractionDigits: 2 }).format(value);
+/** A y-axis label, short ("1,315 Tr"), with as many significant digits as the ticks' step
+ * needs: a fixed two decimals wrote 1.305.000 and 1.310.000 both as "1,31 Tr". */
+export function compactTick(value, _index, ticks) {
+  const step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : 0;
+  const largest = Math.max(...ticks.map((tick) => Math.abs(tick.value)));
+  const needed = step > 0 && largest > 0 ? Math.ceil(Math.log10(largest / step)) + 1 : 2;
+  const digits = Math.min(8, Math.max(2, needed));
+  return new Intl.NumberFormat(locale(), { notation: 'compact', maximumSignificantDigits: digits }).format(value);
 }
 
 /** A line chart; `onPoint(datasetIndex, index)` when a point is clicked or tapped. */
@@ -32,7 +38,7 @@ export function lineChart(canvas, { labels, datasets, onPoint, format = number }
       responsive: true,
       interaction: { mode: 'nearest', intersect: false, axis: 'x' },
       scales: {
-        y: { ticks: { callback: (value) => compact(value) }, grace: '5%' },
+        y: { ticks: { callback: compactTick }, grace: '5%' },
         x: { offset: labels.length === 1 },
       },
       plugins: {
