@@ -60,7 +60,10 @@ class Reads:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session commits when the route returns, before the response is sent;
+# FastAPI's default ("request") commits after it, so a caller could be told 2xx for a write
+# that then failed to commit, or read the old state right after a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 IngestDep = Annotated[Upstream, Depends(get_ingest)]
 IndicatorsDep = Annotated[Upstream, Depends(get_indicators)]
 CacheDep = Annotated[Cache | None, Depends(get_cache)]

@@ -29,5 +29,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session commits when the route returns, before the response is sent;
+# FastAPI's default ("request") commits after it, so a caller could be told 2xx for a write
+# that then failed to commit, or read the old state right after a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadersDep = Annotated[ReaderSandbox, Depends(get_readers)]
