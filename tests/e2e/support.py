@@ -63,11 +63,16 @@ POINT_AT = """([selector, index]) => {
 }"""
 
 
+# The officer's name in the client register: the page shows it where it would show the id.
+OFFICER_NAME = "Nguyễn Văn An"
+
+
 @dataclass
 class Officer:
     url: str
     client_id: str
     secret: str
+    name: str = OFFICER_NAME
 
 
 @contextlib.contextmanager
@@ -87,7 +92,7 @@ def officer_suite(
         extra_env={"CHISO_GATEWAY_REVISION_CHECK_SECONDS": "0"},
     )
     new = create_client(
-        "nguyen-van-a",
+        OFFICER_NAME,
         ["indicators:read", "documents:write", "facts:review"],
         "stttt-thanh-hoa",
         gateway_settings(tmp_path, gateway_db),
@@ -149,7 +154,10 @@ def sign_in(page: Page, officer: Officer) -> None:
     dialog.get_by_label("Khóa bí mật (client secret)").fill(officer.secret)
     dialog.get_by_role("button", name="Đăng nhập").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator("#who")).to_contain_text(officer.client_id)
+    # The header names the officer (GET /v1/me), the client id in its tooltip.
+    who = page.locator("#who")
+    expect(who).to_have_text(f"Đã đăng nhập: {officer.name}")
+    expect(who).to_have_attribute("title", f"Mã ứng dụng (client id): {officer.client_id}")
 
 
 def upload_reports(page: Page, folder: Path) -> None:

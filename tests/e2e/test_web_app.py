@@ -160,13 +160,14 @@ def test_officer_uploads_traces_and_corrects(
         assert (offline_page.outside, offline_page.errors, blocked) == ([], [], [])
         if not review_routes(officer.url):
             pytest.skip("the gateway has no review routes yet (helper `reviews`): stopped here")
-        open_document(page, shots)
+        open_document(page, shots, officer)
         correct_in_queue(page, shots)
         wait_for_chart(page, [3_412_500, CORRECTED])
         expect(card.locator(".value")).to_have_text("3.535.000")
         shots.take(page, "dashboard-after-review")
+        reviewer_is_named(page, officer)
 
-        add_missed_fact(page, shots)
+        add_missed_fact(page, shots, officer)
         data = wait_for_chart(page, [ADDED, 3_412_500, CORRECTED])
         assert data["labels"] == ["2021", "2022", "2023"]
 
@@ -186,10 +187,16 @@ def test_officer_uploads_traces_and_corrects(
         shots.publish()
 
 
-def open_document(page: Page, shots: Shots) -> None:
-    """The 2023 report with its facts marked; a mark's tooltip on keyboard focus."""
+def open_document(page: Page, shots: Shots, officer: Officer) -> None:
+    """The 2023 report with its facts marked; a mark's tooltip on keyboard focus. The list
+    and the report name the officer who uploaded it, not the client id."""
     goto(page, "#/documents")
-    page.get_by_role("link", name="thanh-hoa-2023.txt").click()
+    row = page.locator("tr", has=page.get_by_role("link", name="thanh-hoa-2023.txt"))
+    expect(row.locator(".person")).to_have_text(officer.name)
+    row.get_by_role("link", name="thanh-hoa-2023.txt").click()
+    uploader = page.locator("dl.meta .person")
+    expect(uploader).to_have_text(officer.name)
+    expect(uploader).to_have_attribute("title", f"Mã ứng dụng (client id): {officer.client_id}")
     mark = page.locator(f'#doc-text .fact[data-indicator="{SUBSCRIBERS}"][data-role="level"]')
     expect(mark).to_have_text("3.530.000")
     mark.focus()
@@ -220,7 +227,26 @@ SELECT_2021 = """() => {
 }"""
 
 
-def add_missed_fact(page: Page, shots: Shots) -> None:
+def reviewer_is_named(page: Page, officer: Officer) -> None:
+    """After the correction, the trace panel and the report's fact say who corrected it: the
+    officer's name, not the client id."""
+    click_point(page, 1)
+    trace = page.locator("#trace-dialog")
+    expect(trace).to_be_visible()
+    source = trace.locator(".trace-version.current .trace-source").first
+    expect(source).to_contain_text(f"Đã sửa bởi {officer.name}")
+    expect(trace).not_to_contain_text(officer.client_id)
+    page.keyboard.press("Escape")
+    expect(trace).to_be_hidden()
+    goto(page, "#/documents")
+    page.get_by_role("link", name="thanh-hoa-2023.txt").click()
+    mark = page.locator(f'#doc-text .fact.reviewed[data-indicator="{SUBSCRIBERS}"]')
+    mark.focus()
+    expect(page.locator("#fact-tip")).to_contain_text(f"Đã sửa bởi {officer.name}")
+    page.keyboard.press("Escape")
+
+
+def add_missed_fact(page: Page, shots: Shots, officer: Officer) -> None:
     """A reviewer selects a number the extractor left (a year) and adds a fact for it."""
     goto(page, "#/documents")
     page.get_by_role("link", name="thanh-hoa-2022.txt").click()
@@ -240,7 +266,7 @@ def add_missed_fact(page: Page, shots: Shots) -> None:
     added = page.locator("#doc-text .fact.reviewed")
     expect(added).to_have_text("2021")
     added.click()
-    expect(page.locator("#fact-detail")).to_contain_text("Đã thêm bởi")
+    expect(page.locator("#fact-detail")).to_contain_text(f"Đã thêm bởi {officer.name}")
 
 
 def test_anonymous_dashboard_keyboard_and_language(

@@ -44,12 +44,18 @@ def gateway_settings(
 
 
 async def new_client(
-    settings: Settings, scopes: list[str], *, tier: str = "standard", org: str = "stttt-test"
+    settings: Settings,
+    scopes: list[str],
+    *,
+    tier: str = "standard",
+    org: str = "stttt-test",
+    name: str = "test",
+    area: str = "",
 ) -> clients.NewClient:
     engine = create_engine(settings.resolved_database_url())
     try:
         async with create_sessionmaker(engine)() as session:
-            created = await clients.create(session, "test", scopes, org=org, tier=tier)
+            created = await clients.create(session, name, scopes, org=org, tier=tier, area=area)
             await session.commit()
     finally:
         await engine.dispose()

@@ -208,8 +208,23 @@ class ReadAccess(_Bearer):
         return cast(Reads, request.state.reads)
 
 
+class AnyScope(_Bearer):
+    """Depends on it for the principal of any valid token, whatever scopes it grants; without
+    a token, the anonymous principal when that tier is on (`GET /v1/me` answers both)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    async def __call__(self, request: Request) -> Principal:
+        token = bearer_token(request)
+        if token is None and (anonymous := await _anonymous(request)) is not None:
+            return anonymous
+        return await authenticate(request, token)
+
+
 def require(scope: str, *alternatives: str) -> BearerScope:
     return BearerScope(scope, *alternatives)
 
 
 IndicatorsReader = Annotated[Reads, Depends(ReadAccess("indicators:read"))]
+Caller = Annotated[Principal, Depends(AnyScope())]

@@ -34,6 +34,7 @@ from chiso_gateway.views.documents import router as documents_router
 from chiso_gateway.views.forward import router as forward_router
 from chiso_gateway.views.indicators import router as indicators_router
 from chiso_gateway.views.insights import router as insights_router
+from chiso_gateway.views.me import router as me_router
 from chiso_gateway.views.reviews import router as reviews_router
 from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(indicators_router)
     app.include_router(health_router(checks))  # type: ignore[arg-type]
     app.include_router(auth_router)
+    app.include_router(me_router)
     app.include_router(documents_router)
     app.include_router(reviews_router)
     app.include_router(catalog_router)

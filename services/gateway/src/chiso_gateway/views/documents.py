@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.deps import IngestDep, SettingsDep, require
 from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.people import people
 from chiso_gateway.upstream import upstream_path
 from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_responses
 from chiso_shared.facts import FACT_EXAMPLE
@@ -192,7 +193,7 @@ LIST_EXAMPLE = {
             "updated_at": "2026-11-26T08:00:03Z",
         }
     ],
-    "meta": {"count": 1, "next_cursor": None},
+    "meta": {"count": 1, "next_cursor": None, "people": {"ch_3f9a1c": "Nguyễn Văn An"}},
     "links": {"self": "https://api.example/v1/documents?limit=50", "next": None},
 }
 
@@ -202,7 +203,9 @@ LIST_EXAMPLE = {
     response_model=Envelope[list[dict[str, Any]]],
     summary="Documents, newest first: status, fact counts, who uploaded them and when",
     description="Needs `documents:write` or `facts:review`. `meta.next_cursor` (and "
-    "`links.next`) give the next page.",
+    "`links.next`) give the next page. `uploaded_by` is the uploader's client id; "
+    "`meta.people` maps each such id to the client's name (an id no longer registered is "
+    "left out).",
     responses={**example(LIST_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
 )
 async def list_documents(
@@ -218,7 +221,9 @@ async def list_documents(
 ) -> Envelope[list[dict[str, Any]]]:
     params = {"limit": limit, "cursor": cursor, "status": status}
     response = await ingest.request("GET", "/v1/documents", params=_given(params))
-    return paged(request, response.json())
+    envelope = paged(request, response.json())
+    envelope.meta["people"] = await people(request, envelope.data)
+    return envelope
 
 
 def _given(params: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +266,7 @@ VIEW_EXAMPLE = {
             }
         ],
     },
-    "meta": {"fact_count": 1},
+    "meta": {"fact_count": 1, "people": {"ch_3f9a1c": "Nguyễn Văn An"}},
     "links": {"self": "https://api.example/v1/documents/6f1c0b9e-.../view"},
 }
 VIEW_FIELDS = (
@@ -282,7 +287,8 @@ VIEW_FIELDS = (
     response_model=Envelope[dict[str, Any]],
     summary="A document to read: its text and every fact in it, with reviews applied",
     description="Needs `indicators:read`, `documents:write` or `facts:review`. Each fact's "
-    "`start`..`end` are offsets into `text`; `review` is null for the extractor's reading.",
+    "`start`..`end` are offsets into `text`; `review` is null for the extractor's reading. "
+    "`meta.people` maps the client ids of the uploader and the reviewers to their names.",
     responses={**example(VIEW_EXAMPLE), **problem_responses(400, 401, 403, 404, 429, 502, 504)},
 )
 async def document_view(
@@ -294,12 +300,12 @@ async def document_view(
         ingest.request("GET", path + "/text"), ingest.request("GET", path + "/facts")
     )
     effective = [{**fact, "review": fact.get("review")} for fact in facts.json()["facts"]]
+    document = {name: status.get(name) for name in VIEW_FIELDS}
     return Envelope(
-        data={
-            "document": {name: status.get(name) for name in VIEW_FIELDS},
-            "text": text.content.decode("utf-8"),
-            "facts": effective,
+        data={"document": document, "text": text.content.decode("utf-8"), "facts": effective},
+        meta={
+            "fact_count": len(effective),
+            "people": await people(request, {"document": document, "facts": effective}),
         },
-        meta={"fact_count": len(effective)},
         links={"self": str(request.url)},
     )

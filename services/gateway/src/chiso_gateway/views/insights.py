@@ -13,6 +13,7 @@ from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
 from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.people import people
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.indicators import all_pages
@@ -49,13 +50,13 @@ SUMMARY_EXAMPLE = {
                     "end": 1179,
                     "doubts": [],
                     "confidence": 1.0,
-                    "reviewed_by": None,
-                    "reviewed_at": None,
+                    "reviewed_by": "ch_3f9a1c",
+                    "reviewed_at": "2026-12-07T09:30:00Z",
                 },
             }
         ],
     },
-    "meta": {"count": 1, "data_revision": 12},
+    "meta": {"count": 1, "people": {"ch_3f9a1c": "Nguyễn Văn An"}, "data_revision": 12},
     "links": {"self": "https://api.example/v1/org-units/VN-46/summary"},
 }
 COMPARE_EXAMPLE = {
@@ -75,9 +76,15 @@ COMPARE_EXAMPLE = {
             }
         ],
     },
-    "meta": {"data_revision": 12},
+    "meta": {"people": {}, "data_revision": 12},
     "links": {"self": "https://api.example/v1/compare?indicator=...&org_units=VN-38,VN-46"},
 }
+
+
+PEOPLE_NOTE = (
+    "A source a person reviewed names them by client id (`reviewed_by`); `meta.people` maps "
+    "each such id to the reviewer's name (an id no longer registered is left out)."
+)
 
 
 def _example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
@@ -147,6 +154,7 @@ async def list_org_units(request: Request, _reads: IndicatorsReader) -> Envelope
     "/org-units/{code}/summary",
     response_model=Envelope[dict[str, Any]],
     summary="A province's key indicators: latest value, change and source",
+    description=PEOPLE_NOTE,
     responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
 )
 async def org_unit_summary(
@@ -170,7 +178,8 @@ async def org_unit_summary(
         data = insights.summary(code, items, reads.settings.summary_indicators, lang)
         if format != "json":
             return download(summary_table(data, lang), format, f"chiso-{code}")
-        meta = {"count": len(data["indicators"])}
+        # Reviewers' names are cached with the answer, like the trace's (views/trace.py).
+        meta = {"count": len(data["indicators"]), "people": await people(request, data)}
         return json_payload(
             Envelope(data=data, meta=meta, links={"self": str(request.url)}), current
         )
@@ -201,6 +210,7 @@ def _org_units(value: str, most: int) -> list[str]:
     "/compare",
     response_model=Envelope[dict[str, Any]],
     summary="One indicator for several provinces, side by side",
+    description=PEOPLE_NOTE,
     responses={
         **_example(COMPARE_EXAMPLE),
         **problem_responses(400, 401, 403, 404, 422, 429, 502, 504),
@@ -236,6 +246,9 @@ async def compare(
         data = insights.compare(definition, codes, items, lang)
         if format != "json":
             return download(compare_table(data, lang), format, f"chiso-{indicator}")
-        return json_payload(Envelope(data=data, links={"self": str(request.url)}), current)
+        meta = {"people": await people(request, data)}  # cached with it, as the summary's
+        return json_payload(
+            Envelope(data=data, meta=meta, links={"self": str(request.url)}), current
+        )
 
     return await cached(request, reads, compute)

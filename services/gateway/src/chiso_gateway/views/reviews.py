@@ -15,6 +15,7 @@ from starlette.responses import Response
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.deps import IngestDep, require
 from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.people import people
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.documents import DocumentId, paged
 from chiso_shared.errors import problem_responses
@@ -42,6 +43,8 @@ REVIEW_EXAMPLE: dict[str, Any] = {
         "review": {"action": "correct", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"},
     },
 }
+
+PEOPLE = {"ch_3f9a1c": "Nguyễn Văn An"}
 
 
 class ReviewRequest(BaseModel):
@@ -90,11 +93,15 @@ class ReviewRequest(BaseModel):
     response_model=Envelope[dict[str, Any]],
     summary="Accept, correct or reject a fact, or add one the extractor missed",
     description="The reviewed fact wins over any machine reading of the value and survives "
-    "re-extraction; indicators serves it with `reviewed_by`. Needs `facts:review`.",
+    "re-extraction; indicators serves it with `reviewed_by`. Needs `facts:review`. "
+    "`meta.people` maps the client ids in the answer (the reviewer, an earlier reviewer in "
+    "`before`) to their names.",
     responses={
         201: {
             "content": {
-                "application/json": {"example": {"data": REVIEW_EXAMPLE, "meta": {}, "links": {}}}
+                "application/json": {
+                    "example": {"data": REVIEW_EXAMPLE, "meta": {"people": PEOPLE}, "links": {}}
+                }
             }
         },
         **problem_responses(400, 401, 403, 404, 409, 422, 429, 502, 504),
@@ -115,6 +122,7 @@ async def post_review(
     request.state.audit_subject = f"{subject} review:{review['id']}"
     return Envelope(
         data=review,
+        meta={"people": await people(request, review)},
         links={"history": str(request.url_for("review_history", document_id=document_id))},
     )
 
@@ -123,8 +131,9 @@ async def post_review(
     "/documents/{document_id}/reviews",
     response_model=Envelope[list[dict[str, Any]]],
     summary="Every review of a document, oldest first",
+    description="`meta.people` maps the reviewers' client ids to their names.",
     responses={
-        **example({"data": [REVIEW_EXAMPLE], "meta": {"count": 1}, "links": {}}),
+        **example({"data": [REVIEW_EXAMPLE], "meta": {"count": 1, "people": PEOPLE}, "links": {}}),
         **problem_responses(400, 401, 403, 404, 429, 502, 504),
     },
 )
@@ -133,7 +142,8 @@ async def review_history(
 ) -> Envelope[list[dict[str, Any]]]:
     path = upstream_path("v1", "documents", document_id, "reviews")
     items = (await ingest.request("GET", path)).json()["items"]
-    return Envelope(data=items, meta={"count": len(items)}, links={"self": str(request.url)})
+    meta = {"count": len(items), "people": await people(request, items)}
+    return Envelope(data=items, meta=meta, links={"self": str(request.url)})
 
 
 QUEUE_EXAMPLE = {

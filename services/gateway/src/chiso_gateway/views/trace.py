@@ -13,6 +13,7 @@ from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader, IngestDep
 from chiso_gateway.envelope import Envelope
 from chiso_gateway.insights import area_name, indicator_label
+from chiso_gateway.people import people
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import Upstream, UpstreamError, upstream_path
 from chiso_gateway.views.indicators import AreaCode, all_pages
@@ -64,7 +65,7 @@ EXAMPLE = {
         "same_value": ["thanh-hoa-2023.txt"],
         "other_value": [],
     },
-    "meta": {"truncated": False, "data_revision": 12},
+    "meta": {"truncated": False, "people": {}, "data_revision": 12},
     "links": {"self": "https://api.example/v1/trace?indicator=...&org_unit=VN-38&period=2023"},
 }
 
@@ -76,7 +77,8 @@ EXAMPLE = {
     description="Every version of one (indicator, area, period) value that stands on a source, "
     "the served (current) one first, each source with the sentence its number was read from; "
     "and which documents report the served value and which another. Sentences are fetched "
-    "for at most TRACE_MAX_SOURCES sources (`meta.truncated` says when some were not).",
+    "for at most TRACE_MAX_SOURCES sources (`meta.truncated` says when some were not). "
+    "`meta.people` maps the sources' `reviewed_by` client ids to the reviewers' names.",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
         **problem_responses(401, 403, 404, 422, 429, 502, 504),
@@ -127,7 +129,9 @@ async def trace_value(
             "versions": shown,
             **trace.agreement(shown),
         }
-        meta = {"truncated": truncated}
+        # The names are cached with the answer: a client renamed in the register shows under
+        # its new name once the entry lapses (CACHE_TTL_SECONDS) or the data changes.
+        meta = {"truncated": truncated, "people": await people(request, shown)}
         envelope: Envelope[dict[str, Any]] = Envelope(
             data=data, meta=meta, links={"self": str(request.url)}
         )

@@ -47,7 +47,7 @@ const SCOPE_NAMES = {
 
 function gate(main, page, reason) {
   const scopes = page.scopes.map((scope) => `${t(SCOPE_NAMES[scope])} (${scope})`).join(t('gate.or'));
-  const text = reason === 'sign-in' ? t('gate.sign_in', { scopes }) : t('gate.scope', { scopes, client: session.clientId() });
+  const text = reason === 'sign-in' ? t('gate.sign_in', { scopes }) : t('gate.scope', { scopes, client: session.displayName() });
   clear(
     main,
     h('h1', {}, t(page.title)),

@@ -2,6 +2,7 @@
 // unwrapped, and every problem+json answer turned into an ApiError with a readable message.
 
 import { k, language, t } from './i18n.js';
+import * as people from './people.js';
 import * as session from './session.js';
 
 // Problems the reader can act on get a sentence of their own; others read by status.
@@ -101,9 +102,15 @@ export async function call(path, { method = 'GET', body, headers: extra, signal 
   return response;
 }
 
-/** The `{data, meta, links}` envelope of a JSON read. */
+/** The `{data, meta, links}` envelope of a JSON read (the names in its `meta.people`
+ * learnt on the way, for the page to show). */
 export async function get(path, options = {}) {
-  return (await call(path, options)).json();
+  return learnt(await (await call(path, options)).json());
+}
+
+function learnt(answer) {
+  people.learn(answer?.meta?.people);
+  return answer;
 }
 
 /** The items of a paged read and the cursor of the next page, whether the envelope's data is
@@ -120,7 +127,7 @@ export async function postJson(path, value) {
     body: JSON.stringify(value),
     headers: { 'Content-Type': 'application/json' },
   });
-  return response.json();
+  return learnt(await response.json());
 }
 
 export function query(path, params) {

@@ -51,9 +51,9 @@ async function submit(event) {
   try {
     const answer = await api.requestToken(clientId, secret.value);
     secret.value = '';
-    session.start(answer, clientId);
+    session.start(answer, clientId, await whoAmI(answer.access_token));
     dialog.close();
-    notify(t('auth.welcome', { client: session.clientId() }));
+    notify(t('auth.welcome', { name: session.displayName() }));
     settle(true);
   } catch (failure) {
     error.replaceChildren(...errorBlock(failure).childNodes); // the box itself is the alert
@@ -64,11 +64,23 @@ async function submit(event) {
   }
 }
 
+/** GET /v1/me with the new token: the name to greet the officer by (the client id is no name
+ * a person knows themselves by). Without it the page goes on with the id. */
+async function whoAmI(accessToken) {
+  try {
+    return (await api.get('/v1/me', { headers: { Authorization: `Bearer ${accessToken}` } })).data;
+  } catch {
+    return {};
+  }
+}
+
 function showState() {
   const who = document.getElementById('who');
   const signedIn = session.signedIn();
   who.hidden = !signedIn;
-  who.textContent = signedIn ? t('auth.signed_in_as', { client: session.clientId() }) : '';
+  who.textContent = signedIn ? t('auth.signed_in_as', { name: session.displayName() }) : '';
+  who.title = signedIn ? t('people.client_id', { client: session.clientId() }) : '';
+  who.dataset.clientId = session.clientId();
   document.getElementById('sign-in').hidden = signedIn;
   document.getElementById('sign-out').hidden = !signedIn;
 }

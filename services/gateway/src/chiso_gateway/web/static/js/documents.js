@@ -8,6 +8,7 @@ import { actionButton, clear, h, notify, pageTitle, showError } from './dom.js';
 import { openFactForm } from './factform.js';
 import * as format from './format.js';
 import { k, t } from './i18n.js';
+import * as people from './people.js';
 import * as reference from './reference.js';
 import { doubtsOf, postReview, reviewButtons } from './review.js';
 import * as session from './session.js';
@@ -76,7 +77,7 @@ function documentRow(doc) {
     h('td', {}, statusBadge(doc.status)),
     h('td', { class: 'number' }, format.number(doc.fact_count)),
     h('td', { class: 'number' }, format.number(doc.reviewed_count ?? 0)),
-    h('td', {}, doc.uploaded_by || '–'),
+    h('td', {}, people.person(doc.uploaded_by)),
     h('td', {}, format.dateTime(doc.created_at)),
   );
 }
@@ -216,7 +217,7 @@ function documentMeta(doc, facts) {
     [t('document.scope'), doc.scope ? reference.areaName(doc.scope) : '–'],
     [t('document.published'), doc.published || '–'],
     [t('document.extractor'), doc.extractor_version || '–'],
-    [t('document.uploaded_by'), doc.uploaded_by || '–'],
+    [t('document.uploaded_by'), people.person(doc.uploaded_by)],
     [t('document.created'), format.dateTime(doc.created_at)],
     [t('document.facts'), format.number(facts.length)],
   ];
@@ -274,7 +275,7 @@ function factMark(view, fact, detail, reviewer) {
 
 function factLines(view, fact) {
   const review = fact.review
-    ? t('document.review_mark', { action: format.reviewName(fact.review.action), who: fact.review.by, when: format.dateTime(fact.review.at) })
+    ? t('document.review_mark', { action: format.reviewName(fact.review.action), who: people.nameOf(fact.review.by), when: format.dateTime(fact.review.at) })
     : t('document.not_reviewed');
   return [
     [t('fact.value'), `${format.withUnit(fact.value, fact.unit)}${fact.item ? ` ${fact.item}` : ''}`],

@@ -1,7 +1,7 @@
 // Who is signed in. The access token lives in this module only, never in storage: a reload
 // asks again (the lead's decision for issue 17).
 
-const state = { token: null, clientId: '', scopes: new Set(), area: '', expiresAt: 0 };
+const state = { token: null, clientId: '', name: '', scopes: new Set(), area: '', expiresAt: 0 };
 let expiryTimer = null;
 const events = new EventTarget();
 
@@ -28,6 +28,16 @@ export function clientId() {
   return state.clientId;
 }
 
+/** The signed-in client's name from the client register (GET /v1/me), '' when unknown. */
+export function name() {
+  return state.name;
+}
+
+/** The name to greet the reader by: the client's name, else its id. */
+export function displayName() {
+  return state.name || state.clientId;
+}
+
 export function area() {
   return state.area;
 }
@@ -36,10 +46,11 @@ export function hasScope(...scopes) {
   return scopes.some((scope) => state.scopes.has(scope));
 }
 
-export function start(answer, clientId) {
+export function start(answer, clientId, me = {}) {
   const payload = claims(answer.access_token);
   state.token = answer.access_token;
   state.clientId = payload.sub || clientId;
+  state.name = me.name || '';
   state.scopes = new Set(String(answer.scope || payload.scope || '').split(/\s+/).filter(Boolean));
   state.area = payload.area || '';
   state.expiresAt = Date.now() + Number(answer.expires_in || 3600) * 1000;
@@ -50,7 +61,7 @@ export function start(answer, clientId) {
 
 export function end(reason = 'signed-out') {
   const was = signedIn();
-  Object.assign(state, { token: null, clientId: '', scopes: new Set(), area: '', expiresAt: 0 });
+  Object.assign(state, { token: null, clientId: '', name: '', scopes: new Set(), area: '', expiresAt: 0 });
   clearTimeout(expiryTimer);
   if (was) events.dispatchEvent(new CustomEvent('change', { detail: reason }));
 }

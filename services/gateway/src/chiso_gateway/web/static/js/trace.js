@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { clear, errorBlock, h, openDialog } from './dom.js';
 import * as format from './format.js';
 import { t } from './i18n.js';
+import * as people from './people.js';
 import * as reference from './reference.js';
 import * as session from './session.js';
 
@@ -38,7 +39,7 @@ function sourceItem(source) {
     source.published ? t('trace.published', { date: source.published }) : null,
     source.extractor_version ? t('trace.extractor', { version: source.extractor_version }) : null,
     source.reviewed_by
-      ? t('trace.reviewed', { action: format.reviewName(source.review_action), who: source.reviewed_by, when: format.dateTime(source.reviewed_at) })
+      ? t('trace.reviewed', { action: format.reviewName(source.review_action), who: people.nameOf(source.reviewed_by), when: format.dateTime(source.reviewed_at) })
       : t('trace.not_reviewed'),
   ].filter(Boolean);
   return h(
