@@ -155,7 +155,11 @@ async def reviewed_trace(gateway: httpx.AsyncClient, headers: dict[str, str]) ->
         answer = await gateway.get("/v1/trace", params=query, headers=headers)
         if answer.status_code == 200:
             body: dict[str, Any] = answer.json()
-            if body["data"]["versions"][0]["sources"][0]["reviewed_by"]:
+            # Read while indicators imports the review, the observations and their sources
+            # may come from either side of it (two statements, two snapshots): a version
+            # without its sources is "not yet", like one whose source is not reviewed.
+            sources = body["data"]["versions"][0]["sources"]
+            if sources and sources[0]["reviewed_by"]:
                 return body
         await asyncio.sleep(0.05)
     raise AssertionError(f"the review did not reach the trace: {answer.text}")
