@@ -5,7 +5,7 @@ client register, with real ingest and indicators services behind the gateway."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,10 @@ from chiso_gateway.db.models import Client
 from chiso_gateway.main import create_app
 from chiso_gateway.people import ids_in
 from chiso_gateway.settings import Settings
-from chiso_ingest.main import create_app as create_ingest
-from chiso_ingest.settings import Settings as IngestSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from tests.gateway.support import bearer, gateway_settings, new_client
 from tests.gateway.test_revocation import revoke_with_cli
-from tests.support import running, serving
+from tests.support import running
 
 REPORT = "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao.\n"
 AN, BINH = "Nguyễn Văn An", "Trần Thị Bình"
@@ -110,15 +108,6 @@ def test_the_ids_of_an_answer_are_found_at_any_depth() -> None:
         "odd": [{"uploaded_by": "x" * 65}, {"reviewer": "ch_\x00"}, {"reviewer": ""}],
     }
     assert ids_in(answer) == {"ch_a", "ch_b", "ch_c", "ch_d", "ch_e"}
-
-
-@pytest.fixture
-def ingest_url(tmp_path: Path, ingest_db: str, indicators_url: str) -> Iterator[str]:
-    settings = IngestSettings(
-        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
-    )
-    with serving(create_ingest(settings)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +16,14 @@ import pytest_asyncio
 
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from chiso_ingest.main import create_app as create_ingest
-from chiso_ingest.settings import Settings as IngestSettings
 from tests.gateway.support import bearer, gateway_settings, new_client
-from tests.support import running, serving
+from tests.support import running
 
 pytestmark = pytest.mark.asyncio
 REPORT = (
     "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao.\n"
     "Số doanh nghiệp bưu chính đang hoạt động: 25."
 )
-
-
-@pytest.fixture
-def ingest_url(tmp_path: Path, ingest_db: str, indicators_url: str) -> Iterator[str]:
-    settings = IngestSettings(
-        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
-    )
-    with serving(create_ingest(settings)) as url:
-        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ list and the web app's configuration."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,8 @@ import pytest_asyncio
 
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from chiso_ingest.main import create_app as create_ingest
-from chiso_ingest.settings import Settings as IngestSettings
 from tests.gateway.support import bearer, gateway_settings, new_client
-from tests.support import running, serving
+from tests.support import running
 
 pytestmark = pytest.mark.asyncio
 # Two reports of the same year: the second (published later) revises the subscriber count.
@@ -34,15 +32,6 @@ THIRD = (
     "THÔNG CÁO BÁO CHÍ NĂM 2023 - TỈNH THANH HÓA\n"
     "Năm 2023, tổng số thuê bao điện thoại trên địa bàn tỉnh đạt 2.980.000 thuê bao.\n"
 )
-
-
-@pytest.fixture
-def ingest_url(tmp_path: Path, ingest_db: str, indicators_url: str) -> Iterator[str]:
-    settings = IngestSettings(
-        data_dir=tmp_path, database_url=ingest_db, indicators_url=indicators_url, poll_interval=0.05
-    )
-    with serving(create_ingest(settings)) as url:
-        yield url
 
 
 @pytest.fixture
