@@ -35,8 +35,10 @@ from chiso_indicators.db.models import (
 )
 from chiso_indicators.observations.periods import (
     STATUS_CODES,
-    STATUS_RANK,
+    Rank,
+    deciding_rule,
     measure,
+    rank,
     transformation,
 )
 from chiso_indicators.observations.schemas import (
@@ -528,11 +530,6 @@ class _Changes(NamedTuple):
     reasons: dict[str | None, list[int]]
 
 
-# What each place of `_rank` stands for, as `chosen_by` names it; the fingerprint (last) only
-# settles versions of equal value, so it counts as the value's rule.
-RANK_RULES = ("reviewed", "status", "publication", "value", "value")
-
-
 def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> _Changes:
     """The current version of each pair by the one rule (a version with a source a person
     reviewed beats every version without one; then higher status, then the newer publication
@@ -564,23 +561,12 @@ def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> _Changes:
 
 def _reason(ranked: Sequence[_Version]) -> str | None:
     """The rule that put the first of the ranked versions ahead of the second."""
-    if not ranked:
-        return None
-    if len(ranked) == 1:
-        return "only"
-    first, second = _rank(ranked[0]), _rank(ranked[1])
-    place = next(i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b)
-    return RANK_RULES[place]
+    return deciding_rule([_rank(version) for version in ranked[:2]])
 
 
-def _rank(version: _Version) -> tuple[bool, int, str, float, str]:
-    return (
-        version.reviewed,
-        STATUS_RANK.get(version.status, 0),
-        version.latest or "",
-        version.value,
-        version.fingerprint,
-    )
+def _rank(version: _Version) -> Rank:
+    latest = version.latest or ""
+    return rank(version.reviewed, version.status, latest, version.value, version.fingerprint)
 
 
 async def _insert_versions(session: AsyncSession, versions: list[_Version], now: datetime) -> None:
