@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiso_shared.facts import DoubtCode, ReviewAction, confidence_field, doubts_field
+from chiso_shared.quality import NOTE_EXAMPLE, ChosenBy, QualityNote, chosen_by_field, quality_field
 
 # Paging headers of the series read: the array itself carries no page metadata, so that the
 # gateway can pass it on as it is.
@@ -21,6 +22,7 @@ POINT_EXAMPLE: dict[str, Any] = {
     "value": 2980000,
     "status": "E",
     "unit": "count",
+    "chosen_by": "reviewed",
     "sources": [
         {
             "document": "thanh-hoa-2023.txt",
@@ -37,6 +39,7 @@ POINT_EXAMPLE: dict[str, Any] = {
             "review_action": "correct",
         }
     ],
+    "quality": [NOTE_EXAMPLE],
 }
 
 
@@ -87,4 +90,6 @@ class SeriesPoint(BaseModel):
         examples=["E"], description="A actual, E estimate, F target, P provisional."
     )
     unit: str = Field(examples=["count"])
+    chosen_by: ChosenBy | None = chosen_by_field()
     sources: list[PointSource]
+    quality: list[QualityNote] = quality_field()

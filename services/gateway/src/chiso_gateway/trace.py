@@ -45,7 +45,10 @@ def version_view(item: dict[str, Any], sources: list[dict[str, Any]]) -> dict[st
         "published": item["published"],
         "recorded_at": item["recorded_at"],
         "current": item["is_current"],
+        # which precedence rule made the current version current; the flags that concern it
+        "chosen_by": item.get("chosen_by"),
         "sources": sources,
+        "quality": item.get("quality", []),
     }
 
 

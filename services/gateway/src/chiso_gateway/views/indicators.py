@@ -137,6 +137,10 @@ class SeriesQuery(BaseModel):
     "/indicators/{code}/series",
     response_model=Envelope[SeriesData],
     summary="One indicator's time series for one area, with sources",
+    description="Each point is the served version of its period, chosen by precedence: a "
+    "version a person reviewed, then the higher status (actual > provisional > estimate > "
+    "target), then the later publication, then the higher value; `chosen_by` names the step "
+    "that decided. `quality` lists the data-quality flags, open and resolved, that involve it.",
     responses=problem_responses(400, 401, 403, 404, 422, 502, 504),
 )
 async def get_series(
@@ -235,7 +239,10 @@ async def all_pages(indicators: Upstream, params: dict[str, Any]) -> list[dict[s
     summary="Observations, with the indicators service's filters passed through",
     description="The indicators filters (indicator, area, start_period, end_period, frequency, "
     "measure, transformation, status, updated_after, include_history, limit, cursor) pass "
-    "through; `format=csv` answers the indicators CSV as it is, with `X-Next-Cursor`.",
+    "through; `format=csv` answers the indicators CSV as it is, with `X-Next-Cursor`. "
+    "`is_current` marks the served version of each period and `chosen_by` the precedence step "
+    "that chose it (reviewed > actual > provisional > estimate > target; then the later "
+    "publication; then the value); `quality` lists the flags that involve a version.",
     responses={
         200: {"content": {"text/csv": {"example": "indicator,area,period,value\n"}}},
         **problem_responses(400, 401, 403, 422, 502, 504),

@@ -59,7 +59,9 @@ EXAMPLE = {
                 "published": "2023-12-20",
                 "recorded_at": "2026-12-06T08:00:00Z",
                 "current": True,
+                "chosen_by": "only",
                 "sources": [SOURCE_EXAMPLE],
+                "quality": [],
             }
         ],
         "same_value": ["thanh-hoa-2023.txt"],
@@ -78,7 +80,10 @@ EXAMPLE = {
     "the served (current) one first, each source with the sentence its number was read from; "
     "and which documents report the served value and which another. Sentences are fetched "
     "for at most TRACE_MAX_SOURCES sources (`meta.truncated` says when some were not). "
-    "`meta.people` maps the sources' `reviewed_by` client ids to the reviewers' names.",
+    "`meta.people` maps the sources' `reviewed_by` client ids to the reviewers' names. "
+    "`chosen_by` names the precedence step that made the served version current (reviewed > "
+    "actual > provisional > estimate > target; then the later publication; then the value); "
+    "`quality` lists the data-quality flags that involve a version.",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
         **problem_responses(401, 403, 404, 422, 429, 502, 504),

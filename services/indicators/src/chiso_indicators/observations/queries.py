@@ -25,10 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from chiso_indicators.db.models import (
     Observation,
     Provenance,
+    QualityFlagObservation,
     Series,
     SourceDocument,
     Withdrawal,
 )
+from chiso_indicators.observations.periods import Rank, deciding_rule, rank
+from chiso_indicators.quality.notes import note_rows
 from chiso_shared.pagination import decode_cursor, encode_cursor
 
 
@@ -99,6 +102,8 @@ def _current_as_of() -> Select[Any]:
                     _RANK.desc(),
                     Observation.published.desc(),
                     Observation.value.desc(),
+                    # full ties as the importer settles them (`periods.rank`)
+                    Observation.fingerprint.desc(),
                 ),
             )
             .label("rn"),
@@ -224,6 +229,13 @@ _PAGE_COLUMNS = (
     Observation.published,
     Observation.recorded_at,
     Observation.is_current,
+    Observation.chosen_by,
+    # whether any flag involves the version: the notes are fetched only for a page that has
+    # some, so a read of unflagged data costs no more statements than before
+    select(QualityFlagObservation.observation_id)
+    .where(QualityFlagObservation.observation_id == Observation.id)
+    .exists()
+    .label("flagged"),
 )
 
 
@@ -276,8 +288,13 @@ async def list_observations(
     connection = await _reader(session)
     rows = (await connection.execute(query, values)).all()
     page = rows[:limit]
-    sources = await _sources(session, connection, [row[7] for row in page])
-    items = [_to_out(row, sources.get(row[7], [])) for row in page]
+    ids = [row[7] for row in page]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    sources = await _sources(session, connection, ids)
+    flagged = [row[7] for row in page if row[17]]
+    notes = await note_rows(connection, flagged, postgresql=postgresql) if flagged else {}
+    choices = await _chosen_as_of(connection, page, f.as_of) if f.as_of is not None else None
+    items = [_to_out(row, sources.get(row[7], []), notes.get(row[7], []), choices) for row in page]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -361,8 +378,19 @@ def _sources_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
     return query
 
 
-def _to_out(row: Any, sources: list[dict[str, Any]]) -> dict[str, Any]:
-    """One page row (`_PAGE_COLUMNS`) with its sources, as `ObservationOut` fields."""
+def _to_out(
+    row: Any,
+    sources: list[dict[str, Any]],
+    quality: list[dict[str, Any]],
+    choices: dict[int, str] | None,
+) -> dict[str, Any]:
+    """One page row (`_PAGE_COLUMNS`) with its sources and flags, as `ObservationOut` fields;
+    `choices` (an `as_of` read): the versions current then, and the rule that chose each."""
+    if choices is None:
+        is_current, chosen_by = row[15], row[16]
+    else:
+        chosen_by = choices.get(row[7])
+        is_current = chosen_by is not None
     return {
         "indicator": row[0],
         "area": row[1],
@@ -377,6 +405,58 @@ def _to_out(row: Any, sources: list[dict[str, Any]]) -> dict[str, Any]:
         "status": row[12],
         "published": row[13],
         "recorded_at": row[14],
-        "is_current": row[15],
+        "is_current": is_current,
+        "chosen_by": chosen_by,
         "sources": sources,
+        "quality": quality,
     }
+
+
+async def _chosen_as_of(
+    connection: AsyncConnection, page: Sequence[Any], as_of: datetime
+) -> dict[int, str]:
+    """Of the (series, period) values on a page, the version current at `as_of` and the rule
+    that chose it (`periods.deciding_rule`, as the importer records `chosen_by`), ranking the
+    versions recorded by then and not withdrawn then as `_current_as_of` does."""
+    if not page:
+        return {}
+    pairs = {(row[2], row[8]) for row in page}
+    values = {
+        "as_of": as_of,
+        "series_ids": sorted({pair[0] for pair in pairs}),
+        "periods": sorted({pair[1] for pair in pairs}),
+    }
+    ranked: dict[tuple[int, str], list[tuple[Rank, int]]] = {}
+    for row in (await connection.execute(_versions_as_of_query(), values)).all():
+        series_id, period, observation_id, reviewed, status, published, value, fingerprint = row
+        if (series_id, period) in pairs:
+            version_rank = rank(bool(reviewed), status, published, value, fingerprint)
+            ranked.setdefault((series_id, period), []).append((version_rank, observation_id))
+    chosen: dict[int, str] = {}
+    for versions in ranked.values():
+        versions.sort(reverse=True)
+        rule = deciding_rule([version_rank for version_rank, _ in versions[:2]])
+        if rule is not None:
+            chosen[versions[0][1]] = rule
+    return chosen
+
+
+@cache
+def _versions_as_of_query() -> Select[*tuple[Any, ...]]:
+    """The versions of `:series_ids` x `:periods` that stood at `:as_of`, with what ranks them
+    (the pairs a page holds are picked out of this superset in Python)."""
+    return select(
+        Observation.series_id,
+        Observation.period,
+        Observation.id,
+        _reviewed_as_of(),
+        Observation.status,
+        Observation.published,
+        Observation.value,
+        Observation.fingerprint,
+    ).where(
+        Observation.series_id.in_(bindparam("series_ids", expanding=True)),
+        Observation.period.in_(bindparam("periods", expanding=True)),
+        Observation.recorded_at <= bindparam("as_of"),
+        Observation.id.not_in(_withdrawn_as_of()),
+    )

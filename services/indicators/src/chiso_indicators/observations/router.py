@@ -24,6 +24,7 @@ from chiso_indicators.observations.schemas import (
     SeriesOut,
     SeriesPointsQuery,
 )
+from chiso_indicators.quality.notes import open_notes
 from chiso_indicators.settings import Settings
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 from chiso_shared.periods import Period
@@ -31,6 +32,15 @@ from chiso_shared.responses import conditional, csv_bytes
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["observations"])
+
+# The OpenAPI words on which version is served and on the flags every read carries.
+PRECEDENCE = (
+    "Each (series, period) keeps every version; the one served (`is_current`) is chosen by "
+    "precedence: a version a person reviewed, then the higher status (actual > provisional > "
+    "estimate > target), then the later publication, then the higher value. `chosen_by` names "
+    "the step that decided (`only` when there was one version). `quality` lists the "
+    "data-quality flags, open and resolved, that involve the value (`GET /v1/quality/{id}`)."
+)
 
 CSV_COLUMNS = (
     "indicator",
@@ -46,7 +56,9 @@ CSV_COLUMNS = (
     "status",
     "published",
     "is_current",
+    "chosen_by",
     "sources",
+    "quality",
 )
 
 
@@ -110,6 +122,9 @@ def _split(values: list[str] | None) -> list[str]:
     "/observations",
     response_model=Page[ObservationOut],
     summary="Observations with provenance, filtered and paged",
+    description=f"{PRECEDENCE} With `as_of`, `is_current` and `chosen_by` are as they stood "
+    "then. `format=csv` adds `chosen_by` and `quality` columns: the open flags as "
+    "`rule:severity`, space-separated.",
     responses={
         200: {"content": {"text/csv": {}}},
         **problem_responses(400, 422),
@@ -139,13 +154,7 @@ async def get_observations(
     )
     items, next_cursor = await list_observations(session, filters, limit=size, cursor=cursor)
     if format == "csv":
-        rows = (
-            [
-                *(item[column] for column in CSV_COLUMNS[:-1]),
-                " ".join(f"{s['document_name']}:{s['start']}-{s['end']}" for s in item["sources"]),
-            ]
-            for item in items
-        )
+        rows = (_csv_row(item) for item in items)
         headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
         return conditional(request, csv_bytes(CSV_COLUMNS, rows), "text/csv", headers=headers)
     # The rows are already `ObservationOut`-shaped and typed by their columns: pydantic-core
@@ -154,13 +163,21 @@ async def get_observations(
     return conditional(request, body, "application/json")
 
 
+def _csv_row(item: dict[str, Any]) -> list[Any]:
+    """An `ObservationOut`-shaped row as `CSV_COLUMNS`: sources as `document:start-end` and the
+    open flags as `rule:severity`, space-separated."""
+    sources = " ".join(f"{s['document_name']}:{s['start']}-{s['end']}" for s in item["sources"])
+    flags = " ".join(f"{n['rule']}:{n['severity']}" for n in open_notes(item["quality"]))
+    return [*(item[column] for column in CSV_COLUMNS[:-2]), sources, flags]
+
+
 @router.get(
     "/indicators/{code}/series",
     response_model=list[SeriesPoint],
     summary="One indicator's current values for one area, point by point, with sources",
     description="A JSON array of points in period order, one page of it: `X-Count` says how "
     "many points the page holds and `X-Next-Cursor`, present when more follow, is the `cursor` "
-    "of the next page. The gateway passes the array on inside its envelope as it is.",
+    f"of the next page. The gateway passes the array on inside its envelope as it is. {PRECEDENCE}",
     responses={
         200: {
             "headers": {
@@ -212,6 +229,7 @@ def _point(item: dict[str, Any]) -> dict[str, Any]:
         "value": item["value"],
         "status": item["status"],
         "unit": item["unit"],
+        "chosen_by": item["chosen_by"],
         "sources": [
             {
                 "document": source["document_name"],
@@ -229,6 +247,7 @@ def _point(item: dict[str, Any]) -> dict[str, Any]:
             }
             for source in item["sources"]
         ],
+        "quality": item["quality"],
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiso_shared.facts import DoubtCode, Fact, ReviewAction, confidence_field, doubts_field
+from chiso_shared.quality import NOTE_EXAMPLE, ChosenBy, QualityNote, chosen_by_field, quality_field
 from chiso_shared.series import (
     review_action_field,
     reviewed_at_field,
@@ -198,7 +199,9 @@ class ObservationOut(BaseModel):
                     "published": "2023-12-20",
                     "recorded_at": "2026-11-26T08:00:00Z",
                     "is_current": True,
+                    "chosen_by": "status",
                     "sources": [SOURCE_EXAMPLE],
+                    "quality": [NOTE_EXAMPLE],
                 }
             ]
         }
@@ -218,7 +221,9 @@ class ObservationOut(BaseModel):
     published: str
     recorded_at: datetime
     is_current: bool
+    chosen_by: ChosenBy | None = chosen_by_field()
     sources: list[SourceOut]
+    quality: list[QualityNote] = quality_field()
 
 
 class IndicatorOut(BaseModel):
