@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -10,6 +11,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.observations.queries import ObservationFilter, all_observations
+from chiso_indicators.quality.notes import notes_for
 from chiso_indicators.sdmx import text, xml
 from chiso_indicators.sdmx.model import (
     AGENCY,
@@ -22,6 +24,7 @@ from chiso_indicators.sdmx.model import (
 )
 from chiso_shared.errors import BadRequest, ChisoError, FieldError, NotFound, PayloadTooLarge
 from chiso_shared.periods import Period
+from chiso_shared.quality import QualityNote
 
 Format = Literal["genericdata", "structurespecificdata", "jsondata", "csv"]
 GENERIC = "application/vnd.sdmx.genericdata+xml;version=2.1"
@@ -145,6 +148,11 @@ def _period(value: str | None, name: str) -> str | None:
     return value
 
 
+def _open_rules(notes: Iterable[QualityNote]) -> str:
+    """QUALITY_FLAG: the rule codes of the open flags, each once, space-separated."""
+    return " ".join(dict.fromkeys(note.rule for note in notes if note.status == "open"))
+
+
 async def render(
     session: AsyncSession, flow: str, key: str, query: DataQuery, media_type: str, *, cap: int
 ) -> bytes:
@@ -172,11 +180,14 @@ async def render(
         )
     if not rows:
         raise NotFound("No data match the query.", code="indicators.sdmx_no_results")
+    with_values = query.detail not in ("serieskeysonly", "nodata")
+    notes = await notes_for(session, [row[0].id for row in rows]) if with_values else {}
     grouped: dict[int, tuple[tuple[str, ...], list[xml.Obs]]] = {}
     for observation, series in rows:
         _, observations = grouped.setdefault(series.id, (series_key(series), []))
-        if query.detail not in ("serieskeysonly", "nodata"):
-            observations.append((observation.period, observation.value, observation.status))
+        if with_values:
+            flags = _open_rules(notes.get(observation.id, ()))
+            observations.append((observation.period, observation.value, observation.status, flags))
     data: list[xml.SeriesData] = list(grouped.values())
     if media_type == GENERIC:
         return xml.generic_data(data, flat=query.flat, detail=query.detail)

@@ -22,6 +22,9 @@ CONCEPTS = "CS_PROVINCE_ICT"
 TIME = "TIME_PERIOD"
 MEASURE_ID = "OBS_VALUE"
 STATUS_ATTR = "OBS_STATUS"
+# The rule codes of the open data-quality flags on a value, space-separated (issue 18); absent
+# on a value without any.
+QUALITY_ATTR = "QUALITY_FLAG"
 # Spans (`2023-01/2023-11`, frequency X) have no SDMX 2.1 period form chiso can state exactly.
 SDMX_FREQUENCIES = {
     "A": "Annual",

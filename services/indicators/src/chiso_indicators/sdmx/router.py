@@ -133,11 +133,11 @@ async def _data(
 
 CSV_EXAMPLE = (
     "DATAFLOW,FREQ,REF_AREA,INDICATOR,MEASURE,TRANSFORMATION,UNIT_MEASURE,TIME_PERIOD,"
-    "OBS_VALUE,OBS_STATUS\n"
+    "OBS_VALUE,OBS_STATUS,QUALITY_FLAG\n"
     "CHISO:DF_PROVINCE_ICT(1.0),A,VN-38,TELECOM_SUBSCRIBERS_TOTAL,ACTUAL,LEVEL,COUNT,2022,"
-    "2957000,A\n"
+    "2957000,A,\n"
     "CHISO:DF_PROVINCE_ICT(1.0),A,VN-38,TELECOM_SUBSCRIBERS_TOTAL,ACTUAL,LEVEL,COUNT,2023,"
-    "2980000,E\n"
+    "2980000,E,change_vs_levels\n"
 )
 STRUCTURE_EXAMPLE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -185,6 +185,8 @@ DataQueryDep = Annotated[sdmx_data.DataQuery, Depends(data_query)]
 @router.get(
     "/data/{flow}/{key}",
     summary="SDMX 2.1 data for a dataflow and a dotted series key",
+    description="Each observation carries `OBS_STATUS` and, when open data-quality flags "
+    "concern it, `QUALITY_FLAG`: their rule codes, space-separated (`GET /v1/quality`).",
     response_class=Response,
     responses=DATA_RESPONSES,
 )

@@ -12,6 +12,7 @@ from chiso_indicators.sdmx.model import (
     DIMENSIONS,
     FLOW,
     MEASURE_ID,
+    QUALITY_ATTR,
     STATUS_ATTR,
     TIME,
     VERSION,
@@ -33,15 +34,17 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
     dim_codes: list[dict[str, int]] = [{} for _ in DIMENSIONS]
     periods: dict[str, int] = {}
     statuses: dict[str, int] = {}
+    flag_sets: dict[str, int] = {}
     out_series: dict[str, Any] = {}
     out_obs: dict[str, Any] = {}
     for key, observations in series:
         positions = [_index(dim_codes[i], code) for i, code in enumerate(key)]
         target: dict[str, Any] = {}
-        for period, value, status in observations:
+        for period, value, status, flags in observations:
             obs: list[Any] = [value]
             if detail != "dataonly":
                 obs.append(_index(statuses, status))
+                obs.append(_index(flag_sets, flags) if flags else None)
             time_index = _index(periods, period)
             if flat:
                 out_obs[":".join(map(str, [*positions, time_index]))] = obs
@@ -74,6 +77,11 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
         "name": "Observation status",
         "values": _values(list(statuses), lists["CL_OBS_STATUS"]),
     }
+    quality_attr = {
+        "id": QUALITY_ATTR,
+        "name": "Open data-quality flags (rule codes, space-separated)",
+        "values": [{"id": flags, "name": flags} for flags in flag_sets],
+    }
     dataset: dict[str, Any] = {"action": "Information"}
     if flat:
         dataset["observations"] = out_obs
@@ -97,7 +105,7 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
             "attributes": {
                 "dataSet": [],
                 "series": [],
-                "observation": [] if detail == "dataonly" else [status_attr],
+                "observation": [] if detail == "dataonly" else [status_attr, quality_attr],
             },
         },
     }
@@ -107,11 +115,11 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
 def csv_data(series: Sequence[SeriesData], *, detail: str) -> bytes:
     columns = ["DATAFLOW", *(d.id for d in DIMENSIONS), TIME, MEASURE_ID]
     if detail != "dataonly":
-        columns.append(STATUS_ATTR)
+        columns += [STATUS_ATTR, QUALITY_ATTR]
     flow = f"{AGENCY}:{FLOW}({VERSION})"
     rows = (
-        [flow, *key, period, format(value, ".15g"), status][: len(columns)]
+        [flow, *key, period, format(value, ".15g"), status, flags][: len(columns)]
         for key, observations in series
-        for period, value, status in observations
+        for period, value, status, flags in observations
     )
     return csv_bytes(columns, rows)

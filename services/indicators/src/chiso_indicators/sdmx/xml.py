@@ -15,6 +15,7 @@ from chiso_indicators.sdmx.model import (
     DSD,
     FLOW,
     MEASURE_ID,
+    QUALITY_ATTR,
     STATUS_ATTR,
     TIME,
     VERSION,
@@ -29,7 +30,7 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DSD_URN = f"urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure={AGENCY}:{DSD}({VERSION})"
 STRUCTURE_ID = f"{AGENCY}_{DSD}_{VERSION}"
 
-Obs = tuple[str, float, str]  # period, value, OBS_STATUS
+Obs = tuple[str, float, str, str]  # period, value, OBS_STATUS, QUALITY_FLAG ("" for none)
 SeriesData = tuple[Sequence[str], Sequence[Obs]]  # series key (DSD order), observations
 
 
@@ -110,6 +111,7 @@ def structure_message(parts: set[str], codelist_ids: Iterable[str] | None = None
         concepts = [(d.id, d.name) for d in DIMENSIONS]
         concepts += [(TIME, "Time period"), (MEASURE_ID, "Observation value")]
         concepts += [(STATUS_ATTR, "Observation status")]
+        concepts += [(QUALITY_ATTR, "Open data-quality flags (rule codes, space-separated)")]
         for concept, name in concepts:
             _name(_el(scheme, STR, "Concept", id=concept), name)
     if "datastructure" in parts:
@@ -134,6 +136,11 @@ def _datastructure(parent: Any) -> None:
     _concept_ref(status, STATUS_ATTR)
     _enumeration(status, "CL_OBS_STATUS")
     relationship = _el(status, STR, "AttributeRelationship")
+    _ref(_el(relationship, STR, "PrimaryMeasure"), id=MEASURE_ID)
+    quality = _el(attributes, STR, "Attribute", id=QUALITY_ATTR, assignmentStatus="Conditional")
+    _concept_ref(quality, QUALITY_ATTR)
+    _el(_el(quality, STR, "LocalRepresentation"), STR, "TextFormat", textType="String")
+    relationship = _el(quality, STR, "AttributeRelationship")
     _ref(_el(relationship, STR, "PrimaryMeasure"), id=MEASURE_ID)
     measures = _el(components, STR, "MeasureList", id="MeasureDescriptor")
     _concept_ref(_el(measures, STR, "PrimaryMeasure", id=MEASURE_ID), MEASURE_ID)
@@ -166,12 +173,12 @@ def generic_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> by
     ids = [d.id for d in DIMENSIONS]
     for key, observations in series:
         if flat:
-            for period, value, status in observations:
+            for period, value, status, flags in observations:
                 obs = _el(dataset, GEN, "Obs")
                 obs_key = _el(obs, GEN, "ObsKey")
                 for dimension, code in (*zip(ids, key, strict=True), (TIME, period)):
                     _el(obs_key, GEN, "Value", id=dimension, value=code)
-                _generic_obs_body(obs, value, status, detail)
+                _generic_obs_body(obs, value, status, flags, detail)
             continue
         node = _el(dataset, GEN, "Series")
         series_key = _el(node, GEN, "SeriesKey")
@@ -179,18 +186,20 @@ def generic_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> by
             _el(series_key, GEN, "Value", id=dimension, value=code)
         if detail == "serieskeysonly":
             continue
-        for period, value, status in observations:
+        for period, value, status, flags in observations:
             obs = _el(node, GEN, "Obs")
             _el(obs, GEN, "ObsDimension", value=period)
-            _generic_obs_body(obs, value, status, detail)
+            _generic_obs_body(obs, value, status, flags, detail)
     return _bytes(root)
 
 
-def _generic_obs_body(obs: Any, value: float, status: str, detail: str) -> None:
+def _generic_obs_body(obs: Any, value: float, status: str, flags: str, detail: str) -> None:
     _el(obs, GEN, "ObsValue", value=_number(value))
     if detail != "dataonly":
         attributes = _el(obs, GEN, "Attributes")
         _el(attributes, GEN, "Value", id=STATUS_ATTR, value=status)
+        if flags:
+            _el(attributes, GEN, "Value", id=QUALITY_ATTR, value=flags)
 
 
 def structure_specific_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes:
@@ -208,12 +217,14 @@ def structure_specific_data(series: Sequence[SeriesData], *, flat: bool, detail:
         parent = dataset if flat else etree.SubElement(dataset, "Series", dims)
         if detail == "serieskeysonly" and not flat:
             continue
-        for period, value, status in observations:
+        for period, value, status, flags in observations:
             attrs = {**dims} if flat else {}
             attrs[TIME] = period
             attrs[MEASURE_ID] = _number(value)
             if detail != "dataonly":
                 attrs[STATUS_ATTR] = status
+                if flags:
+                    attrs[QUALITY_ATTR] = flags
             etree.SubElement(parent, "Obs", attrs)
     return _bytes(root)
 
