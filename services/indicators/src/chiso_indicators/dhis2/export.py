@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.dhis2.mapping import category_combo
 from chiso_indicators.observations.queries import ObservationFilter, all_observations
+from chiso_indicators.quality.notes import FOLLOW_UP, notes_for
 from chiso_shared.errors import FieldError, PayloadTooLarge
 from chiso_shared.periods import Period
+from chiso_shared.quality import QualityNote
+
+Locale = Literal["en", "vi"]
 
 CSV_COLUMNS = (
     "dataelement",
@@ -36,6 +41,7 @@ async def data_values(
     end_period: str | None,
     last_updated: datetime | None,
     cap: int,
+    locale: Locale = "en",
 ) -> list[dict[str, Any]]:
     filters = ObservationFilter(
         indicators=data_elements,
@@ -51,6 +57,7 @@ async def data_values(
             code="indicators.dhis2_too_large",
             errors=[FieldError(field="query.dataElement", message="too many values")],
         )
+    notes = await notes_for(session, [observation.id for observation, _ in rows])
     wanted = set(periods)
     values = []
     for observation, series in rows:
@@ -69,8 +76,18 @@ async def data_values(
                 "value": format(observation.value, ".15g"),
                 "storedBy": "chiso",
                 "lastUpdated": observation.recorded_at.isoformat(),
-                "comment": f"OBS_STATUS:{observation.status}",
-                "followup": False,
+                **_remarks(observation.status, notes.get(observation.id, ()), locale),
             }
         )
     return values
+
+
+def _remarks(status: str, notes: Sequence[QualityNote], locale: Locale) -> dict[str, Any]:
+    """`comment`: the OBS_STATUS (which an import of the set reads back), then the messages of
+    the open flags, "; "-joined; `followup`: whether an open flag is an error or a warning."""
+    open_flags = [note for note in notes if note.status == "open"]
+    messages = [note.message_vi if locale == "vi" else note.message_en for note in open_flags]
+    return {
+        "comment": "; ".join([f"OBS_STATUS:{status}", *messages]),
+        "followup": any(note.severity in FOLLOW_UP for note in open_flags),
+    }

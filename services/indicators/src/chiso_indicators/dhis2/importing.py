@@ -27,7 +27,8 @@ class DataValueIn(BaseModel):
     categoryOptionCombo: str = Field(default="LEVEL_COUNT", max_length=64)
     attributeOptionCombo: str = Field(default="ACTUAL", max_length=16)
     value: str | float = Field(examples=["2980000"])
-    comment: str | None = Field(default=None, max_length=500, examples=["OBS_STATUS:E"])
+    # DHIS2's own bound; an export's comment carries its flags' messages and must read back.
+    comment: str | None = Field(default=None, max_length=50_000, examples=["OBS_STATUS:E"])
 
 
 class DataValueSetIn(BaseModel):
@@ -72,7 +73,9 @@ def _status(value: DataValueIn) -> Status | None:
         return Status.target
     if not value.comment or not value.comment.startswith("OBS_STATUS:"):
         return Status.actual
-    return _STATUSES.get(value.comment.removeprefix("OBS_STATUS:").strip())
+    # An export's comment goes on with the messages of open quality flags after "; ".
+    status = value.comment.removeprefix("OBS_STATUS:").split(";", 1)[0]
+    return _STATUSES.get(status.strip())
 
 
 def _period(value: DataValueIn) -> str | None:

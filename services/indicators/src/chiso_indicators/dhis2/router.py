@@ -51,6 +51,7 @@ async def _export(
     end_date: date | None,
     last_updated: datetime | None,
     as_csv: bool,
+    locale: export.Locale,
 ) -> Response:
     values = await export.data_values(
         session,
@@ -62,6 +63,7 @@ async def _export(
         end_period=str(end_date.year) if end_date else None,
         last_updated=last_updated,
         cap=settings.max_export_observations,
+        locale=locale,
     )
     if as_csv:
         keys = (
@@ -92,7 +94,9 @@ _EXAMPLE: dict[str, Any] = {
             "categoryOptionCombo": "LEVEL_COUNT",
             "attributeOptionCombo": "ACTUAL",
             "value": "2980000",
-            "comment": "OBS_STATUS:E",
+            "comment": "OBS_STATUS:E; The report states +4.44% but the levels 2,957,000 (2022) "
+            "→ 2,980,000 (2023) give +0.78%.",
+            "followup": True,
         }
     ]
 }
@@ -121,6 +125,10 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,
         id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
         format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+        locale: Annotated[
+            export.Locale,
+            Query(description="The language of the quality flags' messages in `comment`."),
+        ] = "en",
     ) -> Response:
         csv_wanted = as_csv or format == "csv"
         return await _export(
@@ -134,6 +142,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
             end_date,
             last_updated,
             csv_wanted,
+            locale,
         )
 
     handler.__name__ = f"dhis2_data_value_sets{suffix.replace('.', '_')}"
@@ -142,6 +151,9 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         handler,
         methods=["GET"],
         summary=f"Export data values (DHIS2 dataValueSets{suffix or ', JSON'})",
+        description="`comment` holds `OBS_STATUS:<code>`, then the messages of the value's "
+        "open data-quality flags (English, or Vietnamese with `locale=vi`), joined by `; `; "
+        "`followup` is true when one of them is an error or a warning.",
         response_class=Response,
         responses={
             # `format=csv` makes the JSON route answer in CSV too.
