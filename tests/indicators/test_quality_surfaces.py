@@ -20,7 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import sdmx
-from sdmx.message import DataMessage
+from sdmx.message import DataMessage, StructureMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -326,6 +326,7 @@ async def test_sdmx_quality_flag_attribute(served: Served, world: World) -> None
     )
     assert structure.status_code == 200, structure.text
     message = sdmx.read_sdmx(io.BytesIO(structure.content))
+    assert isinstance(message, StructureMessage)
     dsd = message.structure["DSD_PROVINCE_ICT"]
     assert "QUALITY_FLAG" in dsd.attributes
     assert "QUALITY_FLAG" in message.concept_scheme["CS_PROVINCE_ICT"]
