@@ -337,6 +337,8 @@ def disagreement(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     for group in index.versions.values():
         if len(group) < 2:
             continue
+        if _ambiguous(params, group):
+            continue
         ordered = sorted(group, key=lambda obs: obs.id)
         if same:
             yield from _same_document(rule, index, book, ordered, relative)
@@ -349,6 +351,18 @@ def disagreement(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
                 first, second = pair
                 if _differ(book, relative, first, second):
                     yield _disagreement_finding(rule, index, book, first, second)
+
+
+def _ambiguous(params: Mapping[str, Any], group: Sequence[Obs]) -> bool:
+    """Whether the values may all be right: "previous period" names both the period before
+    and the same period a year earlier, so a sub-annual change may rightly have two values."""
+    rule = params.get("ambiguous")
+    first = group[0]
+    if not rule or not _selected(
+        rule, transformations=first.transformation, frequencies=first.frequency
+    ):
+        return False
+    return len({obs.value for obs in group}) <= int(rule.get("max_values", 1))
 
 
 def _differ(book: RuleBook, relative: float, first: Obs, second: Obs) -> bool:
@@ -365,13 +379,16 @@ def _same_document(
     for obs in ordered:
         for document in obs.documents:
             by_document.setdefault(document, []).append(obs)
-    seen: set[tuple[int, ...]] = set()
-    for document in sorted(by_document):
+    seen: list[set[int]] = []
+    # the largest sets first: a document whose values another's include adds nothing
+    for document in sorted(by_document, key=lambda d: (-len(by_document[d]), d)):
         versions = by_document[document]
-        ids = tuple(obs.id for obs in versions)
-        if len(versions) < 2 or ids in seen:
+        ids = {obs.id for obs in versions}
+        if len(versions) < 2 or any(ids <= earlier for earlier in seen):
             continue
-        seen.add(ids)
+        if _ambiguous(rule.params, versions):
+            continue
+        seen.append(ids)
         low = min(versions, key=lambda obs: obs.value)
         high = max(versions, key=lambda obs: obs.value)
         if not _differ(book, relative, low, high):
@@ -411,8 +428,11 @@ def _documents_match(params: Mapping[str, Any], one: Obs, other: Obs) -> bool:
     if mode == "same":
         return bool(set(one.documents) & set(other.documents))
     if mode == "different":
-        # some document says one value and another document the other
-        return not (one.documents == other.documents and len(one.documents) == 1)
+        # a document gives one value and not the other, and another document the reverse
+        # (versions that share all their documents disagree within a document)
+        return bool(set(one.documents) - set(other.documents)) and bool(
+            set(other.documents) - set(one.documents)
+        )
     return True
 
 

@@ -72,6 +72,9 @@ class Index:
     # every version, by series and period
     versions: dict[SeriesPeriod, list[Obs]] = field(default_factory=dict)
     periods: dict[str, Period | None] = field(default_factory=dict)
+    # neighbours of a period, worked out once per distinct period text
+    _earlier: dict[str, str | None] = field(default_factory=dict)
+    _previous: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, observations: Iterable[Obs]) -> Index:
@@ -104,6 +107,11 @@ class Index:
 
     def year_before(self, text: str) -> str | None:
         """The same period a year earlier (`cùng kỳ`)."""
+        if text not in self._earlier:
+            self._earlier[text] = self._year_before(text)
+        return self._earlier[text]
+
+    def _year_before(self, text: str) -> str | None:
         period = self.period(text)
         if period is None:
             return None
@@ -115,6 +123,11 @@ class Index:
     def previous(self, text: str) -> list[str]:
         """What `previous_period` may name (GUIDELINE §5): the period just before, or the
         same period a year earlier; one candidate for a year, two for shorter periods."""
+        if text not in self._previous:
+            self._previous[text] = self._previous_of(text)
+        return self._previous[text]
+
+    def _previous_of(self, text: str) -> list[str]:
         period = self.period(text)
         if period is None:
             return []

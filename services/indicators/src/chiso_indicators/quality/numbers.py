@@ -20,7 +20,7 @@ def half_unit(value: float, unit: str, book: RuleBook) -> float:
     values of exact units (ranks) and zero are exact."""
     if unit in book.exact_units or value == 0 or not math.isfinite(value):
         return 0.0
-    size = abs(value)
+    size = float(abs(value))
     if size.is_integer() and size < 1e15:
         whole = int(size)
         zeros = 0

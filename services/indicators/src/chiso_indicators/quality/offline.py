@@ -155,7 +155,7 @@ def report(findings: Sequence[Finding], observations: Sequence[Obs]) -> str:
         for id_, part in finding.parts:
             obs = by_id[id_]
             lines.append(
-                f"    {part:<10} {','.join(obs.documents)} value={obs.value:g} "
+                f"    {part:<10} {','.join(obs.documents)} value={obs.value:.12g} "
                 f"period={obs.period} {obs.transformation} {obs.unit} status={obs.status}"
                 f"{'' if obs.is_current else ' (not current)'}"
             )
