@@ -7,9 +7,9 @@ times and their ratio, round by round (the order alternates, so a machine that w
 slows down does not favour one side). Goal: the checks add under 20% (ratio < 1.20).
 
 The facts look like reports: monthly levels of the catalogue's count, money and share
-indicators for the 63 provinces (totals left out, as their parts are drawn independently), each with the change on the month before that its report
-states; one change in a hundred is misstated, so the checks have flags to raise as well as
-values to clear.
+indicators for the 63 provinces (totals left out, as their parts are drawn independently),
+each with the change on the month before that its report states; one change in a hundred is
+misstated, so the checks have flags to raise as well as values to clear.
 """
 
 from __future__ import annotations
