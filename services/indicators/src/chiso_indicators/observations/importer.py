@@ -47,6 +47,8 @@ from chiso_indicators.observations.schemas import (
     ImportConflict,
     ImportSummary,
 )
+from chiso_indicators.quality.rules import RuleBook
+from chiso_indicators.quality.store import recompute, touched_values
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
@@ -110,7 +112,12 @@ async def replay(session: AsyncSession, key: str, batch: FactBatch) -> ImportSum
 
 
 async def import_facts(
-    session: AsyncSession, batch: FactBatch, *, dry_run: bool, key: str | None
+    session: AsyncSession,
+    batch: FactBatch,
+    *,
+    dry_run: bool,
+    key: str | None,
+    book: RuleBook | None = None,
 ) -> ImportSummary:
     await lock(session)
     await _validate_codes(session, batch)
@@ -122,6 +129,10 @@ async def import_facts(
     series = await _series_ids(session, usable)
     await _record_all(session, usable, series, documents, counts, withdrawn, lost)
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
+    flags = None
+    if book is not None and changed:
+        values = [(f.indicator, f.scope, f.period) for f in (*usable, *batch.withdrawn)]
+        flags = await recompute(session, book, touched_values(values))
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
@@ -132,6 +143,8 @@ async def import_facts(
         withdrawn=counts.withdrawn,
         conflicts=counts.conflicts,
         revision=revision,
+        flags_raised=flags.raised if flags else 0,
+        flags_cleared=flags.cleared if flags else 0,
     )
     if dry_run:
         await session.rollback()

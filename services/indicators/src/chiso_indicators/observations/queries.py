@@ -460,3 +460,10 @@ def _versions_as_of_query() -> Select[*tuple[Any, ...]]:
         Observation.recorded_at <= bindparam("as_of"),
         Observation.id.not_in(_withdrawn_as_of()),
     )
+
+
+async def sources_by_observation(
+    session: AsyncSession, observation_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The sources (`SourceOut` fields) of each of the given observations, in one query."""
+    return await _sources(session, await _reader(session), observation_ids)
