@@ -3,7 +3,7 @@
 
 The facts go in through the real `/v1/facts`; the flags are written straight into the service's
 database, as the quality engine (tested on its own) would file them, so these tests hold the
-read surfaces alone to account.
+read surfaces alone to account (the checks are off); the last test lets the checks raise one.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Served:
 
 @pytest_asyncio.fixture
 async def served(tmp_path: Path, indicators_db: str) -> AsyncIterator[Served]:
-    settings = Settings(data_dir=tmp_path, database_url=indicators_db)
+    # The checks off: the flags here are the ones the tests file themselves.
+    settings = Settings(data_dir=tmp_path, database_url=indicators_db, quality_checks=False)
     async with running(create_app(settings)) as http:
         engine = create_engine(indicators_db)
         try:
@@ -305,11 +306,7 @@ async def test_series_points_carry_flags_and_chosen_by(served: Served, world: Wo
 
 
 async def test_csv_has_open_flags_and_chosen_by(served: Served, world: World) -> None:
-    response = await served.http.get(
-        "/v1/observations",
-        params={"indicator": INDICATOR, "area": AREA, "transformation": "level", "format": "csv"},
-    )
-    assert response.status_code == 200, response.text
+    response = await observations_csv(served.http)
     rows = {row["period"]: row for row in csv.DictReader(io.StringIO(response.text))}
     assert {period: (row["chosen_by"], row["quality"]) for period, row in rows.items()} == {
         "2020": ("only", ""),
@@ -465,3 +462,38 @@ async def test_chosen_by_status_and_only(served: Served) -> None:
     older = {**NEW, "published": "2023-06-01"}
     await post(served.http, level("2023", 3090000, doc=older), documents=[older])
     assert await chosen(served.http) == (3090000, "status")
+
+
+async def test_a_flag_the_checks_raise_on_import_shows_on_the_reads(
+    tmp_path: Path, indicators_db: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=indicators_db)
+    async with running(create_app(settings)) as http:
+        # two reports, the same status, values 1.6% apart: conflicting_values
+        await post(
+            http, level("2023", 3100000), level("2023", 3050000, doc=NEW), documents=[OLD, NEW]
+        )
+        (item,) = await observations(http)
+        assert (item["value"], item["chosen_by"]) == (3050000, "publication")
+        assert [(n["rule"], n["severity"], n["status"]) for n in item["quality"]] == [
+            ("conflicting_values", "warning", "open")
+        ]
+        flag = (await http.get(f"/v1/quality/{item['quality'][0]['flag_id']}")).json()
+        assert flag["message_en"] == item["quality"][0]["message_en"]
+        (row,) = csv.DictReader(io.StringIO((await observations_csv(http)).text))
+        assert row["quality"] == "conflicting_values:warning"
+        exported = await http.get(
+            "/dhis2/api/dataValueSets.json", params={"dataElement": INDICATOR, "orgUnit": AREA}
+        )
+        (value,) = exported.json()["dataValues"]
+        assert value["followup"] is True
+        assert value["comment"] == f"OBS_STATUS:A; {flag['message_en']}"
+
+
+async def observations_csv(http: httpx.AsyncClient) -> httpx.Response:
+    response = await http.get(
+        "/v1/observations",
+        params={"indicator": INDICATOR, "area": AREA, "transformation": "level", "format": "csv"},
+    )
+    assert response.status_code == 200, response.text
+    return response
