@@ -225,7 +225,6 @@ class ResolutionRequest(BaseModel):
     """A resolution as a client sends it; the gateway adds who resolved (the client's id)."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"action": "accept", "observation_id": 5},
