@@ -148,7 +148,6 @@ export function flagItem(view, item, removed) {
   const headingId = `flag-${flag.id}`;
   const entry = h('li', {
     class: 'queue-item flag-item',
-    'aria-labelledby': headingId,
     dataset: { flagId: flag.id, rule: flag.rule, severity: flag.severity, indicator: flag.indicator, period: flag.period },
   });
   const done = () => removed(entry);
