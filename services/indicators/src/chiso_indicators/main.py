@@ -13,6 +13,8 @@ from chiso_indicators import __version__
 from chiso_indicators.db import migrate_async
 from chiso_indicators.dhis2.router import router as dhis2_router
 from chiso_indicators.observations.router import router as observations_router
+from chiso_indicators.quality.router import router as quality_router
+from chiso_indicators.quality.rules import RuleBook, load_book
 from chiso_indicators.reference import sync_reference_data
 from chiso_indicators.reference_router import router as reference_router
 from chiso_indicators.sdmx.router import router as sdmx_router
@@ -34,6 +36,7 @@ class State(TypedDict):
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     service_auth: ServiceAuth
+    quality_book: RuleBook | None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessionmaker = create_sessionmaker(engine)
         async for session in session_scope(sessionmaker):
             await sync_reference_data(session)
+        book = load_book(settings.quality_rules_path) if settings.quality_checks else None
         freeze_startup_objects()
         try:
             yield {
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "engine": engine,
                 "sessionmaker": sessionmaker,
                 "service_auth": service_auth,
+                "quality_book": book,
             }
         finally:
             await engine.dispose()
@@ -86,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # anyone when OPEN_READS is set): outside callers go through the gateway.
     callers = [Depends(require_service_token)]
     refusals = problem_responses(401, 403)
-    for router in (reference_router, observations_router, sdmx_router, dhis2_router):
+    routers = (reference_router, observations_router, quality_router, sdmx_router, dhis2_router)
+    for router in routers:
         app.include_router(router, dependencies=callers, responses=refusals)
     install_docs(app)
     return app

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -27,4 +29,14 @@ class Settings(ServiceSettings):
     )
     max_export_observations: int = Field(
         default=100_000, ge=1, description="Most observations in one SDMX or DHIS2 export (413)."
+    )
+    quality_checks: bool = Field(
+        default=True,
+        description="Run the data-quality checks inside every import (issue 18); off, no flag "
+        "is raised or cleared.",
+    )
+    quality_rules_path: Path | None = Field(
+        default=None,
+        description="A rule book (TOML) to use instead of the packaged "
+        "chiso_indicators/quality/data/rules.toml.",
     )

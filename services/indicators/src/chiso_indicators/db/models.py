@@ -124,6 +124,9 @@ class Observation(IndicatorsBase):
     published: Mapped[str] = mapped_column(String(10), default="")
     fingerprint: Mapped[str] = mapped_column(String(64))
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the precedence rule that made the current version current (`chosen_by` of the read
+    # answers): only, reviewed, status, publication or value; null on versions not current
+    chosen_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
     sources: Mapped[list[Provenance]] = relationship(
@@ -182,6 +185,67 @@ class Withdrawal(IndicatorsBase):
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"), index=True)
     withdrawn_at: Mapped[datetime] = mapped_column(UtcTimestamp())
     restored_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
+
+
+class QualityFlag(IndicatorsBase):
+    """A check that failed (`chiso_indicators.quality`): filed under the cell of its anchor,
+    recomputed when the facts around it change, and resolved by a person."""
+
+    __tablename__ = "quality_flags"
+    __table_args__ = (
+        CheckConstraint("severity IN ('error', 'warning', 'info')", name="severity"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('accept', 'correct', 'explain')",
+            name="resolution",
+        ),
+        # a resolution is whole or absent: what, who and when together
+        CheckConstraint(
+            "(resolution IS NULL) = (resolved_by IS NULL) "
+            "AND (resolution IS NULL) = (resolved_at IS NULL)",
+            name="resolution_mark",
+        ),
+        Index("ix_quality_flags_cell", "indicator_code", "area_code", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # the finding's identity (rule and the versions it involves): the same finding raised
+    # again keeps its row and its resolution
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    period: Mapped[str] = mapped_column(String(32))
+    figures: Mapped[dict[str, float]] = mapped_column(JSON)
+    message_vi: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcTimestamp(), nullable=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_observation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("observations.id"), nullable=True
+    )
+
+    parts: Mapped[list[QualityFlagObservation]] = relationship(
+        lazy="raise", order_by="QualityFlagObservation.observation_id"
+    )
+
+
+class QualityFlagObservation(IndicatorsBase):
+    """A version a flag concerns, and its part in the check (stated, level, previous, …)."""
+
+    __tablename__ = "quality_flag_observations"
+
+    flag_id: Mapped[int] = mapped_column(
+        ForeignKey("quality_flags.id", ondelete="CASCADE"), primary_key=True
+    )
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("observations.id"), primary_key=True, index=True
+    )
+    part: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class ImportBatch(IndicatorsBase):

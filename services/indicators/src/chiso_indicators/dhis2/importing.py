@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chiso_indicators.dhis2.mapping import from_category_combo
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.schemas import PUBLISHED_PATTERN, DocumentMeta, FactBatch
+from chiso_indicators.quality.rules import RuleBook
 from chiso_shared.catalogue import areas, indicators
 from chiso_shared.errors import FieldError, Unprocessable
 from chiso_shared.facts import Fact, Role, Status
@@ -158,9 +159,10 @@ def _number(value: str | float) -> float | None:
 
 
 async def import_value_set(
-    session: AsyncSession, payload: DataValueSetIn, *, dry_run: bool
+    session: AsyncSession, payload: DataValueSetIn, *, dry_run: bool, book: RuleBook | None = None
 ) -> Dhis2ImportSummary:
-    summary = await importer.import_facts(session, to_batch(payload), dry_run=dry_run, key=None)
+    batch = to_batch(payload)
+    summary = await importer.import_facts(session, batch, dry_run=dry_run, key=None, book=book)
     return Dhis2ImportSummary(
         status="WARNING" if summary.conflicts else "SUCCESS",
         dryRun=dry_run,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from chiso_indicators.deps import SessionDep, SettingsDep
+from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
 from chiso_indicators.dhis2 import export
 from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary, import_value_set
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
@@ -172,7 +172,8 @@ for _suffix, _csv in (("", False), (".json", False), (".csv", True)):
 async def post_data_value_sets(
     payload: DataValueSetIn,
     session: SessionDep,
+    book: QualityBookDep,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
     id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
 ) -> Dhis2ImportSummary:
-    return await import_value_set(session, payload, dry_run=dry_run)
+    return await import_value_set(session, payload, dry_run=dry_run, book=book)

@@ -45,6 +45,8 @@ from chiso_indicators.observations.schemas import (
     ImportConflict,
     ImportSummary,
 )
+from chiso_indicators.quality.rules import RuleBook
+from chiso_indicators.quality.store import recompute, touched_values
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
@@ -108,7 +110,12 @@ async def replay(session: AsyncSession, key: str, batch: FactBatch) -> ImportSum
 
 
 async def import_facts(
-    session: AsyncSession, batch: FactBatch, *, dry_run: bool, key: str | None
+    session: AsyncSession,
+    batch: FactBatch,
+    *,
+    dry_run: bool,
+    key: str | None,
+    book: RuleBook | None = None,
 ) -> ImportSummary:
     await lock(session)
     await _validate_codes(session, batch)
@@ -120,6 +127,10 @@ async def import_facts(
     series = await _series_ids(session, usable)
     await _record_all(session, usable, series, documents, counts, withdrawn, lost)
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
+    flags = None
+    if book is not None and changed:
+        values = [(f.indicator, f.scope, f.period) for f in (*usable, *batch.withdrawn)]
+        flags = await recompute(session, book, touched_values(values))
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
@@ -130,6 +141,8 @@ async def import_facts(
         withdrawn=counts.withdrawn,
         conflicts=counts.conflicts,
         revision=revision,
+        flags_raised=flags.raised if flags else 0,
+        flags_cleared=flags.cleared if flags else 0,
     )
     if dry_run:
         await session.rollback()
@@ -318,6 +331,7 @@ class _Version:
     fact: Fact | None = None  # the first fact of a version new in this batch
     series_id: int = 0
     reviewed: bool = False  # one of its sources is a fact a person reviewed
+    chosen_by: str | None = None  # the precedence rule that made it current (None: not current)
 
 
 class _Document(NamedTuple):
@@ -339,6 +353,7 @@ OBSERVATION_COLUMNS = (
     "published",
     "fingerprint",
     "is_current",
+    "chosen_by",
     "recorded_at",
 )
 PROVENANCE_COLUMNS = (
@@ -478,12 +493,14 @@ async def _stored_versions(
             Observation.fingerprint,
             Observation.published,
             Observation.is_current,
+            Observation.chosen_by,
         ).where(Observation.series_id.in_(chunk), Observation.period.in_(periods))
-        for id_, series_id, period, status, value, print_, published, current in (
+        for id_, series_id, period, status, value, print_, published, current, chosen in (
             await session.execute(query)
         ).all():
             if (series_id, period) in pairs:
                 version = _Version(id_, status, value, print_, published, bool(current))
+                version.chosen_by = chosen
                 found.setdefault((series_id, period), {})[print_] = version
     return found
 
@@ -517,23 +534,56 @@ async def _stored_sources(
     return found
 
 
-def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> dict[bool, list[int]]:
+class _Changes(NamedTuple):
+    """Stored versions to update: ids by their new current flag, and by their new reason."""
+
+    flags: dict[bool, list[int]]
+    reasons: dict[str | None, list[int]]
+
+
+# What each place of `_rank` stands for, as `chosen_by` names it; the fingerprint (last) only
+# settles versions of equal value, so it counts as the value's rule.
+RANK_RULES = ("reviewed", "status", "publication", "value", "value")
+
+
+def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> _Changes:
     """The current version of each pair by the one rule (a version with a source a person
     reviewed beats every version without one; then higher status, then the newer publication
     among its sources, then the higher value; the fingerprint settles full ties, so arrival
-    order never does). New versions get their flag; stored ones whose flag changes
-    are returned by new flag."""
-    changed: dict[bool, list[int]] = {True: [], False: []}
+    order never does), and the rule that decided (`chosen_by`). New versions get their flag
+    and reason; stored ones whose flag or reason changes are returned."""
+    changes = _Changes({True: [], False: []}, {})
     for held in versions.values():
-        candidates = [version for version in held.values() if version.latest is not None]
-        best = max(candidates, key=_rank) if candidates else None
+        candidates = sorted(
+            (version for version in held.values() if version.latest is not None),
+            key=_rank,
+            reverse=True,
+        )
+        best = candidates[0] if candidates else None
+        reason = _reason(candidates)
         for version in held.values():
             flag = version is best  # a version without sources (all withdrawn) is never current
+            chosen = reason if flag else None
             if version.id is None:
                 version.is_current = flag
-            elif version.is_current is not flag:
-                changed[flag].append(version.id)
-    return changed
+                version.chosen_by = chosen
+                continue
+            if version.is_current is not flag:
+                changes.flags[flag].append(version.id)
+            if version.chosen_by != chosen:
+                changes.reasons.setdefault(chosen, []).append(version.id)
+    return changes
+
+
+def _reason(ranked: Sequence[_Version]) -> str | None:
+    """The rule that put the first of the ranked versions ahead of the second."""
+    if not ranked:
+        return None
+    if len(ranked) == 1:
+        return "only"
+    first, second = _rank(ranked[0]), _rank(ranked[1])
+    place = next(i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b)
+    return RANK_RULES[place]
 
 
 def _rank(version: _Version) -> tuple[bool, int, str, float, str]:
@@ -561,6 +611,7 @@ async def _insert_versions(session: AsyncSession, versions: list[_Version], now:
             version.published,
             version.fingerprint,
             version.is_current,
+            version.chosen_by,
             now,
         )
         for version in versions
@@ -643,10 +694,9 @@ async def _copy(
     await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-async def _update_stored(
-    session: AsyncSession, earlier: dict[int, str], changed: dict[bool, list[int]]
-) -> None:
-    """Stored versions that got an earlier publication or whose current flag changed."""
+async def _update_stored(session: AsyncSession, earlier: dict[int, str], changed: _Changes) -> None:
+    """Stored versions that got an earlier publication or whose current flag or its reason
+    changed."""
     table = cast(Table, Observation.__table__)
     if earlier:
         statement = (
@@ -656,10 +706,15 @@ async def _update_stored(
         )
         params = [{"version_id": id_, "earliest": pub} for id_, pub in sorted(earlier.items())]
         await session.execute(statement, params)
-    for flag, ids in changed.items():
+    for flag, ids in changed.flags.items():
         for chunk in _chunks(sorted(ids)):
             await session.execute(
                 update(table).where(table.c.id.in_(chunk)).values(is_current=flag)
+            )
+    for reason, ids in changed.reasons.items():
+        for chunk in _chunks(sorted(ids)):
+            await session.execute(
+                update(table).where(table.c.id.in_(chunk)).values(chosen_by=reason)
             )
 
 

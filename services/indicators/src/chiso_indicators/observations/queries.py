@@ -380,3 +380,10 @@ def _to_out(row: Any, sources: list[dict[str, Any]]) -> dict[str, Any]:
         "is_current": row[15],
         "sources": sources,
     }
+
+
+async def sources_by_observation(
+    session: AsyncSession, observation_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The sources (`SourceOut` fields) of each of the given observations, in one query."""
+    return await _sources(session, await _reader(session), observation_ids)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from chiso_indicators.db.models import DataRevision, Indicator, Series
-from chiso_indicators.deps import SessionDep, SettingsDep
+from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.queries import ObservationFilter, list_observations
 from chiso_indicators.observations.schemas import (
@@ -61,6 +61,7 @@ async def post_facts(
     batch: FactBatch,
     session: SessionDep,
     settings: SettingsDep,
+    book: QualityBookDep,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="Re-sending a key replays its summary.")
@@ -78,7 +79,9 @@ async def post_facts(
         if replayed is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return replayed
-    return await importer.import_facts(session, batch, dry_run=dry_run, key=idempotency_key)
+    return await importer.import_facts(
+        session, batch, dry_run=dry_run, key=idempotency_key, book=book
+    )
 
 
 def _period(value: str | None, name: str) -> str | None:

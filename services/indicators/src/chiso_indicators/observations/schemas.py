@@ -97,6 +97,12 @@ class ImportSummary(BaseModel):
     withdrawn: int = Field(default=0, description="Sources removed by `withdrawn` facts.")
     conflicts: list[ImportConflict] = Field(default_factory=list)
     revision: int = Field(description="The data revision after this import.")
+    flags_raised: int = Field(
+        default=0, description="Data-quality flags this import raised (`GET /v1/quality`)."
+    )
+    flags_cleared: int = Field(
+        default=0, description="Open flags this import cleared: their figures no longer clash."
+    )
 
 
 SOURCE_EXAMPLE: dict[str, Any] = {

@@ -1,0 +1,174 @@
+"""The engine's input and output values, and the index the checks read.
+
+`engine` re-exports `Obs` and `Finding`: import them from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from chiso_shared.catalogue import areas, indicators
+from chiso_shared.periods import Period, PeriodError
+
+__all__ = ["Finding", "Index", "Obs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Obs:
+    """One version of a (series, period) value that still has a live source."""
+
+    id: int  # observations.id
+    indicator: str  # catalogue code
+    area: str  # "VN" or "VN-38"
+    frequency: str  # A S Q M D X (chiso_shared.periods.Period.frequency)
+    measure: str  # "actual" | "target"
+    transformation: str  # "level", "change_previous", "ratio_plan", ...
+    unit: str  # chiso_shared.facts.Unit values
+    period: str  # "2023", "2023-Q3", "2023-11", "2021-12/2023-11", ...
+    value: float
+    status: str  # "A" | "E" | "F" | "P"
+    is_current: bool  # the version the series serves for this (series, period)
+    documents: tuple[str, ...]  # document ids of its live sources (sorted, distinct)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str  # rule code from rules.toml
+    severity: str  # "error" | "warning" | "info"
+    indicator: str  # the anchor cell the flag is filed under
+    area: str
+    period: str  # the latest period the finding involves
+    parts: tuple[tuple[int, str], ...]  # (Obs.id, part), sorted
+    figures: dict[str, float]
+    message_vi: str
+    message_en: str
+
+    @property
+    def key(self) -> str:
+        """The flag's identity across runs: its rule and the observations it joins."""
+        text = self.rule + "|" + ";".join(f"{id_}:{part}" for id_, part in self.parts)
+        return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+Cell = tuple[str, str, str, str]  # indicator, area, measure, period
+# indicator, area, measure, transformation, unit, period
+SeriesPeriod = tuple[str, str, str, str, str, str]
+
+
+@dataclass(slots=True)
+class Index:
+    """The observations arranged once for every check: lookups instead of scans."""
+
+    # current versions by series (indicator, area, measure, transformation, unit) and period
+    current: dict[tuple[str, str, str, str, str], dict[str, Obs]] = field(default_factory=dict)
+    # current levels of a cell, any unit
+    levels: dict[Cell, list[Obs]] = field(default_factory=dict)
+    # current levels by indicator
+    by_indicator: dict[str, list[Obs]] = field(default_factory=dict)
+    # every version, by series and period
+    versions: dict[SeriesPeriod, list[Obs]] = field(default_factory=dict)
+    periods: dict[str, Period | None] = field(default_factory=dict)
+    # neighbours of a period, worked out once per distinct period text
+    _earlier: dict[str, str | None] = field(default_factory=dict)
+    _previous: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, observations: Iterable[Obs]) -> Index:
+        index = cls()
+        for obs in observations:
+            key = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
+            index.versions.setdefault((*key, obs.period), []).append(obs)
+            if not obs.is_current:
+                continue
+            index.current.setdefault(key, {})[obs.period] = obs
+            if obs.transformation == "level":
+                cell = (obs.indicator, obs.area, obs.measure, obs.period)
+                index.levels.setdefault(cell, []).append(obs)
+                index.by_indicator.setdefault(obs.indicator, []).append(obs)
+        return index
+
+    def period(self, text: str) -> Period | None:
+        """The parsed period (None when off-grammar), parsed once per run."""
+        try:
+            return self.periods[text]
+        except KeyError:
+            parsed = self.periods[text] = Period.try_parse(text)
+            return parsed
+
+    def level(self, indicator: str, area: str, measure: str, period: str, unit: str) -> Obs | None:
+        for obs in self.levels.get((indicator, area, measure, period), ()):
+            if obs.unit == unit:
+                return obs
+        return None
+
+    def year_before(self, text: str) -> str | None:
+        """The same period a year earlier (`cùng kỳ`)."""
+        if text not in self._earlier:
+            self._earlier[text] = self._year_before(text)
+        return self._earlier[text]
+
+    def _year_before(self, text: str) -> str | None:
+        period = self.period(text)
+        if period is None:
+            return None
+        try:
+            return str(period.in_year(period.year - 1))
+        except PeriodError:
+            return None
+
+    def previous(self, text: str) -> list[str]:
+        """What `previous_period` may name (GUIDELINE §5): the period just before, or the
+        same period a year earlier; one candidate for a year, two for shorter periods."""
+        if text not in self._previous:
+            self._previous[text] = self._previous_of(text)
+        return self._previous[text]
+
+    def _previous_of(self, text: str) -> list[str]:
+        period = self.period(text)
+        if period is None:
+            return []
+        found: list[str] = []
+        if not period.is_span:
+            with suppress(PeriodError):
+                found.append(str(period.previous()))
+        earlier = self.year_before(text)
+        if earlier is not None and earlier not in found:
+            found.append(earlier)
+        return found
+
+    def latest(self, texts: Sequence[str]) -> str:
+        """The latest of some periods (by end, then the model's order)."""
+        best: tuple[Period, str] | None = None
+        for text in texts:
+            period = self.period(text)
+            if period is None:
+                continue
+            if best is None or (period.end, period) > (best[0].end, best[0]):
+                best = (period, text)
+        return best[1] if best else max(texts)
+
+
+class Names:
+    """Catalogue names of indicators and the level of areas (country or province)."""
+
+    @cached_property
+    def indicators(self) -> dict[str, tuple[str, str]]:
+        return {item.code: (item.name_vi, item.name_en) for item in indicators()}
+
+    @cached_property
+    def area_levels(self) -> dict[str, str]:
+        return {item.code: item.level for item in areas()}
+
+    def name(self, code: str, lang: str) -> str:
+        names = self.indicators.get(code)
+        return code if names is None else names[0 if lang == "vi" else 1]
+
+    def area_level(self, code: str) -> str:
+        return self.area_levels.get(code) or ("country" if code == "VN" else "province")
+
+
+NAMES = Names()
