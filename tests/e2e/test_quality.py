@@ -57,7 +57,7 @@ def test_officer_resolves_a_flag_in_the_review_queue(
         expect(page.locator(".queue-item").first).to_have_attribute("data-rule", "change_vs_levels")
         expect(flag.locator(".flag-badge")).to_be_visible()
         expect(flag.locator(".flag-message")).to_contain_text("9,5")
-        expect(flag.locator(".where")).to_contain_text("năm 2020")
+        expect(flag.locator(".flag-where")).to_contain_text("năm 2020")
         stated = flag.locator('.flag-figure[data-part="stated"]')
         expect(stated.locator(".sentence")).to_contain_text("Tổng số thuê bao trên toàn mạng")
         expect(stated.locator(".sentence mark")).to_have_text("9,5")

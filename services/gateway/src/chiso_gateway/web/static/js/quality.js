@@ -163,7 +163,7 @@ export function flagItem(view, item, removed) {
   explain.setAttribute('aria-describedby', `${headingId}-message`);
   entry.append(
     h('h2', { class: 'flag-head', id: headingId }, severityBadge(flag.severity), ' ', h('span', { class: 'flag-rule' }, ruleName(flag.rule))),
-    h('p', { class: 'where' }, where),
+    h('p', { class: 'where flag-where' }, where),
     h('p', { class: 'flag-message', id: `${headingId}-message` }, message(flag)),
     h('ul', { class: 'flag-figures' }, (flag.observations || []).map((observation) => figure(view, flag, observation, item.facts || [], done))),
     h('div', { class: 'button-row review-actions' }, explain),
