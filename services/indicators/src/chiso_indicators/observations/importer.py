@@ -45,8 +45,9 @@ from chiso_indicators.observations.schemas import (
     ImportConflict,
     ImportSummary,
 )
+from chiso_indicators.quality.engine import Obs
 from chiso_indicators.quality.rules import RuleBook
-from chiso_indicators.quality.store import recompute, touched_values
+from chiso_indicators.quality.store import KnownValues, recompute, touched_values
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
@@ -124,13 +125,14 @@ async def import_facts(
     withdrawn, lost = await _withdraw(session, batch, counts)
     usable = _usable(batch.facts)
     counts.ignored += len(batch.facts) - len(usable)
-    series = await _series_ids(session, usable)
-    await _record_all(session, usable, series, documents, counts, withdrawn, lost)
+    series, keys = await _series_ids(session, usable)
+    known = await _record_all(session, usable, series, documents, counts, withdrawn, lost)
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
     flags = None
     if book is not None and changed:
         values = [(f.indicator, f.scope, f.period) for f in (*usable, *batch.withdrawn)]
-        flags = await recompute(session, book, touched_values(values))
+        in_memory = _known_values(known, dict(zip(series, keys, strict=True)))
+        flags = await recompute(session, book, touched_values(values), in_memory)
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
@@ -261,8 +263,11 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[offset : offset + size]
 
 
-async def _series_ids(session: AsyncSession, facts: Sequence[Fact]) -> list[int]:
-    """The series of each fact, in order; series new to the database are created."""
+async def _series_ids(
+    session: AsyncSession, facts: Sequence[Fact]
+) -> tuple[list[int], list[tuple[str, ...]]]:
+    """The series of each fact, in order, and its key; series new to the database are
+    created."""
     keys = _series_keys(facts)
     distinct = list(dict.fromkeys(keys))
     found = await _known_series(session, distinct)
@@ -272,7 +277,7 @@ async def _series_ids(session: AsyncSession, facts: Sequence[Fact]) -> list[int]
         await insert_ignore(session, Series.__table__, rows, SERIES_COLUMNS)  # type: ignore[arg-type]
     if missing:
         found |= await _known_series(session, missing)
-    return [found[key] for key in keys]
+    return [found[key] for key in keys], keys
 
 
 def _series_keys(facts: Sequence[Fact]) -> list[tuple[str, ...]]:
@@ -381,10 +386,11 @@ async def _record_all(
     counts: _Counts,
     also: set[_Pair],
     lost: set[int],
-) -> None:
+) -> _Known:
     """New versions and sources in bulk; counts as if the facts were applied one by one. The
     current versions of the `also` pairs are chosen again too (their sources changed); of
-    the `lost` versions (that lost a source), those left with none are recorded withdrawn."""
+    the `lost` versions (that lost a source), those left with none are recorded withdrawn.
+    Returns the versions of every pair touched, as they now stand, for the quality checks."""
     prints = _fingerprints(facts)
     versions = await _stored_versions(
         session, set(zip(series, (f.period for f in facts), strict=True)) | also
@@ -445,6 +451,50 @@ async def _record_all(
         if version.id in lost and version.latest is None
     }
     await _record_withdrawals(session, emptied, restored, now)
+    return _Known(versions, sources)
+
+
+class _Known(NamedTuple):
+    """The touched pairs' versions and live sources after an import."""
+
+    versions: dict[_Pair, dict[str, _Version]]
+    sources: set[_Source]
+
+
+def _known_values(known: _Known, keys: dict[int, tuple[str, ...]]) -> KnownValues:
+    """The touched pairs' versions with a live source, as the checks read them, so that the
+    checks need not read back what the import just wrote. Pairs of series this batch has no
+    key for (touched only by withdrawals) are left to the store to read."""
+    documents: dict[tuple[_Pair, str], set[str]] = {}
+    for pair, print_, document, _start in known.sources:
+        documents.setdefault((pair, print_), set()).add(document)
+    values: list[Obs] = []
+    pairs: set[_Pair] = set()
+    for pair, held in known.versions.items():
+        key = keys.get(pair[0])
+        if key is None:
+            continue
+        pairs.add(pair)
+        for version in held.values():
+            if version.latest is None or version.id is None:
+                continue
+            values.append(
+                Obs(
+                    id=version.id,
+                    indicator=key[0],
+                    area=key[1],
+                    frequency=key[2],
+                    measure=key[3],
+                    transformation=key[4],
+                    unit=key[5],
+                    period=pair[1],
+                    value=version.value,
+                    status=version.status,
+                    is_current=version.is_current,
+                    documents=tuple(sorted(documents.get((pair, version.fingerprint), ()))),
+                )
+            )
+    return KnownValues(values, pairs)
 
 
 async def _record_withdrawals(
@@ -564,14 +614,13 @@ def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> _Changes:
         for version in held.values():
             flag = version is best  # a version without sources (all withdrawn) is never current
             chosen = reason if flag else None
-            if version.id is None:
-                version.is_current = flag
-                version.chosen_by = chosen
-                continue
-            if version.is_current is not flag:
-                changes.flags[flag].append(version.id)
-            if version.chosen_by != chosen:
-                changes.reasons.setdefault(chosen, []).append(version.id)
+            if version.id is not None:
+                if version.is_current is not flag:
+                    changes.flags[flag].append(version.id)
+                if version.chosen_by != chosen:
+                    changes.reasons.setdefault(chosen, []).append(version.id)
+            version.is_current = flag
+            version.chosen_by = chosen
     return changes
 
 

@@ -90,7 +90,7 @@ async def count_flags(
         ("rule", QualityFlag.rule),
     ):
         query = _filtered(select(column, func.count()).group_by(column), f)
-        counts[name] = {key: int(n) for key, n in (await session.execute(query)).all()}
+        counts[name] = dict((await session.execute(query)).all())
     matching = _filtered(select(QualityFlag.id), f).subquery()
     by_document = (
         select(Provenance.document_id, func.count(func.distinct(QualityFlagObservation.flag_id)))
@@ -98,7 +98,7 @@ async def count_flags(
         .where(QualityFlagObservation.flag_id.in_(select(matching.c.id)))
         .group_by(Provenance.document_id)
     )
-    counts["document"] = {key: int(n) for key, n in (await session.execute(by_document)).all()}
+    counts["document"] = dict((await session.execute(by_document)).all())
     return sum(counts["rule"].values()), counts
 
 

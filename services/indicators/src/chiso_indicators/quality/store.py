@@ -12,7 +12,7 @@ decided.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -26,6 +26,7 @@ from chiso_indicators.db.models import (
     QualityFlag,
     QualityFlagObservation,
     Series,
+    Withdrawal,
 )
 from chiso_indicators.quality.engine import Finding, Obs, check, related_indicators
 from chiso_indicators.quality.rules import RuleBook
@@ -37,6 +38,15 @@ T = TypeVar("T")
 CHUNK = 10_000
 
 Cell = tuple[str, str]  # (indicator, area)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValues:
+    """Versions the caller already holds (an import's touched pairs, as they now stand), and
+    the (series id, period) pairs they cover: those pairs are not read again."""
+
+    observations: Sequence[Obs] = ()
+    pairs: frozenset[tuple[int, str]] | set[tuple[int, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +108,17 @@ def _neighbours(text: str, step: int) -> set[str]:
 
 
 async def recompute(
-    session: AsyncSession, book: RuleBook, touched: Iterable[tuple[str, str, str]]
+    session: AsyncSession,
+    book: RuleBook,
+    touched: Iterable[tuple[str, str, str]],
+    known: KnownValues | None = None,
 ) -> Recomputed:
     """Bring the stored flags in line with the findings around the touched values."""
     cells, anchors, window = scope(book, touched)
     if not cells:
         return Recomputed(0, 0, 0)
-    observations = await _window(session, cells, window)
+    known = known or KnownValues()
+    observations = [*known.observations, *await _window(session, cells, window, known.pairs)]
     findings = {
         finding.key: finding
         for finding in check(observations, book)
@@ -114,33 +128,36 @@ async def recompute(
     return await _reconcile(session, findings, stored)
 
 
-async def _window(session: AsyncSession, cells: set[Cell], periods: set[str]) -> list[Obs]:
-    """The versions with a live source of the cells' series in the given periods."""
+async def _window(
+    session: AsyncSession,
+    cells: set[Cell],
+    periods: set[str],
+    skip: Collection[tuple[int, str]] = frozenset(),
+) -> list[Obs]:
+    """The versions with a live source of the cells' series in the given periods, but for
+    the (series, period) pairs in `skip` (the caller holds them already)."""
     series = await _series(session, cells)
-    if not series:
-        return []
-    documents: dict[int, set[str]] = {}
-    rows: dict[int, tuple[int, str, float, str, bool]] = {}
-    wanted = sorted(periods)
-    for chunk in _chunks(sorted(series)):
-        query = (
-            select(
+    rows: list[tuple[int, int, str, float, str, bool]] = []
+    for ids, wanted in _groups(series, periods, skip):
+        for chunk in _chunks(ids):
+            query = select(
                 Observation.id,
                 Observation.series_id,
                 Observation.period,
                 Observation.value,
                 Observation.status,
                 Observation.is_current,
-                Provenance.document_id,
+            ).where(
+                Observation.series_id.in_(chunk),
+                Observation.period.in_(wanted),
             )
-            .join(Provenance, Provenance.observation_id == Observation.id)
-            .where(Observation.series_id.in_(chunk), Observation.period.in_(wanted))
-        )
-        for id_, series_id, period, value, status, current, document in (
-            await session.execute(query)
-        ).all():
-            rows[id_] = (series_id, period, value, status, bool(current))
-            documents.setdefault(id_, set()).add(document)
+            found = (await session.execute(query)).all()
+            rows.extend(row for row in found if (row[1], row[2]) not in skip)
+    # a version whose sources were all withdrawn has an open withdrawal (a filter on the
+    # provenance itself made PostgreSQL scan it whole, its statistics stale mid-import)
+    gone = await _withdrawn(session, [row[0] for row in rows])
+    rows = [row for row in rows if row[0] not in gone]
+    documents = await _documents(session, rows)
     return [
         Obs(
             id=id_,
@@ -153,11 +170,63 @@ async def _window(session: AsyncSession, cells: set[Cell], periods: set[str]) ->
             period=period,
             value=value,
             status=status,
-            is_current=current,
-            documents=tuple(sorted(documents[id_])),
+            is_current=bool(current),
+            documents=documents.get(id_, ()),
         )
-        for id_, (series_id, period, value, status, current) in rows.items()
+        for id_, series_id, period, value, status, current in rows
     ]
+
+
+# More distinct sets of periods to read than this, and one read of them all is cheaper.
+MAX_GROUPS = 16
+
+
+def _groups(
+    series: dict[int, tuple[str, ...]], periods: set[str], skip: Collection[tuple[int, str]]
+) -> list[tuple[list[int], list[str]]]:
+    """The series to read, grouped by the periods each still needs (the window less the
+    periods the caller holds), so that what an import just wrote is not read back."""
+    held: dict[int, set[str]] = {}
+    for series_id, period in skip:
+        held.setdefault(series_id, set()).add(period)
+    groups: dict[frozenset[str], list[int]] = {}
+    for series_id in sorted(series):
+        needed = frozenset(periods - held.get(series_id, set()))
+        if needed:
+            groups.setdefault(needed, []).append(series_id)
+    if len(groups) > MAX_GROUPS:
+        return [(sorted(series), sorted(periods))]
+    return [(ids, sorted(needed)) for needed, ids in groups.items()]
+
+
+async def _withdrawn(session: AsyncSession, ids: list[int]) -> set[int]:
+    """The versions among `ids` left without a source."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        query = select(Withdrawal.observation_id).where(
+            Withdrawal.observation_id.in_(chunk), Withdrawal.restored_at.is_(None)
+        )
+        found.update((await session.scalars(query)).all())
+    return found
+
+
+async def _documents(
+    session: AsyncSession, rows: Sequence[tuple[int, int, str, float, str, bool]]
+) -> dict[int, tuple[str, ...]]:
+    """The documents of the versions that share their (series, period) with another: only
+    the checks of disagreeing versions look at where a value came from."""
+    by_pair: dict[tuple[int, str], list[int]] = {}
+    for id_, series_id, period, *_rest in rows:
+        by_pair.setdefault((series_id, period), []).append(id_)
+    ids = sorted(id_ for found in by_pair.values() if len(found) > 1 for id_ in found)
+    documents: dict[int, set[str]] = {}
+    for chunk in _chunks(ids):
+        query = select(Provenance.observation_id, Provenance.document_id).where(
+            Provenance.observation_id.in_(chunk)
+        )
+        for id_, document in (await session.execute(query)).all():
+            documents.setdefault(id_, set()).add(document)
+    return {id_: tuple(sorted(found)) for id_, found in documents.items()}
 
 
 async def _series(session: AsyncSession, cells: set[Cell]) -> dict[int, tuple[str, ...]]:
