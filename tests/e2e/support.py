@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, Request, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Request, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chiso.admin import create_client, gateway_settings
@@ -22,6 +24,7 @@ from chiso.suite import Suite, SuiteConfig
 from tests.browser import OfflinePage, is_local
 from tests.support import free_port
 
+ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = "telecom.subscribers.total"
 # Two reports written for these tests (figures illustrative), one per year, each with the total
 # subscribers sentence and a few other metrics.
@@ -45,6 +48,21 @@ REPORTS = {
         "Tỷ lệ hồ sơ trực tuyến toàn trình năm 2023 đạt 52,3%.\n"
     ),
 }
+# Two more reports of Thanh Hóa, of years the others leave alone, that contradict each other:
+# 2020 states +9,5% on 2019, while the two years' totals give +1%. Indicators' checks raise a
+# data-quality flag (`change_vs_levels`) on them, which leads the review queue.
+QUALITY_REPORTS = {
+    "thanh-hoa-2019.txt": (
+        "BÁO CÁO CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH THANH HÓA NĂM 2019\n\n"
+        "Tổng số thuê bao trên toàn mạng năm 2019 đạt 1.000.000 thuê bao.\n"
+    ),
+    "thanh-hoa-2020.txt": (
+        "BÁO CÁO CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH THANH HÓA NĂM 2020\n\n"
+        "Tổng số thuê bao trên toàn mạng năm 2020 đạt 1.010.000 thuê bao, tăng 9,5% so với "
+        "năm 2019.\n"
+    ),
+}
+FLAG = '.flag-item[data-rule="change_vs_levels"]'
 CHART = f'figure[data-indicator="{SUBSCRIBERS}"] canvas'
 # The chart's labels and values, read from Chart.js itself.
 CHART_DATA = """(selector) => {
@@ -73,6 +91,35 @@ class Officer:
     client_id: str
     secret: str
     name: str = OFFICER_NAME
+
+
+class Shots:
+    """Numbered screenshots of each step; `prefix` sets a test's pictures apart from
+    another's in docs/screenshots/ (`quality-01-...`)."""
+
+    def __init__(self, directory: Path, prefix: str = "") -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.taken: list[Path] = []
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Page, name: str, *, full_page: bool = True) -> None:
+        path = self.directory / f"{self.prefix}{len(self.taken) + 1:02d}-{name}.png"
+        # The passing notice (a toast) would sit over whatever is under it in the picture.
+        page.evaluate("document.getElementById('notice').classList.remove('shown')")
+        page.screenshot(path=str(path), full_page=full_page)
+        self.taken.append(path)
+
+    def publish(self) -> None:
+        if os.environ.get("CHISO_UPDATE_SCREENSHOTS") != "1":
+            return
+        target = ROOT / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        # a step renamed or gone leaves no stale picture (of this test's: not another's)
+        for old in target.glob(f"{self.prefix}[0-9][0-9]-*.png"):
+            old.unlink()
+        for path in self.taken:
+            shutil.copy2(path, target / path.name)
 
 
 @contextlib.contextmanager
@@ -160,17 +207,18 @@ def sign_in(page: Page, officer: Officer) -> None:
     expect(who).to_have_attribute("title", f"Mã ứng dụng (client id): {officer.client_id}")
 
 
-def upload_reports(page: Page, folder: Path) -> None:
-    """Both reports through the Vietnamese upload form, waited for until delivered."""
+def upload_reports(page: Page, folder: Path, reports: dict[str, str] = REPORTS) -> None:
+    """The reports (both Thanh Hóa reports unless told) through the Vietnamese upload form,
+    waited for until delivered."""
     paths = []
-    for name, text in REPORTS.items():
+    for name, text in reports.items():
         path = folder / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     goto(page, "#/documents")
     page.get_by_label("Tệp báo cáo").set_input_files(paths)
     page.get_by_role("button", name="Tải lên").click()
-    for name in REPORTS:
+    for name in reports:
         line = page.locator(f'.upload-line[data-filename="{name}"] [data-status]')
         expect(line).to_have_attribute("data-status", "delivered", timeout=90_000)
         expect(line).to_have_text("Đã đưa vào số liệu")
@@ -214,3 +262,17 @@ def click_point(page: Page, index: int) -> None:
 def review_routes(url: str) -> bool:
     """Whether this gateway has the review queue (an unknown path answers 404)."""
     return httpx.get(url + "/v1/reviews/queue").status_code != 404
+
+
+def wait_for_flag(page: Page, timeout: float = 60) -> Locator:
+    """The review queue once it shows the flag of `QUALITY_REPORTS` (indicators checks the
+    numbers as they arrive, a moment after the reports are delivered)."""
+    flag = page.locator(FLAG)
+    deadline = time.monotonic() + timeout
+    while True:
+        goto(page, "#/dashboard/VN-38")
+        goto(page, "#/review")
+        with contextlib.suppress(PlaywrightTimeout):
+            flag.first.wait_for(timeout=5000)
+            return flag
+        assert time.monotonic() < deadline, "the review queue shows no flag"

@@ -3,7 +3,8 @@
 Every page an officer sees, in each state a person reaches it in (signed out, the sign-in
 dialog with its error, the dashboard with a comparison, the trace panel, the reports with the
 upload form, a document with a fact's tooltip and details, the review queue, the correction
-and rejection dialogs), in Vietnamese and in English, and the dashboard on a phone (390x844).
+and rejection dialogs, the queue led by a data-quality flag, the dialog that explains one,
+the data quality page), in Vietnamese and in English, and the dashboard on a phone (390x844).
 Every violation fails the test with its rule, impact, help and the selectors of the elements
 at fault. axe's best practices (landmarks, heading order, ...) are held to as well.
 
@@ -23,6 +24,8 @@ from tests.browser import OfflinePage
 from tests.e2e.support import (
     CHART,
     CHART_DATA,
+    FLAG,
+    QUALITY_REPORTS,
     SUBSCRIBERS,
     Officer,
     click_point,
@@ -31,6 +34,7 @@ from tests.e2e.support import (
     sign_in,
     upload_reports,
     wait_for_chart,
+    wait_for_flag,
 )
 
 pytestmark = pytest.mark.slow
@@ -196,6 +200,24 @@ def review(page: Page, audit: Audit, lang: str) -> None:
     expect(form).to_be_hidden()
 
 
+def quality(page: Page, audit: Audit, lang: str) -> None:
+    """The queue led by a flag (its badge, message and figures), the explain dialog, and the
+    data quality page with its counts."""
+    goto(page, "#/review")
+    flag = page.locator(FLAG)
+    expect(flag.locator(".flag-figure .sentence mark").first).to_be_visible()
+    audit.check(f"{lang}: review queue led by a data-quality flag")
+    flag.locator("[data-action=explain]").click()
+    form = page.locator("#form-dialog")
+    expect(form.locator("#confirm-note")).to_be_visible()
+    audit.check(f"{lang}: explain dialog open")
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    goto(page, "#/quality")
+    expect(page.locator("table.flags tbody tr").first).to_be_visible()
+    audit.check(f"{lang}: data quality page")
+
+
 def test_every_page_meets_wcag_21_aa(
     vietnamese_page: OfflinePage, officer: Officer, tmp_path: Path
 ) -> None:
@@ -215,7 +237,13 @@ def test_every_page_meets_wcag_21_aa(
         dashboard(page, audit, lang)
         documents(page, audit, lang)
         review(page, audit, lang)
-    assert len(audit.states) == 22
+    toggle_language(page, "vi")
+    upload_reports(page, tmp_path, QUALITY_REPORTS)
+    wait_for_flag(page)
+    for lang in LANGUAGES:
+        toggle_language(page, lang)
+        quality(page, audit, lang)
+    assert len(audit.states) == 28
     assert audit.passed > 1000
     assert not audit.found, audit.report()
     # axe ran inside the page's own policy, which blocked nothing the app does.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from tests.e2e.support import (
     CHART,
     SUBSCRIBERS,
     Officer,
+    Shots,
     click_point,
     csp_violations,
     goto,
@@ -38,35 +38,8 @@ from tests.support import free_port, serving
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 CORRECTED = 3_535_000
 ADDED = 3_342_000  # 2021's total, which a reviewer adds from the number "2021" stands beside
-
-
-class Shots:
-    """Numbered screenshots of each step."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.taken: list[Path] = []
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def take(self, page: Page, name: str, *, full_page: bool = True) -> None:
-        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
-        # The passing notice (a toast) would sit over whatever is under it in the picture.
-        page.evaluate("document.getElementById('notice').classList.remove('shown')")
-        page.screenshot(path=str(path), full_page=full_page)
-        self.taken.append(path)
-
-    def publish(self) -> None:
-        if os.environ.get("CHISO_UPDATE_SCREENSHOTS") != "1":
-            return
-        target = ROOT / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        for old in target.glob("*.png"):  # a step renamed or gone leaves no stale picture
-            old.unlink()
-        for path in self.taken:
-            shutil.copy2(path, target / path.name)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from chiso_gateway.views.forward import router as forward_router
 from chiso_gateway.views.indicators import router as indicators_router
 from chiso_gateway.views.insights import router as insights_router
 from chiso_gateway.views.me import router as me_router
+from chiso_gateway.views.quality import router as quality_router
 from chiso_gateway.views.reviews import router as reviews_router
 from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.indicators_url,
             settings,
             service_credentials(tokens, "indicators", (READ,)),
+            # the one write: a reviewer's resolution of a data-quality flag
+            write_credentials=service_credentials(tokens, "indicators", (READ, WRITE)),
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
@@ -217,6 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(insights_router)
     app.include_router(trace_router)
+    app.include_router(quality_router)
     app.include_router(forward_router)
     app.include_router(audit_router)
     app.include_router(app_config_router)

@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chiso_gateway.db.models import Client
 
 # The fields that hold a client id: a document's uploader, a review's reviewer, a source's
-# reviewer in indicators; and `by` in a fact's review mark (`{"action", "by", "at"}`).
+# reviewer in indicators; and `by` in a fact's review mark (`{"action", "by", "at"}`) and in a
+# quality flag's resolution.
 PERSON_FIELDS = frozenset({"uploaded_by", "reviewer", "reviewed_by"})
+# the marks whose `by` is a client id: a fact's review, a data-quality flag's resolution
+MARK_FIELDS = frozenset({"review", "resolution"})
 ID_MAX = 64  # the length of `clients.client_id`: a longer value is no client's
 
 
@@ -34,7 +37,7 @@ def ids_in(value: Any) -> set[str]:
             for key, inner in item.items():
                 if key in PERSON_FIELDS and isinstance(inner, str):
                     found.add(inner)
-                elif key == "review" and isinstance(inner, dict):
+                elif key in MARK_FIELDS and isinstance(inner, dict):
                     if isinstance(by := inner.get("by"), str):
                         found.add(by)
                 elif isinstance(inner, dict | list):

@@ -142,6 +142,13 @@ class Settings(ServiceSettings):
         description="The key indicators of `/v1/org-units/{code}/summary`.",
     )
     compare_max_org_units: int = Field(default=10, ge=2, le=100)
+    quality_queue_max: int = Field(
+        default=20,
+        ge=0,
+        le=200,
+        description="Open data-quality flags the first page of GET /v1/reviews/queue puts "
+        "ahead of the unreviewed facts (0: none).",
+    )
     trace_max_sources: int = Field(
         default=20,
         ge=1,

@@ -25,7 +25,7 @@ from yarl import URL
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import BadGateway, BadRequest, ChisoError, FieldError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
-from chiso_shared.service_auth import ServiceTokens
+from chiso_shared.service_auth import READ_METHODS, ServiceTokens
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 DOT_SEGMENTS = ("", ".", "..")
@@ -107,10 +107,14 @@ class Upstream:
         base_url: str,
         settings: Settings,
         credentials: Callable[[], Mapping[str, str]] | None = None,
+        write_credentials: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.name = name
-        # The service token header each call carries (`service_credentials`).
+        # The service token header each call carries (`service_credentials`); a call that
+        # writes (any method but GET, HEAD, OPTIONS) carries `write_credentials` when given, so
+        # the token of a read grants no write (the forwarded reads cannot write by mistake).
         self.credentials = credentials
+        self.write_credentials = write_credentials or credentials
         self.base_url = base_url.rstrip("/")
         self.max_body = settings.upstream_max_body_bytes
         http = settings.http
@@ -143,8 +147,9 @@ class Upstream:
         data: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
         """`path` is already encoded (`upstream_path` builds one from client input)."""
-        if self.credentials is not None:
-            headers = {**(headers or {}), **self.credentials()}
+        credentials = self.credentials if method.upper() in READ_METHODS else self.write_credentials
+        if credentials is not None:
+            headers = {**(headers or {}), **credentials()}
         response = await self._send(method, path, params, json, content, headers, files, data)
         status = response.status_code
         if status in (401, 403):

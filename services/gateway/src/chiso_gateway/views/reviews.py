@@ -6,18 +6,21 @@ document and review id (the audit row's `subject`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from chiso_gateway import quality
 from chiso_gateway.auth.tokens import Principal
-from chiso_gateway.deps import IngestDep, require
+from chiso_gateway.deps import IndicatorsDep, IngestDep, SettingsDep, require
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.people import people
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.documents import DocumentId, paged
+from chiso_gateway.views.quality import FLAG_EXAMPLE, queue_flags
 from chiso_shared.errors import problem_responses
 from chiso_shared.facts import FACT_EXAMPLE
 
@@ -149,12 +152,26 @@ async def review_history(
 QUEUE_EXAMPLE = {
     "data": [
         {
+            "kind": "quality",
+            "flag": FLAG_EXAMPLE,
+            "facts": [
+                {
+                    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "filename": "thanh-hoa-2023.txt",
+                    "fact": FACT_EXAMPLE,
+                    "observation_id": 5,
+                    "part": "stated",
+                }
+            ],
+        },
+        {
+            "kind": "fact",
             "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
             "filename": "thanh-hoa-2023.txt",
             "fact": FACT_EXAMPLE,
-        }
+        },
     ],
-    "meta": {"count": 1, "next_cursor": None},
+    "meta": {"count": 2, "next_cursor": None, "flags": 1, "people": {}},
     "links": {"self": "https://api.example/v1/reviews/queue?scope=VN-38", "next": None},
 }
 OptionalDocument = Annotated[
@@ -165,15 +182,24 @@ OptionalDocument = Annotated[
 @router.get(
     "/reviews/queue",
     response_model=Envelope[list[dict[str, Any]]],
-    summary="Facts no one has reviewed yet, most doubtful first",
-    description="Lowest confidence first, then most doubts, then the newest document, then "
-    "the span's start. `scope` keeps the facts of an area and of the documents filed for it.",
+    summary="What needs a reviewer: flagged figures first, then facts no one has reviewed",
+    description="The first page (no `cursor`) starts with the open data-quality flags of the "
+    "caller's scope (`scope`, else the province of the client's agency), at most "
+    "QUALITY_QUEUE_MAX, each `{kind: quality, flag, facts}` with the ingest facts its figures "
+    "were read from (`observation_id` says which figure each is); `meta.flags` counts the open "
+    "flags in that scope. Then the unreviewed facts, `kind: fact`, lowest confidence first, "
+    "then most doubts, then the newest document, then the span's start (a fact a flagged "
+    "item already shows is left out). `scope` keeps the facts of an area and of the "
+    "documents filed for it. When indicators cannot be asked, the facts still come, with "
+    "`meta.quality_unavailable: true`.",
     responses={**example(QUEUE_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
 )
 async def review_queue(
     request: Request,
     ingest: IngestDep,
-    _principal: Reviewer,
+    indicators: IndicatorsDep,
+    settings: SettingsDep,
+    principal: Reviewer,
     limit: Annotated[int | None, Query(ge=1, le=500, examples=[50])] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     scope: Annotated[str | None, Query(pattern=r"^(VN(-\d{2})?|sub)$", examples=["VN-38"])] = None,
@@ -181,8 +207,28 @@ async def review_queue(
 ) -> Envelope[list[dict[str, Any]]]:
     params = {"limit": limit, "cursor": cursor, "scope": scope, "document_id": document_id}
     given = {name: value for name, value in params.items() if value is not None}
-    response = await ingest.request("GET", "/v1/reviews/queue", params=given)
-    return paged(request, response.json())
+    facts = ingest.request("GET", "/v1/reviews/queue", params=given)
+    if cursor is not None:  # a later page: the facts alone
+        page = paged(request, (await facts).json())
+        page.data = quality.fact_items(page.data, set())
+        return page
+    flags = queue_flags(
+        indicators,
+        ingest,
+        principal,
+        most=settings.quality_queue_max,
+        scope=scope,
+        document_id=document_id,
+    )
+    response, flagged = await asyncio.gather(facts, flags)
+    page = paged(request, response.json())
+    page.data = flagged.items + quality.fact_items(page.data, quality.spans_of(flagged.items))
+    page.meta["count"] = len(page.data)
+    page.meta["flags"] = flagged.count
+    if flagged.unavailable:
+        page.meta["quality_unavailable"] = True
+    page.meta["people"] = await people(request, flagged.items)
+    return page
 
 
 @router.get(

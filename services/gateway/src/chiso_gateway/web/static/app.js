@@ -6,6 +6,7 @@ import * as dashboard from './js/dashboard.js';
 import * as documents from './js/documents.js';
 import { clear, h, hideError, setupDialog } from './js/dom.js';
 import { initLanguage, k, otherLanguage, setLanguage, t } from './js/i18n.js';
+import * as quality from './js/quality.js';
 import * as reference from './js/reference.js';
 import * as review from './js/review.js';
 import * as session from './js/session.js';
@@ -16,6 +17,7 @@ const ROUTES = [
   { pattern: /^#\/documents$/, page: documents.listPage, nav: 'documents' },
   { pattern: /^#\/documents\/([0-9A-Za-z-]{1,64})$/, page: documents.viewPage, nav: 'documents' },
   { pattern: /^#\/review$/, page: review.page, nav: 'review' },
+  { pattern: /^#\/quality$/, page: quality.page, nav: 'quality' },
 ];
 
 let leave = null; // the shown page's cleanup (timers, charts)

@@ -1,12 +1,14 @@
-// #/review: the facts no one has looked at yet, most doubtful first (GET /v1/reviews/queue),
-// each in its sentence, with accept / correct / reject; and the export of reviewed facts.
-// The review calls are used by the document view too.
+// #/review: what needs a reviewer (GET /v1/reviews/queue): data-quality flags first (figures
+// that contradict each other, `quality.flagItem`), then the facts no one has looked at yet,
+// most doubtful first, each in its sentence, with accept / correct / reject; and the export of
+// reviewed facts. The review calls are used by the document view too.
 
 import * as api from './api.js';
 import { actionButton, clear, confirmDialog, h, notify, pageTitle, showError } from './dom.js';
 import { changedFields, openFactForm } from './factform.js';
 import * as format from './format.js';
 import { k, t } from './i18n.js';
+import { flagItem } from './quality.js';
 import * as reference from './reference.js';
 import { markedSentence } from './trace.js';
 
@@ -97,6 +99,15 @@ export function doubtsOf(fact) {
   );
 }
 
+/** Take a reviewed (or resolved) item out of the queue, focus on the next one. */
+function leaveQueue(entry) {
+  const next = entry.nextElementSibling || entry.previousElementSibling;
+  const list = entry.parentElement;
+  entry.remove();
+  if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
+  (next?.querySelector('button') || document.getElementById('main').querySelector('h1'))?.focus();
+}
+
 function queueItem(view, item) {
   const { fact } = item;
   // Each item's buttons say the same words: the sentence tells a screen reader which fact.
@@ -113,13 +124,7 @@ function queueItem(view, item) {
     factSummary(fact, view.catalogue),
     doubtsOf(fact),
   );
-  const buttons = reviewButtons(item.document_id, fact, () => {
-    const next = entry.nextElementSibling || entry.previousElementSibling;
-    const list = entry.parentElement;
-    entry.remove();
-    if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
-    (next?.querySelector('button') || document.getElementById('main').querySelector('h1'))?.focus();
-  });
+  const buttons = reviewButtons(item.document_id, fact, () => leaveQueue(entry));
   for (const button of buttons.querySelectorAll('button')) button.setAttribute('aria-describedby', sentenceId);
   entry.append(buttons);
   return entry;
@@ -131,6 +136,7 @@ async function render(main, _params, query) {
   const view = {
     catalogue: await reference.indicators(),
     scope: query.get('scope') || '',
+    sentenceAround,
     // One read of each document's text for all its facts in the queue.
     texts: (id) => {
       if (!texts.has(id)) texts.set(id, api.get(`/v1/documents/${encodeURIComponent(id)}/view`).then((answer) => Array.from(answer.data.text), () => null));
@@ -139,6 +145,8 @@ async function render(main, _params, query) {
   };
   const list = h('ol', { class: 'queue' });
   const more = h('div', { class: 'more' });
+  const status = h('div', { class: 'queue-status', role: 'status' });
+  view.status = status;
   const areas = await reference.sortedAreas();
   const scope = h('select', { id: 'queue-scope' }, reference.areaOptions(areas, view.scope, { none: t('review.all_areas') }));
   scope.addEventListener('change', () => {
@@ -156,6 +164,7 @@ async function render(main, _params, query) {
       actionButton(t('review.export'), () => api.download(api.query('/v1/reviews/export', { document_id: documentId }), 'reviewed-facts.jsonl'), { dataset: { download: 'export' } }),
     ),
     documentId ? h('p', { class: 'filter-note' }, t('review.one_document'), ' ', h('a', { href: '#/review' }, t('review.all_documents'))) : null,
+    status,
     list,
     more,
   );
@@ -165,11 +174,24 @@ async function render(main, _params, query) {
 
 async function loadPage(view, list, more, params) {
   try {
-    const { items, cursor } = api.page(await api.get(api.query('/v1/reviews/queue', params)));
-    list.append(...items.map((item) => queueItem(view, item)));
+    const answer = await api.get(api.query('/v1/reviews/queue', params));
+    const { items, cursor } = api.page(answer);
+    if (!params.cursor) queueStatus(view.status, answer.meta || {});
+    list.append(...items.map((item) => (item.kind === 'quality' ? flagItem(view, item, leaveQueue) : queueItem(view, item))));
     if (!list.children.length) list.replaceWith(h('p', { class: 'empty' }, t('review.empty')));
     clear(more, cursor ? actionButton(t('common.more'), () => loadPage(view, list, more, { ...params, cursor })) : null);
   } catch (error) {
     showError(error);
+  }
+}
+
+/** How many flags wait (the queue shows the first ones), or that they could not be read. */
+function queueStatus(status, meta) {
+  if (meta.quality_unavailable) {
+    clear(status, h('p', { class: 'filter-note quality-unavailable' }, t('quality.unavailable')));
+  } else if (meta.flags) {
+    clear(status, h('p', { class: 'filter-note' }, t('quality.queue_count', { count: meta.flags }), ' ', h('a', { href: '#/quality' }, t('quality.see_all'))));
+  } else {
+    clear(status);
   }
 }
