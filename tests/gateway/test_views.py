@@ -59,6 +59,10 @@ async def test_summary_gives_latest_value_change_and_quoted_source(
     assert total["change"]["previous_value"] == 2957000
     assert total["change"]["absolute"] == 23000
     assert total["reported_change_percent"] == 4.44
+    # the reported +4,44% against the levels' +0,78%: flagged on the value the card shows
+    rules = {note["rule"] for note in total["quality"] if note["status"] == "open"}
+    assert "change_vs_levels" in rules
+    assert total["chosen_by"] == "only"
     source = total["source"]
     assert source["document"] == "000_a046602d1e0abbd5.txt"
     seed = (SHARED / "seeds" / source["document"]).read_text(encoding="utf-8")
@@ -203,7 +207,9 @@ async def test_summary_downloads_as_csv_and_xlsx_with_the_same_rows(
     assert rows[0][:5] == ["Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị", "Kỳ", "Giá trị"]
     total = next(row for row in rows if row[0] == "telecom.subscribers.total")
     assert total[3:6] == ["2023", "2980000", "E"]
-    assert total[-1] == "000_a046602d1e0abbd5.txt"
+    assert total[-2] == "000_a046602d1e0abbd5.txt"
+    assert rows[0][-1] == "Cảnh báo chất lượng"
+    assert "4,44%" in total[-1] and "0,78%" in total[-1]  # the open flag, in Vietnamese
 
     as_xlsx = await gateway.get(path, params={"format": "xlsx"}, headers={"Accept-Language": "en"})
     assert as_xlsx.status_code == 200

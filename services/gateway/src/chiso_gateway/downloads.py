@@ -35,6 +35,7 @@ SUMMARY_COLUMNS = (
     ("Thay đổi (%)", "Change (%)"),
     ("Thay đổi báo cáo nêu (%)", "Reported change (%)"),
     ("Tài liệu nguồn", "Source document"),
+    ("Cảnh báo chất lượng", "Quality flags"),
 )
 COMPARE_COLUMNS = (
     ("Mã địa bàn", "Area code"),
@@ -45,6 +46,7 @@ COMPARE_COLUMNS = (
     ("Giá trị", "Value"),
     ("Trạng thái", "Status"),
     ("Tài liệu nguồn", "Source document"),
+    ("Cảnh báo chất lượng", "Quality flags"),
 )
 
 
@@ -54,6 +56,12 @@ def _titles(columns: Sequence[tuple[str, str]], lang: Language) -> list[str]:
 
 def _document(source: dict[str, Any] | None) -> str:
     return str(source["document"]) if source else ""
+
+
+def _flags(item: dict[str, Any], lang: Language) -> str:
+    """The messages of a value's open data-quality flags, in the table's language."""
+    notes = item.get("quality") or []
+    return "; ".join(note[f"message_{lang}"] for note in notes if note["status"] == "open")
 
 
 def summary_table(data: dict[str, Any], lang: Language) -> Table:
@@ -74,6 +82,7 @@ def summary_table(data: dict[str, Any], lang: Language) -> Table:
                 change.get("percent"),
                 row.get("reported_change_percent"),
                 _document(row.get("source")),
+                _flags(row, lang),
             ]
         )
     return _titles(SUMMARY_COLUMNS, lang), rows
@@ -93,6 +102,7 @@ def compare_table(data: dict[str, Any], lang: Language) -> Table:
                     point["value"],
                     point["status"],
                     _document(point.get("source")),
+                    _flags(point, lang),
                 ]
             )
     return _titles(COMPARE_COLUMNS, lang), rows

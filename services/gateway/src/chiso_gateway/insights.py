@@ -91,6 +91,12 @@ def source_of(item: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def quality_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The data-quality flags of a value and the precedence rule that chose it, as indicators
+    gives them (`chiso_shared.quality`)."""
+    return {"quality": item.get("quality", []), "chosen_by": item.get("chosen_by")}
+
+
 def _annual_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The items of the best frequency (annual when there is any), oldest period first."""
     by_frequency: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -146,6 +152,7 @@ def summary(
                 "change": _change(latest, series[-2] if len(series) > 1 else None),
                 "reported_change_percent": reported.get((indicator, latest["period"])),
                 "source": source_of(latest),
+                **quality_of(latest),
             }
         )
     newest = max((row["period"] for row in rows), default=None, key=_end)
@@ -174,6 +181,7 @@ def compare(
                         "value": series[-1]["value"],
                         "status": series[-1]["status"],
                         "source": source_of(series[-1]),
+                        **quality_of(series[-1]),
                     }
                     if series
                     else None
@@ -184,6 +192,7 @@ def compare(
                         "value": item["value"],
                         "status": item["status"],
                         "source": source_of(item),
+                        **quality_of(item),
                     }
                     for item in series
                 ],
