@@ -1,4 +1,5 @@
-"""An upload without a scope hint takes the area of the uploading client's agency."""
+"""An upload without a scope hint takes the area of the uploading client's agency, if that is a
+province."""
 
 from __future__ import annotations
 
@@ -81,6 +82,10 @@ async def test_the_agency_area_fills_a_missing_scope_only(
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
         hue = await bearer(http, await create_client(settings, "VN-46"))
         nowhere = await bearer(http, await create_client(settings, ""))
+        national = await bearer(http, await create_client(settings, "VN"))
     assert await scope_forwarded(gateway_url, hue, kind, None) == "VN-46"
     assert await scope_forwarded(gateway_url, hue, kind, "VN-38") == "VN-38"  # the upload's wins
     assert await scope_forwarded(gateway_url, nowhere, kind, None) is None
+    # a national agency's upload of a provincial text that names no province: unknown scope,
+    # never filed under the country
+    assert await scope_forwarded(gateway_url, national, kind, None) is None

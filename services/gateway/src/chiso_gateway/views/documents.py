@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -113,6 +114,17 @@ async def upload(
     )
 
 
+PROVINCE = re.compile(r"^VN-\d{2}$")
+
+
+def scope_hint(principal: Principal) -> str | None:
+    """The province a client's upload is filed under when the text names none: its agency's
+    area if that is a province. A national agency (area `VN`) gives no hint: a provincial
+    report it sends that names no province is of unknown scope, never the country's."""
+    area = principal.area
+    return area if area and PROVINCE.match(area) else None
+
+
 def _with_uploader(body: bytes, principal: Principal) -> bytes:
     """The JSON upload with `uploaded_by` set to the client and `scope` to its area where it
     gives none; anything that is not a JSON object goes on as it came (ingest answers it)."""
@@ -123,8 +135,9 @@ def _with_uploader(body: bytes, principal: Principal) -> bytes:
     if not isinstance(document, dict):
         return body
     document["uploaded_by"] = principal.client_id
-    if principal.area and document.get("scope") in (None, ""):
-        document["scope"] = principal.area
+    hint = scope_hint(principal)
+    if hint and document.get("scope") in (None, ""):
+        document["scope"] = hint
     return json.dumps(document, ensure_ascii=False).encode()
 
 
@@ -144,8 +157,9 @@ async def _forward_multipart(
                 f"Documents may be {settings.max_upload_bytes} bytes.", code="gateway.too_large"
             )
         fields = {name: value for name in META_FIELDS if isinstance(value := form.get(name), str)}
-        if principal.area and not fields.get("scope"):
-            fields["scope"] = principal.area
+        hint = scope_hint(principal)
+        if hint and not fields.get("scope"):
+            fields["scope"] = hint
         fields["uploaded_by"] = principal.client_id
         files = {"file": (upload.filename or "document", content, upload.content_type or "")}
     return await ingest.request("POST", "/v1/documents", files=files, data=fields)
