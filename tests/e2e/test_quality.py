@@ -71,6 +71,12 @@ def test_officer_resolves_a_flag_in_the_review_queue(
         expect(page.locator(".queue-status")).to_contain_text("1 cảnh báo số liệu đang mở")
         shots.take(page, "review-flag")
 
+        # the dashboard's card of the figure says the checks doubt it
+        goto(page, "#/dashboard/VN-38")
+        card_flag = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .card-flag')
+        expect(card_flag).to_have_attribute("data-rule", "change_vs_levels")
+        expect(card_flag).to_contain_text("9,5")
+
         goto(page, "#/quality")
         expect(page.locator("h1")).to_have_text("Chất lượng số liệu")
         row = page.locator("table.flags tbody tr")
@@ -93,6 +99,8 @@ def test_officer_resolves_a_flag_in_the_review_queue(
         ]
         assert resolved[0]["resolution"]["by"] == officer.client_id
         goto(page, "#/dashboard/VN-38")
+        expect(page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .value')).to_be_visible()
+        expect(card_flag).to_have_count(0)  # resolved: the card no longer warns
         goto(page, "#/review")
         expect(page.locator("h1")).to_have_text("Duyệt số liệu")
         expect(page.locator(".queue, .empty").first).to_be_visible()

@@ -111,7 +111,7 @@ def test_officer_uploads_traces_and_corrects(
         assert ticks == ["1,28 Tr", "1,285 Tr", "1,29 Tr", "1,295 Tr"]
         card = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"]')
         expect(card.locator(".value")).to_have_text("3.530.000")
-        expect(card.locator(".badge")).to_have_text("ước tính")
+        expect(card.locator(".period .badge")).to_have_text("ước tính")
         expect(card.locator(".reported")).to_contain_text("+3,4%")
         shots.take(page, "dashboard")
         summary_csv = download(page, "summary-csv")

@@ -158,11 +158,14 @@ async def test_resolving_a_flag_is_kept_while_the_figures_stay(client: httpx.Asy
     )
     assert missing.status_code == 404
 
+    before = (await client.get("/v1/revision")).json()["revision"]
     response = await client.post(
         f"/v1/quality/{flag['id']}/resolution",
         json={"action": "accept", "by": "ch_a", "observation_id": stated["id"], "note": "đúng"},
     )
     assert response.status_code == 200, response.text
+    # the reads that carry the flag's status change: caches keyed on the revision must drop
+    assert (await client.get("/v1/revision")).json()["revision"] == before + 1
     resolved = response.json()
     assert resolved["status"] == "resolved"
     assert resolved["resolution"]["action"] == "accept"

@@ -753,6 +753,13 @@ async def _update_stored(session: AsyncSession, earlier: dict[int, str], changed
             )
 
 
+async def bump_revision(session: AsyncSession) -> int:
+    """A new data revision for a change that is not an import (a flag resolved): the caches
+    keyed on the revision drop what they held."""
+    await lock(session)
+    return await _bump_revision(session, changed=True)
+
+
 async def _bump_revision(session: AsyncSession, *, changed: bool) -> int:
     if changed:
         # One UPDATE, so concurrent imports cannot lose an increment.

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from chiso_indicators.db.models import QualityFlag, QualityFlagObservation
 from chiso_indicators.deps import SessionDep, SettingsDep
+from chiso_indicators.observations.importer import bump_revision
 from chiso_indicators.quality.queries import FlagFilter, count_flags, flags_out, list_flags
 from chiso_indicators.quality.schemas import (
     FLAG_EXAMPLE,
@@ -132,6 +133,8 @@ async def resolve_flag(session: SessionDep, flag_id: FlagId, body: ResolutionIn)
     flag.resolution_note = body.note
     flag.resolved_observation_id = body.observation_id
     await session.flush()
+    # reads carry each flag's status, so the answers cached on the revision are stale now
+    await bump_revision(session)
     return FlagOut.model_validate((await flags_out(session, [flag]))[0])
 
 

@@ -8,6 +8,7 @@ import * as format from './format.js';
 import { k, t } from './i18n.js';
 import * as reference from './reference.js';
 import * as session from './session.js';
+import { message, severityBadge } from './quality.js';
 import { openTrace } from './trace.js';
 
 export const page = {
@@ -133,12 +134,19 @@ function card(view, row) {
     reported === null || reported === undefined
       ? null
       : h('p', { class: 'reported' }, t('card.reported', { percent: `${reported > 0 ? '+' : ''}${format.number(reported)}%` })),
+    ...openFlags(row).map((note) => h('p', { class: 'card-flag', dataset: { rule: note.rule } }, severityBadge(note.severity), ' ', message(note))),
     h(
       'p',
       { class: 'card-source' },
       h('button', { type: 'button', class: 'link', onclick: () => traceOf(view, row, row.period) }, t('card.sources')),
     ),
   );
+}
+
+/** The open data-quality flags of a card's value: shown on the card, so nobody reads a figure
+ *  the checks doubt without knowing it. */
+function openFlags(row) {
+  return (row.quality || []).filter((note) => note.status === 'open');
 }
 
 function traceOf(view, row, period) {
