@@ -28,6 +28,7 @@ from typing import Any
 
 from chiso_indicators import quality
 from chiso_indicators.quality import Finding, Obs, RuleBook, check, load_book
+from chiso_indicators.quality.numbers import half_unit, half_unit_bound
 from chiso_indicators.quality.rules import book_from
 from chiso_shared.periods import Period
 
@@ -384,6 +385,20 @@ def test_the_golden_covers_every_rule() -> None:
     assert set(counts) == set(load_book().rules)
     assert sum(1 for item in golden if "shares" in item["message_en"]) >= 3
     assert min(counts.values()) >= 3
+
+
+def test_half_unit_bound_bounds_half_unit() -> None:
+    """The stated-figure check skips a figure's rounding when the base is plainly above it;
+    that is exact only if `half_unit_bound` is never below `half_unit`."""
+    rng = random.Random(SEED)
+    book = load_book()
+    values = [0.0, 0.5, 1.0, 10.0, 3e6, 1e15, 1e16, 123456789012.4, 5e-324, 1e300]
+    for _ in range(20_000):
+        value = rng.uniform(0, 10) * 10.0 ** rng.randint(-6, 16)
+        values += [value, round(value, rng.randint(-6, 6)), -value]
+    for value in values:
+        for unit in ("count", "percent", "rank"):
+            assert half_unit(value, unit, book) <= half_unit_bound(value, book), (value, unit)
 
 
 def main() -> int:

@@ -3,12 +3,13 @@ yields findings; none knows an indicator by name: the relations are the rule's d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chiso_indicators.quality.model import NAMES, Finding, Index, Obs
-from chiso_indicators.quality.numbers import half_unit, number, quantity
+from chiso_indicators.quality.numbers import half_unit, half_unit_bound, number, quantity
 from chiso_indicators.quality.rules import Rule, RuleBook
 from chiso_shared.periods import Period
 
@@ -98,6 +99,44 @@ _FORMULAS: dict[str, Callable[[float, float], float]] = {
     "difference": lambda level, base: level - base,
     "inverted": lambda level, base: base - level,
 }
+# the modes that divide by the base: none for a base at or below zero
+_PER_BASE = frozenset(("relative", "ratio"))
+
+
+@dataclass(slots=True)
+class _Stated:
+    """What a stated-figure rule needs for every figure, worked out once per run: its params,
+    and the levels a figure of each period compares with."""
+
+    plan: bool
+    inverted: Sequence[str]
+    estimates: frozenset[str]
+    slack_points: float
+    estimate_slack_points: float
+    slack_relative: float
+    estimate_slack_relative: float
+    _bases: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Stated:
+        params = rule.params
+        return cls(
+            plan=params.get("basis") == "plan",
+            inverted=params.get("inverted_units", ()),
+            estimates=frozenset(params["estimate_statuses"]),
+            slack_points=float(params["slack_points"]),
+            estimate_slack_points=float(params["estimate_slack_points"]),
+            slack_relative=float(params["slack_relative"]),
+            estimate_slack_relative=float(params["estimate_slack_relative"]),
+            _bases={},
+        )
+
+    def bases(self, index: Index, period: str) -> list[tuple[str, str]]:
+        """(period, measure) of the levels a figure stated for `period` may compare with."""
+        found = self._bases.get(period)
+        if found is None:
+            found = self._bases[period] = _bases(index, period, self.plan)
+        return found
 
 
 def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
@@ -105,21 +144,23 @@ def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[
     one the levels give; flagged only when no reading of the basis matches."""
     plan = rule.params.get("basis") == "plan"
     wanted = ("change_plan", "ratio_plan") if plan else ("change_previous", "ratio_previous")
+    stated_rule: _Stated | None = None
     for (_, _, measure, transformation, _), by_period in index.current.items():
         if measure != "actual" or transformation not in wanted:
             continue
+        stated_rule = stated_rule or _Stated.of(rule)
         for stated in by_period.values():
-            finding = _check_stated(rule, index, book, stated, plan)
+            finding = _check_stated(rule, index, book, stated, stated_rule)
             if finding is not None:
                 yield finding
 
 
-def _bases(index: Index, stated: Obs, plan: bool) -> list[tuple[str, str]]:
-    """(period, measure) of the levels a stated figure may compare with."""
+def _bases(index: Index, text: str, plan: bool) -> list[tuple[str, str]]:
+    """(period, measure) of the levels a figure stated for period `text` may compare with."""
     if not plan:
-        return [(period, "actual") for period in index.previous(stated.period)]
-    found = [(stated.period, "target")]
-    period = index.period(stated.period)
+        return [(period, "actual") for period in index.previous(text)]
+    found = [(text, "target")]
+    period = index.period(text)
     if period is not None and period.frequency != "A" and period.end.year == period.year:
         found.append((str(Period.annual(period.year)), "target"))
     return found
@@ -136,20 +177,25 @@ def _modes(stated: Obs, level: Obs, inverted: Sequence[str]) -> list[str]:
 
 
 def _check_stated(
-    rule: Rule, index: Index, book: RuleBook, stated: Obs, plan: bool
+    rule: Rule, index: Index, book: RuleBook, stated: Obs, settings: _Stated
 ) -> Finding | None:
-    levels = index.levels.get((stated.indicator, stated.area, "actual", stated.period), [])
+    levels = index.levels.get((stated.indicator, stated.area, "actual", stated.period))
     if not levels:
         return None
+    bases = settings.bases(index, stated.period)
     candidates: list[_Candidate] = []
     for level in levels:
-        modes = _modes(stated, level, rule.params.get("inverted_units", ()))
-        for period, measure in _bases(index, stated, plan):
+        modes = _modes(stated, level, settings.inverted)
+        if not modes:
+            continue
+        for period, measure in bases:
             base = index.level(stated.indicator, stated.area, measure, period, level.unit)
             if base is None:
                 continue
             for mode in modes:
-                candidate = _candidate(rule, book, stated, level, base, mode)
+                if _plainly_matches(settings, book, stated, level, base, mode):
+                    return None
+                candidate = _candidate(settings, book, stated, level, base, mode)
                 if candidate is None:
                     continue
                 if candidate.miss <= candidate.tolerance:
@@ -158,16 +204,49 @@ def _check_stated(
     if not candidates:
         return None
     best = min(candidates, key=lambda candidate: candidate.miss - candidate.tolerance)
-    return _stated_finding(rule, index, book, stated, best, plan)
+    return _stated_finding(rule, index, book, stated, best, settings.plan)
+
+
+def _plainly_matches(
+    settings: _Stated, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
+) -> bool:
+    """Whether the stated figure is within the slack of this reading before any rounding is
+    allowed for. Rounding only widens the tolerance (`_candidate` adds it to this slack), so
+    `_candidate` would take such a figure as matching too; most stated figures are, and this
+    spares working out the rounding of three numbers for each. False: ask `_candidate`."""
+    if mode in _PER_BASE and not base.value > half_unit_bound(base.value, book):
+        return False  # the base, less its rounding, may be at or below zero
+    miss = abs(stated.value - _FORMULAS[mode](level.value, base.value))
+    # a finite slack: an infinite level makes the careful tolerance NaN, which matches nothing
+    return miss <= _slack(settings, stated, level, base, mode) < math.inf
+
+
+def _slack(settings: _Stated, stated: Obs, level: Obs, base: Obs, mode: str) -> float:
+    """The tolerance beyond rounding: a few points for a stated percent, a share of the larger
+    level for a change in the level's unit; more when an estimate is involved."""
+    estimates = settings.estimates
+    revised = stated.status in estimates or level.status in estimates or base.status in estimates
+    if stated.unit == "percent":
+        slack = settings.slack_points
+        if revised:
+            # a revision of a level by a share moves a change by that share of the ratio
+            scale = max(1.0, level.value / base.value) if mode != "points" else 1.0
+            slack += settings.estimate_slack_points * scale
+        return slack
+    size = max(abs(level.value), abs(base.value))
+    slack = settings.slack_relative * size
+    if revised:
+        slack += settings.estimate_slack_relative * size
+    return slack
 
 
 def _candidate(
-    rule: Rule, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
+    settings: _Stated, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
 ) -> _Candidate | None:
     formula = _FORMULAS[mode]
     spread_level = half_unit(level.value, level.unit, book)
     spread_base = half_unit(base.value, base.unit, book)
-    if mode in ("relative", "ratio") and base.value - spread_base <= 0:
+    if mode in _PER_BASE and base.value - spread_base <= 0:
         return None  # a change against nothing (or a negative base) has no percent
     computed = formula(level.value, base.value)
     corners = [
@@ -176,19 +255,7 @@ def _candidate(
         for db in (-spread_base, spread_base)
     ]
     spread = max(abs(corner - computed) for corner in corners)
-    params = rule.params
-    revised = bool({stated.status, level.status, base.status} & set(params["estimate_statuses"]))
-    if stated.unit == "percent":
-        slack = float(params["slack_points"])
-        if revised:
-            # a revision of a level by a share moves a change by that share of the ratio
-            scale = max(1.0, level.value / base.value) if mode != "points" else 1.0
-            slack += float(params["estimate_slack_points"]) * scale
-    else:
-        size = max(abs(level.value), abs(base.value))
-        slack = float(params["slack_relative"]) * size
-        if revised:
-            slack += float(params["estimate_slack_relative"]) * size
+    slack = _slack(settings, stated, level, base, mode)
     tolerance = spread + half_unit(stated.value, stated.unit, book) + slack
     return _Candidate(level, base, mode, computed, tolerance, abs(stated.value - computed))
 
@@ -334,9 +401,7 @@ def disagreement(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     params = rule.params
     relative = float(params.get("relative_tolerance", 0.0))
     same = params.get("documents") == "same"
-    for group in index.versions.values():
-        if len(group) < 2:
-            continue
+    for group in index.versions.values():  # only values with two versions or more
         if _ambiguous(params, group):
             continue
         ordered = sorted(group, key=lambda obs: obs.id)

@@ -55,21 +55,21 @@ class Finding:
 
 
 Cell = tuple[str, str, str, str]  # indicator, area, measure, period
-# indicator, area, measure, transformation, unit, period
-SeriesPeriod = tuple[str, str, str, str, str, str]
+Series = tuple[str, str, str, str, str]  # indicator, area, measure, transformation, unit
+SeriesPeriod = tuple[Series, str]
 
 
 @dataclass(slots=True)
 class Index:
     """The observations arranged once for every check: lookups instead of scans."""
 
-    # current versions by series (indicator, area, measure, transformation, unit) and period
-    current: dict[tuple[str, str, str, str, str], dict[str, Obs]] = field(default_factory=dict)
+    # current versions by series and period
+    current: dict[Series, dict[str, Obs]] = field(default_factory=dict)
     # current levels of a cell, any unit
     levels: dict[Cell, list[Obs]] = field(default_factory=dict)
     # current levels by indicator
     by_indicator: dict[str, list[Obs]] = field(default_factory=dict)
-    # every version, by series and period
+    # the versions of each (series, period) that has more than one, in the order given
     versions: dict[SeriesPeriod, list[Obs]] = field(default_factory=dict)
     periods: dict[str, Period | None] = field(default_factory=dict)
     # neighbours of a period, worked out once per distinct period text
@@ -78,17 +78,44 @@ class Index:
 
     @classmethod
     def build(cls, observations: Iterable[Obs]) -> Index:
+        # The hottest loop of a run (once per observation), so it allocates little: a new list
+        # or dict only for a key not seen before (`setdefault(key, [])` would build one each
+        # time), and none for the many values that have a single version.
         index = cls()
+        versions, current = index.versions, index.current
+        levels, by_indicator = index.levels, index.by_indicator
+        first: dict[SeriesPeriod, Obs] = {}
         for obs in observations:
-            key = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
-            index.versions.setdefault((*key, obs.period), []).append(obs)
+            series = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
+            period = obs.period
+            seen = first.get((series, period))
+            if seen is None:
+                first[series, period] = obs
+            else:
+                group = versions.get((series, period))
+                if group is None:
+                    versions[series, period] = [seen, obs]
+                else:
+                    group.append(obs)
             if not obs.is_current:
                 continue
-            index.current.setdefault(key, {})[obs.period] = obs
+            by_period = current.get(series)
+            if by_period is None:
+                current[series] = {period: obs}
+            else:
+                by_period[period] = obs
             if obs.transformation == "level":
-                cell = (obs.indicator, obs.area, obs.measure, obs.period)
-                index.levels.setdefault(cell, []).append(obs)
-                index.by_indicator.setdefault(obs.indicator, []).append(obs)
+                cell = (obs.indicator, obs.area, obs.measure, period)
+                group = levels.get(cell)
+                if group is None:
+                    levels[cell] = [obs]
+                else:
+                    group.append(obs)
+                group = by_indicator.get(obs.indicator)
+                if group is None:
+                    by_indicator[obs.indicator] = [obs]
+                else:
+                    group.append(obs)
         return index
 
     def period(self, text: str) -> Period | None:
