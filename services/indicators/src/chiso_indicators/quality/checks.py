@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chiso_indicators.quality.model import NAMES, Finding, Index, Obs
-from chiso_indicators.quality.numbers import half_unit, half_unit_bound, number, quantity
+from chiso_indicators.quality.numbers import (
+    half_unit,
+    half_unit_bound,
+    number,
+    quantity,
+    rounding_widens,
+)
 from chiso_indicators.quality.rules import Rule, RuleBook
 from chiso_shared.periods import Period
 
@@ -115,10 +121,11 @@ class _Stated:
     estimate_slack_points: float
     slack_relative: float
     estimate_slack_relative: float
+    widens: bool  # rounding_widens(book)
     _bases: dict[str, list[tuple[str, str]]]
 
     @classmethod
-    def of(cls, rule: Rule) -> _Stated:
+    def of(cls, rule: Rule, book: RuleBook) -> _Stated:
         params = rule.params
         return cls(
             plan=params.get("basis") == "plan",
@@ -128,6 +135,7 @@ class _Stated:
             estimate_slack_points=float(params["estimate_slack_points"]),
             slack_relative=float(params["slack_relative"]),
             estimate_slack_relative=float(params["estimate_slack_relative"]),
+            widens=rounding_widens(book),
             _bases={},
         )
 
@@ -148,7 +156,7 @@ def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[
     for (_, _, measure, transformation, _), by_period in index.current.items():
         if measure != "actual" or transformation not in wanted:
             continue
-        stated_rule = stated_rule or _Stated.of(rule)
+        stated_rule = stated_rule or _Stated.of(rule, book)
         for stated in by_period.values():
             finding = _check_stated(rule, index, book, stated, stated_rule)
             if finding is not None:
@@ -214,6 +222,8 @@ def _plainly_matches(
     allowed for. Rounding only widens the tolerance (`_candidate` adds it to this slack), so
     `_candidate` would take such a figure as matching too; most stated figures are, and this
     spares working out the rounding of three numbers for each. False: ask `_candidate`."""
+    if not settings.widens:
+        return False
     if mode in _PER_BASE and not base.value > half_unit_bound(base.value, book):
         return False  # the base, less its rounding, may be at or below zero
     miss = abs(stated.value - _FORMULAS[mode](level.value, base.value))
@@ -308,6 +318,7 @@ def parts_of_whole(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding
     """Components against their total (equal when all are known and they make it up; never
     more than it), and shares of one whole that add up past 100."""
     slack = float(rule.params.get("slack_relative", 0.0))
+    widens = rounding_widens(book)
     for relation in rule.params.get("sums", ()):
         for total in index.by_indicator.get(relation["total"], ()):
             found = [
@@ -318,12 +329,13 @@ def parts_of_whole(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding
             if not present:
                 continue
             summed = sum(obs.value for obs in present)
-            tolerance = half_unit(total.value, total.unit, book) + slack * max(
-                abs(total.value), abs(summed)
-            )
-            tolerance += sum(half_unit(obs.value, obs.unit, book) for obs in present)
             difference = summed - total.value
             exact = bool(relation.get("exact")) and len(present) == len(found)
+            share = slack * max(abs(total.value), abs(summed))
+            if widens and difference <= share and (not exact or -difference <= share):
+                continue  # within the slack alone: the rounding added to it changes nothing
+            tolerance = half_unit(total.value, total.unit, book) + share
+            tolerance += sum(half_unit(obs.value, obs.unit, book) for obs in present)
             if difference > tolerance or (exact and -difference > tolerance):
                 yield _sum_finding(rule, index, book, total, present, difference, tolerance)
     for group in rule.params.get("shares", ()):
@@ -524,8 +536,14 @@ def _disagreement_finding(
 def bounds(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     """Values outside the plausible range of their indicator, unit and transformation."""
     entries = rule.params.get("bounds", ())
+    # the range depends on the area only through its level: worked out once per kind of series
+    ranges: dict[tuple[str, str, str, str, str], tuple[float | None, float | None]] = {}
     for (indicator, area, measure, transformation, unit), by_period in index.current.items():
-        low, high = _range(entries, indicator, area, measure, transformation, unit)
+        kind = (indicator, NAMES.area_level(area), measure, transformation, unit)
+        limits = ranges.get(kind)
+        if limits is None:
+            limits = ranges[kind] = _range(entries, *kind)
+        low, high = limits
         if low is None and high is None:
             continue
         for obs in by_period.values():
@@ -534,7 +552,7 @@ def bounds(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
 
 
 def _range(
-    entries: Sequence[Mapping[str, Any]], indicator: str, area: str, *facets: str
+    entries: Sequence[Mapping[str, Any]], indicator: str, area_level: str, *facets: str
 ) -> tuple[float | None, float | None]:
     measure, transformation, unit = facets
     low: float | None = None
@@ -546,7 +564,7 @@ def _range(
             measure=measure,
             transformation=transformation,
             unit=unit,
-            area_level=NAMES.area_level(area),
+            area_level=area_level,
         ):
             continue
         if "min" in entry:
@@ -579,10 +597,16 @@ def _bounds_finding(
 def jump(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     """A level against the same period a year earlier, past the indicator's threshold."""
     entries = rule.params.get("thresholds", ())
+    # the first entry that selects an (indicator, unit), looked up once per pair
+    thresholds: dict[tuple[str, str], Mapping[str, Any] | None] = {}
     for (indicator, _, measure, transformation, unit), by_period in index.current.items():
         if measure != "actual" or transformation != "level" or len(by_period) < 2:
             continue
-        threshold = next((e for e in entries if _selected(e, indicator=indicator, unit=unit)), None)
+        if (indicator, unit) not in thresholds:
+            thresholds[indicator, unit] = next(
+                (e for e in entries if _selected(e, indicator=indicator, unit=unit)), None
+            )
+        threshold = thresholds[indicator, unit]
         if threshold is None:
             continue
         for period, obs in by_period.items():
@@ -643,7 +667,12 @@ class _Implied:
     density: Obs
     count: Obs
     population: float
-    spread: float  # the share the population may be off by rounding alone
+
+    def spread(self, book: RuleBook) -> float:
+        """The share the population may be off by rounding alone."""
+        spread = half_unit(self.density.value, self.density.unit, book) / self.density.value
+        spread += half_unit(self.count.value, self.count.unit, book) / self.count.value
+        return spread
 
 
 def implied_population(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
@@ -659,21 +688,21 @@ def implied_population(rule: Rule, index: Index, book: RuleBook) -> Iterator[Fin
             count = index.level(pair["count"], density.area, "actual", density.period, "count")
             if count is None or density.value <= 0 or count.value <= 0:
                 continue
-            spread = half_unit(density.value, density.unit, book) / density.value
-            spread += half_unit(count.value, count.unit, book) / count.value
-            implied = _Implied(density, count, count.value / density.value * 100, spread)
+            implied = _Implied(density, count, count.value / density.value * 100)
             cells.setdefault((density.area, density.period), []).append(implied)
             plausible = ranges.get(NAMES.area_level(density.area))
             if plausible and not plausible["min"] <= implied.population <= plausible["max"]:
                 yield _population_finding(rule, index, book, implied, plausible)
     tolerance = float(params.get("relative_tolerance", 0.0))
+    widens = rounding_widens(book)
     for items in cells.values():
         for position, one in enumerate(items):
             for other in items[position + 1 :]:
                 gap = abs(one.population - other.population)
-                allowed = (tolerance + one.spread + other.spread) * max(
-                    one.population, other.population
-                )
+                larger = max(one.population, other.population)
+                if widens and gap <= tolerance * larger:
+                    continue  # within the tolerance alone: rounding only adds to it
+                allowed = (tolerance + one.spread(book) + other.spread(book)) * larger
                 if gap > allowed:
                     yield _pair_finding(rule, index, book, one, other)
 
