@@ -187,7 +187,7 @@ def _modes(stated: Obs, level: Obs, inverted: Sequence[str]) -> list[str]:
 def _check_stated(
     rule: Rule, index: Index, book: RuleBook, stated: Obs, settings: _Stated
 ) -> Finding | None:
-    levels = index.levels.get((stated.indicator, stated.area, "actual", stated.period))
+    levels = index.levels_of((stated.indicator, stated.area, "actual", stated.period))
     if not levels:
         return None
     bases = settings.bases(index, stated.period)

@@ -65,8 +65,10 @@ class Index:
 
     # current versions by series and period
     current: dict[Series, dict[str, Obs]] = field(default_factory=dict)
-    # current levels of a cell, any unit
-    levels: dict[Cell, list[Obs]] = field(default_factory=dict)
+    # the first current level of a cell, any unit, and the cell's further ones (in other
+    # units) for the few cells that have more: see `levels_of`
+    levels: dict[Cell, Obs] = field(default_factory=dict)
+    more_levels: dict[Cell, list[Obs]] = field(default_factory=dict)
     # current levels by indicator
     by_indicator: dict[str, list[Obs]] = field(default_factory=dict)
     # the versions of each (series, period) that has more than one, in the order given
@@ -78,12 +80,14 @@ class Index:
 
     @classmethod
     def build(cls, observations: Iterable[Obs]) -> Index:
-        # The hottest loop of a run (once per observation), so it allocates little: a new list
-        # or dict only for a key not seen before (`setdefault(key, [])` would build one each
-        # time), and none for the many values that have a single version.
+        # The hottest loop of a run (once per observation), so it allocates little: no list
+        # for the many values with a single version or cells with a single level (besides
+        # their cost, some 100,000 lists kept for a run would bring on full collections of
+        # the heap), and a new dict or list only for a key not seen before
+        # (`setdefault(key, [])` would build one each time).
         index = cls()
         versions, current = index.versions, index.current
-        levels, by_indicator = index.levels, index.by_indicator
+        levels, more_levels, by_indicator = index.levels, index.more_levels, index.by_indicator
         first: dict[SeriesPeriod, Obs] = {}
         for obs in observations:
             series = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
@@ -106,11 +110,14 @@ class Index:
                 by_period[period] = obs
             if obs.transformation == "level":
                 cell = (obs.indicator, obs.area, obs.measure, period)
-                group = levels.get(cell)
-                if group is None:
-                    levels[cell] = [obs]
+                if cell not in levels:
+                    levels[cell] = obs
                 else:
-                    group.append(obs)
+                    group = more_levels.get(cell)
+                    if group is None:
+                        more_levels[cell] = [obs]
+                    else:
+                        group.append(obs)
                 group = by_indicator.get(obs.indicator)
                 if group is None:
                     by_indicator[obs.indicator] = [obs]
@@ -126,8 +133,21 @@ class Index:
             parsed = self.periods[text] = Period.try_parse(text)
             return parsed
 
+    def levels_of(self, cell: Cell) -> Sequence[Obs]:
+        """The current levels of a cell, any unit, in the order given."""
+        first = self.levels.get(cell)
+        if first is None:
+            return ()
+        more = self.more_levels.get(cell)
+        return (first,) if more is None else (first, *more)
+
     def level(self, indicator: str, area: str, measure: str, period: str, unit: str) -> Obs | None:
-        for obs in self.levels.get((indicator, area, measure, period), ()):
+        """The first current level of a cell in `unit`."""
+        cell = (indicator, area, measure, period)
+        first = self.levels.get(cell)
+        if first is None or first.unit == unit:
+            return first
+        for obs in self.more_levels.get(cell, ()):
             if obs.unit == unit:
                 return obs
         return None
