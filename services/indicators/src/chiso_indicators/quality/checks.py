@@ -3,12 +3,19 @@ yields findings; none knows an indicator by name: the relations are the rule's d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chiso_indicators.quality.model import NAMES, Finding, Index, Obs
-from chiso_indicators.quality.numbers import half_unit, number, quantity
+from chiso_indicators.quality.numbers import (
+    half_unit,
+    half_unit_bound,
+    number,
+    quantity,
+    rounding_widens,
+)
 from chiso_indicators.quality.rules import Rule, RuleBook
 from chiso_shared.periods import Period
 
@@ -98,6 +105,46 @@ _FORMULAS: dict[str, Callable[[float, float], float]] = {
     "difference": lambda level, base: level - base,
     "inverted": lambda level, base: base - level,
 }
+# the modes that divide by the base: none for a base at or below zero
+_PER_BASE = frozenset(("relative", "ratio"))
+
+
+@dataclass(slots=True)
+class _Stated:
+    """What a stated-figure rule needs for every figure, worked out once per run: its params,
+    and the levels a figure of each period compares with."""
+
+    plan: bool
+    inverted: Sequence[str]
+    estimates: frozenset[str]
+    slack_points: float
+    estimate_slack_points: float
+    slack_relative: float
+    estimate_slack_relative: float
+    widens: bool  # rounding_widens(book)
+    _bases: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, rule: Rule, book: RuleBook) -> _Stated:
+        params = rule.params
+        return cls(
+            plan=params.get("basis") == "plan",
+            inverted=params.get("inverted_units", ()),
+            estimates=frozenset(params["estimate_statuses"]),
+            slack_points=float(params["slack_points"]),
+            estimate_slack_points=float(params["estimate_slack_points"]),
+            slack_relative=float(params["slack_relative"]),
+            estimate_slack_relative=float(params["estimate_slack_relative"]),
+            widens=rounding_widens(book),
+            _bases={},
+        )
+
+    def bases(self, index: Index, period: str) -> list[tuple[str, str]]:
+        """(period, measure) of the levels a figure stated for `period` may compare with."""
+        found = self._bases.get(period)
+        if found is None:
+            found = self._bases[period] = _bases(index, period, self.plan)
+        return found
 
 
 def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
@@ -105,21 +152,23 @@ def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[
     one the levels give; flagged only when no reading of the basis matches."""
     plan = rule.params.get("basis") == "plan"
     wanted = ("change_plan", "ratio_plan") if plan else ("change_previous", "ratio_previous")
+    stated_rule: _Stated | None = None
     for (_, _, measure, transformation, _), by_period in index.current.items():
         if measure != "actual" or transformation not in wanted:
             continue
+        stated_rule = stated_rule or _Stated.of(rule, book)
         for stated in by_period.values():
-            finding = _check_stated(rule, index, book, stated, plan)
+            finding = _check_stated(rule, index, book, stated, stated_rule)
             if finding is not None:
                 yield finding
 
 
-def _bases(index: Index, stated: Obs, plan: bool) -> list[tuple[str, str]]:
-    """(period, measure) of the levels a stated figure may compare with."""
+def _bases(index: Index, text: str, plan: bool) -> list[tuple[str, str]]:
+    """(period, measure) of the levels a figure stated for period `text` may compare with."""
     if not plan:
-        return [(period, "actual") for period in index.previous(stated.period)]
-    found = [(stated.period, "target")]
-    period = index.period(stated.period)
+        return [(period, "actual") for period in index.previous(text)]
+    found = [(text, "target")]
+    period = index.period(text)
     if period is not None and period.frequency != "A" and period.end.year == period.year:
         found.append((str(Period.annual(period.year)), "target"))
     return found
@@ -136,20 +185,25 @@ def _modes(stated: Obs, level: Obs, inverted: Sequence[str]) -> list[str]:
 
 
 def _check_stated(
-    rule: Rule, index: Index, book: RuleBook, stated: Obs, plan: bool
+    rule: Rule, index: Index, book: RuleBook, stated: Obs, settings: _Stated
 ) -> Finding | None:
-    levels = index.levels.get((stated.indicator, stated.area, "actual", stated.period), [])
+    levels = index.levels_of((stated.indicator, stated.area, "actual", stated.period))
     if not levels:
         return None
+    bases = settings.bases(index, stated.period)
     candidates: list[_Candidate] = []
     for level in levels:
-        modes = _modes(stated, level, rule.params.get("inverted_units", ()))
-        for period, measure in _bases(index, stated, plan):
+        modes = _modes(stated, level, settings.inverted)
+        if not modes:
+            continue
+        for period, measure in bases:
             base = index.level(stated.indicator, stated.area, measure, period, level.unit)
             if base is None:
                 continue
             for mode in modes:
-                candidate = _candidate(rule, book, stated, level, base, mode)
+                if _plainly_matches(settings, book, stated, level, base, mode):
+                    return None
+                candidate = _candidate(settings, book, stated, level, base, mode)
                 if candidate is None:
                     continue
                 if candidate.miss <= candidate.tolerance:
@@ -158,16 +212,51 @@ def _check_stated(
     if not candidates:
         return None
     best = min(candidates, key=lambda candidate: candidate.miss - candidate.tolerance)
-    return _stated_finding(rule, index, book, stated, best, plan)
+    return _stated_finding(rule, index, book, stated, best, settings.plan)
+
+
+def _plainly_matches(
+    settings: _Stated, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
+) -> bool:
+    """Whether the stated figure is within the slack of this reading before any rounding is
+    allowed for. Rounding only widens the tolerance (`_candidate` adds it to this slack), so
+    `_candidate` would take such a figure as matching too; most stated figures are, and this
+    spares working out the rounding of three numbers for each. False: ask `_candidate`."""
+    if not settings.widens:
+        return False
+    if mode in _PER_BASE and not base.value > half_unit_bound(base.value, book):
+        return False  # the base, less its rounding, may be at or below zero
+    miss = abs(stated.value - _FORMULAS[mode](level.value, base.value))
+    # a finite slack: an infinite level makes the careful tolerance NaN, which matches nothing
+    return miss <= _slack(settings, stated, level, base, mode) < math.inf
+
+
+def _slack(settings: _Stated, stated: Obs, level: Obs, base: Obs, mode: str) -> float:
+    """The tolerance beyond rounding: a few points for a stated percent, a share of the larger
+    level for a change in the level's unit; more when an estimate is involved."""
+    estimates = settings.estimates
+    revised = stated.status in estimates or level.status in estimates or base.status in estimates
+    if stated.unit == "percent":
+        slack = settings.slack_points
+        if revised:
+            # a revision of a level by a share moves a change by that share of the ratio
+            scale = max(1.0, level.value / base.value) if mode != "points" else 1.0
+            slack += settings.estimate_slack_points * scale
+        return slack
+    size = max(abs(level.value), abs(base.value))
+    slack = settings.slack_relative * size
+    if revised:
+        slack += settings.estimate_slack_relative * size
+    return slack
 
 
 def _candidate(
-    rule: Rule, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
+    settings: _Stated, book: RuleBook, stated: Obs, level: Obs, base: Obs, mode: str
 ) -> _Candidate | None:
     formula = _FORMULAS[mode]
     spread_level = half_unit(level.value, level.unit, book)
     spread_base = half_unit(base.value, base.unit, book)
-    if mode in ("relative", "ratio") and base.value - spread_base <= 0:
+    if mode in _PER_BASE and base.value - spread_base <= 0:
         return None  # a change against nothing (or a negative base) has no percent
     computed = formula(level.value, base.value)
     corners = [
@@ -176,19 +265,7 @@ def _candidate(
         for db in (-spread_base, spread_base)
     ]
     spread = max(abs(corner - computed) for corner in corners)
-    params = rule.params
-    revised = bool({stated.status, level.status, base.status} & set(params["estimate_statuses"]))
-    if stated.unit == "percent":
-        slack = float(params["slack_points"])
-        if revised:
-            # a revision of a level by a share moves a change by that share of the ratio
-            scale = max(1.0, level.value / base.value) if mode != "points" else 1.0
-            slack += float(params["estimate_slack_points"]) * scale
-    else:
-        size = max(abs(level.value), abs(base.value))
-        slack = float(params["slack_relative"]) * size
-        if revised:
-            slack += float(params["estimate_slack_relative"]) * size
+    slack = _slack(settings, stated, level, base, mode)
     tolerance = spread + half_unit(stated.value, stated.unit, book) + slack
     return _Candidate(level, base, mode, computed, tolerance, abs(stated.value - computed))
 
@@ -241,6 +318,7 @@ def parts_of_whole(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding
     """Components against their total (equal when all are known and they make it up; never
     more than it), and shares of one whole that add up past 100."""
     slack = float(rule.params.get("slack_relative", 0.0))
+    widens = rounding_widens(book)
     for relation in rule.params.get("sums", ()):
         for total in index.by_indicator.get(relation["total"], ()):
             found = [
@@ -251,12 +329,13 @@ def parts_of_whole(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding
             if not present:
                 continue
             summed = sum(obs.value for obs in present)
-            tolerance = half_unit(total.value, total.unit, book) + slack * max(
-                abs(total.value), abs(summed)
-            )
-            tolerance += sum(half_unit(obs.value, obs.unit, book) for obs in present)
             difference = summed - total.value
             exact = bool(relation.get("exact")) and len(present) == len(found)
+            share = slack * max(abs(total.value), abs(summed))
+            if widens and difference <= share and (not exact or -difference <= share):
+                continue  # within the slack alone: the rounding added to it changes nothing
+            tolerance = half_unit(total.value, total.unit, book) + share
+            tolerance += sum(half_unit(obs.value, obs.unit, book) for obs in present)
             if difference > tolerance or (exact and -difference > tolerance):
                 yield _sum_finding(rule, index, book, total, present, difference, tolerance)
     for group in rule.params.get("shares", ()):
@@ -334,9 +413,7 @@ def disagreement(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     params = rule.params
     relative = float(params.get("relative_tolerance", 0.0))
     same = params.get("documents") == "same"
-    for group in index.versions.values():
-        if len(group) < 2:
-            continue
+    for group in index.versions.values():  # only values with two versions or more
         if _ambiguous(params, group):
             continue
         ordered = sorted(group, key=lambda obs: obs.id)
@@ -459,8 +536,14 @@ def _disagreement_finding(
 def bounds(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     """Values outside the plausible range of their indicator, unit and transformation."""
     entries = rule.params.get("bounds", ())
+    # the range depends on the area only through its level: worked out once per kind of series
+    ranges: dict[tuple[str, str, str, str, str], tuple[float | None, float | None]] = {}
     for (indicator, area, measure, transformation, unit), by_period in index.current.items():
-        low, high = _range(entries, indicator, area, measure, transformation, unit)
+        kind = (indicator, NAMES.area_level(area), measure, transformation, unit)
+        limits = ranges.get(kind)
+        if limits is None:
+            limits = ranges[kind] = _range(entries, *kind)
+        low, high = limits
         if low is None and high is None:
             continue
         for obs in by_period.values():
@@ -469,7 +552,7 @@ def bounds(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
 
 
 def _range(
-    entries: Sequence[Mapping[str, Any]], indicator: str, area: str, *facets: str
+    entries: Sequence[Mapping[str, Any]], indicator: str, area_level: str, *facets: str
 ) -> tuple[float | None, float | None]:
     measure, transformation, unit = facets
     low: float | None = None
@@ -481,7 +564,7 @@ def _range(
             measure=measure,
             transformation=transformation,
             unit=unit,
-            area_level=NAMES.area_level(area),
+            area_level=area_level,
         ):
             continue
         if "min" in entry:
@@ -514,10 +597,16 @@ def _bounds_finding(
 def jump(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     """A level against the same period a year earlier, past the indicator's threshold."""
     entries = rule.params.get("thresholds", ())
+    # the first entry that selects an (indicator, unit), looked up once per pair
+    thresholds: dict[tuple[str, str], Mapping[str, Any] | None] = {}
     for (indicator, _, measure, transformation, unit), by_period in index.current.items():
         if measure != "actual" or transformation != "level" or len(by_period) < 2:
             continue
-        threshold = next((e for e in entries if _selected(e, indicator=indicator, unit=unit)), None)
+        if (indicator, unit) not in thresholds:
+            thresholds[indicator, unit] = next(
+                (e for e in entries if _selected(e, indicator=indicator, unit=unit)), None
+            )
+        threshold = thresholds[indicator, unit]
         if threshold is None:
             continue
         for period, obs in by_period.items():
@@ -578,7 +667,12 @@ class _Implied:
     density: Obs
     count: Obs
     population: float
-    spread: float  # the share the population may be off by rounding alone
+
+    def spread(self, book: RuleBook) -> float:
+        """The share the population may be off by rounding alone."""
+        spread = half_unit(self.density.value, self.density.unit, book) / self.density.value
+        spread += half_unit(self.count.value, self.count.unit, book) / self.count.value
+        return spread
 
 
 def implied_population(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
@@ -594,21 +688,21 @@ def implied_population(rule: Rule, index: Index, book: RuleBook) -> Iterator[Fin
             count = index.level(pair["count"], density.area, "actual", density.period, "count")
             if count is None or density.value <= 0 or count.value <= 0:
                 continue
-            spread = half_unit(density.value, density.unit, book) / density.value
-            spread += half_unit(count.value, count.unit, book) / count.value
-            implied = _Implied(density, count, count.value / density.value * 100, spread)
+            implied = _Implied(density, count, count.value / density.value * 100)
             cells.setdefault((density.area, density.period), []).append(implied)
             plausible = ranges.get(NAMES.area_level(density.area))
             if plausible and not plausible["min"] <= implied.population <= plausible["max"]:
                 yield _population_finding(rule, index, book, implied, plausible)
     tolerance = float(params.get("relative_tolerance", 0.0))
+    widens = rounding_widens(book)
     for items in cells.values():
         for position, one in enumerate(items):
             for other in items[position + 1 :]:
                 gap = abs(one.population - other.population)
-                allowed = (tolerance + one.spread + other.spread) * max(
-                    one.population, other.population
-                )
+                larger = max(one.population, other.population)
+                if widens and gap <= tolerance * larger:
+                    continue  # within the tolerance alone: rounding only adds to it
+                allowed = (tolerance + one.spread(book) + other.spread(book)) * larger
                 if gap > allowed:
                     yield _pair_finding(rule, index, book, one, other)
 

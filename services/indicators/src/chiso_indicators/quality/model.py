@@ -55,21 +55,23 @@ class Finding:
 
 
 Cell = tuple[str, str, str, str]  # indicator, area, measure, period
-# indicator, area, measure, transformation, unit, period
-SeriesPeriod = tuple[str, str, str, str, str, str]
+Series = tuple[str, str, str, str, str]  # indicator, area, measure, transformation, unit
+SeriesPeriod = tuple[Series, str]
 
 
 @dataclass(slots=True)
 class Index:
     """The observations arranged once for every check: lookups instead of scans."""
 
-    # current versions by series (indicator, area, measure, transformation, unit) and period
-    current: dict[tuple[str, str, str, str, str], dict[str, Obs]] = field(default_factory=dict)
-    # current levels of a cell, any unit
-    levels: dict[Cell, list[Obs]] = field(default_factory=dict)
+    # current versions by series and period
+    current: dict[Series, dict[str, Obs]] = field(default_factory=dict)
+    # the first current level of a cell, any unit, and the cell's further ones (in other
+    # units) for the few cells that have more: see `levels_of`
+    levels: dict[Cell, Obs] = field(default_factory=dict)
+    more_levels: dict[Cell, list[Obs]] = field(default_factory=dict)
     # current levels by indicator
     by_indicator: dict[str, list[Obs]] = field(default_factory=dict)
-    # every version, by series and period
+    # the versions of each (series, period) that has more than one, in the order given
     versions: dict[SeriesPeriod, list[Obs]] = field(default_factory=dict)
     periods: dict[str, Period | None] = field(default_factory=dict)
     # neighbours of a period, worked out once per distinct period text
@@ -78,17 +80,49 @@ class Index:
 
     @classmethod
     def build(cls, observations: Iterable[Obs]) -> Index:
+        # The hottest loop of a run (once per observation), so it allocates little: no list
+        # for the many values with a single version or cells with a single level (besides
+        # their cost, some 100,000 lists kept for a run would bring on full collections of
+        # the heap), and a new dict or list only for a key not seen before
+        # (`setdefault(key, [])` would build one each time).
         index = cls()
+        versions, current = index.versions, index.current
+        levels, more_levels, by_indicator = index.levels, index.more_levels, index.by_indicator
+        first: dict[SeriesPeriod, Obs] = {}
         for obs in observations:
-            key = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
-            index.versions.setdefault((*key, obs.period), []).append(obs)
+            series = (obs.indicator, obs.area, obs.measure, obs.transformation, obs.unit)
+            period = obs.period
+            seen = first.get((series, period))
+            if seen is None:
+                first[series, period] = obs
+            else:
+                group = versions.get((series, period))
+                if group is None:
+                    versions[series, period] = [seen, obs]
+                else:
+                    group.append(obs)
             if not obs.is_current:
                 continue
-            index.current.setdefault(key, {})[obs.period] = obs
+            by_period = current.get(series)
+            if by_period is None:
+                current[series] = {period: obs}
+            else:
+                by_period[period] = obs
             if obs.transformation == "level":
-                cell = (obs.indicator, obs.area, obs.measure, obs.period)
-                index.levels.setdefault(cell, []).append(obs)
-                index.by_indicator.setdefault(obs.indicator, []).append(obs)
+                cell = (obs.indicator, obs.area, obs.measure, period)
+                if cell not in levels:
+                    levels[cell] = obs
+                else:
+                    group = more_levels.get(cell)
+                    if group is None:
+                        more_levels[cell] = [obs]
+                    else:
+                        group.append(obs)
+                group = by_indicator.get(obs.indicator)
+                if group is None:
+                    by_indicator[obs.indicator] = [obs]
+                else:
+                    group.append(obs)
         return index
 
     def period(self, text: str) -> Period | None:
@@ -99,8 +133,21 @@ class Index:
             parsed = self.periods[text] = Period.try_parse(text)
             return parsed
 
+    def levels_of(self, cell: Cell) -> Sequence[Obs]:
+        """The current levels of a cell, any unit, in the order given."""
+        first = self.levels.get(cell)
+        if first is None:
+            return ()
+        more = self.more_levels.get(cell)
+        return (first,) if more is None else (first, *more)
+
     def level(self, indicator: str, area: str, measure: str, period: str, unit: str) -> Obs | None:
-        for obs in self.levels.get((indicator, area, measure, period), ()):
+        """The first current level of a cell in `unit`."""
+        cell = (indicator, area, measure, period)
+        first = self.levels.get(cell)
+        if first is None or first.unit == unit:
+            return first
+        for obs in self.more_levels.get(cell, ()):
             if obs.unit == unit:
                 return obs
         return None

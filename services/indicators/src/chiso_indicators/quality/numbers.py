@@ -8,7 +8,7 @@ from typing import Any
 
 from chiso_indicators.quality.rules import RuleBook
 
-__all__ = ["half_unit", "number", "quantity"]
+__all__ = ["half_unit", "half_unit_bound", "number", "quantity", "rounding_widens"]
 
 _VIETNAMESE = str.maketrans(",.", ".,")
 
@@ -34,6 +34,20 @@ def half_unit(value: float, unit: str, book: RuleBook) -> float:
     if "e" in text or "." not in text:
         return book.rounding_max_relative * size
     return 0.5 * 10.0 ** -len(text.split(".")[1])
+
+
+def rounding_widens(book: RuleBook) -> bool:
+    """Whether `half_unit` is never negative (its share of a value is not), so that rounding
+    only ever widens a tolerance: a check may then pass a figure that is within its slack
+    alone without working out the rounding."""
+    return book.rounding_max_relative >= 0
+
+
+def half_unit_bound(value: float, book: RuleBook) -> float:
+    """A bound `half_unit` never exceeds, whatever the unit, cheap to work out: half a unit
+    when the last digit is a unit or finer (at most 0.5 for a whole number, 0.05 for one with
+    decimals), else a capped share of the value; exact values round by 0."""
+    return max(0.5, book.rounding_max_relative * abs(value))
 
 
 def number(value: float, lang: str, decimals: int = 2, signed: bool = False) -> str:
