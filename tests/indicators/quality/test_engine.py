@@ -171,13 +171,13 @@ def test_ratio_previous_and_change_in_own_unit_and_ranks() -> None:
     ratio = obs(TOTAL, "2023", 110.0, transformation="ratio_previous", unit="percent")
     absolute = obs(TOTAL, "2023", 100, transformation="change_previous")
     assert rules(check([ratio, absolute, *levels], BOOK), "change_vs_levels") == []
-    wrong = replace(ratio, id=next(_ids), value=120.0)
+    wrong = ratio._replace(id=next(_ids), value=120.0)
     assert len(rules(check([wrong, *levels], BOOK), "change_vs_levels")) == 1
     # "tăng 5 bậc": the rank number fell from 20 to 15
     ranks = [obs("dti.rank", "2023", 15, unit="rank"), obs("dti.rank", "2022", 20, unit="rank")]
     up = obs("dti.rank", "2023", 5, transformation="change_previous", unit="rank")
     assert rules(check([up, *ranks], BOOK), "change_vs_levels") == []
-    down = replace(up, id=next(_ids), value=-5)
+    down = up._replace(id=next(_ids), value=-5)
     [finding] = rules(check([down, *ranks], BOOK), "change_vs_levels")
     assert "bậc" in finding.message_vi
 
@@ -222,7 +222,7 @@ def test_plan_of_the_year_serves_a_quarter() -> None:
     target = obs(TOTAL, "2024", 2_000_000, measure="target", status="F")
     stated = obs(TOTAL, "2024-Q1", 25.0, transformation="ratio_plan", unit="percent")
     assert rules(check([quarter, target, stated], BOOK), "plan_vs_target") == []
-    wrong = replace(stated, id=next(_ids), value=40.0)
+    wrong = stated._replace(id=next(_ids), value=40.0)
     [finding] = rules(check([quarter, target, wrong], BOOK), "plan_vs_target")
     assert finding.period == "2024"  # the latest period involved
     assert rules(check([quarter, wrong], BOOK), "plan_vs_target") == []  # no target: quiet
@@ -236,15 +236,15 @@ def test_components_against_their_total() -> None:
     fixed = obs(FIXED, "2023", 25_000)
     mobile = obs(MOBILE, "2023", 2_955_000)
     assert rules(check([total, fixed, mobile], BOOK), "components_vs_total") == []
-    rounded = replace(mobile, id=next(_ids), value=2_956_000)  # within rounding of the total
+    rounded = mobile._replace(id=next(_ids), value=2_956_000)  # within rounding of the total
     assert rules(check([total, fixed, rounded], BOOK), "components_vs_total") == []
-    short = replace(fixed, id=next(_ids), value=2_785)
+    short = fixed._replace(id=next(_ids), value=2_785)
     [finding] = rules(check([total, short, mobile], BOOK), "components_vs_total")
     assert finding.indicator == TOTAL
     assert {part for _, part in finding.parts} == {"total", "component"}
     # one part known: it may be smaller, never larger
     assert rules(check([total, mobile], BOOK), "components_vs_total") == []
-    big = replace(mobile, id=next(_ids), value=3_500_000)
+    big = mobile._replace(id=next(_ids), value=3_500_000)
     assert len(rules(check([total, big], BOOK), "components_vs_total")) == 1
 
 
@@ -258,7 +258,7 @@ def test_shares_of_one_whole_past_100() -> None:
         obs("b.share", "2023", 40, unit="percent"),
     ]
     assert rules(check(shares, book), "components_vs_total") == []
-    shares.append(replace(shares[1], id=next(_ids), indicator="b.share", value=55))
+    shares.append(shares[1]._replace(id=next(_ids), indicator="b.share", value=55))
     shares.pop(1)
     [finding] = rules(check(shares, book), "components_vs_total")
     assert finding.figures["sum"] == 115
@@ -273,7 +273,7 @@ def test_two_documents_disagreeing() -> None:
     other = obs(TOTAL, "2023", 1_100_000, docs=("doc-b",), current=False)
     [finding] = rules(check([one, other], BOOK), "conflicting_values")
     assert finding.parts == ((one.id, "value"), (other.id, "value"))
-    rounded = replace(other, id=next(_ids), value=1_000_400)
+    rounded = other._replace(id=next(_ids), value=1_000_400)
     assert rules(check([one, rounded], BOOK), "conflicting_values") == []
     targets = [
         obs(TOTAL, "2025", 3e6, measure="target", status="F", docs=("doc-a",)),
@@ -290,7 +290,7 @@ def test_estimate_and_actual_are_a_revision_not_a_conflict() -> None:
     [finding] = rules(findings, "revised_estimate")
     assert finding.severity == "info"
     assert finding.figures["first"] == 1_000_000  # the estimate comes first
-    close = replace(actual, id=next(_ids), value=1_001_000)
+    close = actual._replace(id=next(_ids), value=1_001_000)
     assert rules(check([estimate, close], BOOK), "revised_estimate") == []
 
 
@@ -300,7 +300,7 @@ def test_one_document_giving_several_values() -> None:
     assert len(finding.parts) == 3 and "3" in finding.message_en
     assert rules(check(values, BOOK), "conflicting_values") == []  # not between documents
     # a second document repeating a subset adds no finding
-    echo = [replace(v, documents=("doc-a", "doc-b")) for v in values[:2]]
+    echo = [v._replace(documents=("doc-a", "doc-b")) for v in values[:2]]
     assert len(rules(check([*echo, values[2]], BOOK), "same_document_values")) == 1
 
 
@@ -358,7 +358,7 @@ def test_density_and_count_imply_one_population() -> None:
         obs("telecom.internet.subscribers", "2023", 2_450_000),
     ]
     assert rules(check([*phone, *internet], BOOK), "density_vs_count") == []
-    off = [replace(internet[0], id=next(_ids), value=40.0), internet[1]]
+    off = [internet[0]._replace(id=next(_ids), value=40.0), internet[1]]
     [finding] = rules(check([*phone, *off], BOOK), "density_vs_count")
     assert {part for _, part in finding.parts} == {"density", "count"} and len(finding.parts) == 4
     tiny = [obs(DENSITY, "2023", 23, unit="per_100_people"), obs(TOTAL, "2023", 4_429)]

@@ -49,7 +49,12 @@ from chiso_indicators.observations.schemas import (
 )
 from chiso_indicators.quality.engine import Obs
 from chiso_indicators.quality.rules import RuleBook
-from chiso_indicators.quality.store import KnownValues, recompute, touched_values
+from chiso_indicators.quality.store import (
+    KnownValues,
+    collector_paused,
+    recompute,
+    touched_values,
+)
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
@@ -127,13 +132,14 @@ async def import_facts(
     withdrawn, lost = await _withdraw(session, batch, counts)
     usable = _usable(batch.facts)
     counts.ignored += len(batch.facts) - len(usable)
-    series, keys = await _series_ids(session, usable)
+    series, keys, new = await _series_ids(session, usable)
     known = await _record_all(session, usable, series, documents, counts, withdrawn, lost)
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
     flags = None
     if book is not None and changed:
         values = [(f.indicator, f.scope, f.period) for f in (*usable, *batch.withdrawn)]
-        in_memory = _known_values(known, dict(zip(series, keys, strict=True)))
+        with collector_paused():
+            in_memory = _known_values(known, dict(zip(series, keys, strict=True)), new)
         flags = await recompute(session, book, touched_values(values), in_memory)
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
@@ -265,11 +271,15 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[offset : offset + size]
 
 
-async def _series_ids(
-    session: AsyncSession, facts: Sequence[Fact]
-) -> tuple[list[int], list[tuple[str, ...]]]:
+class _FactSeries(NamedTuple):
+    ids: list[int]  # each fact's series, in order
+    keys: list[tuple[str, ...]]  # and its key
+    new: set[int]  # the series this import created: nothing of theirs was stored before
+
+
+async def _series_ids(session: AsyncSession, facts: Sequence[Fact]) -> _FactSeries:
     """The series of each fact, in order, and its key; series new to the database are
-    created."""
+    created (under the import lock, so no other import creates them meanwhile)."""
     keys = _series_keys(facts)
     distinct = list(dict.fromkeys(keys))
     found = await _known_series(session, distinct)
@@ -279,7 +289,7 @@ async def _series_ids(
         await insert_ignore(session, Series.__table__, rows, SERIES_COLUMNS)  # type: ignore[arg-type]
     if missing:
         found |= await _known_series(session, missing)
-    return [found[key] for key in keys], keys
+    return _FactSeries([found[key] for key in keys], keys, {found[key] for key in missing})
 
 
 def _series_keys(facts: Sequence[Fact]) -> list[tuple[str, ...]]:
@@ -463,13 +473,18 @@ class _Known(NamedTuple):
     sources: set[_Source]
 
 
-def _known_values(known: _Known, keys: dict[int, tuple[str, ...]]) -> KnownValues:
+def _known_values(known: _Known, keys: dict[int, tuple[str, ...]], new: set[int]) -> KnownValues:
     """The touched pairs' versions with a live source, as the checks read them, so that the
     checks need not read back what the import just wrote. Pairs of series this batch has no
-    key for (touched only by withdrawals) are left to the store to read."""
+    key for (touched only by withdrawals) are left to the store to read. Only a version that
+    shares its pair with another carries its documents: the checks of disagreeing versions
+    alone look at where a value came from."""
+    shared = {pair for pair, held in known.versions.items() if len(held) > 1 and pair[0] in keys}
     documents: dict[tuple[_Pair, str], set[str]] = {}
-    for pair, print_, document, _start in known.sources:
-        documents.setdefault((pair, print_), set()).add(document)
+    if shared:
+        for pair, print_, document, _start in known.sources:
+            if pair in shared:
+                documents.setdefault((pair, print_), set()).add(document)
     values: list[Obs] = []
     pairs: set[_Pair] = set()
     for pair, held in known.versions.items():
@@ -477,26 +492,28 @@ def _known_values(known: _Known, keys: dict[int, tuple[str, ...]]) -> KnownValue
         if key is None:
             continue
         pairs.add(pair)
+        indicator, area, frequency, measure_, transformation_, unit = key
         for version in held.values():
             if version.latest is None or version.id is None:
                 continue
+            found = documents.get((pair, version.fingerprint))
             values.append(
                 Obs(
-                    id=version.id,
-                    indicator=key[0],
-                    area=key[1],
-                    frequency=key[2],
-                    measure=key[3],
-                    transformation=key[4],
-                    unit=key[5],
-                    period=pair[1],
-                    value=version.value,
-                    status=version.status,
-                    is_current=version.is_current,
-                    documents=tuple(sorted(documents.get((pair, version.fingerprint), ()))),
+                    version.id,
+                    indicator,
+                    area,
+                    frequency,
+                    measure_,
+                    transformation_,
+                    unit,
+                    pair[1],
+                    version.value,
+                    version.status,
+                    version.is_current,
+                    tuple(sorted(found)) if found else (),
                 )
             )
-    return KnownValues(values, pairs)
+    return KnownValues(values, pairs, frozenset(new))
 
 
 async def _record_withdrawals(
@@ -601,13 +618,18 @@ def _choose_current(versions: dict[_Pair, dict[str, _Version]]) -> _Changes:
     and reason; stored ones whose flag or reason changes are returned."""
     changes = _Changes({True: [], False: []}, {})
     for held in versions.values():
-        candidates = sorted(
-            (version for version in held.values() if version.latest is not None),
-            key=_rank,
-            reverse=True,
-        )
+        if len(held) == 1:  # most pairs: no ranking to do
+            (only,) = held.values()
+            candidates = [only] if only.latest is not None else []
+            reason = "only" if candidates else None
+        else:
+            candidates = sorted(
+                (version for version in held.values() if version.latest is not None),
+                key=_rank,
+                reverse=True,
+            )
+            reason = _reason(candidates)
         best = candidates[0] if candidates else None
-        reason = _reason(candidates)
         for version in held.values():
             flag = version is best  # a version without sources (all withdrawn) is never current
             chosen = reason if flag else None

@@ -12,13 +12,28 @@ decided.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 
 from chiso_indicators.db.models import (
     Observation,
@@ -47,6 +62,8 @@ class KnownValues:
 
     observations: Sequence[Obs] = ()
     pairs: frozenset[tuple[int, str]] | set[tuple[int, str]] = frozenset()
+    # series the caller created: every version of theirs is among `observations`
+    complete: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +73,24 @@ class Recomputed:
     raised: int
     kept: int
     cleared: int
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a synchronous, allocation-heavy step.
+
+    The checks build an index of every version they are given (hundreds of thousands of
+    small, acyclic objects that reference counting frees), and each allocation burst set off
+    full collections that walked the whole heap of the import, its parsed batch included.
+    Nothing else runs while a synchronous step does, so pausing the collector there changes
+    no other request's behaviour; it resumes (without collecting) when the step ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -118,10 +153,13 @@ async def recompute(
     if not cells:
         return Recomputed(0, 0, 0)
     known = known or KnownValues()
-    observations = [*known.observations, *await _window(session, cells, window, known.pairs)]
+    read = await _window(session, cells, window, anchors, known.pairs, known.complete)
+    observations = [*known.observations, *read]
+    with collector_paused():
+        found = check(observations, book)
     findings = {
         finding.key: finding
-        for finding in check(observations, book)
+        for finding in found
         if (finding.indicator, finding.area) in cells and finding.period in anchors
     }
     stored = await _stored_flags(session, cells, anchors)
@@ -132,49 +170,100 @@ async def _window(
     session: AsyncSession,
     cells: set[Cell],
     periods: set[str],
+    anchors: set[str],
     skip: Collection[tuple[int, str]] = frozenset(),
+    complete: Collection[int] = frozenset(),
 ) -> list[Obs]:
-    """The versions with a live source of the cells' series in the given periods, but for
-    the (series, period) pairs in `skip` (the caller holds them already)."""
+    """The versions with a live source of the cells' series in the given periods (only
+    levels outside the anchor periods: an earlier period is compared by its levels alone),
+    but for the (series, period) pairs in `skip` and the series in `complete` (the caller
+    holds them already)."""
     series = await _series(session, cells)
-    rows: list[tuple[int, int, str, float, str, bool]] = []
-    for ids, wanted in _groups(series, periods, skip):
+    stored = {id_: key for id_, key in series.items() if id_ not in complete}
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    rows: list[Any] = []
+    for ids, wanted in _groups(stored, periods, anchors, skip):
         for chunk in _chunks(ids):
-            query = select(
-                Observation.id,
-                Observation.series_id,
-                Observation.period,
-                Observation.value,
-                Observation.status,
-                Observation.is_current,
-            ).where(
-                Observation.series_id.in_(chunk),
-                Observation.period.in_(wanted),
-            )
-            found = (await session.execute(query)).all()
+            params = {"ids": list(chunk), "periods": wanted}
+            found = (await session.execute(_window_query(postgresql), params)).all()
             rows.extend(row for row in found if (row[1], row[2]) not in skip)
-    # a version whose sources were all withdrawn has an open withdrawal (a filter on the
-    # provenance itself made PostgreSQL scan it whole, its statistics stale mid-import)
-    gone = await _withdrawn(session, [row[0] for row in rows])
-    rows = [row for row in rows if row[0] not in gone]
-    documents = await _documents(session, rows)
+            # a version whose sources were all withdrawn has an open withdrawal (a filter on
+            # the provenance itself made PostgreSQL scan it whole, its statistics stale
+            # mid-import; the open withdrawals are few)
+            gone = set((await session.scalars(_withdrawn_query(postgresql), params)).all())
+            if gone:
+                rows = [row for row in rows if row[0] not in gone]
+    documents = await _documents(session, [row[0] for row in rows if row[6] > 1])
     return [
-        Obs(
-            id=id_,
-            indicator=series[series_id][0],
-            area=series[series_id][1],
-            frequency=series[series_id][2],
-            measure=series[series_id][3],
-            transformation=series[series_id][4],
-            unit=series[series_id][5],
-            period=period,
-            value=value,
-            status=status,
-            is_current=bool(current),
-            documents=documents.get(id_, ()),
-        )
-        for id_, series_id, period, value, status, current in rows
+        _obs(id_, series[series_id], period, value, status, current, documents.get(id_, ()))
+        for id_, series_id, period, value, status, current, _versions in rows
     ]
+
+
+def _obs(
+    id_: int,
+    key: tuple[str, ...],
+    period: str,
+    value: float,
+    status: str,
+    current: bool,
+    documents: tuple[str, ...],
+) -> Obs:
+    indicator, area, frequency, measure, transformation, unit = key
+    return Obs(
+        id_,
+        indicator,
+        area,
+        frequency,
+        measure,
+        transformation,
+        unit,
+        period,
+        value,
+        status,
+        bool(current),
+        documents,
+    )
+
+
+def _in(column: Any, name: str, postgresql: bool) -> Any:
+    """`column` among the values of the parameter `name`: one array on PostgreSQL (the same
+    statement text, and a small one, whatever the number of values), an expanding IN
+    elsewhere."""
+    if postgresql:
+        array = ARRAY(Integer) if name == "ids" else ARRAY(String)
+        return column == any_(bindparam(name, type_=array))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _window_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
+    return select(
+        Observation.id,
+        Observation.series_id,
+        Observation.period,
+        Observation.value,
+        Observation.status,
+        Observation.is_current,
+        # how many versions the pair has: only those of pairs with several need documents
+        func.count().over(partition_by=(Observation.series_id, Observation.period)),
+    ).where(
+        _in(Observation.series_id, "ids", postgresql),
+        _in(Observation.period, "periods", postgresql),
+    )
+
+
+@cache
+def _withdrawn_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
+    return (
+        select(Withdrawal.observation_id)
+        .join(Observation, Observation.id == Withdrawal.observation_id)
+        .where(
+            Withdrawal.restored_at.is_(None),
+            _in(Observation.series_id, "ids", postgresql),
+            _in(Observation.period, "periods", postgresql),
+        )
+    )
 
 
 # More distinct sets of periods to read than this, and one read of them all is cheaper.
@@ -182,16 +271,22 @@ MAX_GROUPS = 16
 
 
 def _groups(
-    series: dict[int, tuple[str, ...]], periods: set[str], skip: Collection[tuple[int, str]]
+    series: dict[int, tuple[str, ...]],
+    periods: set[str],
+    anchors: set[str],
+    skip: Collection[tuple[int, str]],
 ) -> list[tuple[list[int], list[str]]]:
     """The series to read, grouped by the periods each still needs (the window less the
-    periods the caller holds), so that what an import just wrote is not read back."""
+    periods the caller holds; a series of changes or ratios only its anchor periods), so
+    that what an import just wrote is not read back."""
     held: dict[int, set[str]] = {}
     for series_id, period in skip:
-        held.setdefault(series_id, set()).add(period)
+        if series_id in series:
+            held.setdefault(series_id, set()).add(period)
     groups: dict[frozenset[str], list[int]] = {}
     for series_id in sorted(series):
-        needed = frozenset(periods - held.get(series_id, set()))
+        wanted = periods if series[series_id][4] == "level" else anchors
+        needed = frozenset(wanted - held.get(series_id, set()))
         if needed:
             groups.setdefault(needed, []).append(series_id)
     if len(groups) > MAX_GROUPS:
@@ -199,28 +294,10 @@ def _groups(
     return [(ids, sorted(needed)) for needed, ids in groups.items()]
 
 
-async def _withdrawn(session: AsyncSession, ids: list[int]) -> set[int]:
-    """The versions among `ids` left without a source."""
-    found: set[int] = set()
-    for chunk in _chunks(sorted(ids)):
-        query = select(Withdrawal.observation_id).where(
-            Withdrawal.observation_id.in_(chunk), Withdrawal.restored_at.is_(None)
-        )
-        found.update((await session.scalars(query)).all())
-    return found
-
-
-async def _documents(
-    session: AsyncSession, rows: Sequence[tuple[int, int, str, float, str, bool]]
-) -> dict[int, tuple[str, ...]]:
-    """The documents of the versions that share their (series, period) with another: only
-    the checks of disagreeing versions look at where a value came from."""
-    by_pair: dict[tuple[int, str], list[int]] = {}
-    for id_, series_id, period, *_rest in rows:
-        by_pair.setdefault((series_id, period), []).append(id_)
-    ids = sorted(id_ for found in by_pair.values() if len(found) > 1 for id_ in found)
+async def _documents(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The documents of the given versions' live sources."""
     documents: dict[int, set[str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted(ids)):
         query = select(Provenance.observation_id, Provenance.document_id).where(
             Provenance.observation_id.in_(chunk)
         )
