@@ -486,12 +486,12 @@ def _known_values(known: _Known, keys: dict[int, tuple[str, ...]], new: set[int]
             if pair in shared:
                 documents.setdefault((pair, print_), set()).add(document)
     values: list[Obs] = []
-    pairs: set[_Pair] = set()
+    covered: dict[int, set[str]] = {}
     for pair, held in known.versions.items():
         key = keys.get(pair[0])
         if key is None:
             continue
-        pairs.add(pair)
+        covered.setdefault(pair[0], set()).add(pair[1])
         indicator, area, frequency, measure_, transformation_, unit = key
         for version in held.values():
             if version.latest is None or version.id is None:
@@ -513,7 +513,7 @@ def _known_values(known: _Known, keys: dict[int, tuple[str, ...]], new: set[int]
                     tuple(sorted(found)) if found else (),
                 )
             )
-    return KnownValues(values, pairs, frozenset(new))
+    return KnownValues(values, covered, frozenset(new))
 
 
 async def _record_withdrawals(

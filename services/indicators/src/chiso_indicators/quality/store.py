@@ -13,9 +13,9 @@ decided.
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -58,10 +58,10 @@ Cell = tuple[str, str]  # (indicator, area)
 @dataclass(frozen=True, slots=True)
 class KnownValues:
     """Versions the caller already holds (an import's touched pairs, as they now stand), and
-    the (series id, period) pairs they cover: those pairs are not read again."""
+    the periods they cover by series id: those are not read again."""
 
     observations: Sequence[Obs] = ()
-    pairs: frozenset[tuple[int, str]] | set[tuple[int, str]] = frozenset()
+    held: Mapping[int, Collection[str]] = field(default_factory=dict)
     # series the caller created: every version of theirs is among `observations`
     complete: frozenset[int] = frozenset()
 
@@ -153,7 +153,7 @@ async def recompute(
     if not cells:
         return Recomputed(0, 0, 0)
     known = known or KnownValues()
-    read = await _window(session, cells, window, anchors, known.pairs, known.complete)
+    read = await _window(session, cells, window, anchors, known.held, known.complete)
     observations = [*known.observations, *read]
     with collector_paused():
         found = check(observations, book)
@@ -171,22 +171,22 @@ async def _window(
     cells: set[Cell],
     periods: set[str],
     anchors: set[str],
-    skip: Collection[tuple[int, str]] = frozenset(),
+    held: Mapping[int, Collection[str]],
     complete: Collection[int] = frozenset(),
 ) -> list[Obs]:
     """The versions with a live source of the cells' series in the given periods (only
     levels outside the anchor periods: an earlier period is compared by its levels alone),
-    but for the (series, period) pairs in `skip` and the series in `complete` (the caller
+    but for the periods `held` names for a series and the series in `complete` (the caller
     holds them already)."""
     series = await _series(session, cells)
     stored = {id_: key for id_, key in series.items() if id_ not in complete}
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows: list[Any] = []
-    for ids, wanted in _groups(stored, periods, anchors, skip):
+    for ids, wanted in _groups(stored, periods, anchors, held):
         for chunk in _chunks(ids):
             params = {"ids": list(chunk), "periods": wanted}
             found = (await session.execute(_window_query(postgresql), params)).all()
-            rows.extend(row for row in found if (row[1], row[2]) not in skip)
+            rows.extend(row for row in found if row[2] not in held.get(row[1], ()))
             # a version whose sources were all withdrawn has an open withdrawal (a filter on
             # the provenance itself made PostgreSQL scan it whole, its statistics stale
             # mid-import; the open withdrawals are few)
@@ -274,19 +274,15 @@ def _groups(
     series: dict[int, tuple[str, ...]],
     periods: set[str],
     anchors: set[str],
-    skip: Collection[tuple[int, str]],
+    held: Mapping[int, Collection[str]],
 ) -> list[tuple[list[int], list[str]]]:
     """The series to read, grouped by the periods each still needs (the window less the
     periods the caller holds; a series of changes or ratios only its anchor periods), so
     that what an import just wrote is not read back."""
-    held: dict[int, set[str]] = {}
-    for series_id, period in skip:
-        if series_id in series:
-            held.setdefault(series_id, set()).add(period)
     groups: dict[frozenset[str], list[int]] = {}
     for series_id in sorted(series):
         wanted = periods if series[series_id][4] == "level" else anchors
-        needed = frozenset(wanted - held.get(series_id, set()))
+        needed = frozenset(wanted.difference(held.get(series_id, ())))
         if needed:
             groups.setdefault(needed, []).append(series_id)
     if len(groups) > MAX_GROUPS:
