@@ -102,7 +102,8 @@ def scope(
     book: RuleBook, touched: Iterable[tuple[str, str, str]]
 ) -> tuple[set[Cell], set[str], set[str]]:
     """For touched (indicator, area, period) values: the cells whose findings may change, the
-    anchor periods to recompute, and the periods whose versions those findings compare."""
+    touched periods, and the later periods whose findings may compare them (anchors too,
+    where a value of theirs is stored)."""
     by_area: dict[str, set[str]] = {}
     periods: set[str] = set()
     for indicator, area, period in touched:
@@ -113,9 +114,13 @@ def scope(
         for area, indicators in by_area.items()
         for indicator in related_indicators(book, indicators)
     }
-    anchors = {after for period in periods for after in _later(period)}
-    window = {before for anchor in anchors for before in _earlier(anchor)}
-    return cells, anchors, window
+    later = {after for period in periods for after in _later(period)} - periods
+    return cells, periods, later
+
+
+def window_of(anchors: Iterable[str]) -> set[str]:
+    """The periods whose versions the findings anchored at these periods compare."""
+    return {before for anchor in anchors for before in _earlier(anchor)}
 
 
 def _later(text: str) -> set[str]:
@@ -149,11 +154,17 @@ async def recompute(
     known: KnownValues | None = None,
 ) -> Recomputed:
     """Bring the stored flags in line with the findings around the touched values."""
-    cells, anchors, window = scope(book, touched)
+    cells, periods, later = scope(book, touched)
     if not cells:
         return Recomputed(0, 0, 0)
     known = known or KnownValues()
-    read = await _window(session, cells, window, anchors, known.held, known.complete)
+    series = await _series(session, cells)
+    stored_series = {id_: key for id_, key in series.items() if id_ not in known.complete}
+    # a later period is an anchor only where a value of it is stored: a finding anchored
+    # there involves one (when reports arrive in order, the next period has none yet)
+    anchors = periods | await _present(session, stored_series, later)
+    window = window_of(anchors)
+    read = await _window(session, stored_series, window, anchors, known.held)
     observations = [*known.observations, *read]
     with collector_paused():
         found = check(observations, book)
@@ -166,20 +177,32 @@ async def recompute(
     return await _reconcile(session, findings, stored)
 
 
+async def _present(
+    session: AsyncSession, series: dict[int, tuple[str, ...]], periods: set[str]
+) -> set[str]:
+    """Which of the periods have a value stored in one of the series."""
+    if not periods or not series:
+        return set()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    found: set[str] = set()
+    for chunk in _chunks(sorted(series)):
+        params = {"ids": list(chunk), "periods": sorted(periods - found)}
+        if not params["periods"]:
+            break
+        found.update((await session.scalars(_present_query(postgresql), params)).all())
+    return found
+
+
 async def _window(
     session: AsyncSession,
-    cells: set[Cell],
+    stored: dict[int, tuple[str, ...]],
     periods: set[str],
     anchors: set[str],
     held: Mapping[int, Collection[str]],
-    complete: Collection[int] = frozenset(),
 ) -> list[Obs]:
-    """The versions with a live source of the cells' series in the given periods (only
+    """The versions with a live source of the given series in the given periods (only
     levels outside the anchor periods: an earlier period is compared by its levels alone),
-    but for the periods `held` names for a series and the series in `complete` (the caller
-    holds them already)."""
-    series = await _series(session, cells)
-    stored = {id_: key for id_, key in series.items() if id_ not in complete}
+    but for the periods `held` names for a series (the caller holds them already)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows: list[Any] = []
     for ids, wanted in _groups(stored, periods, anchors, held):
@@ -195,7 +218,7 @@ async def _window(
                 rows = [row for row in rows if row[0] not in gone]
     documents = await _documents(session, [row[0] for row in rows if row[6] > 1])
     return [
-        _obs(id_, series[series_id], period, value, status, current, documents.get(id_, ()))
+        _obs(id_, stored[series_id], period, value, status, current, documents.get(id_, ()))
         for id_, series_id, period, value, status, current, _versions in rows
     ]
 
@@ -250,6 +273,18 @@ def _window_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
     ).where(
         _in(Observation.series_id, "ids", postgresql),
         _in(Observation.period, "periods", postgresql),
+    )
+
+
+@cache
+def _present_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
+    return (
+        select(Observation.period)
+        .where(
+            _in(Observation.series_id, "ids", postgresql),
+            _in(Observation.period, "periods", postgresql),
+        )
+        .distinct()
     )
 
 
@@ -317,9 +352,9 @@ async def _series(session: AsyncSession, cells: set[Cell]) -> dict[int, tuple[st
             Series.transformation,
             Series.unit,
         ).where(Series.indicator_code.in_(codes), Series.area_code.in_(areas))
-        for id_, *key in (await session.execute(query)).all():
-            if (key[0], key[1]) in cells:
-                found[id_] = tuple(key)
+        for row in (await session.execute(query)).all():
+            if (row[1], row[2]) in cells:
+                found[row[0]] = tuple(row[1:])
     return found
 
 
