@@ -122,7 +122,5 @@ async def test_each_rule_raises_its_flag_on_import(client: httpx.AsyncClient, ru
     assert documents <= set(CASES[rule])
     # the observations it concerns carry it
     observations = await client.get("/v1/observations", params={"area": AREA})
-    noted = {
-        note["rule"] for item in observations.json()["items"] for note in item["quality"]
-    }
+    noted = {note["rule"] for item in observations.json()["items"] for note in item["quality"]}
     assert rule in noted
