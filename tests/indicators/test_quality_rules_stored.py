@@ -124,3 +124,37 @@ async def test_each_rule_raises_its_flag_on_import(client: httpx.AsyncClient, ru
     observations = await client.get("/v1/observations", params={"area": AREA})
     noted = {note["rule"] for item in observations.json()["items"] for note in item["quality"]}
     assert rule in noted
+
+
+@pytest.mark.parametrize("target_first", [True, False])
+async def test_a_quarter_against_the_years_target_in_either_order(
+    client: httpx.AsyncClient, target_first: bool
+) -> None:
+    """A quarter's "đạt 40% kế hoạch năm" against the year's target: the flag is filed under
+    the quarter, and raised whichever report comes first; a later figure of the year, which
+    re-checks the year's parts, leaves it be."""
+    plan = {
+        "documents": [{"name": "ke-hoach-2024.txt", "published": "2024-01-10"}],
+        "facts": [level("ke-hoach-2024.txt", 10, TOTAL, 2_000_000, period="2024", status="target")],
+    }
+    quarter = {
+        "documents": [{"name": "quy-1-2024.txt", "published": "2024-04-10"}],
+        "facts": [
+            level("quy-1-2024.txt", 10, TOTAL, 500_000, period="2024-Q1"),
+            stated("quy-1-2024.txt", 30, TOTAL, 40, "plan", role="ratio", period="2024-Q1"),
+        ],
+    }
+    for batch in (plan, quarter) if target_first else (quarter, plan):
+        response = await client.post("/v1/facts", json=batch)
+        assert response.status_code == 200, response.text
+    flags = (await client.get("/v1/quality", params={"rule": "plan_vs_target"})).json()
+    assert [(f["period"], f["status"]) for f in flags["items"]] == [("2024-Q1", "open")]
+    # a later figure of the year re-checks its parts: the quarter's flag stays
+    year = {
+        "documents": [{"name": "nam-2024.txt", "published": "2025-01-10"}],
+        "facts": [level("nam-2024.txt", 10, TOTAL, 2_100_000, period="2024")],
+    }
+    again = await client.post("/v1/facts", json=year)
+    assert again.status_code == 200, again.text
+    assert again.json()["flags_cleared"] == 0
+    assert (await client.get("/v1/quality", params={"rule": "plan_vs_target"})).json()["count"] == 1

@@ -224,7 +224,7 @@ def test_plan_of_the_year_serves_a_quarter() -> None:
     assert rules(check([quarter, target, stated], BOOK), "plan_vs_target") == []
     wrong = stated._replace(id=next(_ids), value=40.0)
     [finding] = rules(check([quarter, target, wrong], BOOK), "plan_vs_target")
-    assert finding.period == "2024"  # the latest period involved
+    assert finding.period == "2024-Q1"  # filed where the statement is
     assert rules(check([quarter, wrong], BOOK), "plan_vs_target") == []  # no target: quiet
 
 

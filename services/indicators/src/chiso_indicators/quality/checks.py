@@ -37,8 +37,11 @@ def _finding(
     figures: Mapping[str, float],
     fields: Fields,
     template: tuple[str, str] | None = None,
+    period: str | None = None,
 ) -> Finding:
-    period = index.latest([obs.period for obs, _ in parts])
+    """A finding filed under the anchor's cell, at `period` or else the latest period its
+    parts involve."""
+    period = period or index.latest([obs.period for obs, _ in parts])
     vi, en = template or (rule.message_vi, rule.message_en)
     messages = []
     for lang, text in zip(LANGS, (vi, en), strict=True):
@@ -158,6 +161,8 @@ def stated_against_levels(rule: Rule, index: Index, book: RuleBook) -> Iterator[
             continue
         stated_rule = stated_rule or _Stated.of(rule, book)
         for stated in by_period.values():
+            if not index.anchored(stated.period):
+                continue
             finding = _check_stated(rule, index, book, stated, stated_rule)
             if finding is not None:
                 yield finding
@@ -308,7 +313,9 @@ def _stated_finding(
         base_name: best.base.value,
     }
     parts = [(stated, "stated"), (best.level, "level"), (best.base, base_name)]
-    return _finding(rule, index, stated, parts, figures, fields)
+    # filed where the statement is: a quarter's "đạt X% kế hoạch năm" against the year's
+    # target is the quarter's problem, and the store re-checks a statement's period
+    return _finding(rule, index, stated, parts, figures, fields, period=stated.period)
 
 
 # --- parts of a whole -------------------------------------------------------------------------
@@ -321,6 +328,8 @@ def parts_of_whole(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding
     widens = rounding_widens(book)
     for relation in rule.params.get("sums", ()):
         for total in index.by_indicator.get(relation["total"], ()):
+            if not index.anchored(total.period):
+                continue
             found = [
                 index.level(code, total.area, total.measure, total.period, total.unit)
                 for code in relation["components"]
@@ -377,7 +386,7 @@ def _shares(
     cells: dict[tuple[str, str, str], list[Obs]] = {}
     for code in codes:
         for obs in index.by_indicator.get(code, ()):
-            if obs.unit == "percent":
+            if obs.unit == "percent" and index.anchored(obs.period):
                 cells.setdefault((obs.area, obs.measure, obs.period), []).append(obs)
     for members in cells.values():
         if len(members) < 2:
@@ -414,7 +423,7 @@ def disagreement(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
     relative = float(params.get("relative_tolerance", 0.0))
     same = params.get("documents") == "same"
     for group in index.versions.values():  # only values with two versions or more
-        if _ambiguous(params, group):
+        if not index.anchored(group[0].period) or _ambiguous(params, group):
             continue
         ordered = sorted(group, key=lambda obs: obs.id)
         if same:
@@ -547,6 +556,8 @@ def bounds(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
         if low is None and high is None:
             continue
         for obs in by_period.values():
+            if not index.anchored(obs.period):
+                continue
             if (low is not None and obs.value < low) or (high is not None and obs.value > high):
                 yield _bounds_finding(rule, index, book, obs, low, high)
 
@@ -610,6 +621,8 @@ def jump(rule: Rule, index: Index, book: RuleBook) -> Iterator[Finding]:
         if threshold is None:
             continue
         for period, obs in by_period.items():
+            if not index.anchored(period):
+                continue
             earlier = index.year_before(period)
             previous = by_period.get(earlier) if earlier is not None else None
             if previous is not None:
@@ -683,6 +696,8 @@ def implied_population(rule: Rule, index: Index, book: RuleBook) -> Iterator[Fin
     cells: dict[tuple[str, str], list[_Implied]] = {}
     for pair in params.get("pairs", ()):
         for density in index.by_indicator.get(pair["density"], ()):
+            if not index.anchored(density.period):
+                continue
             if density.measure != "actual" or density.unit != "per_100_people":
                 continue
             count = index.level(pair["count"], density.area, "actual", density.period, "count")

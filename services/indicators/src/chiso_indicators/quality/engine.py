@@ -12,7 +12,7 @@ period one year earlier (or the year that holds it, for a plan).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from chiso_indicators.quality.checks import KIND_CHECKS
 from chiso_indicators.quality.model import Finding, Index, Obs
@@ -21,10 +21,15 @@ from chiso_indicators.quality.rules import RuleBook
 __all__ = ["Finding", "Obs", "check", "related_indicators"]
 
 
-def check(observations: Iterable[Obs], book: RuleBook) -> list[Finding]:
+def check(
+    observations: Iterable[Obs], book: RuleBook, anchors: Collection[str] | None = None
+) -> list[Finding]:
     """Every finding of every rule of `book` over `observations`, one per key, in a stable
-    order (anchor cell, rule, parts)."""
+    order (anchor cell, rule, parts); with `anchors`, only the findings anchored at one of
+    those periods (the others' work is skipped: the store gives the earlier periods a
+    finding compares, whose own findings it does not want)."""
     index = Index.build(observations)
+    index.anchors = None if anchors is None else frozenset(anchors)
     found: dict[str, Finding] = {}
     for rule in book.rules.values():
         for finding in KIND_CHECKS[rule.kind](rule, index, book):

@@ -78,6 +78,8 @@ class Index:
     # the versions of each (series, period) that has more than one, in the order given
     versions: dict[SeriesPeriod, list[Obs]] = field(default_factory=dict)
     periods: dict[str, Period | None] = field(default_factory=dict)
+    # the anchor periods findings are wanted for (None: every period)
+    anchors: frozenset[str] | None = None
     # neighbours of a period, worked out once per distinct period text
     _earlier: dict[str, str | None] = field(default_factory=dict)
     _previous: dict[str, list[str]] = field(default_factory=dict)
@@ -128,6 +130,10 @@ class Index:
                 else:
                     group.append(obs)
         return index
+
+    def anchored(self, period: str) -> bool:
+        """Whether findings anchored at this period are wanted."""
+        return self.anchors is None or period in self.anchors
 
     def period(self, text: str) -> Period | None:
         """The parsed period (None when off-grammar), parsed once per run."""

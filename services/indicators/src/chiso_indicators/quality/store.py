@@ -124,14 +124,36 @@ def window_of(anchors: Iterable[str]) -> set[str]:
 
 
 def _later(text: str) -> set[str]:
-    """The period itself and those whose findings may compare it: the next one, a year on."""
-    return {text, *_neighbours(text, 1)}
+    """The period itself and those whose findings may compare it: the next one, a year on,
+    and, for a year, the parts of it a statement against the year's plan may be made for."""
+    return {text, *_neighbours(text, 1), *_parts_of_year(text)}
 
 
 def _earlier(text: str) -> set[str]:
-    """The period itself and those a finding anchored at it may compare: the previous one and
-    the same period a year earlier."""
-    return {text, *_neighbours(text, -1)}
+    """The period itself and those a finding anchored at it may compare: the previous one,
+    the same period a year earlier, and the year that holds it (its plan)."""
+    return {text, *_neighbours(text, -1), *_year_of(text)}
+
+
+def _year_of(text: str) -> set[str]:
+    period = Period.try_parse(text)
+    if period is None or period.frequency == "A" or period.start.year != period.end.year:
+        return set()
+    return {str(Period.annual(period.year))}
+
+
+def _parts_of_year(text: str) -> set[str]:
+    """The halves, quarters, months and year-to-date spans of a year (a statement of one of
+    them may be set against the year's target)."""
+    period = Period.try_parse(text)
+    if period is None or period.frequency != "A" or period.is_span:
+        return set()
+    year = period.year
+    parts = [Period.half(year, half) for half in (1, 2)]
+    parts += [Period.quarter(year, quarter) for quarter in range(1, 5)]
+    parts += [Period.month(year, month) for month in range(1, 13)]
+    parts += [Period.months(year, 1, last) for last in range(2, 13)]
+    return {str(part) for part in parts}
 
 
 def _neighbours(text: str, step: int) -> set[str]:
@@ -167,7 +189,7 @@ async def recompute(
     read = await _window(session, stored_series, window, anchors, known.held)
     observations = [*known.observations, *read]
     with collector_paused():
-        found = check(observations, book)
+        found = check(observations, book, anchors)
     findings = {
         finding.key: finding
         for finding in found
