@@ -138,9 +138,14 @@ async def import_facts(
     flags = None
     if book is not None and changed:
         values = [(f.indicator, f.scope, f.period) for f in (*usable, *batch.withdrawn)]
+        # The checks allocate a version object per value touched (and an index of them);
+        # with the collector running, each import promoted them all to the oldest
+        # generation and so set off a full collection of its whole heap. Paused until they
+        # are freed (by reference counting, before the collector resumes) it sees none.
         with collector_paused():
             in_memory = _known_values(known, dict(zip(series, keys, strict=True)), new)
-        flags = await recompute(session, book, touched_values(values), in_memory)
+            flags = await recompute(session, book, touched_values(values), in_memory)
+            del in_memory, known
     revision = await _bump_revision(session, changed=changed)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",

@@ -232,43 +232,34 @@ async def _window(
             params = {"ids": list(chunk), "periods": wanted}
             found = (await session.execute(_window_query(postgresql), params)).all()
             rows.extend(row for row in found if row[2] not in held.get(row[1], ()))
-            # a version whose sources were all withdrawn has an open withdrawal (a filter on
-            # the provenance itself made PostgreSQL scan it whole, its statistics stale
-            # mid-import; the open withdrawals are few)
-            gone = set((await session.scalars(_withdrawn_query(postgresql), params)).all())
-            if gone:
-                rows = [row for row in rows if row[0] not in gone]
+    # a version whose sources were all withdrawn has an open withdrawal (a filter on the
+    # provenance itself made PostgreSQL scan it whole, its statistics stale mid-import)
+    gone: set[int] = set()
+    for chunk in _chunks([row[0] for row in rows]):
+        gone.update((await session.scalars(_withdrawn_query(postgresql), {"ids": chunk})).all())
+    if gone:
+        rows = [row for row in rows if row[0] not in gone]
     documents = await _documents(session, [row[0] for row in rows if row[6] > 1])
-    return [
-        _obs(id_, stored[series_id], period, value, status, current, documents.get(id_, ()))
-        for id_, series_id, period, value, status, current, _versions in rows
-    ]
-
-
-def _obs(
-    id_: int,
-    key: tuple[str, ...],
-    period: str,
-    value: float,
-    status: str,
-    current: bool,
-    documents: tuple[str, ...],
-) -> Obs:
-    indicator, area, frequency, measure, transformation, unit = key
-    return Obs(
-        id_,
-        indicator,
-        area,
-        frequency,
-        measure,
-        transformation,
-        unit,
-        period,
-        value,
-        status,
-        bool(current),
-        documents,
-    )
+    versions: list[Obs] = []
+    for id_, series_id, period, value, status, current, _versions in rows:
+        indicator, area, frequency, measure, transformation, unit = stored[series_id]
+        versions.append(
+            Obs(
+                id_,
+                indicator,
+                area,
+                frequency,
+                measure,
+                transformation,
+                unit,
+                period,
+                value,
+                status,
+                bool(current),
+                documents.get(id_, ()),
+            )
+        )
+    return versions
 
 
 def _in(column: Any, name: str, postgresql: bool) -> Any:
@@ -312,14 +303,8 @@ def _present_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
 
 @cache
 def _withdrawn_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
-    return (
-        select(Withdrawal.observation_id)
-        .join(Observation, Observation.id == Withdrawal.observation_id)
-        .where(
-            Withdrawal.restored_at.is_(None),
-            _in(Observation.series_id, "ids", postgresql),
-            _in(Observation.period, "periods", postgresql),
-        )
+    return select(Withdrawal.observation_id).where(
+        Withdrawal.restored_at.is_(None), _in(Withdrawal.observation_id, "ids", postgresql)
     )
 
 
