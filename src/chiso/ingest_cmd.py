@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -157,6 +157,37 @@ def ingest_command(
         )
     metadata = {key: value for key, value in (("published", published), ("scope", scope)) if value}
     outcome = Outcome()
+    try:
+        _send(gateway, client_id, client_secret, files, metadata, outcome, console, timeout)
+    except httpx.TransportError as exc:
+        _unreachable("gateway", gateway, exc)
+    _summary(outcome)
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
+def _unreachable(service: str, url: str, exc: httpx.TransportError) -> NoReturn:
+    """A service that does not answer: one line that says so (and what to try), exit 1 —
+    not a traceback."""
+    typer.echo(
+        f"không kết nối được tới {service} tại {url} ({exc.__class__.__name__}: {exc}); "
+        f"dịch vụ đã chạy chưa (chiso up)? / cannot reach the {service} at {url} "
+        f"({exc.__class__.__name__}: {exc}); is it running (chiso up)?",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def _send(
+    gateway: str,
+    client_id: str,
+    client_secret: str,
+    files: list[Path],
+    metadata: dict[str, str],
+    outcome: Outcome,
+    console: Console,
+    timeout: float,
+) -> None:
     with httpx.Client(base_url=gateway, timeout=httpx.Timeout(120, connect=5)) as http:
         http.headers["Authorization"] = f"Bearer {token(http, client_id, client_secret)}"
         columns = (
@@ -171,9 +202,6 @@ def ingest_command(
                 upload(http, file, metadata, outcome)
                 progress.advance(sending)
             wait(http, outcome, progress, timeout)
-    _summary(outcome)
-    if outcome.failures:
-        raise typer.Exit(1)
 
 
 def _summary(outcome: Outcome) -> None:
@@ -193,8 +221,11 @@ def _reextract(ingest_url: str) -> None:
 
     secret = Settings().resolved_service_token_secret()
     headers = ServiceTokens(secret, "cli").headers("ingest", [WRITE])
-    with httpx.Client(base_url=ingest_url, timeout=60, headers=headers) as http:
-        response = http.post("/v1/documents/reextract")
+    try:
+        with httpx.Client(base_url=ingest_url, timeout=60, headers=headers) as http:
+            response = http.post("/v1/documents/reextract")
+    except httpx.TransportError as exc:
+        _unreachable("ingest", ingest_url, exc)
     if response.status_code != 202:
         typer.echo(f"re-extraction refused: {_reason(response)}", err=True)
         raise typer.Exit(1)

@@ -67,6 +67,11 @@ async def test_documents_and_reviews_through_the_gateway(
     upload = await gateway.post("/v1/documents", files=files, data=form, headers=writer)
     assert upload.status_code == 202, upload.text
     document_id = upload.json()["data"]["id"]
+    # the status URL is the gateway's, never ingest's own address (in a cluster
+    # http://ingest:8001/..., which no outside caller reaches)
+    status_url = upload.json()["data"]["status_url"]
+    assert status_url == f"http://testserver/v1/documents/{document_id}"
+    assert status_url == upload.json()["links"]["self"]
     body = {
         "filename": "b.txt",
         "text": "Năm 2022, toàn tỉnh có 1.200 trạm BTS.",

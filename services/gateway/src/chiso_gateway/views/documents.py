@@ -76,7 +76,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                         "data": {
                             "id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
                             "status": "queued",
-                            "status_url": "http://ingest:8001/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                            "status_url": "https://lgsp.example.gov.vn/chiso/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
                             "duplicate": False,
                         },
                         "meta": {},
@@ -108,10 +108,12 @@ async def upload(
         )
     data = response.json()
     document_id = data.get("id")
-    return Envelope(
-        data=data,
-        links={"self": str(request.url_for("document_status", document_id=document_id))},
-    )
+    status = str(request.url_for("document_status", document_id=document_id))
+    if "status_url" in data:
+        # ingest names its own address (in Kubernetes http://ingest:8001/...), which no
+        # outside caller can reach: the gateway is the one door, so it gives its own
+        data["status_url"] = status
+    return Envelope(data=data, links={"self": status})
 
 
 PROVINCE = re.compile(r"^VN-\d{2}$")
