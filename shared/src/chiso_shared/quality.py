@@ -30,6 +30,64 @@ NOTE_EXAMPLE: dict[str, Any] = {
     "give +0.78%.",
 }
 
+# One flag as indicators serves it and the gateway passes it on (`GET /v1/quality/{id}`): the
+# example of both services' flag routes.
+FLAG_EXAMPLE: dict[str, Any] = {
+    "id": 12,
+    "key": "3f1d0c5e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+    "rule": "change_vs_levels",
+    "severity": "warning",
+    "status": "open",
+    "indicator": "telecom.subscribers.total",
+    "area": "VN-38",
+    "period": "2023",
+    "message_vi": NOTE_EXAMPLE["message_vi"],
+    "message_en": NOTE_EXAMPLE["message_en"],
+    "figures": {"stated": 4.44, "computed": 0.78},
+    "raised_at": "2026-12-08T09:00:00Z",
+    "updated_at": "2026-12-08T09:00:00Z",
+    "resolution": None,
+    "observations": [
+        {
+            "id": 5,
+            "part": "stated",
+            "indicator": "telecom.subscribers.total",
+            "area": "VN-38",
+            "period": "2023",
+            "measure": "actual",
+            "transformation": "change_previous",
+            "unit": "percent",
+            "value": 4.44,
+            "status": "E",
+            "is_current": True,
+            "sources": [
+                {
+                    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+                    "document_name": "thanh-hoa-2023.txt",
+                    "published": "2023-12-20",
+                    "start": 1190,
+                    "end": 1194,
+                    "text": "4,44",
+                    "label": "Tổng số thuê bao trên toàn mạng",
+                    "extractor_version": "0.7.0",
+                    "doubts": [],
+                    "confidence": 1.0,
+                    "reviewed_by": None,
+                    "reviewed_at": None,
+                    "review_action": None,
+                }
+            ],
+        }
+    ],
+}
+# The flag counts of a `GET /v1/quality` answer.
+COUNTS_EXAMPLE: dict[str, dict[str, int]] = {
+    "area": {"VN-38": 1},
+    "indicator": {"telecom.subscribers.total": 1},
+    "rule": {"change_vs_levels": 1},
+    "document": {"6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10": 1},
+}
+
 
 class QualityNote(BaseModel):
     """A flag that concerns a value: what the check found, and whether a person resolved it."""

@@ -24,6 +24,7 @@ from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.people import people
 from chiso_gateway.upstream import Upstream, UpstreamError, upstream_path
 from chiso_shared.errors import ChisoError, NotFound, problem_responses
+from chiso_shared.quality import COUNTS_EXAMPLE, FLAG_EXAMPLE
 
 router = APIRouter(prefix="/v1", tags=["quality"])
 logger = logging.getLogger("chiso.gateway.quality")
@@ -37,61 +38,6 @@ RESOLUTION_EXAMPLE = {
     "at": "2026-12-08T09:30:00Z",
     "note": "Số liệu năm 2022 đã được Sở điều chỉnh.",
     "observation_id": 5,
-}
-FLAG_EXAMPLE: dict[str, Any] = {
-    "id": 12,
-    "key": "3b7f0c1e9a5d2f48c6e1b0a97d3f5e2c8a1b4d6f",
-    "rule": "change_vs_levels",
-    "severity": "warning",
-    "status": "open",
-    "indicator": "telecom.subscribers.total",
-    "area": "VN-38",
-    "period": "2023",
-    "message_vi": "Báo cáo nêu tăng 4,44% so với kỳ trước, nhưng số liệu hai kỳ cho 0,78%.",
-    "message_en": "The report states a change of 4.44% on the previous period, but the two "
-    "periods' levels give 0.78%.",
-    "figures": {"stated": 4.44, "computed": 0.78, "tolerance": 0.5},
-    "raised_at": "2026-12-08T08:00:00Z",
-    "updated_at": "2026-12-08T08:00:00Z",
-    "resolution": None,
-    "observations": [
-        {
-            "id": 5,
-            "part": "stated",
-            "indicator": "telecom.subscribers.total",
-            "area": "VN-38",
-            "period": "2023",
-            "measure": "actual",
-            "transformation": "change_previous",
-            "unit": "percent",
-            "value": 4.44,
-            "status": "E",
-            "is_current": True,
-            "sources": [
-                {
-                    "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
-                    "document_name": "thanh-hoa-2023.txt",
-                    "published": "2023-12-20",
-                    "start": 1190,
-                    "end": 1194,
-                    "text": "4,44",
-                    "label": "Tổng số thuê bao trên toàn mạng",
-                    "extractor_version": "0.7.0",
-                    "doubts": [],
-                    "confidence": 1.0,
-                    "reviewed_by": None,
-                    "reviewed_at": None,
-                    "review_action": None,
-                }
-            ],
-        }
-    ],
-}
-COUNTS_EXAMPLE = {
-    "area": {"VN-38": 1},
-    "indicator": {"telecom.subscribers.total": 1},
-    "rule": {"change_vs_levels": 1},
-    "document": {"6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10": 1},
 }
 AreaList = Annotated[
     list[str] | None,

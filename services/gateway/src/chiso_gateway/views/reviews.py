@@ -20,9 +20,10 @@ from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.people import people
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.documents import DocumentId, paged
-from chiso_gateway.views.quality import FLAG_EXAMPLE, queue_flags
+from chiso_gateway.views.quality import queue_flags
 from chiso_shared.errors import problem_responses
 from chiso_shared.facts import FACT_EXAMPLE
+from chiso_shared.quality import FLAG_EXAMPLE
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 Reviewer = Annotated[Principal, Depends(require("facts:review"))]

@@ -12,7 +12,6 @@ from chiso_indicators.deps import SessionDep, SettingsDep
 from chiso_indicators.observations.importer import bump_revision
 from chiso_indicators.quality.queries import FlagFilter, count_flags, flags_out, list_flags
 from chiso_indicators.quality.schemas import (
-    FLAG_EXAMPLE,
     FlagOut,
     FlagPage,
     ResolutionIn,
@@ -20,7 +19,7 @@ from chiso_indicators.quality.schemas import (
 )
 from chiso_shared.db import utcnow
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
-from chiso_shared.quality import Severity
+from chiso_shared.quality import COUNTS_EXAMPLE, FLAG_EXAMPLE, Severity
 
 router = APIRouter(prefix="/v1", tags=["quality"])
 
@@ -29,12 +28,7 @@ PAGE_EXAMPLE = {
     "items": [FLAG_EXAMPLE],
     "count": 1,
     "next_cursor": None,
-    "counts": {
-        "area": {"VN-38": 1},
-        "indicator": {"telecom.subscribers.total": 1},
-        "rule": {"change_vs_levels": 1},
-        "document": {"6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10": 1},
-    },
+    "counts": COUNTS_EXAMPLE,
 }
 
 

@@ -3,47 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chiso_indicators.observations.schemas import SOURCE_EXAMPLE, SourceOut
-from chiso_shared.quality import FlagStatus, Resolution, Severity
-
-FLAG_EXAMPLE: dict[str, Any] = {
-    "id": 12,
-    "key": "3f1d0c5e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
-    "rule": "change_vs_levels",
-    "severity": "warning",
-    "status": "open",
-    "indicator": "telecom.subscribers.total",
-    "area": "VN-38",
-    "period": "2023",
-    "message_vi": "Báo cáo nêu tăng 4,44% nhưng hai mức 2.957.000 (2022) → 2.980.000 (2023) "
-    "cho +0,78%.",
-    "message_en": "The report states +4.44% but the levels 2,957,000 (2022) → 2,980,000 (2023) "
-    "give +0.78%.",
-    "figures": {"stated": 4.44, "computed": 0.78},
-    "raised_at": "2026-12-08T09:00:00Z",
-    "updated_at": "2026-12-08T09:00:00Z",
-    "resolution": None,
-    "observations": [
-        {
-            "id": 5,
-            "part": "stated",
-            "indicator": "telecom.subscribers.total",
-            "area": "VN-38",
-            "period": "2023",
-            "measure": "actual",
-            "transformation": "change_previous",
-            "unit": "percent",
-            "value": 4.44,
-            "status": "E",
-            "is_current": True,
-            "sources": [SOURCE_EXAMPLE | {"start": 1190, "end": 1194, "text": "4,44"}],
-        }
-    ],
-}
+from chiso_indicators.observations.schemas import SourceOut
+from chiso_shared.quality import COUNTS_EXAMPLE, FLAG_EXAMPLE, FlagStatus, Resolution, Severity
 
 
 class ResolutionOut(BaseModel):
@@ -98,7 +63,7 @@ class FlagPage(BaseModel):
     counts: dict[str, dict[str, int]] = Field(
         description="Matching flags counted by `area`, `indicator`, `rule` and `document` "
         "(the documents of their sources), over every page.",
-        examples=[{"area": {"VN-38": 3}, "indicator": {}, "rule": {}, "document": {}}],
+        examples=[COUNTS_EXAMPLE],
     )
 
 
