@@ -62,6 +62,14 @@ async def new_client(
     return created
 
 
+async def client_headers(
+    gateway: httpx.AsyncClient, settings: Settings, *scopes: str, area: str = "", name: str = ""
+) -> tuple[str, dict[str, str]]:
+    """A new client of the given scopes (and agency area), and its bearer headers."""
+    created = await new_client(settings, list(scopes), area=area, name=name or "test")
+    return created.client_id, await bearer(gateway, created)
+
+
 async def bearer(gateway: httpx.AsyncClient, created: clients.NewClient) -> dict[str, str]:
     response = await gateway.post(
         "/oauth2/token",

@@ -21,7 +21,7 @@ from chiso_gateway.main import create_app
 from chiso_gateway.quality import queue_areas, visible_areas
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import Forbidden
-from tests.gateway.support import bearer, gateway_settings, new_client
+from tests.gateway.support import client_headers, gateway_settings
 from tests.support import free_port, running
 
 SUBSCRIBERS = "telecom.subscribers.total"
@@ -47,13 +47,6 @@ def settings(tmp_path: Path, gateway_db: str, indicators_url: str, ingest_url: s
 async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app(settings)) as http:
         yield http
-
-
-async def client_headers(
-    gateway: httpx.AsyncClient, settings: Settings, *scopes: str, area: str = "", name: str = ""
-) -> tuple[str, dict[str, str]]:
-    created = await new_client(settings, list(scopes), area=area, name=name or "test")
-    return created.client_id, await bearer(gateway, created)
 
 
 async def upload(gateway: httpx.AsyncClient, writer: dict[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
-from tests.gateway.support import bearer, gateway_settings, new_client
+from tests.gateway.support import client_headers, gateway_settings
 from tests.support import running
 
 pytestmark = pytest.mark.asyncio
@@ -37,13 +37,6 @@ async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def headers_for(
-    gateway: httpx.AsyncClient, settings: Settings, *scopes: str
-) -> tuple[str, dict[str, str]]:
-    created = await new_client(settings, list(scopes))
-    return created.client_id, await bearer(gateway, created)
-
-
 async def delivered(gateway: httpx.AsyncClient, document_id: str, headers: dict[str, str]) -> None:
     for _ in range(600):
         status = (await gateway.get(f"/v1/documents/{document_id}", headers=headers)).json()
@@ -57,9 +50,9 @@ async def delivered(gateway: httpx.AsyncClient, document_id: str, headers: dict[
 async def test_documents_and_reviews_through_the_gateway(
     gateway: httpx.AsyncClient, settings: Settings
 ) -> None:
-    officer, writer = await headers_for(gateway, settings, "documents:write")
-    reviewer_id, reviewer = await headers_for(gateway, settings, "facts:review")
-    _, reader = await headers_for(gateway, settings, "indicators:read")
+    officer, writer = await client_headers(gateway, settings, "documents:write")
+    reviewer_id, reviewer = await client_headers(gateway, settings, "facts:review")
+    _, reader = await client_headers(gateway, settings, "indicators:read")
 
     # The uploader is the client, whatever the body says (multipart and JSON alike).
     files = {"file": ("nghe-an.txt", REPORT.encode(), "text/plain")}
@@ -152,7 +145,7 @@ async def audited(
     gateway: httpx.AsyncClient, settings: Settings, document_id: str, review_id: int
 ) -> None:
     """The review POSTs' audit rows name their document, and the review when one was made."""
-    _, auditor = await headers_for(gateway, settings, "audit:admin")
+    _, auditor = await client_headers(gateway, settings, "audit:admin")
     rows = (await gateway.get("/v1/audit", params={"limit": 1000}, headers=auditor)).json()
     posts = [
         (row["status"], row["subject"])
@@ -173,7 +166,7 @@ async def audited(
 async def test_the_view_of_a_document_needs_a_reading_scope(
     gateway: httpx.AsyncClient, settings: Settings
 ) -> None:
-    _, auditor = await headers_for(gateway, settings, "audit:read")
+    _, auditor = await client_headers(gateway, settings, "audit:read")
     response = await gateway.get("/v1/documents/x/view", headers=auditor)
     assert response.status_code == 403
     assert (await gateway.get("/v1/documents/x/view")).status_code == 401
