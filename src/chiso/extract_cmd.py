@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chiso.ingest_cmd import collect
-from chiso_shared.catalogue import area_codes
+from chiso_shared.catalogue import resolve_area, scope_of
 from chiso_shared.errors import ChisoError
 from chiso_shared.facts import Fact
 
@@ -131,13 +131,14 @@ def plan(
 
 
 def known_scope(scope: str | None, where: str) -> str | None:
-    """`scope` if it is an area code of the catalogue (`VN`, `VN-38`); a bad hint stops the
-    command rather than being dropped, which would leave its documents' scope unknown."""
-    if scope is None or scope in area_codes():
-        return scope
+    """The facts' `scope` for an area hint (`38`, `VN`, `iso:VN-21`, the old `VN-38`); a bad
+    hint stops the command rather than being dropped, which would leave the scope unknown."""
+    code = None if scope is None else resolve_area(scope)
+    if scope is None or code is not None:
+        return None if code is None else scope_of(code)
     raise BadCommand(
-        f"{where}: {scope!r} không phải mã địa bàn (VN hoặc VN-xx). / "
-        f"{where}: {scope!r} is not an area code (VN or VN-xx)."
+        f"{where}: {scope!r} không phải mã địa bàn (VN, 38, iso:VN-21). / "
+        f"{where}: {scope!r} is not an area code (VN, 38, iso:VN-21)."
     )
 
 

@@ -21,7 +21,7 @@ class IndicatorDef:
 
 @dataclass(frozen=True, slots=True)
 class AreaDef:
-    code: str
+    code: str  # the GSO code as the GSO writes it ("38"), or "VN" for the country
     name_vi: str
     name_en: str
     level: str  # country | province
@@ -30,6 +30,12 @@ class AreaDef:
     valid_to: date | None
     aliases: tuple[str, ...]
     successor: str  # for a 2004-list province, the 2025-list area that took it over
+    iso_3166_2: str = ""  # where ISO has coded this version (the 63 provinces of 2004)
+
+    @property
+    def scope(self) -> str:
+        """The code in the extraction contract (a fact's `scope`): `VN-38`, or `VN`."""
+        return scope_of(self.code)
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -78,6 +84,7 @@ def areas() -> tuple[AreaDef, ...]:
             valid_to=_date(row.get("valid_to")),
             aliases=_split(row.get("aliases")),
             successor=row.get("successor") or "",
+            iso_3166_2=row.get("iso_3166_2") or "",
         )
         for row in _rows("areas.tsv")
     )
@@ -85,8 +92,57 @@ def areas() -> tuple[AreaDef, ...]:
 
 # Each row of areas.tsv is one version of an area: a GSO code on one code list (QĐ 124/2004
 # or QĐ 19/2025, in force 2025-07-01). A code outlives a merger when the merged province kept
-# it, so "VN-24" is Bắc Giang until 2025-06-30 and the merged Bắc Ninh after.
+# it, so "24" is Bắc Giang until 2025-06-30 and the merged Bắc Ninh after.
 LIST_2025_FROM = date(2025, 7, 1)
+COUNTRY = "VN"
+
+# The public code is the GSO's own ("38"). The extraction contract (GUIDELINE `scope`) writes
+# it with a `VN-` prefix, which looks like ISO 3166-2 but is not (ISO's VN-01 is Lai Châu, the
+# GSO's 01 is Hà Nội), so the prefixed form lives only in facts and, for one release, as a
+# deprecated alias. ISO codes are accepted only when they say so: `iso:VN-21`.
+SCOPE_PREFIX = "VN-"
+ISO_PREFIX = "iso:"
+
+
+def scope_of(code: str) -> str:
+    """The fact `scope` of a public area code: `38` -> `VN-38`, `VN` -> `VN`."""
+    return code if code == COUNTRY else SCOPE_PREFIX + code
+
+
+def code_of_scope(scope: str) -> str | None:
+    """The public area code of a fact `scope` (`VN-38` -> `38`), None when it names none."""
+    if scope == COUNTRY:
+        return COUNTRY
+    code = scope.removeprefix(SCOPE_PREFIX)
+    return code if code != scope and code in area_codes() else None
+
+
+@cache
+def scope_codes() -> frozenset[str]:
+    """Every valid fact `scope` (the extraction contract's codes)."""
+    return frozenset(scope_of(code) for code in area_codes())
+
+
+def is_legacy_area(value: str) -> bool:
+    """True for a pre-2026 chiso code (`VN-38`): answered for one release, then ISO's."""
+    return value in scope_codes() and value != COUNTRY
+
+
+@cache
+def _iso_codes() -> dict[str, str]:
+    return {area.iso_3166_2.casefold(): area.code for area in areas() if area.iso_3166_2}
+
+
+def resolve_area(value: str) -> str | None:
+    """The public code an input names: a code (`38`, `VN`), an ISO 3166-2 code marked as
+    such (`iso:VN-21`) or, for one release, a legacy chiso code (`VN-38`); None if none."""
+    if value in area_codes():
+        return value
+    if value[: len(ISO_PREFIX)].casefold() == ISO_PREFIX:
+        return _iso_codes().get(value[len(ISO_PREFIX) :].strip().casefold())
+    if is_legacy_area(value):
+        return code_of_scope(value)
+    return None
 
 
 @cache

@@ -26,6 +26,7 @@ from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
+from chiso_shared.legacy import LegacyRedirectMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import ServiceAuth, require_service_token
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_request_bytes, namespace="indicators"
     )
+    app.add_middleware(LegacyRedirectMiddleware, namespace="indicators")
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))

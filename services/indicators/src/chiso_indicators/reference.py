@@ -44,5 +44,6 @@ async def _sync_areas(session: AsyncSession) -> None:
             )
             row.name_vi, row.name_en, row.successor = item.name_vi, item.name_en, item.successor
             row.valid_from, row.valid_to = item.valid_from, item.valid_to
+            row.iso_3166_2 = item.iso_3166_2
             session.add(row)
     await session.flush()

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from chiso_indicators.db.models import Area, AreaVersion, Indicator
 from chiso_indicators.deps import SessionDep
 from chiso_indicators.observations.schemas import AreaOut, AreaVersionOut, IndicatorOut
+from chiso_shared.catalogue import resolve_area
 from chiso_shared.errors import NotFound, problem_responses
 from chiso_shared.responses import conditional_json
 
@@ -60,6 +61,7 @@ def _version(row: AreaVersion) -> AreaVersionOut:
             "valid_from": row.valid_from,
             "valid_to": row.valid_to,
             "successor": row.successor or None,
+            "iso_3166_2": row.iso_3166_2 or None,
         }
     )
 
@@ -74,6 +76,7 @@ def _area(row: Area, predecessors: list[str]) -> AreaOut:
         valid_from=row.valid_from,
         valid_to=row.valid_to,
         successor=row.successor or None,
+        iso_3166_2=next((v.iso_3166_2 for v in row.versions if v.iso_3166_2), None),
         predecessors=predecessors,
         versions=[_version(version) for version in row.versions],
     )
@@ -107,7 +110,9 @@ async def _areas(session: SessionDep) -> tuple[list[Area], dict[str, list[str]]]
     response_model=list[AreaOut],
     summary="Areas: VN and the provinces of the 2004 and 2025 code lists",
     description=(
-        "One entry per GSO code. A code that outlived the 2025 merger (the merged province "
+        "One entry per GSO code, written as the GSO writes it (`38` Thanh Hóa, `01` Hà Nội; "
+        "`VN` the country); `iso_3166_2` gives ISO's code where ISO has one (ISO's `VN-21` "
+        "is Thanh Hóa: never join ISO data on `code`). A code that outlived the 2025 merger (the merged province "
         "kept it) has two versions; `predecessors` and `successor` give the merger mapping. "
         "Filter with `code_list` and `on` (e.g. `code_list=2025`, or `on=2023-12-31` for the "
         "63 provinces of that date)."
@@ -134,10 +139,18 @@ async def list_areas(
 )
 async def get_area(
     session: SessionDep,
-    code: Annotated[str, Path(max_length=16, examples=["VN-24"])],
+    code: Annotated[
+        str,
+        Path(
+            max_length=16,
+            description="A GSO code (`24`), `VN`, or an ISO 3166-2 code as `iso:VN-54`.",
+            examples=["24"],
+        ),
+    ],
 ) -> AreaOut:
+    wanted = resolve_area(code)
     rows, merged = await _areas(session)
     for row in rows:
-        if row.code == code:
-            return _area(row, merged.get(code, []))
+        if row.code == wanted:
+            return _area(row, merged.get(row.code, []))
     raise NotFound(f"No area with code {code!r}.", code="indicators.unknown_area")

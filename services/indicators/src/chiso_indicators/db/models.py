@@ -73,6 +73,8 @@ class AreaVersion(IndicatorsBase):
     valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     successor: Mapped[str] = mapped_column(String(16), default="")
+    # ISO 3166-2 where ISO coded this version (the 63 provinces of 2004), else ""
+    iso_3166_2: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class SourceDocument(IndicatorsBase):

@@ -265,6 +265,11 @@ class AreaVersionOut(BaseModel):
     successor: str | None = Field(
         description="For a 2004-list province: the 2025-list code that took it over."
     )
+    iso_3166_2: str | None = Field(
+        default=None,
+        description="ISO 3166-2 code of this version, where ISO has one (not for the 2025 "
+        "list yet).",
+    )
 
 
 class AreaOut(BaseModel):
@@ -274,7 +279,7 @@ class AreaOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "code": "VN-24",
+                    "code": "24",
                     "name_vi": "Bắc Ninh",
                     "name_en": "Bac Ninh",
                     "level": "province",
@@ -282,7 +287,8 @@ class AreaOut(BaseModel):
                     "valid_from": "2004-01-01",
                     "valid_to": None,
                     "successor": None,
-                    "predecessors": ["VN-24", "VN-27"],
+                    "iso_3166_2": "VN-54",
+                    "predecessors": ["24", "27"],
                     "versions": [
                         {
                             "code_list": "2004",
@@ -290,7 +296,8 @@ class AreaOut(BaseModel):
                             "name_en": "Bac Giang",
                             "valid_from": "2004-01-01",
                             "valid_to": "2025-06-30",
-                            "successor": "VN-24",
+                            "successor": "24",
+                            "iso_3166_2": "VN-54",
                         },
                         {
                             "code_list": "2025",
@@ -299,6 +306,7 @@ class AreaOut(BaseModel):
                             "valid_from": "2025-07-01",
                             "valid_to": None,
                             "successor": None,
+                            "iso_3166_2": None,
                         },
                     ],
                 }
@@ -314,6 +322,11 @@ class AreaOut(BaseModel):
     valid_from: date | None
     valid_to: date | None = Field(description="Set when the code ended (merged away in 2025).")
     successor: str | None = Field(description="The code that took this one over, if it ended.")
+    iso_3166_2: str | None = Field(
+        default=None,
+        description="ISO 3166-2 code of its 2004-list version, where ISO has one. Not the "
+        "same numbers: ISO's VN-01 is Lai Châu, GSO's 01 is Hà Nội.",
+    )
     predecessors: list[str] = Field(
         description="The 2004-list codes merged into this 2025-list area (itself included)."
     )

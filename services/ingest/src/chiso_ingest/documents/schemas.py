@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chiso_shared.catalogue import area_codes
+from chiso_shared.catalogue import resolve_area, scope_of
 from chiso_shared.facts import Fact
 from chiso_shared.input_guard import no_nul
 
@@ -25,15 +25,16 @@ class DocumentMetadata(BaseModel):
     )
     scope: str | None = Field(
         default=None,
-        pattern=r"^VN(-\d{2})?$",
+        max_length=16,
         description=(
-            "Area hint (VN or VN-xx, a code of the area catalogue) for documents that do not "
-            "name their province. Through the gateway, an upload without it takes the "
+            "Area hint for documents that do not name their province: an area code (`38`, "
+            "`VN`), an ISO 3166-2 code marked as such (`iso:VN-21`) or, for one release, the "
+            "old `VN-38` form. Stored as the facts' `scope` (`VN-38`). Through the gateway, an upload without it takes the "
             "uploading client's area, if the client has one. A provincial text that names no "
             "province and has no hint gets facts of unknown scope (null), which belong to no "
             "series."
         ),
-        examples=["VN-38"],
+        examples=["38"],
     )
     issuer: str | None = Field(default=None, max_length=500)
     uploaded_by: str | None = Field(
@@ -48,9 +49,12 @@ class DocumentMetadata(BaseModel):
     def _known_area(cls, scope: str | None) -> str | None:
         """A well-formed code that names no area ("VN-99") would leave the scope unknown
         without saying so: refused like a malformed one."""
-        if scope is not None and scope not in area_codes():
+        if scope is None:
+            return None
+        code = resolve_area(scope)
+        if code is None:
             raise ValueError(f"{scope!r} is not an area code of the catalogue")
-        return scope
+        return scope_of(code)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -66,7 +66,7 @@ def _fold(name: str) -> str:
 def _index(code_list: str = "2004") -> _AreaIndex:
     """Province names of one code list: the 2004 list (63) or, for reports after the 2025
     merger, the 2025 list (34), where a name may stand for another code ("Bắc Ninh" is VN-27
-    before 2025-07-01 and VN-24 after)."""
+    before 2025-07-01 and VN-24 after). Facts carry the extraction contract's `scope` form."""
     code_of: dict[str, str] = {}
     forms: set[str] = set()
     for area in areas():
@@ -75,7 +75,7 @@ def _index(code_list: str = "2004") -> _AreaIndex:
         for name in (area.name_vi, area.name_en, *area.aliases):
             if len(name) < 4:
                 continue
-            code_of.setdefault(_fold(name), area.code)
+            code_of.setdefault(_fold(name), area.scope)
             # a first letter without its mark too ("Da Nang" for "Đà Nẵng"), and capitals
             for form in (name, _base(name[0]).replace("Đ", "D") + name[1:], name.upper()):
                 forms.add(form)

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chiso_ingest.reviews.schemas import FactFields, ReviewIn
-from chiso_shared.catalogue import area_codes, indicators
+from chiso_shared.catalogue import indicators, scope_codes
 from chiso_shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from chiso_shared.facts import Fact, ReviewMark
 
@@ -114,7 +114,7 @@ def _known_codes(fact: Fact, where: str) -> None:
     errors = []
     if fact.indicator is not None and fact.indicator not in _indicator_codes():
         errors.append(FieldError(field=f"{where}.indicator", message="unknown indicator code"))
-    if fact.scope not in (None, "sub") and fact.scope not in area_codes():
+    if fact.scope not in (None, "sub") and fact.scope not in scope_codes():
         errors.append(FieldError(field=f"{where}.scope", message="unknown area code"))
     if errors:
         raise Unprocessable(
