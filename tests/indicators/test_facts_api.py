@@ -53,7 +53,7 @@ async def test_import_then_read_back_with_provenance(client: httpx.AsyncClient) 
     summary = response.json()
     assert (summary["imported"], summary["updated"], summary["ignored"]) == (2, 0, 2)
 
-    items = await current(client, indicator="telecom.subscribers.total", area="VN-40")
+    items = await current(client, indicator="telecom.subscribers.total", area="40")
     by_transformation = {item["transformation"]: item for item in items}
     assert set(by_transformation) == {"level", "change_previous"}
     level = by_transformation["level"]
@@ -185,15 +185,15 @@ async def test_filters_pages_csv_and_etag(client: httpx.AsyncClient) -> None:
     facts.append(fact(scope="VN-38", value=5))
     await client.post("/v1/facts", json={"facts": facts})
 
-    ranged = await current(client, area="VN-40", start_period="2010", end_period="2012")
+    ranged = await current(client, area="40", start_period="2010", end_period="2012")
     assert [item["period"] for item in ranged] == ["2010", "2011", "2012"]
-    both = await current(client, area="VN-40,VN-38", start_period="2023")
-    assert {item["area"] for item in both} == {"VN-38", "VN-40"}
+    both = await current(client, area="40,38", start_period="2023")
+    assert {item["area"] for item in both} == {"38", "40"}
 
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"limit": 5, "area": "VN-40"}
+        params: dict[str, Any] = {"limit": 5, "area": "40"}
         if cursor:
             params["cursor"] = cursor
         page = (await client.get("/v1/observations", params=params)).json()
@@ -203,21 +203,21 @@ async def test_filters_pages_csv_and_etag(client: httpx.AsyncClient) -> None:
             break
     assert seen == [str(year) for year in range(2001, 2024)]
 
-    csv = await client.get("/v1/observations", params={"format": "csv", "area": "VN-38"})
+    csv = await client.get("/v1/observations", params={"format": "csv", "area": "38"})
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
     assert lines[0].startswith("indicator,area,")
-    assert len(lines) == 2 and ",VN-38," in lines[1]
+    assert len(lines) == 2 and ",38," in lines[1]
 
-    first = await client.get("/v1/observations", params={"area": "VN-38"})
+    first = await client.get("/v1/observations", params={"area": "38"})
     etag = first.headers["ETag"]
     cached = await client.get(
-        "/v1/observations", params={"area": "VN-38"}, headers={"If-None-Match": etag}
+        "/v1/observations", params={"area": "38"}, headers={"If-None-Match": etag}
     )
     assert cached.status_code == 304
     await client.post("/v1/facts", json={"facts": [fact(scope="VN-38", value=6, doc="n.txt")]})
     changed = await client.get(
-        "/v1/observations", params={"area": "VN-38"}, headers={"If-None-Match": etag}
+        "/v1/observations", params={"area": "38"}, headers={"If-None-Match": etag}
     )
     assert changed.status_code == 200
 
@@ -243,15 +243,34 @@ async def test_catalogue_and_areas(client: httpx.AsyncClient) -> None:
     indicators = (await client.get("/v1/indicators")).json()
     assert "telecom.subscribers.total" in {row["code"] for row in indicators}
     areas = {row["code"]: row for row in (await client.get("/v1/areas")).json()}
-    assert areas["VN-38"]["name_vi"] == "Thanh Hóa"
+    assert areas["38"]["name_vi"] == "Thanh Hóa"
     # one entry per GSO code; the 34 codes of the 2025 list are all 2004 codes kept by a merger
-    assert len([code for code in areas if code.startswith("VN-")]) == 63
-    hue = areas["VN-46"]
+    assert len([code for code in areas if code != "VN"]) == 63
+    hue = areas["46"]
     assert hue["name_vi"] == "Huế"
     assert [v["name_vi"] for v in hue["versions"]] == ["Thừa Thiên Huế", "Huế"]
     missing = await client.get("/v1/indicators/nope")
     assert missing.status_code == 404
     assert missing.json()["code"] == "indicators.unknown_indicator"
+
+
+async def test_area_codes_are_the_gsos_with_iso_beside_them(client: httpx.AsyncClient) -> None:
+    """The GSO's 01 is Hà Nội and ISO's VN-01 is Lai Châu: codes are the GSO's own, ISO's is
+    an attribute and an alias that says it is ISO's, and the old VN-xx form redirects."""
+    areas = {row["code"]: row for row in (await client.get("/v1/areas")).json()}
+    assert areas["01"]["name_vi"] == "Hà Nội" and areas["01"]["iso_3166_2"] == "VN-HN"
+    assert areas["12"]["name_vi"] == "Lai Châu" and areas["12"]["iso_3166_2"] == "VN-01"
+    assert areas["38"]["iso_3166_2"] == "VN-21"
+    assert {v["iso_3166_2"] for v in areas["38"]["versions"]} == {"VN-21", None}
+    lai_chau = await client.get("/v1/areas/iso:VN-01")
+    assert lai_chau.status_code == 200 and lai_chau.json()["code"] == "12"
+    old = await client.get("/v1/areas/VN-01")
+    assert old.status_code == 308 and old.headers["Deprecation"] == "true"
+    assert old.headers["Location"] == "/v1/areas/01"
+    assert "VN-38" in old.json()["detail"] and "38" in old.json()["detail"]
+    moved = await client.get("/v1/observations", params={"area": "VN-38,VN-46", "limit": 5})
+    assert moved.status_code == 308
+    assert moved.headers["Location"] == "/v1/observations?area=38%2C46&limit=5"
 
 
 async def test_areas_carry_both_code_lists_and_the_2025_merger_mapping(
@@ -267,26 +286,26 @@ async def test_areas_carry_both_code_lists_and_the_2025_merger_mapping(
     assert await codes(on="2023-12-31") == await codes(code_list="2004")
     assert await codes(on="2026-01-01") == await codes(code_list="2025")
 
-    bac_ninh = (await client.get("/v1/areas/VN-24")).json()
+    bac_ninh = (await client.get("/v1/areas/24")).json()
     assert (bac_ninh["name_vi"], bac_ninh["code_list"]) == ("Bắc Ninh", "2025")
-    assert bac_ninh["predecessors"] == ["VN-24", "VN-27"]
+    assert bac_ninh["predecessors"] == ["24", "27"]
     first, second = bac_ninh["versions"]
     assert (first["name_vi"], first["valid_to"], first["successor"]) == (
         "Bắc Giang",
         "2025-06-30",
-        "VN-24",
+        "24",
     )
     assert (second["name_vi"], second["valid_from"]) == ("Bắc Ninh", "2025-07-01")
-    merged = (await client.get("/v1/areas/VN-27")).json()
+    merged = (await client.get("/v1/areas/27")).json()
     assert (merged["valid_to"], merged["successor"], merged["code_list"]) == (
         "2025-06-30",
-        "VN-24",
+        "24",
         "2004",
     )
-    hcmc = (await client.get("/v1/areas/VN-79")).json()
-    assert hcmc["predecessors"] == ["VN-74", "VN-77", "VN-79"]
+    hcmc = (await client.get("/v1/areas/79")).json()
+    assert hcmc["predecessors"] == ["74", "77", "79"]
 
-    missing = await client.get("/v1/areas/VN-99")
+    missing = await client.get("/v1/areas/99")
     assert missing.status_code == 404
     assert missing.json()["code"] == "indicators.unknown_area"
     bad = await client.get("/v1/areas", params={"code_list": "1976"})
@@ -306,7 +325,7 @@ async def test_each_source_keeps_its_fact_s_doubts(client: httpx.AsyncClient) ->
     }
     response = await client.post("/v1/facts", json=batch)
     assert response.status_code == 200, response.text
-    items = await current(client, indicator="telecom.subscribers.total", area="VN-40")
+    items = await current(client, indicator="telecom.subscribers.total", area="40")
     sources = {s["document_name"]: s for s in items[0]["sources"]}
     assert (sources["a.txt"]["doubts"], sources["a.txt"]["confidence"]) == (
         ["period_from_report", "unit_inferred"],
@@ -314,7 +333,7 @@ async def test_each_source_keeps_its_fact_s_doubts(client: httpx.AsyncClient) ->
     )
     assert (sources["b.txt"]["doubts"], sources["b.txt"]["confidence"]) == ([], 1.0)
     response = await client.get(
-        "/v1/indicators/telecom.subscribers.total/series", params={"area": "VN-40"}
+        "/v1/indicators/telecom.subscribers.total/series", params={"area": "40"}
     )
     assert response.status_code == 200, response.text
     points = {s["document"]: s for s in response.json()[0]["sources"]}

@@ -9,7 +9,7 @@ import sdmx
 from tests.indicators.interop import current_values, gold_batches, import_all, served
 from tests.support import fresh_database
 
-AREA, INDICATOR = "VN-38", "telecom.subscribers.total"
+AREA, INDICATOR = "38", "telecom.subscribers.total"
 EXPECTED = {"2022": (2957000.0, "E"), "2023": (2980000.0, "E")}
 
 
@@ -42,7 +42,7 @@ def test_gold_reads_agree_through_v1_sdmx_and_dhis2(tmp_path: Path, indicators_d
         reader = sdmx.Client("CHISO_TEST")
         reader.session.headers["Authorization"] = client.headers["Authorization"]
         message = reader.data(
-            "DF_PROVINCE_ICT", key="A.VN-38.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
+            "DF_PROVINCE_ICT", key="A.38.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
         )
         (series,) = message.data[0].series.values()
         read = {

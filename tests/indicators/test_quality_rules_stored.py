@@ -11,13 +11,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from chiso_shared.catalogue import scope_of
 from chiso_indicators.main import create_app
 from chiso_indicators.settings import Settings
 from tests.support import fact, running
 
 pytestmark = pytest.mark.asyncio
 
-AREA = "VN-40"
+AREA = "40"
 
 
 @pytest_asyncio.fixture
@@ -35,7 +36,7 @@ def level(doc: str, start: int, indicator: str, value: float, **extra: Any) -> d
         text=str(value),
         value=value,
         indicator=indicator,
-        scope=AREA,
+        scope=scope_of(AREA),
         **extra,
     )
 

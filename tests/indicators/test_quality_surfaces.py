@@ -40,8 +40,8 @@ from tests.support import fact, running
 pytestmark = pytest.mark.asyncio
 
 INDICATOR = "telecom.subscribers.total"
-AREA = "VN-40"
-KEY = "A.VN-40.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
+AREA = "40"
+KEY = "A.40.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
 OLD = {"id": "d-2023", "name": "nghe-an-2023.txt", "published": "2023-12-20"}
 NEW = {"id": "d-2024", "name": "nghe-an-2024.txt", "published": "2024-06-01"}
 

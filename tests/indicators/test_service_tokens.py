@@ -24,7 +24,7 @@ DHIS2 = {
         {
             "dataElement": "telecom.subscribers.total",
             "period": "2023",
-            "orgUnit": "VN-38",
+            "orgUnit": "38",
             "categoryOptionCombo": "LEVEL_COUNT",
             "attributeOptionCombo": "ACTUAL",
             "value": "2980000",
@@ -110,7 +110,7 @@ async def test_dhis2_import_needs_a_token(anonymous: httpx.AsyncClient) -> None:
         "/v1/areas",
         "/v1/series",
         "/v1/observations",
-        "/v1/indicators/telecom.subscribers.total/series?area=VN-40",
+        "/v1/indicators/telecom.subscribers.total/series?area=40",
         "/sdmx/2.1/codelist/CHISO/CL_AREA",
         "/dhis2/api/dataValueSets.json",
     ],

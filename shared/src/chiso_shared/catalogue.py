@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
@@ -143,6 +144,21 @@ def resolve_area(value: str) -> str | None:
     if is_legacy_area(value):
         return code_of_scope(value)
     return None
+
+
+def resolve_areas(values: Iterable[str]) -> list[str]:
+    """Each input resolved (`iso:VN-21` -> `38`); one that names no area stays as given, so a
+    filter on it matches nothing rather than everything."""
+    return [resolve_area(value) or value for value in values]
+
+
+def area_code(value: str) -> str:
+    """A pydantic validator: the public code an area input names, or a ValueError that says
+    which forms are accepted."""
+    code = resolve_area(value.strip())
+    if code is None:
+        raise ValueError("not an area code: write a GSO code (38), VN, or iso:VN-21")
+    return code
 
 
 @cache

@@ -66,6 +66,6 @@ def test_command_prints_findings_and_counts(tmp_path: Path, capsys: Any) -> None
     hints.write_text("file\tpublished\ndocs/2023.txt\t2023-12-20\n", encoding="utf-8")
     assert main([str(path), "--hints", str(hints)]) == 0
     out = capsys.readouterr().out
-    assert "[change_vs_levels] warning telecom.subscribers.total VN-38 2023" in out
+    assert "[change_vs_levels] warning telecom.subscribers.total 38 2023" in out
     assert "stated" in out and "2022.txt value=2957000 period=2022" in out
     assert "change_vs_levels: 1" in out

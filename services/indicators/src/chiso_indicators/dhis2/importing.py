@@ -13,7 +13,7 @@ from chiso_indicators.dhis2.mapping import from_category_combo
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.schemas import PUBLISHED_PATTERN, DocumentMeta, FactBatch
 from chiso_indicators.quality.rules import RuleBook
-from chiso_shared.catalogue import areas, indicators
+from chiso_shared.catalogue import indicators, resolve_area, scope_of
 from chiso_shared.errors import FieldError, Unprocessable
 from chiso_shared.facts import Fact, Role, Status
 from chiso_shared.periods import Period
@@ -24,7 +24,7 @@ _STATUSES = {"A": Status.actual, "E": Status.estimate}
 class DataValueIn(BaseModel):
     dataElement: str = Field(max_length=200, examples=["telecom.subscribers.total"])
     period: str = Field(max_length=20, examples=["2023"])
-    orgUnit: str = Field(max_length=16, examples=["VN-38"])
+    orgUnit: str = Field(max_length=16, examples=["38"])
     categoryOptionCombo: str = Field(default="LEVEL_COUNT", max_length=64)
     attributeOptionCombo: str = Field(default="ACTUAL", max_length=16)
     value: str | float = Field(examples=["2980000"])
@@ -90,7 +90,6 @@ def _period(value: DataValueIn) -> str | None:
 def to_batch(payload: DataValueSetIn) -> FactBatch:
     """The facts, or 422 naming every bad field (then nothing is written)."""
     known_indicators = {item.code for item in indicators()}
-    known_areas = {area.code for area in areas()}
     canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True)
     name = "dhis2-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
     errors: list[FieldError] = []
@@ -103,7 +102,7 @@ def to_batch(payload: DataValueSetIn) -> FactBatch:
         number = _number(value.value)
         checks = (
             (value.dataElement in known_indicators, "dataElement", "unknown data element"),
-            (value.orgUnit in known_areas, "orgUnit", "unknown org unit code"),
+            (resolve_area(value.orgUnit) is not None, "orgUnit", "unknown org unit code"),
             (period is not None, "period", "not a DHIS2 period such as 2023, 2023Q1, 202311"),
             (combo is not None, "categoryOptionCombo", "unknown, e.g. LEVEL_COUNT"),
             (
@@ -138,7 +137,7 @@ def to_batch(payload: DataValueSetIn) -> FactBatch:
                 period=period,
                 status=status,
                 indicator=value.dataElement,
-                scope=value.orgUnit,
+                scope=scope_of(resolve_area(value.orgUnit) or value.orgUnit),
                 label=payload.dataSet or "DHIS2 dataValueSets import",
             )
         )

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
 from chiso_indicators.dhis2 import export
 from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary, import_value_set
+from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
 from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, conditional_json, csv_bytes
@@ -57,7 +58,7 @@ async def _export(
         session,
         data_elements=_split(data_element),
         periods=_periods(_split(period)),
-        org_units=_split(org_unit),
+        org_units=resolve_areas(_split(org_unit)),
         # Periods are matched by their first year; finer date windows are not needed yet.
         start_period=str(start_date.year) if start_date else None,
         end_period=str(end_date.year) if end_date else None,
@@ -90,7 +91,7 @@ _EXAMPLE: dict[str, Any] = {
         {
             "dataElement": "telecom.subscribers.total",
             "period": "2023",
-            "orgUnit": "VN-38",
+            "orgUnit": "38",
             "categoryOptionCombo": "LEVEL_COUNT",
             "attributeOptionCombo": "ACTUAL",
             "value": "2980000",
@@ -104,7 +105,7 @@ _EXAMPLE: dict[str, Any] = {
 
 _CSV_EXAMPLE = (
     ",".join(export.CSV_COLUMNS)
-    + "\ntelecom.subscribers.total,2023,VN-38,LEVEL_COUNT,ACTUAL,2980000,chiso,"
+    + "\ntelecom.subscribers.total,2023,38,LEVEL_COUNT,ACTUAL,2980000,chiso,"
     "2024-01-15T08:30:00+00:00,OBS_STATUS:E,false\n"
 )
 
@@ -119,7 +120,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
             Query(alias="dataElement", examples=["telecom.subscribers.total"]),
         ] = None,
         period: Annotated[list[str] | None, Query(examples=["2023"])] = None,
-        org_unit: Annotated[list[str] | None, Query(alias="orgUnit", examples=["VN-38"])] = None,
+        org_unit: Annotated[list[str] | None, Query(alias="orgUnit", examples=["38"])] = None,
         start_date: Annotated[date | None, Query(alias="startDate")] = None,
         end_date: Annotated[date | None, Query(alias="endDate")] = None,
         last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,

@@ -26,6 +26,7 @@ from chiso_indicators.observations.schemas import (
 )
 from chiso_indicators.quality.notes import open_notes
 from chiso_indicators.settings import Settings
+from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, csv_bytes
@@ -143,7 +144,7 @@ async def get_observations(
     size = _page_size(limit, settings)
     filters = ObservationFilter(
         indicators=_split(query.indicator),
-        areas=_split(query.area),
+        areas=resolve_areas(_split(query.area)),
         start_period=_period(query.start_period, "start_period"),
         end_period=_period(query.end_period, "end_period"),
         frequency=query.frequency,
@@ -258,12 +259,12 @@ def _point(item: dict[str, Any]) -> dict[str, Any]:
 async def get_series(
     session: SessionDep,
     indicator: Annotated[list[str] | None, Query(examples=["telecom.subscribers.total"])] = None,
-    area: Annotated[list[str] | None, Query(examples=["VN-38"])] = None,
+    area: Annotated[list[str] | None, Query(examples=["38"])] = None,
 ) -> list[SeriesOut]:
     query = select(Series).order_by(Series.indicator_code, Series.area_code, Series.id)
     if indicators := _split(indicator):
         query = query.where(Series.indicator_code.in_(indicators))
-    if areas := _split(area):
+    if areas := resolve_areas(_split(area)):
         query = query.where(Series.area_code.in_(areas))
     return [
         SeriesOut(

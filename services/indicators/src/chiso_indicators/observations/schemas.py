@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from chiso_shared.catalogue import area_code
 
 from chiso_shared.facts import DoubtCode, Fact, ReviewAction, confidence_field, doubts_field
 from chiso_shared.quality import NOTE_EXAMPLE, ChosenBy, QualityNote, chosen_by_field, quality_field
@@ -151,7 +153,9 @@ class ObservationQuery(BaseModel):
         examples=[["telecom.subscribers.total"]],
     )
     area: list[str] | None = Field(
-        default=None, description="Area codes (VN, VN-xx).", examples=[["VN-38"]]
+        default=None,
+        description="Area codes (`38`, `VN`, `iso:VN-21`), repeated or comma-separated.",
+        examples=[["38"]],
     )
     start_period: str | None = Field(default=None, max_length=32, examples=["2022"])
     end_period: str | None = Field(default=None, max_length=32, examples=["2023"])
@@ -177,7 +181,11 @@ class ObservationQuery(BaseModel):
 class SeriesPointsQuery(BaseModel):
     """The query of GET /v1/indicators/{code}/series: one area's points, one page."""
 
-    area: str = Field(pattern=r"^VN(-\d{2})?$", description="VN or VN-xx.", examples=["VN-38"])
+    area: Annotated[str, AfterValidator(area_code)] = Field(
+        max_length=16,
+        description="An area code: `38`, `VN`, or an ISO 3166-2 code as `iso:VN-21`.",
+        examples=["38"],
+    )
     start_period: str | None = Field(default=None, max_length=32, examples=["2022"])
     end_period: str | None = Field(default=None, max_length=32, examples=["2023"])
     measure: Literal["actual", "target"] = "actual"

@@ -47,7 +47,7 @@ def _finding(
     for lang, text in zip(LANGS, (vi, en), strict=True):
         values = {
             "name": NAMES.name(anchor.indicator, lang),
-            "area": anchor.area,
+            "area": NAMES.area_name(anchor.area, lang, period),
             "period": period,
             **fields.get(lang, {}),
         }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from chiso_shared.catalogue import areas, indicators
+from chiso_shared.catalogue import area_on, areas, indicators
 from chiso_shared.periods import Period, PeriodError
 
 __all__ = ["Finding", "Index", "Obs"]
@@ -223,6 +223,16 @@ class Names:
     def name(self, code: str, lang: str) -> str:
         names = self.indicators.get(code)
         return code if names is None else names[0 if lang == "vi" else 1]
+
+    def area_name(self, code: str, lang: str, period: str) -> str:
+        """The area's name in the period (Bắc Giang's 24 before the 2025 merger, Bắc Ninh's
+        after); a code the catalogue does not know is shown as it is."""
+        try:
+            day = Period.parse(period).end
+        except ValueError:
+            day = None
+        area = area_on(code, day)
+        return code if area is None else area.name_vi if lang == "vi" else area.name_en
 
     def area_level(self, code: str) -> str:
         return self.area_levels.get(code) or ("country" if code == "VN" else "province")

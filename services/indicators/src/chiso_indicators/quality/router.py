@@ -17,6 +17,7 @@ from chiso_indicators.quality.schemas import (
     ResolutionIn,
     StatusFilter,
 )
+from chiso_shared.catalogue import resolve_areas
 from chiso_shared.db import utcnow
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 from chiso_shared.quality import COUNTS_EXAMPLE, FLAG_EXAMPLE, Severity
@@ -48,7 +49,7 @@ PAGE_EXAMPLE = {
 async def get_quality(
     session: SessionDep,
     settings: SettingsDep,
-    area: Annotated[list[str] | None, Query(max_length=100, examples=[["VN-38"]])] = None,
+    area: Annotated[list[str] | None, Query(max_length=100, examples=[["38"]])] = None,
     indicator: Annotated[
         list[str] | None, Query(max_length=100, examples=[["telecom.subscribers.total"]])
     ] = None,
@@ -67,7 +68,7 @@ async def get_quality(
             errors=[FieldError(field="query.limit", message="too large")],
         )
     filters = FlagFilter(
-        areas=area or (),
+        areas=resolve_areas(area or ()),
         indicators=indicator or (),
         document_id=document_id,
         rule=rule,
