@@ -96,9 +96,9 @@ def test_document_in_series_out(suite: tuple[Suite, httpx.Client]) -> None:
     assert (data["indicator"], data["org_unit"]) == ("telecom.subscribers.total", "VN-40")
     points = {point["period"]: point for point in data["observations"]}
     assert points["2022"]["value"] == 3050000
-    assert points["2022"]["status"] == "A"
+    assert points["2022"]["status"] == "actual"
     assert points["2023"]["value"] == 3120000
-    assert points["2023"]["status"] == "E"
+    assert points["2023"]["status"] == "estimate"
     source = points["2023"]["sources"][0]
     assert source["document"] == "nghe-an-2023.txt"
     assert source["text"] == "3.120.000"

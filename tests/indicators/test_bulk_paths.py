@@ -57,11 +57,11 @@ async def test_one_batch_counts_as_if_applied_fact_by_fact(client: httpx.AsyncCl
     assert await post(client, batch) == (2, 2, 1)
     assert await post(client, batch) == (0, 0, 5)
     level = {item["period"]: item for item in await items(client)}
-    assert (level["2023"]["value"], level["2023"]["status"]) == (12, "A")
+    assert (level["2023"]["value"], level["2023"]["status"]) == (12, "actual")
     assert level["2023"]["published"] == "2024-01-15"
     assert level["2022"]["value"] == 9
     history = await items(client, start_period="2023", end_period="2023", include_history="true")
-    estimate = next(item for item in history if item["status"] == "E")
+    estimate = next(item for item in history if item["status"] == "estimate")
     assert estimate["is_current"] is False
     assert [s["document_name"] for s in estimate["sources"]] == ["a.txt", "b.txt"]
     assert estimate["published"] == "2023-12-20"  # the earliest of its sources
@@ -144,9 +144,7 @@ async def test_concurrent_imports_of_the_same_values_are_serialised(
     assert len(versions) == len(history) == 18  # two values per pair, each stored once
     current = [item for item in history if item["is_current"]]
     assert sorted((item["area"], item["period"]) for item in current) == sorted(
-        (scope, period)
-        for scope in ("38", "40", "46")
-        for period in ("2021", "2022", "2023")
+        (scope, period) for scope in ("38", "40", "46") for period in ("2021", "2022", "2023")
     )
     # the newest publication (report-5, value 101) wins everywhere, whatever the arrival order
     assert {item["value"] for item in current} == {101}
@@ -170,7 +168,7 @@ async def test_a_withdrawn_source_no_longer_supports_its_value(client: httpx.Asy
     summary = response.json()
     assert (summary["withdrawn"], summary["ignored"]) == (1, 0)
     [current] = await items(client)
-    assert (current["value"], current["status"]) == (10, "E")
+    assert (current["value"], current["status"]) == (10, "estimate")
     history = {item["value"]: item for item in await items(client, include_history="true")}
     assert history[12]["sources"] == [] and history[12]["is_current"] is False
 

@@ -60,7 +60,7 @@ async def test_import_then_read_back_with_provenance(client: httpx.AsyncClient) 
     assert (level["value"], level["period"], level["status"], level["frequency"]) == (
         3100000,
         "2023",
-        "A",
+        "actual",
         "A",
     )
     assert level["sources"][0]["document_id"] == "d1"
@@ -146,7 +146,7 @@ async def test_current_value_does_not_depend_on_arrival_order(
     for batch in reversed(batches) if reverse else batches:
         assert (await client.post("/v1/facts", json=batch)).status_code == 200
     items = await current(client, transformation="level")
-    assert [(item["value"], item["status"]) for item in items] == [(3105000, "A")]
+    assert [(item["value"], item["status"]) for item in items] == [(3105000, "actual")]
     history = await current(client, transformation="level", include_history="true")
     assert sorted(item["value"] for item in history) == [3090000, 3100000, 3105000]
 

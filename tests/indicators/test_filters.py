@@ -64,11 +64,11 @@ async def test_as_of_shows_what_was_current_then(client: httpx.AsyncClient) -> N
     await post(client, fact("2023", 2980000, "estimate"))
     between = datetime.now(UTC)
     await post(client, fact("2023", 2990000, "actual"))
-    assert await values(client) == [("2023", 2990000, "A")]
-    assert await values(client, as_of=between.isoformat()) == [("2023", 2980000, "E")]
+    assert await values(client) == [("2023", 2990000, "actual")]
+    assert await values(client, as_of=between.isoformat()) == [("2023", 2980000, "estimate")]
     assert await values(client, as_of="2000-01-01T00:00:00Z") == []
     history = await values(client, as_of=between.isoformat(), include_history=True)
-    assert history == [("2023", 2980000, "E")]
+    assert history == [("2023", 2980000, "estimate")]
 
 
 async def test_as_of_after_a_withdrawal_leaves_the_withdrawn_version_out(
@@ -81,16 +81,16 @@ async def test_as_of_after_a_withdrawal_leaves_the_withdrawn_version_out(
     assert withdrawal.json()["withdrawn"] == 1
     after = datetime.now(UTC).isoformat()
 
-    assert await values(client, as_of=before) == [("2023", 2990000, "A")]
-    assert await values(client, as_of=after) == [("2023", 2980000, "E")]
-    assert await values(client, as_of=after, include_history=True) == [("2023", 2980000, "E")]
+    assert await values(client, as_of=before) == [("2023", 2990000, "actual")]
+    assert await values(client, as_of=after) == [("2023", 2980000, "estimate")]
+    assert await values(client, as_of=after, include_history=True) == [("2023", 2980000, "estimate")]
     assert len(await values(client, as_of=before, include_history=True)) == 2
 
     # Cited again: current from then on, still withdrawn in between.
     await post(client, actual)
-    assert await values(client, as_of=datetime.now(UTC).isoformat()) == [("2023", 2990000, "A")]
-    assert await values(client, as_of=after) == [("2023", 2980000, "E")]
-    assert await values(client) == [("2023", 2990000, "A")]
+    assert await values(client, as_of=datetime.now(UTC).isoformat()) == [("2023", 2990000, "actual")]
+    assert await values(client, as_of=after) == [("2023", 2980000, "estimate")]
+    assert await values(client) == [("2023", 2990000, "actual")]
 
 
 async def test_upgrading_records_versions_already_without_sources_as_withdrawn(
@@ -121,9 +121,9 @@ async def test_upgrading_records_versions_already_without_sources_as_withdrawn(
         await engine.dispose()
     async with running(create_app(settings)) as http:
         now = datetime.now(UTC).isoformat()
-        assert await values(http, as_of=now) == [("2023", 2980000, "E")]
+        assert await values(http, as_of=now) == [("2023", 2980000, "estimate")]
         # When it was withdrawn was not recorded: before the upgrade it still counts.
-        assert await values(http, as_of=before) == [("2023", 2990000, "A")]
+        assert await values(http, as_of=before) == [("2023", 2990000, "actual")]
 
 
 async def test_last_n_keeps_the_latest_periods_of_each_series(client: httpx.AsyncClient) -> None:
@@ -134,7 +134,7 @@ async def test_last_n_keeps_the_latest_periods_of_each_series(client: httpx.Asyn
     )
     assert [v[0] for v in await values(client, area="38", last_n=2)] == ["2022", "2023"]
     both = await values(client, last_n=1)
-    assert sorted(both) == [("2023", 5, "A"), ("2023", 3023, "A")]
+    assert sorted(both) == [("2023", 5, "actual"), ("2023", 3023, "actual")]
     assert [v[0] for v in await values(client, last_n=2, end_period="2020")] == ["2019", "2020"]
     response = await client.get("/v1/observations", params={"last_n": 0})
     assert response.status_code == 422
@@ -143,8 +143,8 @@ async def test_last_n_keeps_the_latest_periods_of_each_series(client: httpx.Asyn
 
 async def test_a_target_is_its_own_series_not_a_status(client: httpx.AsyncClient) -> None:
     await post(client, fact("2023", 2980000, "estimate"), fact("2023", 3000000, "target"))
-    assert await values(client, measure="target") == [("2023", 3000000, "F")]
-    assert await values(client, measure="actual") == [("2023", 2980000, "E")]
+    assert await values(client, measure="target") == [("2023", 3000000, "target")]
+    assert await values(client, measure="actual") == [("2023", 2980000, "estimate")]
 
 
 async def test_one_batch_with_two_versions_and_a_corroboration(client: httpx.AsyncClient) -> None:

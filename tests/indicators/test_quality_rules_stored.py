@@ -11,9 +11,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from chiso_shared.catalogue import scope_of
 from chiso_indicators.main import create_app
 from chiso_indicators.settings import Settings
+from chiso_shared.catalogue import scope_of
 from tests.support import fact, running
 
 pytestmark = pytest.mark.asyncio

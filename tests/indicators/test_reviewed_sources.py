@@ -65,7 +65,7 @@ async def test_a_reviewed_version_beats_newer_and_higher_status_machine_ones(
     summary = await post(client, documents=[OLD], facts=[corrected], withdrawn=[machine])
     assert summary["withdrawn"] == 1
     (item,) = await observations(client)
-    assert (item["value"], item["status"]) == (3150000, "E")  # an estimate, and older
+    assert (item["value"], item["status"]) == (3150000, "estimate")  # an estimate, and older
     (source,) = item["sources"]
     assert (source["document_id"], source["start"]) == ("d-old", machine["start"])
     assert (source["reviewed_by"], source["review_action"]) == ("ch_reviewer", "correct")

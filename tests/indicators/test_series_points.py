@@ -44,7 +44,7 @@ async def test_points_of_one_area_with_their_sources(client: httpx.AsyncClient) 
     assert response.status_code == 200, response.text
     points = POINTS.validate_json(response.content)
     assert [(p.period, p.value, p.status) for p in points] == [
-        (str(year), 3_000_000 + year, "A") for year in range(2019, 2024)
+        (str(year), 3_000_000 + year, "actual") for year in range(2019, 2024)
     ]
     assert response.headers["X-Count"] == "5"
     assert "X-Next-Cursor" not in response.headers
@@ -67,7 +67,7 @@ async def test_points_of_one_area_with_their_sources(client: httpx.AsyncClient) 
 
 async def test_measure_and_periods_narrow_the_points(client: httpx.AsyncClient) -> None:
     targets = (await client.get(SERIES, params={"area": "40", "measure": "target"})).json()
-    assert [(p["period"], p["value"], p["status"]) for p in targets] == [("2023", 4e6, "F")]
+    assert [(p["period"], p["value"], p["status"]) for p in targets] == [("2023", 4e6, "target")]
     window = await client.get(
         SERIES, params={"area": "40", "start_period": "2020", "end_period": "2021"}
     )

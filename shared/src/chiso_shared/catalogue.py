@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 

@@ -5,7 +5,7 @@ gateway, which splices that array into its envelope without parsing it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,10 +17,22 @@ from chiso_shared.quality import NOTE_EXAMPLE, ChosenBy, QualityNote, chosen_by_
 COUNT_HEADER = "X-Count"
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
+# A value's status in chiso's own JSON and CSV is a word, the fact's own vocabulary
+# (GUIDELINE), so it never sits as a letter beside `measure: actual`; SDMX's OBS_STATUS and
+# DHIS2's comment keep SDMX's letters. The store keeps the letters.
+STATUS_WORDS = {"A": "actual", "P": "provisional", "E": "estimate", "F": "target"}
+STATUS_LETTERS = {word: letter for letter, word in STATUS_WORDS.items()}
+StatusWord = Literal["actual", "provisional", "estimate", "target"]
+
+
+def status_word(letter: str) -> str:
+    return STATUS_WORDS.get(letter, letter)
+
+
 POINT_EXAMPLE: dict[str, Any] = {
     "period": "2023",
     "value": 2980000,
-    "status": "E",
+    "status": "estimate",
     "unit": "count",
     "chosen_by": "reviewed",
     "sources": [
@@ -86,8 +98,9 @@ class SeriesPoint(BaseModel):
 
     period: str = Field(examples=["2023"])
     value: float = Field(examples=[2980000])
-    status: str = Field(
-        examples=["E"], description="A actual, E estimate, F target, P provisional."
+    status: StatusWord = Field(
+        examples=["estimate"],
+        description="actual, provisional, estimate or target (SDMX's OBS_STATUS A, P, E, F).",
     )
     unit: str = Field(examples=["count"])
     chosen_by: ChosenBy | None = chosen_by_field()

@@ -33,6 +33,7 @@ from chiso_indicators.db.models import (
 from chiso_indicators.observations.periods import Rank, deciding_rule, rank
 from chiso_indicators.quality.notes import note_rows
 from chiso_shared.pagination import decode_cursor, encode_cursor
+from chiso_shared.series import status_word
 
 
 @dataclass(frozen=True)
@@ -402,7 +403,7 @@ def _to_out(
         "value": float(row[9]),
         "of": None if row[10] is None else float(row[10]),
         "max": None if row[11] is None else float(row[11]),
-        "status": row[12],
+        "status": status_word(row[12]),
         "published": row[13],
         "recorded_at": row[14],
         "is_current": is_current,

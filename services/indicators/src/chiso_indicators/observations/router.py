@@ -30,7 +30,7 @@ from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, csv_bytes
-from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
+from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, STATUS_LETTERS, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["observations"])
 
@@ -150,7 +150,7 @@ async def get_observations(
         frequency=query.frequency,
         measure=query.measure,
         transformation=query.transformation,
-        status=query.status,
+        status=STATUS_LETTERS.get(query.status, query.status) if query.status else None,
         updated_after=query.updated_after,
         include_history=query.include_history,
         as_of=query.as_of,

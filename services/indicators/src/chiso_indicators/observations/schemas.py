@@ -8,10 +8,10 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chiso_shared.catalogue import area_code
-
 from chiso_shared.facts import DoubtCode, Fact, ReviewAction, confidence_field, doubts_field
 from chiso_shared.quality import NOTE_EXAMPLE, ChosenBy, QualityNote, chosen_by_field, quality_field
 from chiso_shared.series import (
+    StatusWord,
     review_action_field,
     reviewed_at_field,
     reviewed_by_field,
@@ -162,7 +162,11 @@ class ObservationQuery(BaseModel):
     frequency: Literal["A", "S", "Q", "M", "D", "X"] | None = None
     measure: Literal["actual", "target"] | None = None
     transformation: str | None = Field(default=None, max_length=32, examples=["level"])
-    status: Literal["A", "E", "F", "P"] | None = None
+    status: StatusWord | Literal["A", "E", "F", "P"] | None = Field(
+        default=None,
+        description="actual, provisional, estimate or target. SDMX's letters (A, P, E, F) "
+        "are accepted for one release.",
+    )
     updated_after: UtcDatetime | None = None
     include_history: bool = Field(default=False, description="All versions, not just current.")
     as_of: UtcDatetime | None = Field(
@@ -209,7 +213,7 @@ class ObservationOut(BaseModel):
                     "value": 2980000,
                     "of": None,
                     "max": None,
-                    "status": "E",
+                    "status": "estimate",
                     "published": "2023-12-20",
                     "recorded_at": "2026-11-26T08:00:00Z",
                     "is_current": True,
@@ -231,7 +235,9 @@ class ObservationOut(BaseModel):
     value: float
     of: float | None
     max: float | None
-    status: str = Field(description="SDMX OBS_STATUS: A actual, E estimate, F target/forecast.")
+    status: StatusWord = Field(
+        description="actual, provisional, estimate or target (SDMX's OBS_STATUS A, P, E, F)."
+    )
     published: str
     recorded_at: datetime
     is_current: bool

@@ -19,6 +19,7 @@ from chiso_indicators.db.models import (
 )
 from chiso_indicators.observations.queries import sources_by_observation
 from chiso_shared.pagination import decode_cursor, encode_cursor
+from chiso_shared.series import status_word
 
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 
@@ -150,7 +151,7 @@ async def _versions(session: AsyncSession, ids: list[int]) -> dict[int, dict[str
             "transformation": row[5],
             "unit": row[6],
             "value": row[7],
-            "status": row[8],
+            "status": status_word(row[8]),
             "is_current": bool(row[9]),
         }
         for row in (await session.execute(query)).all()
