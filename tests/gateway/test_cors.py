@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chiso_gateway.main import create_app
@@ -59,9 +58,7 @@ async def test_a_configured_origin_may_call_with_a_token_and_read_the_paging_hea
 async def test_another_origin_gets_no_cors_headers(
     tmp_path: Path, gateway_db: str, indicators_url: str
 ) -> None:
-    settings = gateway_settings(
-        tmp_path, gateway_db, indicators_url, cors_allow_origins=APP_ORIGIN
-    )
+    settings = gateway_settings(tmp_path, gateway_db, indicators_url, cors_allow_origins=APP_ORIGIN)
     async with running(create_app(settings)) as http:
         preflight = await http.options("/v1/indicators", headers=_preflight(OTHER_ORIGIN))
         assert preflight.status_code == 400

@@ -8,8 +8,8 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from starlette.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chiso_gateway import __version__
@@ -29,6 +29,7 @@ from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream, service_credentials
 from chiso_gateway.views.app_config import router as app_config_router
+from chiso_gateway.views.areas import router as areas_router
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router
@@ -50,7 +51,6 @@ from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
-
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 # What a web app sends beyond the CORS-safelisted headers: the token, the caller's audit
@@ -263,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(reviews_router)
     app.include_router(catalog_router)
+    app.include_router(areas_router)
     app.include_router(insights_router)
     app.include_router(trace_router)
     app.include_router(quality_router)

@@ -149,6 +149,18 @@ class Settings(ServiceSettings):
         description="Open data-quality flags the first page of GET /v1/reviews/queue puts "
         "ahead of the unreviewed facts (0: none).",
     )
+    document_facts_page_size: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Facts per page of GET /v1/documents/{id}/facts when no `limit` is asked.",
+    )
+    document_facts_max_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="The largest `limit` GET /v1/documents/{id}/facts takes (422 above it).",
+    )
     trace_max_sources: int = Field(
         default=20,
         ge=1,
