@@ -80,9 +80,13 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
+class ServiceCatalog(Envelope[list[dict[str, Any]]]):
+    """The services this gateway offers."""
+
+
 @router.get(
     "/catalog",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=ServiceCatalog,
     summary="The services offered: versions, scopes, endpoints and OpenAPI links",
     responses={
         200: {

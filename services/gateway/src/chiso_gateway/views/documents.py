@@ -66,10 +66,14 @@ UPLOAD_OPENAPI: dict[str, Any] = {
 }
 
 
+class DocumentAccepted(Envelope[dict[str, Any]]):
+    """An upload's answer: the document's id, status and the gateway's status URL."""
+
+
 @router.post(
     "",
     status_code=202,
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentAccepted,
     summary="Upload a report (multipart field `file`, or JSON as ingest takes it)",
     openapi_extra=UPLOAD_OPENAPI,
     responses={
@@ -171,9 +175,13 @@ async def _forward_multipart(
     return await ingest.request("POST", "/v1/documents", files=files, data=fields)
 
 
+class DocumentStatus(Envelope[dict[str, Any]]):
+    """A document's processing status."""
+
+
 @router.get(
     "/{document_id}",
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentStatus,
     summary="A document's processing status",
     responses={
         **example(
@@ -218,9 +226,13 @@ LIST_EXAMPLE = {
 }
 
 
+class DocumentPage(Envelope[list[dict[str, Any]]]):
+    """A page of documents, newest first."""
+
+
 @router.get(
     "",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=DocumentPage,
     summary="Documents, newest first: status, fact counts, who uploaded them and when",
     description="Needs `documents:write` or `facts:review`. `meta.next_cursor` (and "
     "`links.next`) give the next page. `uploaded_by` is the uploader's client id; "
@@ -302,9 +314,13 @@ VIEW_FIELDS = (
 )
 
 
+class DocumentView(Envelope[dict[str, Any]]):
+    """A document to read: its text and every fact in it."""
+
+
 @router.get(
     "/{document_id}/view",
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentView,
     summary="A document to read: its text and every fact in it, with reviews applied",
     description="Needs `indicators:read`, `documents:write` or `facts:review`. Each fact's "
     "`start`..`end` are offsets into `text`; `review` is null for the extractor's reading. "
