@@ -1,4 +1,5 @@
-"""/v1/areas through the gateway: indicators' areas, named in the caller's language, behind
+"""Reference data through the gateway: the areas (/v1/areas) and the indicator catalogue
+(/v1/indicators), read from a real indicators service, named in the caller's language, behind
 `indicators:read`, with indicators' own errors passed on."""
 
 from __future__ import annotations
@@ -90,3 +91,17 @@ async def test_areas_need_a_reader_token(settings: Settings) -> None:
         refused = await http.get(f"/v1/areas/{THANH_HOA}", headers=other)
     assert refused.status_code == 403
     assert refused.json()["code"] == "gateway.scope_missing"
+
+
+async def test_indicator_metadata_reads_through_the_gateway(gateway: httpx.AsyncClient) -> None:
+    listed = await gateway.get("/v1/indicators", headers={"Accept-Language": "en"})
+    assert listed.status_code == 200, listed.text
+    rows = {row["code"]: row for row in listed.json()["data"]}
+    total = rows["telecom.subscribers.total"]
+    assert {"code", "unit", "name", "name_vi", "name_en", "reference"} <= set(total)
+    assert (total["unit"], total["name"]) == ("count", total["name_en"])
+    one = await gateway.get("/v1/indicators/telecom.subscribers.total")
+    assert one.status_code == 200, one.text
+    assert one.json()["data"] == {**total, "name": total["name_vi"]}
+    missing = await gateway.get("/v1/indicators/nope")
+    assert (missing.status_code, missing.json()["code"]) == (404, "indicators.unknown_indicator")
