@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -157,3 +158,22 @@ async def test_error_responses_are_documented_as_problem_json(service: str) -> N
                     wrong.append(f"{method.upper()} {path} {status}: example {body['example']}")
     assert seen_422
     assert not wrong, "\n".join(wrong)
+
+
+# What a generated name leaks: a generic's parameters (`Envelope[dict[str, Any]]`, which
+# FastAPI writes `Envelope_dict_str__Any__`, or `Page_ObservationOut_`) and FastAPI's form
+# bodies (`Body_token_oauth2_token_post`). A name of the domain is one CamelCase word.
+LEAKS = ("[", "Body_", "dict", "Any", "__")
+DOMAIN_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_schema_names_read_as_the_domain(service: str) -> None:
+    schemas = APPS[service]().openapi()["components"]["schemas"]
+    leaked = [
+        f"{name} (title {schema.get('title')!r})"
+        for name, schema in schemas.items()
+        if not DOMAIN_NAME.match(name)
+        or any(leak in name or leak in str(schema.get("title", "")) for leak in LEAKS)
+    ]
+    assert not leaked, f"{service}: generated schema names: {leaked}"

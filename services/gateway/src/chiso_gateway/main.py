@@ -9,6 +9,7 @@ from typing import TypedDict
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chiso_gateway import __version__
@@ -28,6 +29,7 @@ from chiso_gateway.redis_guard import Breaker
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream, service_credentials
 from chiso_gateway.views.app_config import router as app_config_router
+from chiso_gateway.views.areas import router as areas_router
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
 from chiso_gateway.views.documents import router as documents_router
@@ -49,6 +51,37 @@ from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
+
+CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+# What a web app sends beyond the CORS-safelisted headers: the token, the caller's audit
+# fields, a request id to trace, and If-None-Match to revalidate a cached read.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "If-None-Match",
+    "X-Request-Id",
+    "X-User-Id",
+    "X-Purpose",
+)
+# What a web app must read of an answer: paging (Link, X-Next-Cursor), the request id to
+# quote, caching (ETag), the quota and when to come back (Retry-After), which upstream
+# failed, and a download's file name.
+CORS_EXPOSED_HEADERS = (
+    "Link",
+    "X-Next-Cursor",
+    "X-Request-Id",
+    "ETag",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "X-Cache",
+    "X-Gateway-Error",
+    "Content-Disposition",
+    "Content-Language",
+    "WWW-Authenticate",
+)
 
 
 class State(TypedDict):
@@ -203,6 +236,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_limits(settings), namespace="gateway")
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if origins := settings.cors_origins():
+        # Outside the request id, quota and audit layers, so the headers browsers need are on
+        # every answer, refusals included (a web app must read a 401 or 429 to act on it);
+        # a preflight is answered here and reaches no route.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=settings.cors_max_age_seconds,
+        )
     if settings.forwarded_allow_ips:
         # Outermost, so everything inside sees the caller's address. Here rather than in
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.
@@ -218,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(reviews_router)
     app.include_router(catalog_router)
+    app.include_router(areas_router)
     app.include_router(insights_router)
     app.include_router(trace_router)
     app.include_router(quality_router)

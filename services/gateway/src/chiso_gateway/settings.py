@@ -149,6 +149,18 @@ class Settings(ServiceSettings):
         description="Open data-quality flags the first page of GET /v1/reviews/queue puts "
         "ahead of the unreviewed facts (0: none).",
     )
+    document_facts_page_size: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Facts per page of GET /v1/documents/{id}/facts when no `limit` is asked.",
+    )
+    document_facts_max_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="The largest `limit` GET /v1/documents/{id}/facts takes (422 above it).",
+    )
     trace_max_sources: int = Field(
         default=20,
         ge=1,
@@ -245,6 +257,19 @@ class Settings(ServiceSettings):
         "X-Forwarded-For / X-Forwarded-Proto are believed ('*': any); empty: none, the "
         "peer's address is the caller's. Token limits count by this address.",
     )
+    cors_allow_origins: str = Field(
+        default="",
+        max_length=4000,
+        description="Comma-separated origins (`https://app.example.gov.vn`) whose web apps may "
+        "call the API from a browser (CORS); `*`: any origin; empty (default): no CORS headers, "
+        "a browser on another origin cannot read the answers.",
+    )
+    cors_max_age_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="How long a browser may keep a CORS preflight's answer.",
+    )
     token_limit_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The window of the token request limits."
     )
@@ -259,6 +284,11 @@ class Settings(ServiceSettings):
         max_length=50,
         description="The quota tier (a key of QUOTA_TIERS) of each anonymous caller address.",
     )
+
+    def cors_origins(self) -> list[str]:
+        """The origins of CORS_ALLOW_ORIGINS, each once; none when it is empty."""
+        parts = (origin.strip() for origin in self.cors_allow_origins.split(","))
+        return list(dict.fromkeys(origin for origin in parts if origin))
 
     @model_validator(mode="after")
     def _known_anonymous_tier(self) -> Settings:

@@ -23,6 +23,27 @@ from chiso_shared.errors import problem_responses
 router = APIRouter(tags=["auth"])
 
 
+class TokenRequest(BaseModel):
+    """An OAuth2 client credentials token request (RFC 6749 §4.4), as a form. The client
+    authenticates with HTTP Basic or with `client_id` and `client_secret` here."""
+
+    grant_type: str = Field(examples=["client_credentials"])
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = Field(default=None, description="Space-separated subset of the grant.")
+
+
+class RevocationRequest(BaseModel):
+    """An RFC 7009 token revocation request, as a form; the client authenticates as for a
+    token."""
+
+    token: str | None = Field(default=None, max_length=8192, examples=["eyJhbGciOiJIUzI1NiIs..."])
+    # Only access tokens exist, so the hint changes nothing (RFC 7009 §2.1 lets it be ignored).
+    token_type_hint: str | None = Field(default=None, examples=["access_token"])
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
@@ -134,18 +155,17 @@ async def token(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    grant_type: Annotated[str, Form(examples=["client_credentials"])],
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form(description="Space-separated subset of the grant.")] = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> JSONResponse:
-    if grant_type != "client_credentials":
+    if form.grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
-    client = await _authenticated_client(request, session, settings, client_id, client_secret)
+    client = await _authenticated_client(
+        request, session, settings, form.client_id, form.client_secret
+    )
     if isinstance(client, JSONResponse):
         return client
     granted = client.scopes.split()
-    asked = scope.split() if scope else granted
+    asked = form.scope.split() if form.scope else granted
     if not set(asked) <= set(granted):
         return _oauth_error(400, "invalid_scope", "The client may not have these scopes.")
     access = tokens.issue(
@@ -195,18 +215,14 @@ async def revoke(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    token: Annotated[
-        str | None, Form(max_length=8192, examples=["eyJhbGciOiJIUzI1NiIs..."])
-    ] = None,
-    token_type_hint: Annotated[  # noqa: ARG001 - only access tokens exist; RFC 7009 §2.1
-        str | None, Form(examples=["access_token"])
-    ] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
+    form: Annotated[RevocationRequest, Form()],
 ) -> Response:
-    client = await _authenticated_client(request, session, settings, client_id, client_secret)
+    client = await _authenticated_client(
+        request, session, settings, form.client_id, form.client_secret
+    )
     if isinstance(client, JSONResponse):
         return client
+    token = form.token
     if not token:
         return _oauth_error(400, "invalid_request", "The form field `token` is required.")
     try:

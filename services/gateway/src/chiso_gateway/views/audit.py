@@ -44,9 +44,13 @@ COLUMNS = (
 )
 
 
+class AuditPage(Envelope[list[dict[str, Any]]]):
+    """A page of audit rows, oldest first."""
+
+
 @router.get(
     "",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=AuditPage,
     summary="Audit rows, oldest first, paged by `after_id`",
     description=(
         "With `audit:read`, the rows of the caller's own agency (the `org` of its client): its"
@@ -100,9 +104,13 @@ async def read_audit(
     return Envelope(data=data, meta={"count": len(data)}, links=links)
 
 
+class AuditVerification(Envelope[dict[str, Any]]):
+    """Whether the audit hash chain holds."""
+
+
 @router.get(
     "/verify",
-    response_model=Envelope[dict[str, Any]],
+    response_model=AuditVerification,
     summary="Check the audit hash chain from its first row",
     description=(
         "Open to `audit:read` and `audit:admin`: the answer says only whether the whole chain"

@@ -29,9 +29,14 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
     (
         "CHISO.INDICATOR.CATALOGUE",
         "indicators:read",
-        "Danh mục chỉ số",
-        "Indicator catalogue",
-        (("GET", "/v1/indicators"), ("GET", "/v1/indicators/{code}")),
+        "Danh mục chỉ số và địa bàn",
+        "Indicator and area catalogue",
+        (
+            ("GET", "/v1/indicators"),
+            ("GET", "/v1/indicators/{code}"),
+            ("GET", "/v1/areas"),
+            ("GET", "/v1/areas/{code}"),
+        ),
     ),
     (
         "CHISO.INDICATOR.SERIES",
@@ -59,7 +64,11 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
         "documents:write",
         "Tiếp nhận báo cáo",
         "Report upload and status",
-        (("POST", "/v1/documents"), ("GET", "/v1/documents/{document_id}")),
+        (
+            ("POST", "/v1/documents"),
+            ("GET", "/v1/documents/{document_id}"),
+            ("GET", "/v1/documents/{document_id}/facts"),
+        ),
     ),
     (
         "CHISO.AUDIT",
@@ -71,9 +80,13 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
+class ServiceCatalog(Envelope[list[dict[str, Any]]]):
+    """The services this gateway offers."""
+
+
 @router.get(
     "/catalog",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=ServiceCatalog,
     summary="The services offered: versions, scopes, endpoints and OpenAPI links",
     responses={
         200: {

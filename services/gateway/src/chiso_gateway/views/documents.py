@@ -9,14 +9,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.datastructures import UploadFile
+from starlette.responses import Response
 
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.deps import IngestDep, SettingsDep, require
 from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.fact_pages import decoded, fact_page
 from chiso_gateway.people import people
+from chiso_gateway.respond import json_payload
+from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import upstream_path
-from chiso_shared.errors import PayloadTooLarge, Unprocessable, problem_responses
-from chiso_shared.facts import FACT_EXAMPLE
+from chiso_shared.errors import FieldError, PayloadTooLarge, Unprocessable, problem_responses
+from chiso_shared.facts import FACT_EXAMPLE, Fact
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 Writer = Annotated[Principal, Depends(require("documents:write"))]
@@ -62,10 +66,14 @@ UPLOAD_OPENAPI: dict[str, Any] = {
 }
 
 
+class DocumentAccepted(Envelope[dict[str, Any]]):
+    """An upload's answer: the document's id, status and the gateway's status URL."""
+
+
 @router.post(
     "",
     status_code=202,
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentAccepted,
     summary="Upload a report (multipart field `file`, or JSON as ingest takes it)",
     openapi_extra=UPLOAD_OPENAPI,
     responses={
@@ -167,9 +175,13 @@ async def _forward_multipart(
     return await ingest.request("POST", "/v1/documents", files=files, data=fields)
 
 
+class DocumentStatus(Envelope[dict[str, Any]]):
+    """A document's processing status."""
+
+
 @router.get(
     "/{document_id}",
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentStatus,
     summary="A document's processing status",
     responses={
         **example(
@@ -214,9 +226,13 @@ LIST_EXAMPLE = {
 }
 
 
+class DocumentPage(Envelope[list[dict[str, Any]]]):
+    """A page of documents, newest first."""
+
+
 @router.get(
     "",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=DocumentPage,
     summary="Documents, newest first: status, fact counts, who uploaded them and when",
     description="Needs `documents:write` or `facts:review`. `meta.next_cursor` (and "
     "`links.next`) give the next page. `uploaded_by` is the uploader's client id; "
@@ -298,9 +314,13 @@ VIEW_FIELDS = (
 )
 
 
+class DocumentView(Envelope[dict[str, Any]]):
+    """A document to read: its text and every fact in it."""
+
+
 @router.get(
     "/{document_id}/view",
-    response_model=Envelope[dict[str, Any]],
+    response_model=DocumentView,
     summary="A document to read: its text and every fact in it, with reviews applied",
     description="Needs `indicators:read`, `documents:write` or `facts:review`. Each fact's "
     "`start`..`end` are offsets into `text`; `review` is null for the extractor's reading. "
@@ -325,3 +345,101 @@ async def document_view(
         },
         links={"self": str(request.url)},
     )
+
+
+class DocumentFactsPage(Envelope[list[Fact]]):
+    """A page of a document's facts, in text order."""
+
+
+FACTS_EXAMPLE = {
+    "data": [
+        {
+            **FACT_EXAMPLE,
+            "doubts": [],
+            "confidence": 1.0,
+            "review": {"action": "accept", "by": "ch_3f9a1c", "at": "2026-12-07T09:30:00Z"},
+        }
+    ],
+    "meta": {
+        "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
+        "extractor_version": "0.7.0",
+        "count": 1,
+        "total": 96,
+        "next_cursor": "WzExODAsMTE4OSwwXQ",
+        "people": {"ch_3f9a1c": "Nguyễn Văn An"},
+    },
+    "links": {
+        "self": "https://api.example/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10/facts"
+        "?limit=1",
+        "next": "https://api.example/v1/documents/6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10/facts"
+        "?limit=1&cursor=WzExODAsMTE4OSwwXQ",
+    },
+}
+
+
+@router.get(
+    "/{document_id}/facts",
+    response_model=DocumentFactsPage,
+    summary="A document's facts, in pages: the extractor's reading with reviews applied",
+    description="Needs `indicators:read`, `documents:write` or `facts:review`, as the "
+    "document view. Facts come in text order (`start`, `end`), each as the extraction "
+    "contract has it (`scope` is the fact's own area field); a fact a person reviewed "
+    "carries `review`, a rejected one is left out. `meta.total` is how many facts the "
+    'document has, `meta.next_cursor` and `links.next` (also a `Link: rel="next"` header) '
+    "give the next page; `meta.people` maps the reviewers' client ids to their names.",
+    responses={
+        200: {
+            "content": {"application/json": {"example": FACTS_EXAMPLE}},
+            "headers": {
+                "Link": {
+                    "description": 'The next page, `<url>; rel="next"` (absent on the last).',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **problem_responses(400, 401, 403, 404, 422, 429, 502, 504),
+    },
+)
+async def document_facts(
+    request: Request,
+    ingest: IngestDep,
+    settings: SettingsDep,
+    _principal: Viewer,
+    document_id: DocumentId,
+    limit: Annotated[int | None, Query(ge=1, examples=[100])] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    size = _facts_limit(limit, settings)
+    position = decoded(cursor)  # a bad cursor is refused before any upstream call
+    path = upstream_path("v1", "documents", document_id, "facts")
+    answer = (await ingest.request("GET", path)).json()
+    facts, next_cursor = fact_page(answer["facts"], size, position)
+    next_link = str(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None
+    meta = {
+        "document_id": answer.get("document_id", document_id),
+        "extractor_version": answer.get("extractor_version"),
+        "count": len(facts),
+        "total": len(answer["facts"]),
+        "next_cursor": next_cursor,
+        "people": await people(request, facts),
+    }
+    envelope: Envelope[list[dict[str, Any]]] = Envelope(
+        data=facts, meta=meta, links={"self": str(request.url), "next": next_link}
+    )
+    payload = json_payload(envelope, None)
+    headers = {"Link": f'<{next_link}>; rel="next"'} if next_link else {}
+    return Response(payload.body, media_type=payload.media_type, headers=headers)
+
+
+def _facts_limit(limit: int | None, settings: Settings) -> int:
+    """The page size asked, or the default; 422 above DOCUMENT_FACTS_MAX_PAGE_SIZE."""
+    most = settings.document_facts_max_page_size
+    if limit is None:
+        return min(settings.document_facts_page_size, most)
+    if limit > most:
+        raise Unprocessable(
+            f"limit may be at most {most}. / limit tối đa là {most}.",
+            code="gateway.invalid",
+            errors=[FieldError(field="query.limit", message=f"at most {most}")],
+        )
+    return limit

@@ -31,9 +31,13 @@ class SeriesData(BaseModel):
     observations: list[SeriesPoint]
 
 
+class IndicatorList(Envelope[list[dict[str, Any]]]):
+    """The indicator catalogue."""
+
+
 @router.get(
     "/indicators",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=IndicatorList,
     summary="The indicator catalogue",
     responses={
         **example(
@@ -79,9 +83,13 @@ def _labelled(row: dict[str, Any], lang: Language) -> dict[str, Any]:
     return {**row, "name": row.get(f"name_{lang}") or row.get("name_vi") or row.get("code")}
 
 
+class IndicatorDetail(Envelope[dict[str, Any]]):
+    """One indicator of the catalogue."""
+
+
 @router.get(
     "/indicators/{code}",
-    response_model=Envelope[dict[str, Any]],
+    response_model=IndicatorDetail,
     summary="One indicator",
     responses={
         **example(
@@ -133,9 +141,13 @@ class SeriesQuery(BaseModel):
     transformation: str = Field(default="level", max_length=32)
 
 
+class SeriesDetail(Envelope[SeriesData]):
+    """One indicator's time series for one area."""
+
+
 @router.get(
     "/indicators/{code}/series",
-    response_model=Envelope[SeriesData],
+    response_model=SeriesDetail,
     summary="One indicator's time series for one area, with sources",
     description="Each point is the served version of its period, chosen by precedence: a "
     "version a person reviewed, then the higher status (actual > provisional > estimate > "
@@ -233,9 +245,13 @@ async def all_pages(indicators: Upstream, params: dict[str, Any]) -> list[dict[s
     return items
 
 
+class ObservationPage(Envelope[list[dict[str, Any]]]):
+    """A page of observations."""
+
+
 @router.get(
     "/observations",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=ObservationPage,
     summary="Observations, with the indicators service's filters passed through",
     description="The indicators filters (indicator, area, start_period, end_period, frequency, "
     "measure, transformation, status, updated_after, include_history, limit, cursor) pass "

@@ -137,9 +137,13 @@ ORG_UNITS_EXAMPLE = {
 }
 
 
+class AreaCodeList(Envelope[list[dict[str, Any]]]):
+    """The area codes with their names on each code list."""
+
+
 @router.get(
     "/org-units",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=AreaCodeList,
     summary="The areas (org units): the country, then provinces by name",
     description="Each GSO code once, with its latest name in the Accept-Language and every "
     "name it has had on the 2004 and 2025 code lists.",
@@ -150,9 +154,13 @@ async def list_org_units(request: Request, _reads: IndicatorsReader) -> Envelope
     return Envelope(data=data, meta={"count": len(data)}, links={"self": str(request.url)})
 
 
+class AreaSummary(Envelope[dict[str, Any]]):
+    """A province's key indicators: latest value, change and source."""
+
+
 @router.get(
     "/org-units/{code}/summary",
-    response_model=Envelope[dict[str, Any]],
+    response_model=AreaSummary,
     summary="A province's key indicators: latest value, change and source",
     description=PEOPLE_NOTE,
     responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
@@ -206,9 +214,13 @@ def _org_units(value: str, most: int) -> list[str]:
     return codes
 
 
+class AreaComparison(Envelope[dict[str, Any]]):
+    """One indicator for several areas, side by side."""
+
+
 @router.get(
     "/compare",
-    response_model=Envelope[dict[str, Any]],
+    response_model=AreaComparison,
     summary="One indicator for several provinces, side by side",
     description=PEOPLE_NOTE,
     responses={

@@ -46,9 +46,13 @@ ME_EXAMPLE = {
 }
 
 
+class CallerDetail(Envelope[Me]):
+    """Who the caller is."""
+
+
 @router.get(
     "/me",
-    response_model=Envelope[Me],
+    response_model=CallerDetail,
     summary="Who the caller is: client id, name, agency, area, scopes and tier",
     description="Any valid access token, whatever its scopes. The name comes from the client "
     "register; the agency, area, scopes and tier are the token's (what the gateway applies to "

@@ -57,9 +57,13 @@ IndicatorList = Annotated[
 FlagId = Annotated[int, Path(ge=1, le=ID_MAX, examples=[12])]
 
 
+class QualityFlagPage(Envelope[list[dict[str, Any]]]):
+    """A page of data-quality flags."""
+
+
 @router.get(
     "/quality",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=QualityFlagPage,
     summary="Data-quality flags: numbers that contradict each other or cannot be right",
     description="The flags the checks over the held numbers raised (open ones by default), "
     "each with its rule, severity, message in Vietnamese and English, the figures compared "
@@ -124,9 +128,13 @@ async def list_flags(
     return Envelope(data=items, meta=meta, links={"self": str(request.url), "next": next_link})
 
 
+class QualityFlagDetail(Envelope[dict[str, Any]]):
+    """One data-quality flag."""
+
+
 @router.get(
     "/quality/{flag_id}",
-    response_model=Envelope[dict[str, Any]],
+    response_model=QualityFlagDetail,
     summary="One data-quality flag",
     description="`meta.people` maps the resolver's and the sources' reviewers' client ids "
     "to their names. A client whose agency serves a province reads only that province's "
@@ -216,9 +224,13 @@ async def audited_flag(request: Request, flag_id: FlagId) -> int:
     return flag_id
 
 
+class QualityFlagResolved(Envelope[dict[str, Any]]):
+    """A data-quality flag with the resolution just recorded."""
+
+
 @router.post(
     "/quality/{flag_id}/resolution",
-    response_model=Envelope[dict[str, Any]],
+    response_model=QualityFlagResolved,
     summary="Resolve a data-quality flag: accept a figure, record a correction, or explain",
     description="Needs `facts:review`. `by` is the calling client. For accept and correct, "
     "review the fact first (`POST /v1/documents/{id}/reviews`), then resolve the flag with "

@@ -91,10 +91,14 @@ class ReviewRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class ReviewMade(Envelope[dict[str, Any]]):
+    """A review as ingest recorded it, with the fact before and after."""
+
+
 @router.post(
     "/documents/{document_id}/reviews",
     status_code=201,
-    response_model=Envelope[dict[str, Any]],
+    response_model=ReviewMade,
     summary="Accept, correct or reject a fact, or add one the extractor missed",
     description="The reviewed fact wins over any machine reading of the value and survives "
     "re-extraction; indicators serves it with `reviewed_by`. Needs `facts:review`. "
@@ -131,9 +135,13 @@ async def post_review(
     )
 
 
+class ReviewHistory(Envelope[list[dict[str, Any]]]):
+    """Every review of a document, oldest first."""
+
+
 @router.get(
     "/documents/{document_id}/reviews",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=ReviewHistory,
     summary="Every review of a document, oldest first",
     description="`meta.people` maps the reviewers' client ids to their names.",
     responses={
@@ -180,9 +188,13 @@ OptionalDocument = Annotated[
 ]
 
 
+class ReviewQueue(Envelope[list[dict[str, Any]]]):
+    """A page of the review queue: flagged figures first, then unreviewed facts."""
+
+
 @router.get(
     "/reviews/queue",
-    response_model=Envelope[list[dict[str, Any]]],
+    response_model=ReviewQueue,
     summary="What needs a reviewer: flagged figures first, then facts no one has reviewed",
     description="The first page (no `cursor`) starts with the open data-quality flags of the "
     "caller's scope (`scope`, else the province of the client's agency), at most "

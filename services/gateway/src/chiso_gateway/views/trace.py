@@ -72,9 +72,13 @@ EXAMPLE = {
 }
 
 
+class ValueTrace(Envelope[dict[str, Any]]):
+    """Where a value came from: its versions, documents and sentences."""
+
+
 @router.get(
     "/trace",
-    response_model=Envelope[dict[str, Any]],
+    response_model=ValueTrace,
     summary="Where a value came from: its versions, their documents and sentences",
     description="Every version of one (indicator, area, period) value that stands on a source, "
     "the served (current) one first, each source with the sentence its number was read from; "

@@ -17,9 +17,8 @@ from chiso_indicators.observations.queries import ObservationFilter, list_observ
 from chiso_indicators.observations.schemas import (
     FactBatch,
     ImportSummary,
-    ObservationOut,
+    ObservationPage,
     ObservationQuery,
-    Page,
     Revision,
     SeriesOut,
     SeriesPointsQuery,
@@ -124,7 +123,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 @router.get(
     "/observations",
-    response_model=Page[ObservationOut],
+    response_model=ObservationPage,
     summary="Observations with provenance, filtered and paged",
     description=f"{PRECEDENCE} With `as_of`, `is_current` and `chosen_by` are as they stood "
     "then. `format=csv` adds `chosen_by` and `quality` columns: the open flags as "

@@ -378,6 +378,10 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+class ObservationPage(Page[ObservationOut]):
+    """A page of observations (a name of its own: OpenAPI shows it to clients)."""
+
+
 class Revision(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"revision": 42, "updated_at": "2026-11-26T08:00:00Z"}]}
