@@ -146,6 +146,11 @@ def resolve_area(value: str) -> str | None:
     return None
 
 
+def is_province(code: str) -> bool:
+    """Whether a public code names a province (not the country, not an unknown code)."""
+    return code != COUNTRY and code in area_codes()
+
+
 def resolve_areas(values: Iterable[str]) -> list[str]:
     """Each input resolved (`iso:VN-21` -> `38`); one that names no area stays as given, so a
     filter on it matches nothing rather than everything."""

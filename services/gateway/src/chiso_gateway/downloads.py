@@ -90,11 +90,11 @@ def summary_table(data: dict[str, Any], lang: Language) -> Table:
 
 def compare_table(data: dict[str, Any], lang: Language) -> Table:
     rows: list[list[Cell]] = []
-    for unit in data["org_units"]:
+    for unit in data["areas"]:
         for point in unit["observations"]:
             rows.append(
                 [
-                    unit["org_unit"],
+                    unit["area"],
                     unit["name"],
                     data["name"],
                     data["unit"],

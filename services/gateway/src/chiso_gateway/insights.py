@@ -156,11 +156,11 @@ def summary(
             }
         )
     newest = max((row["period"] for row in rows), default=None, key=_end)
-    return {"org_unit": code, "name": area_name(code, lang, newest), "indicators": rows}
+    return {"area": code, "name": area_name(code, lang, newest), "indicators": rows}
 
 
 def compare(
-    indicator: dict[str, Any], org_units: list[str], items: list[dict[str, Any]], lang: Language
+    indicator: dict[str, Any], codes: list[str], items: list[dict[str, Any]], lang: Language
 ) -> dict[str, Any]:
     """One row per province (in the order asked), each with its values by period."""
     by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -168,12 +168,12 @@ def compare(
         by_area[item["area"]].append(item)
     periods: set[str] = set()
     units = []
-    for code in org_units:
+    for code in codes:
         series = _annual_first(by_area.get(code, []))
         periods.update(item["period"] for item in series)
         units.append(
             {
-                "org_unit": code,
+                "area": code,
                 "name": area_name(code, lang, series[-1]["period"] if series else None),
                 "latest": (
                     {
@@ -203,5 +203,5 @@ def compare(
         "name": indicator.get(f"name_{lang}") or indicator["code"],
         "unit": indicator.get("unit", ""),
         "periods": sorted(periods),
-        "org_units": units,
+        "areas": units,
     }

@@ -48,6 +48,7 @@ from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
+from chiso_shared.legacy import LegacyRedirectMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
@@ -121,6 +122,11 @@ def _cache(redis: Redis | None, settings: Settings, breaker: Breaker) -> Cache |
         return RedisCache(redis, settings.redis_prefix, breaker)
     return MemoryCache(settings.cache_max_entries)
 
+
+# Names the gateway used before chiso said `area` everywhere: answered for one release with
+# a redirect to the current form (chiso_shared.legacy).
+LEGACY_PARAMETERS = {"org_unit": "area", "org_units": "areas"}
+LEGACY_PATHS = {"/v1/org-units": "/v1/areas"}
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -235,6 +241,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RefuseNulMiddleware, namespace="gateway")
     app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_limits(settings), namespace="gateway")
     app.add_middleware(GatewayMiddleware)
+    app.add_middleware(
+        LegacyRedirectMiddleware,
+        namespace="gateway",
+        parameters=LEGACY_PARAMETERS,
+        paths=LEGACY_PATHS,
+    )
     app.add_middleware(RequestIdMiddleware)
     if origins := settings.cors_origins():
         # Outside the request id, quota and audit layers, so the headers browsers need are on

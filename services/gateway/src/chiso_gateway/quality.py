@@ -6,15 +6,13 @@ Pure functions over the JSON indicators and ingest answer; the calls are in view
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from chiso_gateway.auth.tokens import Principal
+from chiso_shared.catalogue import is_province, resolve_area, resolve_areas
 from chiso_shared.errors import FieldError, Forbidden, Unprocessable
 
-PROVINCE = re.compile(r"^VN-\d{2}$")
-AREA = re.compile(r"^VN(-\d{2})?$")
 # A fact's place: (document id, start, end) of its number in the document's text.
 Span = tuple[str, int, int]
 
@@ -22,22 +20,23 @@ Span = tuple[str, int, int]
 def bound_area(principal: Principal) -> str:
     """The province a client's agency serves, whose flags alone it sees; "" for a client of
     the country (`VN`), of no area, or anonymous: it sees every area's."""
-    return principal.area if PROVINCE.match(principal.area) else ""
+    return principal.area if is_province(principal.area) else ""
 
 
 def checked(areas: list[str] | None) -> list[str]:
-    """The asked areas, each VN or VN-xx (422 otherwise)."""
-    wrong = [area for area in areas or [] if not AREA.match(area)]
+    """The asked areas as codes (`iso:VN-21` -> `38`); 422 for one that names no area."""
+    wrong = [area for area in areas or [] if resolve_area(area) is None]
     if wrong:
         raise Unprocessable(
-            "An area is VN or VN-xx. / Mã địa bàn là VN hoặc VN-xx.",
+            "An area is a GSO code (38), VN, or iso:VN-21. / Mã địa bàn là mã của Tổng cục "
+            "Thống kê (38), VN, hoặc iso:VN-21.",
             code="gateway.invalid",
             errors=[
                 FieldError(field="query.area", message=f"{area[:20]!r} is not an area code")
                 for area in wrong
             ],
         )
-    return list(areas or [])
+    return resolve_areas(areas or [])
 
 
 def visible_areas(principal: Principal, asked: list[str]) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from chiso_shared.settings import ServiceSettings
@@ -139,9 +139,20 @@ class Settings(ServiceSettings):
     )
     summary_indicators: list[str] = Field(
         default_factory=lambda: list(SUMMARY_INDICATORS),
-        description="The key indicators of `/v1/org-units/{code}/summary`.",
+        description="The key indicators of `/v1/areas/{code}/summary`.",
     )
-    compare_max_org_units: int = Field(default=10, ge=2, le=100)
+    compare_max_areas: int = Field(
+        default=10,
+        ge=2,
+        le=100,
+        # the old name is read for one release
+        validation_alias=AliasChoices(
+            "compare_max_areas",
+            "CHISO_GATEWAY_COMPARE_MAX_AREAS",
+            "CHISO_GATEWAY_COMPARE_MAX_ORG_UNITS",
+        ),
+        description="The most areas `/v1/compare` sets side by side.",
+    )
     quality_queue_max: int = Field(
         default=20,
         ge=0,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_gateway.auth.tokens import Principal
 from chiso_gateway.db.models import Client, RevokedToken
-from chiso_shared.catalogue import area_codes
+from chiso_shared.catalogue import resolve_area
 from chiso_shared.db import utcnow
 
 SCOPES = {
@@ -71,8 +71,8 @@ async def create(
     tiers: Collection[str] | None = None,
 ) -> NewClient:
     """A new client; `tiers`, when given, are the quota tiers the tier must be one of.
-    `area` (`VN-46`, `VN`) is the area its agency serves: the scope hint of the documents
-    it uploads without one."""
+    `area` is the area its agency serves (`46`, `VN`; `iso:VN-26` and the old `VN-46` are
+    read as `46`): the scope hint of the documents it uploads without one."""
     granted = check_scopes(scopes)
     if tiers is not None and tier not in tiers:
         raise ClientError(f"unknown tier {tier!r}; known: {', '.join(tiers)}")
@@ -80,8 +80,10 @@ async def create(
         raise ClientError("a client needs a name of 1 to 200 characters")
     if not _ORG.match(org):
         raise ClientError("org must be letters, digits, '.', '_' or '-'")
-    if area and area not in area_codes():
-        raise ClientError(f"area {area!r} is not an area code (VN or VN-xx)")
+    code = resolve_area(area) if area else ""
+    if code is None:
+        raise ClientError(f"area {area!r} is not an area code (38, VN, iso:VN-21)")
+    area = code
     client_id = "ch_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)

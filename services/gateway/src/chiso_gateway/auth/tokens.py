@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from chiso_shared.catalogue import resolve_area
+
 ALGORITHM = "HS256"
 
 
@@ -67,8 +69,13 @@ def verify(token: str, *, key: str, issuer: str) -> Principal:
         token_id=str(claims["jti"]),
         tier=str(claims.get("tier") or "standard"),
         expires_at=int(claims["exp"]),
-        area=str(claims.get("area") or ""),
+        # a token issued before the GSO codes carries `VN-38`: read as `38`
+        area=_area(str(claims.get("area") or "")),
     )
+
+
+def _area(claim: str) -> str:
+    return (resolve_area(claim) or claim) if claim else ""
 
 
 class Verifier:

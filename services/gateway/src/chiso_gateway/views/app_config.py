@@ -19,5 +19,5 @@ async def app_config(settings: SettingsDep) -> dict[str, Any]:
         "anonymous_read": settings.anonymous_read,
         "token_ttl_seconds": settings.token_ttl_seconds,
         "max_upload_bytes": settings.max_upload_bytes,
-        "compare_max_org_units": settings.compare_max_org_units,
+        "compare_max_areas": settings.compare_max_areas,
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -19,6 +18,7 @@ from chiso_gateway.people import people
 from chiso_gateway.respond import json_payload
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import upstream_path
+from chiso_shared.catalogue import is_province, scope_of
 from chiso_shared.errors import FieldError, PayloadTooLarge, Unprocessable, problem_responses
 from chiso_shared.facts import FACT_EXAMPLE, Fact
 
@@ -48,9 +48,10 @@ UPLOAD_OPENAPI: dict[str, Any] = {
                         "published": {"type": "string", "examples": ["2023-12-25"]},
                         "scope": {
                             "type": "string",
-                            "examples": ["VN-38"],
-                            "description": "Area hint (VN or VN-xx) for a report that names "
-                            "no province; without it, the area of the client's agency.",
+                            "examples": ["38"],
+                            "description": "Area hint (`38`, `VN`, `iso:VN-21`) for a report "
+                            "that names no province; without it, the area of the client's "
+                            "agency.",
                         },
                         "issuer": {"type": "string"},
                     },
@@ -124,7 +125,6 @@ async def upload(
     return Envelope(data=data, links={"self": status})
 
 
-PROVINCE = re.compile(r"^VN-\d{2}$")
 
 
 def scope_hint(principal: Principal) -> str | None:
@@ -132,7 +132,7 @@ def scope_hint(principal: Principal) -> str | None:
     area if that is a province. A national agency (area `VN`) gives no hint: a provincial
     report it sends that names no province is of unknown scope, never the country's."""
     area = principal.area
-    return area if area and PROVINCE.match(area) else None
+    return scope_of(area) if is_province(area) else None
 
 
 def _with_uploader(body: bytes, principal: Principal) -> bytes:

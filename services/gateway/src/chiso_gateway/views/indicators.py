@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from chiso_gateway.cache import Payload
@@ -13,11 +13,17 @@ from chiso_gateway.deps import IndicatorsReader, Reads
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import Language, cached, json_payload, language, spliced_payload
 from chiso_gateway.upstream import Upstream, UpstreamResponse, upstream_path
+from chiso_shared.catalogue import area_code
 from chiso_shared.errors import BadGateway, problem_responses
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
-AreaCode = Annotated[str, Query(pattern=r"^VN(-\d{2})?$", examples=["VN-38"])]
+AREA_DESCRIPTION = "An area code: `38` (the GSO's), `VN`, or an ISO 3166-2 code as `iso:VN-21`."
+AreaCode = Annotated[
+    str,
+    AfterValidator(area_code),
+    Query(max_length=16, description=AREA_DESCRIPTION, examples=["38"]),
+]
 MAX_SERIES_PAGES = 20  # of the aggregate views (summary, compare)
 
 
@@ -25,7 +31,7 @@ class SeriesData(BaseModel):
     """What a series read's `data` holds (`observations` is indicators' array, spliced in)."""
 
     indicator: str = Field(examples=["telecom.subscribers.total"])
-    org_unit: str = Field(examples=["VN-38"])
+    area: str = Field(examples=["38"])
     measure: str
     transformation: str
     observations: list[SeriesPoint]
@@ -134,7 +140,9 @@ class SeriesQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    org_unit: str = Field(pattern=r"^VN(-\d{2})?$", examples=["VN-38"])
+    area: Annotated[str, AfterValidator(area_code)] = Field(
+        max_length=16, description=AREA_DESCRIPTION, examples=["38"]
+    )
     start: str | None = Field(default=None, alias="from", examples=["2022"])
     end: str | None = Field(default=None, alias="to", examples=["2023"])
     measure: Literal["actual", "target"] = "actual"
@@ -170,7 +178,7 @@ async def series_answer(request: Request, reads: Reads, code: str, query: Series
         observations, count, truncated = await _observations(reads, code, query)
         head = {
             "indicator": code,
-            "org_unit": query.org_unit,
+            "area": query.area,
             "measure": query.measure,
             "transformation": query.transformation,
         }
@@ -191,7 +199,7 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
     the `SeriesPoint` shape, and parsing it and writing it again was the biggest part of the
     gateway's own work."""
     params: dict[str, Any] = {
-        "area": query.org_unit,
+        "area": query.area,
         "measure": query.measure,
         "transformation": query.transformation,
         "limit": reads.settings.series_page_size,

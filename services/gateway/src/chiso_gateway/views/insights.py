@@ -1,4 +1,4 @@
-"""/v1/org-units/{code}/summary and /v1/compare: small, cached answers for apps like Hue-S."""
+"""/v1/areas/{code}/summary and /v1/compare: small, cached answers for apps like Hue-S."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.people import people
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import upstream_path
-from chiso_gateway.views.indicators import all_pages
+from chiso_gateway.views.indicators import AREA_DESCRIPTION, all_pages
+from chiso_shared.catalogue import resolve_area, resolve_areas
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["views"])
-AREA = re.compile(r"^VN(-\d{2})?$")
 
 SUMMARY_EXAMPLE = {
     "data": {
-        "org_unit": "VN-46",
+        "area": "46",
         "name": "Thừa Thiên Huế",
         "indicators": [
             {
@@ -33,7 +33,7 @@ SUMMARY_EXAMPLE = {
                 "unit": "count",
                 "period": "2023",
                 "value": 1450000,
-                "status": "E",
+                "status": "estimate",
                 "change": {
                     "previous_period": "2022",
                     "previous_value": 1400000,
@@ -57,7 +57,7 @@ SUMMARY_EXAMPLE = {
         ],
     },
     "meta": {"count": 1, "people": {"ch_3f9a1c": "Nguyễn Văn An"}, "data_revision": 12},
-    "links": {"self": "https://api.example/v1/org-units/VN-46/summary"},
+    "links": {"self": "https://api.example/v1/areas/46/summary"},
 }
 COMPARE_EXAMPLE = {
     "data": {
@@ -65,19 +65,19 @@ COMPARE_EXAMPLE = {
         "name": "Total telephone subscribers",
         "unit": "count",
         "periods": ["2022", "2023"],
-        "org_units": [
+        "areas": [
             {
-                "org_unit": "VN-38",
+                "area": "38",
                 "name": "Thanh Hoa",
-                "latest": {"period": "2023", "value": 2980000, "status": "E", "source": None},
+                "latest": {"period": "2023", "value": 2980000, "status": "estimate", "source": None},
                 "observations": [
-                    {"period": "2023", "value": 2980000, "status": "E", "source": None}
+                    {"period": "2023", "value": 2980000, "status": "estimate", "source": None}
                 ],
             }
         ],
     },
     "meta": {"people": {}, "data_revision": 12},
-    "links": {"self": "https://api.example/v1/compare?indicator=...&org_units=VN-38,VN-46"},
+    "links": {"self": "https://api.example/v1/compare?indicator=...&areas=38,46"},
 }
 
 
@@ -110,69 +110,32 @@ FormatQuery = Annotated[
 ]
 
 
-ORG_UNITS_EXAMPLE = {
-    "data": [
-        {
-            "code": "VN-38",
-            "name": "Thanh Hóa",
-            "level": "province",
-            "versions": [
-                {
-                    "name": "Thanh Hóa",
-                    "code_list": "2004",
-                    "valid_from": "2004-01-01",
-                    "valid_to": "2025-06-30",
-                },
-                {
-                    "name": "Thanh Hóa",
-                    "code_list": "2025",
-                    "valid_from": "2025-07-01",
-                    "valid_to": None,
-                },
-            ],
-        }
-    ],
-    "meta": {"count": 1},
-    "links": {"self": "https://api.example/v1/org-units"},
-}
-
-
-class AreaCodeList(Envelope[list[dict[str, Any]]]):
-    """The area codes with their names on each code list."""
-
-
-@router.get(
-    "/org-units",
-    response_model=AreaCodeList,
-    summary="The areas (org units): the country, then provinces by name",
-    description="Each GSO code once, with its latest name in the Accept-Language and every "
-    "name it has had on the 2004 and 2025 code lists.",
-    responses={**example(ORG_UNITS_EXAMPLE), **problem_responses(401, 403, 429)},
-)
-async def list_org_units(request: Request, _reads: IndicatorsReader) -> Envelope[list[Any]]:
-    data = insights.org_units(language(request))
-    return Envelope(data=data, meta={"count": len(data)}, links={"self": str(request.url)})
-
-
 class AreaSummary(Envelope[dict[str, Any]]):
     """A province's key indicators: latest value, change and source."""
 
 
 @router.get(
-    "/org-units/{code}/summary",
+    "/areas/{code}/summary",
     response_model=AreaSummary,
     summary="A province's key indicators: latest value, change and source",
     description=PEOPLE_NOTE,
     responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
 )
-async def org_unit_summary(
+async def area_summary(
     request: Request,
     reads: IndicatorsReader,
-    code: Annotated[str, Path(max_length=5, examples=["VN-46"])],
+    code: Annotated[
+        str, Path(max_length=16, description=AREA_DESCRIPTION, examples=["46", "iso:VN-26"])
+    ],
     format: FormatQuery = "json",
 ) -> Response:
-    if not AREA.match(code) or insights.area_name(code, "vi") is None:
-        raise NotFound(f"No org unit with code {code!r}.", code="gateway.unknown_org_unit")
+    known = resolve_area(code)
+    if known is None:
+        raise NotFound(
+            f"No area with code {code!r}. / Không có địa bàn mã {code!r}.",
+            code="gateway.unknown_area",
+        )
+    code = known
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:
@@ -195,21 +158,22 @@ async def org_unit_summary(
     return await cached(request, reads, compute)
 
 
-def _org_units(value: str, most: int) -> list[str]:
-    codes = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    bad = [code for code in codes if not AREA.match(code) or insights.area_name(code, "vi") is None]
+def _areas(value: str, most: int) -> list[str]:
+    given = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [code for code in given if resolve_area(code) is None]
+    codes = list(dict.fromkeys(resolve_areas(given)))
     problem = (
-        f"unknown org unit(s) {', '.join(bad)}"
+        f"unknown area(s) {', '.join(bad)}"
         if bad
-        else f"give 1 to {most} org units"
+        else f"give 1 to {most} areas"
         if not 1 <= len(codes) <= most
         else ""
     )
     if problem:
         raise Unprocessable(
-            f"org_units: {problem}.",
-            code="gateway.bad_org_units",
-            errors=[FieldError(field="query.org_units", message=problem)],
+            f"areas: {problem}. / Mã địa bàn: {problem}.",
+            code="gateway.bad_areas",
+            errors=[FieldError(field="query.areas", message=problem)],
         )
     return codes
 
@@ -235,12 +199,19 @@ async def compare(
     indicator: Annotated[
         str, Query(min_length=1, max_length=200, examples=["telecom.subscribers.total"])
     ],
-    org_units: Annotated[str, Query(max_length=500, examples=["VN-38,VN-46"])],
+    areas: Annotated[
+        str,
+        Query(
+            max_length=500,
+            description="Area codes, comma-separated (`38,46`; `iso:VN-21` too).",
+            examples=["38,46"],
+        ),
+    ],
     start: Annotated[str | None, Query(alias="from", max_length=10, examples=["2022"])] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10, examples=["2023"])] = None,
     format: FormatQuery = "json",
 ) -> Response:
-    codes = _org_units(org_units, reads.settings.compare_max_org_units)
+    codes = _areas(areas, reads.settings.compare_max_areas)
     lang = language(request)
 
     async def compute(current: int | None) -> Payload:

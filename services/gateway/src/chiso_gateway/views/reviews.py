@@ -21,11 +21,13 @@ from chiso_gateway.people import people
 from chiso_gateway.upstream import upstream_path
 from chiso_gateway.views.documents import DocumentId, paged
 from chiso_gateway.views.quality import queue_flags
-from chiso_shared.errors import problem_responses
+from chiso_shared.catalogue import resolve_area, scope_of
+from chiso_shared.errors import FieldError, Unprocessable, problem_responses
 from chiso_shared.facts import FACT_EXAMPLE
 from chiso_shared.quality import FLAG_EXAMPLE
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
+SUB_PROVINCIAL = "sub"  # a fact below a province: the extraction contract's own scope value
 Reviewer = Annotated[Principal, Depends(require("facts:review"))]
 NDJSON = "application/x-ndjson"
 
@@ -181,7 +183,7 @@ QUEUE_EXAMPLE = {
         },
     ],
     "meta": {"count": 2, "next_cursor": None, "flags": 1, "people": {}},
-    "links": {"self": "https://api.example/v1/reviews/queue?scope=VN-38", "next": None},
+    "links": {"self": "https://api.example/v1/reviews/queue?scope=38", "next": None},
 }
 OptionalDocument = Annotated[
     str | None, Query(max_length=36, examples=["6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10"])
@@ -207,6 +209,22 @@ class ReviewQueue(Envelope[list[dict[str, Any]]]):
     "`meta.quality_unavailable: true`.",
     responses={**example(QUEUE_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
 )
+def fact_scope(value: str | None) -> str | None:
+    """The facts' `scope` (the extraction contract's `VN-38`) a public area filter names;
+    422 for one that names no area."""
+    if value is None or value == SUB_PROVINCIAL:
+        return value
+    code = resolve_area(value)
+    if code is None:
+        raise Unprocessable(
+            f"{value[:20]!r} is not an area code (38, VN, iso:VN-21, sub). / {value[:20]!r} "
+            "không phải mã địa bàn (38, VN, iso:VN-21, sub).",
+            code="gateway.invalid",
+            errors=[FieldError(field="query.scope", message="not an area code")],
+        )
+    return scope_of(code)
+
+
 async def review_queue(
     request: Request,
     ingest: IngestDep,
@@ -215,10 +233,23 @@ async def review_queue(
     principal: Reviewer,
     limit: Annotated[int | None, Query(ge=1, le=500, examples=[50])] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
-    scope: Annotated[str | None, Query(pattern=r"^(VN(-\d{2})?|sub)$", examples=["VN-38"])] = None,
+    scope: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="Facts of this area (`38`, `VN`, `iso:VN-21`) or `sub` (below a "
+            "province), and of the documents filed for it.",
+            examples=["38"],
+        ),
+    ] = None,
     document_id: OptionalDocument = None,
 ) -> Envelope[list[dict[str, Any]]]:
-    params = {"limit": limit, "cursor": cursor, "scope": scope, "document_id": document_id}
+    params = {
+        "limit": limit,
+        "cursor": cursor,
+        "scope": fact_scope(scope),
+        "document_id": document_id,
+    }
     given = {name: value for name, value in params.items() if value is not None}
     facts = ingest.request("GET", "/v1/reviews/queue", params=given)
     if cursor is not None:  # a later page: the facts alone

@@ -47,8 +47,8 @@ EXAMPLE = {
         "indicator": "telecom.subscribers.total",
         "name": "Tổng số thuê bao điện thoại",
         "unit": "count",
-        "org_unit": "VN-38",
-        "org_unit_name": "Thanh Hóa",
+        "area": "38",
+        "area_name": "Thanh Hóa",
         "period": "2023",
         "versions": [
             {
@@ -68,7 +68,7 @@ EXAMPLE = {
         "other_value": [],
     },
     "meta": {"truncated": False, "people": {}, "data_revision": 12},
-    "links": {"self": "https://api.example/v1/trace?indicator=...&org_unit=VN-38&period=2023"},
+    "links": {"self": "https://api.example/v1/trace?indicator=...&area=38&period=2023"},
 }
 
 
@@ -100,7 +100,7 @@ async def trace_value(
     indicator: Annotated[
         str, Query(min_length=1, max_length=200, examples=["telecom.subscribers.total"])
     ],
-    org_unit: AreaCode,
+    area: AreaCode,
     period: Annotated[str, Query(min_length=4, max_length=32, examples=["2023"])],
     measure: Annotated[str, Query(max_length=16, examples=["actual"])] = "actual",
     transformation: Annotated[str, Query(max_length=32, examples=["level"])] = "level",
@@ -110,7 +110,7 @@ async def trace_value(
     async def compute(current: int | None) -> Payload:
         params = {
             "indicator": indicator,
-            "area": org_unit,
+            "area": area,
             "start_period": period,
             "end_period": period,
             "measure": measure,
@@ -121,8 +121,8 @@ async def trace_value(
         found = trace.versions(await all_pages(reads.indicators, params), period)
         if not found:
             raise NotFound(
-                f"No value of {indicator} for {org_unit} in {period}. / Không có giá trị "
-                f"{indicator} của {org_unit} kỳ {period}.",
+                f"No value of {indicator} for {area} in {period}. / Không có giá trị "
+                f"{indicator} của {area} kỳ {period}.",
                 code="gateway.no_value",
             )
         most = reads.settings.trace_max_sources
@@ -132,8 +132,8 @@ async def trace_value(
             "indicator": indicator,
             "name": name,
             "unit": found[0].get("unit") or unit,
-            "org_unit": org_unit,
-            "org_unit_name": area_name(org_unit, lang, period),
+            "area": area,
+            "area_name": area_name(area, lang, period),
             "period": period,
             "versions": shown,
             **trace.agreement(shown),

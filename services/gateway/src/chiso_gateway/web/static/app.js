@@ -13,7 +13,7 @@ import * as session from './js/session.js';
 
 const ROUTES = [
   { pattern: /^#?\/?$/, page: dashboard.page, nav: 'dashboard' },
-  { pattern: /^#\/dashboard\/(VN(?:-\d{2})?)$/, page: dashboard.page, nav: 'dashboard' },
+  { pattern: /^#\/dashboard\/(VN|\d{2})$/, page: dashboard.page, nav: 'dashboard' },
   { pattern: /^#\/documents$/, page: documents.listPage, nav: 'documents' },
   { pattern: /^#\/documents\/([0-9A-Za-z-]{1,64})$/, page: documents.viewPage, nav: 'documents' },
   { pattern: /^#\/review$/, page: review.page, nav: 'review' },

@@ -19,7 +19,7 @@ export const page = {
 };
 
 const AREA_KEY = 'chiso.area';
-const FALLBACK_AREA = 'VN-01';
+const FALLBACK_AREA = '01';
 
 function remembered() {
   try {
@@ -72,7 +72,7 @@ function toolbar(view) {
   select.addEventListener('change', () => {
     location.hash = `#/dashboard/${select.value}`;
   });
-  const summaryPath = (kind) => api.query(`/v1/org-units/${view.area}/summary`, { format: kind });
+  const summaryPath = (kind) => api.query(`/v1/areas/${view.area}/summary`, { format: kind });
   return h(
     'div',
     { class: 'toolbar' },
@@ -87,7 +87,7 @@ function toolbar(view) {
 }
 
 async function loadSummary(view, cards, charts, compare) {
-  const summary = (await api.get(`/v1/org-units/${view.area}/summary`, { signal: view.controller.signal })).data;
+  const summary = (await api.get(`/v1/areas/${view.area}/summary`, { signal: view.controller.signal })).data;
   const rows = summary.indicators;
   if (!rows.length) {
     clear(cards, h('p', { class: 'empty' }, t('dashboard.empty', { area: reference.areaName(view.area) })));
@@ -150,7 +150,7 @@ function openFlags(row) {
 }
 
 function traceOf(view, row, period) {
-  openTrace({ indicator: row.indicator, orgUnit: view.area, period, name: row.name, unit: row.unit });
+  openTrace({ indicator: row.indicator, area: view.area, period, name: row.name, unit: row.unit });
 }
 
 /** The series' points of one frequency: annual when there are any, else the commonest. */
@@ -182,7 +182,7 @@ function chartFigure(view, row) {
 }
 
 async function loadSeries(view, row, canvas, table) {
-  const path = api.query(`/v1/indicators/${encodeURIComponent(row.indicator)}/series`, { org_unit: view.area });
+  const path = api.query(`/v1/indicators/${encodeURIComponent(row.indicator)}/series`, { area: view.area });
   const points = oneFrequency((await api.get(path, { signal: view.controller.signal })).data.observations);
   const estimate = (index) => format.flagged(points[index]?.status);
   const chart = lineChart(canvas, {
@@ -242,7 +242,7 @@ function compareForm(view, rows) {
     h(
       'label',
       { class: 'check' },
-      h('input', { type: 'checkbox', name: 'org_units', value: row.code, checked: row.code === view.area }),
+      h('input', { type: 'checkbox', name: 'areas', value: row.code, checked: row.code === view.area }),
       ` ${reference.areaName(row.code)}`,
     ),
   );
@@ -256,8 +256,8 @@ function compareForm(view, rows) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const chosen = [...form.querySelectorAll('input[name=org_units]:checked')].map((box) => box.value);
-    const most = (await reference.config()).compare_max_org_units;
+    const chosen = [...form.querySelectorAll('input[name=areas]:checked')].map((box) => box.value);
+    const most = (await reference.config()).compare_max_areas;
     if (!chosen.length || (most && chosen.length > most)) {
       clear(result, h('p', { class: 'form-error', role: 'alert' }, chosen.length ? t('compare.too_many', { most }) : t('compare.choose')));
       return;
@@ -268,7 +268,7 @@ function compareForm(view, rows) {
 }
 
 async function showComparison(view, indicator, codes, result) {
-  const params = { indicator, org_units: codes.join(',') };
+  const params = { indicator, areas: codes.join(',') };
   const data = (await api.get(api.query('/v1/compare', params), { signal: view.controller.signal })).data;
   const canvas = h('canvas', { role: 'img', 'aria-label': t('compare.chart_label', { name: data.name }) });
   const path = (kind) => api.query('/v1/compare', { ...params, format: kind });
@@ -284,8 +284,8 @@ async function showComparison(view, indicator, codes, result) {
     h('div', { class: 'canvas-holder' }, canvas),
     compareTable(data),
   );
-  const datasets = data.org_units.map((unit, index) => ({
-    label: unit.name || unit.org_unit,
+  const datasets = data.areas.map((unit, index) => ({
+    label: unit.name || unit.area,
     data: data.periods.map((period) => unit.observations.find((point) => point.period === period)?.value ?? null),
     borderColor: COLOURS[index % COLOURS.length],
     backgroundColor: COLOURS[index % COLOURS.length],
@@ -300,7 +300,7 @@ async function showComparison(view, indicator, codes, result) {
       datasets,
       format: (value) => format.withUnit(value, data.unit),
       onPoint: (datasetIndex, index) =>
-        openTrace({ indicator, orgUnit: data.org_units[datasetIndex].org_unit, period: data.periods[index], name: data.name, unit: data.unit }),
+        openTrace({ indicator, area: data.areas[datasetIndex].area, period: data.periods[index], name: data.name, unit: data.unit }),
     }),
   );
 }
@@ -317,11 +317,11 @@ function compareTable(data) {
       h(
         'tbody',
         {},
-        data.org_units.map((unit) =>
+        data.areas.map((unit) =>
           h(
             'tr',
-            { dataset: { orgUnit: unit.org_unit } },
-            h('th', { scope: 'row' }, unit.name || unit.org_unit),
+            { dataset: { area: unit.area } },
+            h('th', { scope: 'row' }, unit.name || unit.area),
             data.periods.map((period) => {
               const point = unit.observations.find((item) => item.period === period);
               return h('td', { class: 'number' }, point ? format.withUnit(point.value, data.unit) : '–', point && format.flagged(point.status) ? h('span', { class: `badge status-${point.status}` }, format.statusName(point.status)) : null);

@@ -201,7 +201,7 @@ function flagRow(flag, catalogue) {
 }
 
 async function render(main, _params, query) {
-  const bound = /^VN-\d{2}$/.test(session.area() || '') ? session.area() : '';
+  const bound = /^\d{2}$/.test(session.area() || '') ? session.area() : '';
   const area = bound || query.get('area') || '';
   const [catalogue, areas] = await Promise.all([reference.indicators(), reference.sortedAreas()]);
   const select = h('select', { id: 'quality-area', disabled: Boolean(bound) }, reference.areaOptions(areas, area, { none: t('review.all_areas') }));

@@ -22,7 +22,7 @@ export async function config() {
     anonymous_read: Boolean(settings.anonymous_read),
     version: settings.version || '',
     max_upload_bytes: Number(settings.max_upload_bytes) || 0, // 0: not known, the server says
-    compare_max_org_units: Number(settings.compare_max_org_units) || 0,
+    compare_max_areas: Number(settings.compare_max_areas) || 0,
   };
 }
 

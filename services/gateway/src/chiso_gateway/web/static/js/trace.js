@@ -66,7 +66,7 @@ function versionBlock(version, unit) {
   );
 }
 
-/** `{indicator, name, unit, org_unit, org_unit_name, period, versions, same_value,
+/** `{indicator, name, unit, area, area_name, period, versions, same_value,
  * other_value}`: the versions that state the served value first, then the others. */
 function traceView(trace, truncated) {
   const versions = trace.versions || [];
@@ -74,7 +74,7 @@ function traceView(trace, truncated) {
   const same = versions.filter((version) => served && version.value === served.value);
   const others = versions.filter((version) => !same.includes(version));
   return [
-    h('p', { class: 'trace-what' }, h('strong', {}, trace.name), ` · ${trace.org_unit_name || reference.areaName(trace.org_unit)} · ${format.period(trace.period)}`),
+    h('p', { class: 'trace-what' }, h('strong', {}, trace.name), ` · ${trace.area_name || reference.areaName(trace.area)} · ${format.period(trace.period)}`),
     h(
       'p',
       { class: 'trace-value' },
@@ -91,14 +91,14 @@ function traceView(trace, truncated) {
   ];
 }
 
-/** Open the panel for one value: `{indicator, orgUnit, period}`. */
+/** Open the panel for one value: `{indicator, area, period}`. */
 export async function openTrace(what) {
   const dialog = document.getElementById('trace-dialog');
   const body = document.getElementById('trace-body');
   clear(body, h('p', { class: 'loading' }, t('common.loading')));
   openDialog(dialog, dialog.querySelector('[data-close]'));
   try {
-    const path = api.query('/v1/trace', { indicator: what.indicator, org_unit: what.orgUnit, period: what.period });
+    const path = api.query('/v1/trace', { indicator: what.indicator, area: what.area, period: what.period });
     const answer = await api.get(path);
     clear(body, traceView(answer.data, answer.meta?.truncated));
   } catch (error) {
