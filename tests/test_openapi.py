@@ -50,8 +50,8 @@ def test_examples_reach_the_schemas() -> None:
     gateway = gateway_app().openapi()
     series = gateway["paths"]["/v1/indicators/{code}/series"]["get"]
     names = {parameter["name"]: parameter for parameter in series["parameters"]}
-    assert {"org_unit", "from", "to"} <= set(names)
-    assert names["org_unit"]["schema"].get("examples") or names["org_unit"].get("examples")
+    assert {"area", "from", "to"} <= set(names)
+    assert names["area"]["schema"].get("examples") or names["area"].get("examples")
 
 
 def _has_example(node: Any, schemas: dict[str, Any], depth: int = 0) -> bool:

@@ -92,7 +92,7 @@ def wait_for(http: httpx.Client, document_id: str, version: str | None = None) -
 
 
 def current(http: httpx.Client, indicator: str) -> dict[str, Any]:
-    series = http.get(f"/v1/indicators/{indicator}/series", params={"org_unit": "VN-40"})
+    series = http.get(f"/v1/indicators/{indicator}/series", params={"area": "40"})
     assert series.status_code == 200, series.text
     (point,) = series.json()["data"]["observations"]
     return dict(point)
@@ -154,7 +154,7 @@ def test_a_correction_is_served_and_survives_a_newer_extractor(
         "/v1/observations",
         params={
             "indicator": "telecom.subscribers.total",
-            "area": "VN-40",
+            "area": "40",
             "include_history": "true",
         },
     ).json()["data"]

@@ -89,11 +89,11 @@ def test_document_in_series_out(suite: tuple[Suite, httpx.Client]) -> None:
 
     series = http.get(
         "/v1/indicators/telecom.subscribers.total/series",
-        params={"org_unit": "VN-40", "from": "2022", "to": "2023"},
+        params={"area": "40", "from": "2022", "to": "2023"},
     )
     assert series.status_code == 200, series.text
     data = series.json()["data"]
-    assert (data["indicator"], data["org_unit"]) == ("telecom.subscribers.total", "VN-40")
+    assert (data["indicator"], data["area"]) == ("telecom.subscribers.total", "40")
     points = {point["period"]: point for point in data["observations"]}
     assert points["2022"]["value"] == 3050000
     assert points["2022"]["status"] == "actual"

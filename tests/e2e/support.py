@@ -143,7 +143,7 @@ def officer_suite(
         ["indicators:read", "documents:write", "facts:review"],
         "stttt-thanh-hoa",
         gateway_settings(tmp_path, gateway_db),
-        area="VN-38",
+        area="38",
     )
     # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
@@ -239,7 +239,7 @@ def wait_for_chart(page: Page, values: list[float], timeout: float = 60) -> dict
     deadline = time.monotonic() + timeout
     while True:
         goto(page, "#/review")
-        goto(page, "#/dashboard/VN-38")
+        goto(page, "#/dashboard/38")
         # Not there yet: tried again until the deadline.
         with contextlib.suppress(PlaywrightTimeout):
             page.wait_for_function(
@@ -270,7 +270,7 @@ def wait_for_flag(page: Page, timeout: float = 60) -> Locator:
     flag = page.locator(FLAG)
     deadline = time.monotonic() + timeout
     while True:
-        goto(page, "#/dashboard/VN-38")
+        goto(page, "#/dashboard/38")
         goto(page, "#/review")
         with contextlib.suppress(PlaywrightTimeout):
             flag.first.wait_for(timeout=5000)

@@ -134,10 +134,10 @@ def signed_out(page: Page, audit: Audit, lang: str) -> None:
 
 
 def dashboard(page: Page, audit: Audit, lang: str) -> None:
-    goto(page, "#/dashboard/VN-38")
+    goto(page, "#/dashboard/38")
     page.wait_for_function(f"() => ({CHART_DATA})({CHART!r})?.values.length >= 2")
     # A second province beside Thanh Hóa: the comparison's chart, table and downloads shown.
-    page.locator(".compare-form input[name=org_units]:not(:checked)").first.check()
+    page.locator(".compare-form input[name=areas]:not(:checked)").first.check()
     page.locator(".compare-form button[type=submit]").click()
     expect(page.locator(".compare-result table")).to_be_visible()
     audit.check(f"{lang}: dashboard with a comparison")

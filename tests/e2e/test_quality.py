@@ -72,7 +72,7 @@ def test_officer_resolves_a_flag_in_the_review_queue(
         shots.take(page, "review-flag")
 
         # the dashboard's card of the figure says the checks doubt it
-        goto(page, "#/dashboard/VN-38")
+        goto(page, "#/dashboard/38")
         card_flag = page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .card-flag')
         expect(card_flag).to_have_attribute("data-rule", "change_vs_levels")
         expect(card_flag).to_contain_text("9,5")
@@ -98,7 +98,7 @@ def test_officer_resolves_a_flag_in_the_review_queue(
             ("change_vs_levels", "accept")
         ]
         assert resolved[0]["resolution"]["by"] == officer.client_id
-        goto(page, "#/dashboard/VN-38")
+        goto(page, "#/dashboard/38")
         expect(page.locator(f'.card[data-indicator="{SUBSCRIBERS}"] .value')).to_be_visible()
         expect(card_flag).to_have_count(0)  # resolved: the card no longer warns
         goto(page, "#/review")

@@ -258,7 +258,7 @@ def test_anonymous_dashboard_keyboard_and_language(
             anonymous_read=True,
         )
         with serving(create_gateway(settings)) as url:
-            page.goto(url + "/#/dashboard/VN-38")
+            page.goto(url + "/#/dashboard/38")
             expect(page.locator("h1")).to_have_text("Bảng số liệu: Thanh Hóa")
             expect(page.locator(".empty").first).to_contain_text("Chưa có số liệu nào")
             expect(page.locator("[data-gate]")).to_have_count(0)

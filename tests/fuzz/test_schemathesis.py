@@ -191,12 +191,12 @@ def _indicators(suite: Suite) -> Target:
         base_url=suite.indicators,
         headers=service_headers("indicators"),  # as the gateway and ingest call it
         known_paths={
-            "GET /v1/areas/{code}": {"code": ["VN-40", "VN-24", "VN-27", "VN"]},
+            "GET /v1/areas/{code}": {"code": ["40", "24", "27", "VN"]},
             "GET /v1/indicators/{code}": {"code": ["telecom.subscribers.total"]},
         },
         known_queries={
-            "GET /v1/indicators/{code}/series": [{"area": "VN-40"}, {"area": "VN-38"}],
-            "GET /v1/observations": [{"area": "VN-40"}, {"indicator": "telecom.subscribers.total"}],
+            "GET /v1/indicators/{code}/series": [{"area": "40"}, {"area": "38"}],
+            "GET /v1/observations": [{"area": "40"}, {"indicator": "telecom.subscribers.total"}],
         },
     )
 
@@ -209,11 +209,11 @@ def _gateway(suite: Suite) -> Target:
         headers={"Authorization": f"Bearer {suite.token}"},
         known_paths={
             "GET /v1/documents/{document_id}": {"document_id": [suite.document_id]},
-            "GET /v1/org-units/{code}/summary": {"code": ["VN-38", "VN-40", "VN-46"]},
+            "GET /v1/areas/{code}/summary": {"code": ["38", "40", "46"]},
             "GET /sdmx/{rest}": {
                 "rest": [
                     "2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest",
-                    "2.1/data/DF_PROVINCE_ICT/A.VN-38....",
+                    "2.1/data/DF_PROVINCE_ICT/A.38....",
                 ]
             },
             "GET /dhis2/{rest}": {"rest": ["api/dataValueSets", "api/dataValueSets.csv"]},

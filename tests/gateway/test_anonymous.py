@@ -18,7 +18,7 @@ from tests.support import running
 
 pytestmark = pytest.mark.asyncio
 TIERS = {"tiny": 2, "standard": 600}
-SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-38"
+SERIES = "/v1/indicators/telecom.subscribers.total/series?area=38"
 
 
 def settings_for(tmp_path: Path, gateway_db: str, indicators_url: str, **extra: object) -> Settings:
@@ -54,7 +54,7 @@ async def opened(
 
 
 async def test_reads_need_a_token_by_default(closed: httpx.AsyncClient) -> None:
-    for path in ("/v1/indicators", SERIES, "/v1/org-units/VN-38/summary"):
+    for path in ("/v1/indicators", SERIES, "/v1/areas/38/summary"):
         answer = await closed.get(path)
         assert answer.status_code == 401, path
         assert answer.json()["code"] == "gateway.token_missing"

@@ -17,7 +17,7 @@ from tests.gateway.support import REDIS_URL, bearer, gateway_settings, new_clien
 from tests.support import fact, free_port, running, serving
 
 pytestmark = pytest.mark.asyncio
-SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-40"
+SERIES = "/v1/indicators/telecom.subscribers.total/series?area=40"
 
 
 @pytest.fixture
@@ -91,8 +91,8 @@ async def test_language_is_part_of_the_cache_key(gateway: httpx.AsyncClient) -> 
 
 
 async def test_csv_is_forwarded_as_is_and_cached(gateway: httpx.AsyncClient) -> None:
-    first = await gateway.get("/v1/observations?area=VN-40&format=csv")
-    second = await gateway.get("/v1/observations?area=VN-40&format=csv")
+    first = await gateway.get("/v1/observations?area=40&format=csv")
+    second = await gateway.get("/v1/observations?area=40&format=csv")
     assert first.status_code == 200, first.text
     assert first.headers["content-type"].startswith("text/csv")
     lines = first.text.splitlines()
@@ -144,16 +144,16 @@ async def test_an_escaped_ampersand_does_not_share_the_key_of_two_pairs(
     # One pair whose value spells out `&indicator=...`, asked first, then the two pairs it
     # spells: joined as `k=v&k=v` without escaping, both were one key, and the second caller
     # was served the first one's empty answer.
-    spelled = "area=VN-40%26indicator%3Dtelecom.subscribers.total"
+    spelled = "area=40%26indicator%3Dtelecom.subscribers.total"
     first = await gateway.get(f"/v1/observations?{spelled}")
-    second = await gateway.get("/v1/observations?area=VN-40&indicator=telecom.subscribers.total")
+    second = await gateway.get("/v1/observations?area=40&indicator=telecom.subscribers.total")
     assert first.status_code == 200, first.text
     assert first.json()["data"] == []
     assert second.headers["X-Cache"] == "MISS"
     assert [item["value"] for item in second.json()["data"]] == [3100000]
 
 
-SDMX_DATA = "/sdmx/2.1/data/DF_PROVINCE_ICT/A.VN-40.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
+SDMX_DATA = "/sdmx/2.1/data/DF_PROVINCE_ICT/A.40.TELECOM_SUBSCRIBERS_TOTAL.ACTUAL.LEVEL.COUNT"
 
 
 async def test_each_accept_gets_its_own_cached_representation(gateway: httpx.AsyncClient) -> None:

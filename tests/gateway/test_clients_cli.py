@@ -52,7 +52,7 @@ def test_create_with_an_area_and_refuse_an_unknown_one(tmp_path: Path, gateway_d
     listed = chiso(
         "clients", "list", "--json", "--data-dir", str(tmp_path), database_url=gateway_db
     )
-    assert [row["area"] for row in json.loads(listed.stdout)] == ["VN-46"]
+    assert [row["area"] for row in json.loads(listed.stdout)] == ["46"]
     refused = chiso(
         "clients", "create", "x", "--scopes", "documents:write", "--area", "Hue",
         "--data-dir", str(tmp_path), database_url=gateway_db,

@@ -19,7 +19,7 @@ from tests.support import running
 
 pytestmark = pytest.mark.asyncio
 # A client agency's area, as the client register takes it (one place to change with the codes).
-THANH_HOA = "VN-38"
+THANH_HOA = "38"
 REPORT = (
     "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao.\n"
     "Số doanh nghiệp bưu chính đang hoạt động: 25.\n"

@@ -56,21 +56,21 @@ async def answers(tmp_path: Path, db: str, upstream: str, *, fast: bool) -> list
         reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
         other = await bearer(gateway, await new_client(settings, ["catalog:read"]))
         requests: list[tuple[str, dict[str, str]]] = [
-            (f"{SERIES}?org_unit=VN-40", reader),
-            (f"{SERIES}?org_unit=VN-40&from=2023&to=2023&measure=actual", reader),
-            (f"{SERIES}?org_unit=VN-40", {}),  # no token: 401
-            (f"{SERIES}?org_unit=VN-40", {"Authorization": "Bearer not-a-jwt"}),  # 401
-            (f"{SERIES}?org_unit=VN-40", other),  # no indicators:read: 403
-            ("/v1/indicators/no.such.code/series?org_unit=VN-40", reader),  # 404
-            (f"{SERIES}?org_unit=Nghe-An", reader),  # 422
-            (SERIES, reader),  # 422: org_unit missing
+            (f"{SERIES}?area=40", reader),
+            (f"{SERIES}?area=40&from=2023&to=2023&measure=actual", reader),
+            (f"{SERIES}?area=40", {}),  # no token: 401
+            (f"{SERIES}?area=40", {"Authorization": "Bearer not-a-jwt"}),  # 401
+            (f"{SERIES}?area=40", other),  # no indicators:read: 403
+            ("/v1/indicators/no.such.code/series?area=40", reader),  # 404
+            (f"{SERIES}?area=Nghe-An", reader),  # 422
+            (SERIES, reader),  # 422: area missing
         ]
         for path, headers in requests:
             found.append(answer(await gateway.get(path, headers=headers)))
-        first = await gateway.get(f"{SERIES}?org_unit=VN-40", headers=reader)
+        first = await gateway.get(f"{SERIES}?area=40", headers=reader)
         if first.status_code == 200:
             again = {**reader, "If-None-Match": first.headers["etag"]}
-            found.append(answer(await gateway.get(f"{SERIES}?org_unit=VN-40", headers=again)))
+            found.append(answer(await gateway.get(f"{SERIES}?area=40", headers=again)))
     rows = (await audit_rows(settings.resolved_database_url()))[earlier:]
     found.append(tuple((row.route, row.status) for row in rows if "series" in row.route))
     return found

@@ -60,7 +60,7 @@ async def test_an_encoded_question_mark_stays_in_the_segment(gateway: httpx.Asyn
     # rest as a query, answering an indicator the caller did not name.
     response = await gateway.get(INDICATOR + "%3Fx=1")
     assert _problem(response, 404)["code"] == "indicators.unknown_indicator"
-    series = await gateway.get(INDICATOR + "%3Fx=1/series?org_unit=VN-40")
+    series = await gateway.get(INDICATOR + "%3Fx=1/series?area=40")
     assert _problem(series, 404)["code"] == "indicators.unknown_indicator"
 
 
@@ -89,7 +89,7 @@ async def test_dot_and_empty_segments_are_refused(gateway: httpx.AsyncClient, pa
 
 
 async def test_an_empty_indicator_to_compare_is_a_422(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.get("/v1/compare?indicator=&org_units=VN-38")
+    response = await gateway.get("/v1/compare?indicator=&areas=38")
     body = _problem(response, 422)
     assert body["code"] == "gateway.invalid"
     assert "query.indicator" in str(body["errors"])

@@ -43,7 +43,7 @@ async def test_me_names_the_caller_of_a_token_of_any_scope(
             ["facts:review", "documents:write"],
             name=AN,
             org="stttt-nghe-an",
-            area="VN-40",
+            area="40",
         )
         headers = await bearer(gateway, created)
         answer = await gateway.get("/v1/me", headers=headers)
@@ -55,7 +55,7 @@ async def test_me_names_the_caller_of_a_token_of_any_scope(
             "client_id": created.client_id,
             "name": AN,
             "org": "stttt-nghe-an",
-            "area": "VN-40",
+            "area": "40",
             "scopes": ["documents:write", "facts:review"],
             "tier": "standard",
         }
@@ -139,7 +139,7 @@ async def upload(gateway: httpx.AsyncClient, headers: dict[str, str]) -> str:
 
 async def reviewed_trace(gateway: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     """The trace of Nghệ An's 2023 subscribers once the review has reached indicators."""
-    query = {"indicator": SUBSCRIBERS, "org_unit": "VN-40", "period": "2023"}
+    query = {"indicator": SUBSCRIBERS, "area": "40", "period": "2023"}
     for _ in range(600):
         answer = await gateway.get("/v1/trace", params=query, headers=headers)
         if answer.status_code == 200:
@@ -196,12 +196,12 @@ async def test_answers_name_the_uploader_and_the_reviewer(
     trace = await reviewed_trace(gateway, writer)
     assert trace["data"]["versions"][0]["sources"][0]["reviewed_by"] == reviewer.client_id
     assert trace["meta"]["people"] == {reviewer.client_id: BINH}
-    summary = (await gateway.get("/v1/org-units/VN-40/summary", headers=writer)).json()
+    summary = (await gateway.get("/v1/areas/40/summary", headers=writer)).json()
     card = next(row for row in summary["data"]["indicators"] if row["indicator"] == SUBSCRIBERS)
     assert card["source"]["reviewed_by"] == reviewer.client_id
     assert summary["meta"]["people"] == {reviewer.client_id: BINH}
     compare = await gateway.get(
-        "/v1/compare", params={"indicator": SUBSCRIBERS, "org_units": "VN-40"}, headers=writer
+        "/v1/compare", params={"indicator": SUBSCRIBERS, "areas": "40"}, headers=writer
     )
     assert compare.json()["meta"]["people"] == {reviewer.client_id: BINH}
 

@@ -72,7 +72,7 @@ async def upload(gateway: httpx.AsyncClient, writer: dict[str, str]) -> dict[str
 async def one_flag(gateway: httpx.AsyncClient, reader: dict[str, str]) -> dict[str, Any]:
     """The flag the two reports raise (indicators checks on import, just after delivery)."""
     for _ in range(200):
-        answer = await gateway.get("/v1/quality", params={"area": "VN-38"}, headers=reader)
+        answer = await gateway.get("/v1/quality", params={"area": "38"}, headers=reader)
         assert answer.status_code == 200, answer.text
         if answer.json()["data"]:
             return dict(answer.json())
@@ -87,15 +87,15 @@ async def test_a_flag_is_read_queued_first_and_resolved(
     _, writer = await client_headers(gateway, settings, "documents:write")
     _, reader = await client_headers(gateway, settings, "indicators:read")
     reviewer_id, reviewer = await client_headers(
-        gateway, settings, "facts:review", "indicators:read", area="VN-38", name="Lê Thị Hoa"
+        gateway, settings, "facts:review", "indicators:read", area="38", name="Lê Thị Hoa"
     )
-    _, elsewhere = await client_headers(gateway, settings, "indicators:read", area="VN-40")
+    _, elsewhere = await client_headers(gateway, settings, "indicators:read", area="40")
     ids = await upload(gateway, writer)
 
     answer = await one_flag(gateway, reader)
     (flag,) = answer["data"]
     assert (flag["rule"], flag["status"], flag["resolution"]) == ("change_vs_levels", "open", None)
-    assert (flag["indicator"], flag["area"], flag["period"]) == (SUBSCRIBERS, "VN-38", "2023")
+    assert (flag["indicator"], flag["area"], flag["period"]) == (SUBSCRIBERS, "38", "2023")
     assert "9,5" in flag["message_vi"] and "9.5" in flag["message_en"]
     parts = {obs["part"]: obs for obs in flag["observations"]}
     assert {part: obs["value"] for part, obs in parts.items()} == {
@@ -104,7 +104,7 @@ async def test_a_flag_is_read_queued_first_and_resolved(
         "previous": 1_000_000,
     }
     assert answer["meta"]["count"] == 1
-    assert answer["meta"]["counts"]["area"] == {"VN-38": 1}
+    assert answer["meta"]["counts"]["area"] == {"38": 1}
     assert answer["meta"]["counts"]["rule"] == {"change_vs_levels": 1}
     assert answer["links"]["next"] is None
     single = await gateway.get(f"/v1/quality/{flag['id']}", headers=reader)
@@ -114,7 +114,7 @@ async def test_a_flag_is_read_queued_first_and_resolved(
     # A client of another province sees none of Thanh Hóa's flags.
     theirs = await gateway.get("/v1/quality", headers=elsewhere)
     assert (theirs.status_code, theirs.json()["data"]) == (200, [])
-    refused = await gateway.get("/v1/quality", params={"area": "VN-38"}, headers=elsewhere)
+    refused = await gateway.get("/v1/quality", params={"area": "38"}, headers=elsewhere)
     assert (refused.status_code, refused.json()["code"]) == (403, "gateway.area_forbidden")
     hidden = await gateway.get(f"/v1/quality/{flag['id']}", headers=elsewhere)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "gateway.unknown_flag")
@@ -211,7 +211,7 @@ def no_indicators(
 async def test_the_queue_goes_on_without_indicators(no_indicators: Settings) -> None:
     async with running(create_app(no_indicators)) as gateway:
         _, writer = await client_headers(gateway, no_indicators, "documents:write")
-        _, reviewer = await client_headers(gateway, no_indicators, "facts:review", area="VN-38")
+        _, reviewer = await client_headers(gateway, no_indicators, "facts:review", area="38")
         await upload(gateway, writer)
         queue = await gateway.get("/v1/reviews/queue", headers=reviewer)
         assert queue.status_code == 200, queue.text
@@ -232,15 +232,15 @@ def principal(area: str) -> Principal:
 
 
 def test_which_areas_a_client_sees() -> None:
-    assert visible_areas(principal(""), ["VN-38", "VN"]) == ["VN-38", "VN"]
+    assert visible_areas(principal(""), ["38", "VN"]) == ["38", "VN"]
     assert visible_areas(principal("VN"), []) == []  # the country's agency: every area
-    assert visible_areas(principal("VN-38"), []) == ["VN-38"]
-    assert visible_areas(principal("VN-38"), ["VN-38"]) == ["VN-38"]
+    assert visible_areas(principal("38"), []) == ["38"]
+    assert visible_areas(principal("38"), ["38"]) == ["38"]
     with pytest.raises(Forbidden):
-        visible_areas(principal("VN-38"), ["VN-38", "VN-40"])
+        visible_areas(principal("38"), ["38", "40"])
     # the queue: the asked scope, else the client's province; never another province's
     assert queue_areas(principal(""), None) == []
-    assert queue_areas(principal(""), "VN-40") == ["VN-40"]
-    assert queue_areas(principal("VN-38"), None) == ["VN-38"]
-    assert queue_areas(principal("VN-38"), "VN-40") is None
+    assert queue_areas(principal(""), "40") == ["40"]
+    assert queue_areas(principal("38"), None) == ["38"]
+    assert queue_areas(principal("38"), "40") is None
     assert queue_areas(principal("VN"), "sub") is None

@@ -49,7 +49,7 @@ async def series(
 async def test_pages_are_joined_into_one_series(
     tmp_path: Path, gateway_db: str, indicators_url: str, page_size: int
 ) -> None:
-    response = await series(tmp_path, gateway_db, indicators_url, page_size, "org_unit=VN-40")
+    response = await series(tmp_path, gateway_db, indicators_url, page_size, "area=40")
     assert response.status_code == 200, response.text
     body = json.loads(response.content)  # well-formed JSON after splicing
     observations = body["data"]["observations"]
@@ -57,12 +57,12 @@ async def test_pages_are_joined_into_one_series(
     assert body["meta"]["count"] == len(YEARS)
     assert body["data"] == {
         "indicator": "telecom.subscribers.total",
-        "org_unit": "VN-40",
+        "area": "40",
         "measure": "actual",
         "transformation": "level",
         "observations": httpx.get(
             f"{indicators_url}{SERIES}",
-            params={"area": "VN-40", "limit": 1000},
+            params={"area": "40", "limit": 1000},
             headers=service_headers("indicators"),
         ).json(),
     }
@@ -70,7 +70,7 @@ async def test_pages_are_joined_into_one_series(
 
 
 @pytest.mark.parametrize(
-    "query", ["org_unit=VN-01", "org_unit=VN-40&from=2030", "org_unit=VN-40&measure=target"]
+    "query", ["area=01", "area=40&from=2030", "area=40&measure=target"]
 )
 async def test_a_series_without_points_is_empty(
     tmp_path: Path, gateway_db: str, indicators_url: str, query: str
@@ -94,8 +94,8 @@ async def test_a_series_longer_than_the_page_limit_says_it_is_truncated(
     )
     async with running(create_app(settings)) as gateway:
         headers = await bearer(gateway, await new_client(settings, ["indicators:read"]))
-        whole = await gateway.get(f"{SERIES}?org_unit=VN-40&to=2020", headers=headers)
-        cut = await gateway.get(f"{SERIES}?org_unit=VN-40", headers=headers)
+        whole = await gateway.get(f"{SERIES}?area=40&to=2020", headers=headers)
+        cut = await gateway.get(f"{SERIES}?area=40", headers=headers)
     assert [o["period"] for o in whole.json()["data"]["observations"]] == [
         "2017",
         "2018",
@@ -119,7 +119,7 @@ async def test_an_unknown_indicator_is_indicators_404(
     async with running(create_app(settings)) as gateway:
         headers = await bearer(gateway, await new_client(settings, ["indicators:read"]))
         response = await gateway.get(
-            "/v1/indicators/telecom.nope/series?org_unit=VN-40", headers=headers
+            "/v1/indicators/telecom.nope/series?area=40", headers=headers
         )
     assert response.status_code == 404
     assert response.json()["code"] == "indicators.unknown_indicator"

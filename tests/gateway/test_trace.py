@@ -67,7 +67,7 @@ async def upload(gateway: httpx.AsyncClient, name: str, text: str, published: st
 
 
 async def trace(gateway: httpx.AsyncClient, **params: str) -> httpx.Response:
-    query = {"indicator": "telecom.subscribers.total", "org_unit": "VN-38", "period": "2023"}
+    query = {"indicator": "telecom.subscribers.total", "area": "38", "period": "2023"}
     return await gateway.get("/v1/trace", params={**query, **params})
 
 
@@ -78,7 +78,7 @@ async def test_a_value_traces_to_every_document_and_sentence(gateway: httpx.Asyn
     answer = await trace(gateway)
     assert answer.status_code == 200, answer.text
     data: dict[str, Any] = answer.json()["data"]
-    assert (data["org_unit_name"], data["unit"]) == ("Thanh Hóa", "count")
+    assert (data["area_name"], data["unit"]) == ("Thanh Hóa", "count")
     current, *others = data["versions"]
     assert current["current"] is True and current["value"] == 2980000
     assert {s["document_name"] for s in current["sources"]} == {"th-b.txt", "th-c.txt"}
@@ -117,22 +117,23 @@ async def test_no_value_is_a_404(gateway: httpx.AsyncClient) -> None:
     assert answer.json()["code"] == "gateway.no_value"
 
 
-async def test_a_bad_org_unit_is_a_422(gateway: httpx.AsyncClient) -> None:
-    answer = await trace(gateway, org_unit="38")
+async def test_a_bad_area_is_a_422(gateway: httpx.AsyncClient) -> None:
+    answer = await trace(gateway, area="99")
     assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "query.area"
 
 
-async def test_org_units_country_first_then_provinces_by_name(gateway: httpx.AsyncClient) -> None:
-    answer = await gateway.get("/v1/org-units", headers={"Accept-Language": "vi"})
+async def test_areas_country_first_then_provinces_by_code(gateway: httpx.AsyncClient) -> None:
+    answer = await gateway.get("/v1/areas", headers={"Accept-Language": "vi"})
     assert answer.status_code == 200
     units = answer.json()["data"]
     assert units[0]["code"] == "VN"
     codes = [unit["code"] for unit in units]
-    assert len(codes) == len(set(codes))
-    names = [unit["name"] for unit in units[1:]]
-    assert names.index("An Giang") < names.index("Bà Rịa - Vũng Tàu") < names.index("Đà Nẵng")
-    assert names.index("Đà Nẵng") < names.index("Điện Biên") < names.index("Gia Lai")
-    thanh_hoa = next(unit for unit in units if unit["code"] == "VN-38")
+    assert len(codes) == len(set(codes)) == 64
+    assert codes[1:] == sorted(codes[1:]) and codes[1] == "01"
+    old = await gateway.get("/v1/org-units", headers={"Accept-Language": "vi"})
+    assert old.status_code == 308 and old.headers["Location"] == "/v1/areas"
+    thanh_hoa = next(unit for unit in units if unit["code"] == "38")
     assert thanh_hoa["name"] == "Thanh Hóa"
     assert {v["code_list"] for v in thanh_hoa["versions"]} == {"2004", "2025"}
 

@@ -80,7 +80,7 @@ async def test_the_agency_area_fills_a_missing_scope_only(
     gateway_url: str, settings: Settings, kind: str
 ) -> None:
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
-        hue = await bearer(http, await create_client(settings, "VN-46"))
+        hue = await bearer(http, await create_client(settings, "46"))
         nowhere = await bearer(http, await create_client(settings, ""))
         national = await bearer(http, await create_client(settings, "VN"))
     assert await scope_forwarded(gateway_url, hue, kind, None) == "VN-46"

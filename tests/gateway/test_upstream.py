@@ -18,7 +18,7 @@ from tests.gateway.support import bearer, gateway_settings, new_client
 from tests.support import free_port, running
 
 pytestmark = pytest.mark.asyncio
-SERIES = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-38"
+SERIES = "/v1/indicators/telecom.subscribers.total/series?area=38"
 POINT = b'{"period":"2023","value":1}'
 
 
@@ -101,7 +101,7 @@ async def test_hanging_upstream_is_a_quick_504(
 @pytest.mark.parametrize(
     ("mode_name", "path", "gateway_error", "code"),
     [
-        ("fail", "/v1/org-units/VN-38/summary", "indicators:500", "gateway.upstream_error"),
+        ("fail", "/v1/areas/38/summary", "indicators:500", "gateway.upstream_error"),
         ("invalid", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
         ("huge-header", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
         (

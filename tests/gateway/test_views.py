@@ -47,14 +47,14 @@ async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def test_summary_gives_latest_value_change_and_quoted_source(
     gateway: httpx.AsyncClient,
 ) -> None:
-    response = await gateway.get("/v1/org-units/VN-38/summary", headers={"Accept-Language": "vi"})
+    response = await gateway.get("/v1/areas/38/summary", headers={"Accept-Language": "vi"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"data", "meta", "links"}
     assert body["data"]["name"] == "Thanh Hóa"
     rows = {row["indicator"]: row for row in body["data"]["indicators"]}
     total = rows["telecom.subscribers.total"]
-    assert (total["period"], total["value"], total["status"]) == ("2023", 2980000, "E")
+    assert (total["period"], total["value"], total["status"]) == ("2023", 2980000, "estimate")
     assert total["change"]["previous_period"] == "2022"
     assert total["change"]["previous_value"] == 2957000
     assert total["change"]["absolute"] == 23000
@@ -74,7 +74,7 @@ async def test_summary_gives_latest_value_change_and_quoted_source(
 
 async def test_summary_labels_follow_accept_language(gateway: httpx.AsyncClient) -> None:
     english = await gateway.get(
-        "/v1/org-units/VN-46/summary", headers={"Accept-Language": "fr, en;q=0.8, vi;q=0.5"}
+        "/v1/areas/46/summary", headers={"Accept-Language": "fr, en;q=0.8, vi;q=0.5"}
     )
     assert english.headers["Content-Language"] == "en"
     assert english.json()["data"]["name"] == "Thua Thien Hue"
@@ -84,26 +84,26 @@ async def test_summary_labels_follow_accept_language(gateway: httpx.AsyncClient)
 
 
 async def test_unknown_org_unit_is_a_namespaced_404(gateway: httpx.AsyncClient) -> None:
-    response = await gateway.get("/v1/org-units/VN-99/summary")
+    response = await gateway.get("/v1/areas/99/summary")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["code"] == "gateway.unknown_org_unit"
+    assert problem["code"] == "gateway.unknown_area"
     assert problem["request_id"] == response.headers["X-Request-ID"]
 
 
 async def test_compare_puts_provinces_side_by_side(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get(
         "/v1/compare",
-        params={"indicator": "postal.enterprises", "org_units": "VN-46,VN-38"},
+        params={"indicator": "postal.enterprises", "areas": "46,38"},
         headers={"Accept-Language": "en"},
     )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["indicator"] == "postal.enterprises"
     assert data["periods"] == ["2022", "2023"]
-    assert [unit["org_unit"] for unit in data["org_units"]] == ["VN-46", "VN-38"]
-    hue, thanh_hoa = data["org_units"]
+    assert [unit["area"] for unit in data["areas"]] == ["46", "38"]
+    hue, thanh_hoa = data["areas"]
     assert hue["latest"]["value"] == 19
     assert {(o["period"], o["value"]) for o in thanh_hoa["observations"]} == {
         ("2022", 24),
@@ -113,18 +113,18 @@ async def test_compare_puts_provinces_side_by_side(gateway: httpx.AsyncClient) -
 
 
 @pytest.mark.parametrize(
-    ("org_units", "message"), [("VN-38,VN-99", "VN-99"), ("VN-38,38", "38"), (",", "1 to")]
+    ("areas", "message"), [("38,99", "99"), ("38,VN-99", "VN-99"), (",", "1 to")]
 )
-async def test_compare_rejects_bad_org_units_naming_the_field(
-    gateway: httpx.AsyncClient, org_units: str, message: str
+async def test_compare_rejects_bad_areas_naming_the_field(
+    gateway: httpx.AsyncClient, areas: str, message: str
 ) -> None:
     response = await gateway.get(
-        "/v1/compare", params={"indicator": "postal.enterprises", "org_units": org_units}
+        "/v1/compare", params={"indicator": "postal.enterprises", "areas": areas}
     )
     assert response.status_code == 422
     problem = response.json()
-    assert problem["code"] == "gateway.bad_org_units"
-    assert problem["errors"][0]["field"] == "query.org_units"
+    assert problem["code"] == "gateway.bad_areas"
+    assert problem["errors"][0]["field"] == "query.areas"
     assert message in problem["errors"][0]["message"]
 
 
@@ -132,7 +132,7 @@ async def test_unknown_indicator_passes_the_indicators_code_through(
     gateway: httpx.AsyncClient,
 ) -> None:
     response = await gateway.get(
-        "/v1/compare", params={"indicator": "telecom.nope", "org_units": "VN-38"}
+        "/v1/compare", params={"indicator": "telecom.nope", "areas": "38"}
     )
     assert response.status_code == 404
     assert response.json()["code"].startswith("indicators.")
@@ -141,11 +141,11 @@ async def test_unknown_indicator_passes_the_indicators_code_through(
 async def test_series_names_document_and_span(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get(
         "/v1/indicators/telecom.subscribers.total/series",
-        params={"org_unit": "VN-38", "from": "2022", "to": "2023"},
+        params={"area": "38", "from": "2022", "to": "2023"},
     )
     assert response.status_code == 200
     data = response.json()["data"]
-    assert (data["indicator"], data["org_unit"]) == ("telecom.subscribers.total", "VN-38")
+    assert (data["indicator"], data["area"]) == ("telecom.subscribers.total", "38")
     points = {point["period"]: point for point in data["observations"]}
     assert points["2023"]["sources"][0]["document"] == "000_a046602d1e0abbd5.txt"
     assert points["2023"]["sources"][0]["text"] == "2.980.000"
@@ -153,12 +153,12 @@ async def test_series_names_document_and_span(gateway: httpx.AsyncClient) -> Non
 
 async def test_observations_page_with_cursor_links(gateway: httpx.AsyncClient) -> None:
     seen: list[dict[str, Any]] = []
-    url: str | None = "/v1/observations?area=VN-38&limit=20"
+    url: str | None = "/v1/observations?area=38&limit=20"
     while url:
         body = (await gateway.get(url)).json()
         seen.extend(body["data"])
         url = body["links"]["next"]
-    everything = (await gateway.get("/v1/observations?area=VN-38&limit=1000")).json()["data"]
+    everything = (await gateway.get("/v1/observations?area=38&limit=1000")).json()["data"]
     assert len(everything) > 20
     assert seen == everything
 
@@ -197,16 +197,16 @@ async def test_summary_downloads_as_csv_and_xlsx_with_the_same_rows(
 
     import openpyxl
 
-    path = "/v1/org-units/VN-38/summary"
+    path = "/v1/areas/38/summary"
     as_csv = await gateway.get(path, params={"format": "csv"}, headers={"Accept-Language": "vi"})
     assert as_csv.status_code == 200, as_csv.text
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
-    assert as_csv.headers["content-disposition"] == 'attachment; filename="chiso-VN-38.csv"'
+    assert as_csv.headers["content-disposition"] == 'attachment; filename="chiso-38.csv"'
     assert as_csv.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert rows[0][:5] == ["Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị", "Kỳ", "Giá trị"]
     total = next(row for row in rows if row[0] == "telecom.subscribers.total")
-    assert total[3:6] == ["2023", "2980000", "E"]
+    assert total[3:6] == ["2023", "2980000", "estimate"]
     assert total[-2] == "000_a046602d1e0abbd5.txt"
     assert rows[0][-1] == "Cảnh báo chất lượng"
     assert "4,44%" in total[-1] and "0,78%" in total[-1]  # the open flag, in Vietnamese
@@ -231,19 +231,19 @@ async def test_compare_downloads_one_row_per_province_and_period(
 
     answer = await gateway.get(
         "/v1/compare",
-        params={"indicator": "postal.enterprises", "org_units": "VN-46,VN-38", "format": "csv"},
+        params={"indicator": "postal.enterprises", "areas": "46,38", "format": "csv"},
         headers={"Accept-Language": "en"},
     )
     assert answer.status_code == 200, answer.text
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Area code"
-    assert {(row[0], row[4], row[5]) for row in rows[1:] if row[0] == "VN-38"} == {
-        ("VN-38", "2022", "24"),
-        ("VN-38", "2023", "20"),
+    assert {(row[0], row[4], row[5]) for row in rows[1:] if row[0] == "38"} == {
+        ("38", "2022", "24"),
+        ("38", "2023", "20"),
     }
 
 
 async def test_an_unknown_download_format_is_a_422(gateway: httpx.AsyncClient) -> None:
-    answer = await gateway.get("/v1/org-units/VN-38/summary", params={"format": "pdf"})
+    answer = await gateway.get("/v1/areas/38/summary", params={"format": "pdf"})
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"

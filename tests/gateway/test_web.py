@@ -136,14 +136,14 @@ async def test_area_list_names_each_code_once(gateway: httpx.AsyncClient) -> Non
     codes = [row["code"] for row in rows]
     assert len(codes) == len(set(codes))
     by_code = {row["code"]: row for row in rows}
-    assert by_code["VN-38"] == {
-        "code": "VN-38",
+    assert by_code["38"] == {
+        "code": "38",
         "name_vi": "Thanh Hóa",
         "name_en": "Thanh Hoa",
         "level": "province",
         "current": True,
     }
-    assert by_code["VN-27"]["current"] is False  # merged into VN-24 in 2025
+    assert by_code["27"]["current"] is False  # merged into 24 in 2025
     assert rows[0]["code"] == "VN"
 
 
@@ -182,4 +182,4 @@ async def test_index_is_served_without_a_token_and_api_still_needs_one(
     gateway: httpx.AsyncClient,
 ) -> None:
     assert (await gateway.get("/")).status_code == 200
-    assert (await gateway.get("/v1/org-units/VN-38/summary")).status_code == 401
+    assert (await gateway.get("/v1/areas/38/summary")).status_code == 401

@@ -37,7 +37,7 @@ async def test_doubts_survive_ingest_and_indicators(
 
     headers = service_headers("indicators")
     async with httpx.AsyncClient(base_url=indicators_url, headers=headers) as indicators:
-        response = await indicators.get("/v1/observations", params={"area": "VN-40"})
+        response = await indicators.get("/v1/observations", params={"area": "40"})
     assert response.status_code == 200, response.text
     served = {
         source["text"]: (source["doubts"], source["confidence"])

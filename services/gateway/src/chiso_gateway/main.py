@@ -128,6 +128,7 @@ def _cache(redis: Redis | None, settings: Settings, breaker: Breaker) -> Cache |
 LEGACY_PARAMETERS = {"org_unit": "area", "org_units": "areas"}
 LEGACY_PATHS = {"/v1/org-units": "/v1/areas"}
 
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     live: dict[str, object] = {}

@@ -95,7 +95,11 @@ def _on_list(row: Area, code_list: str | None, on: date | None) -> bool:
 
 async def _areas(session: SessionDep) -> tuple[list[Area], dict[str, list[str]]]:
     rows = (
-        await session.scalars(select(Area).options(selectinload(Area.versions)).order_by(Area.code))
+        await session.scalars(
+            select(Area)
+            .options(selectinload(Area.versions))
+            .order_by(Area.level != "country", Area.code)
+        )
     ).all()
     merged: dict[str, list[str]] = {}
     for row in rows:

@@ -50,7 +50,7 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
         "indicators:read",
         "Tóm tắt và so sánh theo tỉnh",
         "Province summaries and comparisons",
-        (("GET", "/v1/org-units/{code}/summary"), ("GET", "/v1/compare")),
+        (("GET", "/v1/areas/{code}/summary"), ("GET", "/v1/compare")),
     ),
     (
         "CHISO.INDICATOR.STANDARDS",

@@ -125,8 +125,6 @@ async def upload(
     return Envelope(data=data, links={"self": status})
 
 
-
-
 def scope_hint(principal: Principal) -> str | None:
     """The province a client's upload is filed under when the text names none: its agency's
     area if that is a province. A national agency (area `VN`) gives no hint: a provincial

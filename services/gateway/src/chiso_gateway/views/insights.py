@@ -69,7 +69,12 @@ COMPARE_EXAMPLE = {
             {
                 "area": "38",
                 "name": "Thanh Hoa",
-                "latest": {"period": "2023", "value": 2980000, "status": "estimate", "source": None},
+                "latest": {
+                    "period": "2023",
+                    "value": 2980000,
+                    "status": "estimate",
+                    "source": None,
+                },
                 "observations": [
                     {"period": "2023", "value": 2980000, "status": "estimate", "source": None}
                 ],

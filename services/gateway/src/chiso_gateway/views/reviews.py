@@ -194,21 +194,6 @@ class ReviewQueue(Envelope[list[dict[str, Any]]]):
     """A page of the review queue: flagged figures first, then unreviewed facts."""
 
 
-@router.get(
-    "/reviews/queue",
-    response_model=ReviewQueue,
-    summary="What needs a reviewer: flagged figures first, then facts no one has reviewed",
-    description="The first page (no `cursor`) starts with the open data-quality flags of the "
-    "caller's scope (`scope`, else the province of the client's agency), at most "
-    "QUALITY_QUEUE_MAX, each `{kind: quality, flag, facts}` with the ingest facts its figures "
-    "were read from (`observation_id` says which figure each is); `meta.flags` counts the open "
-    "flags in that scope. Then the unreviewed facts, `kind: fact`, lowest confidence first, "
-    "then most doubts, then the newest document, then the span's start (a fact a flagged "
-    "item already shows is left out). `scope` keeps the facts of an area and of the "
-    "documents filed for it. When indicators cannot be asked, the facts still come, with "
-    "`meta.quality_unavailable: true`.",
-    responses={**example(QUEUE_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
-)
 def fact_scope(value: str | None) -> str | None:
     """The facts' `scope` (the extraction contract's `VN-38`) a public area filter names;
     422 for one that names no area."""
@@ -225,6 +210,21 @@ def fact_scope(value: str | None) -> str | None:
     return scope_of(code)
 
 
+@router.get(
+    "/reviews/queue",
+    response_model=ReviewQueue,
+    summary="What needs a reviewer: flagged figures first, then facts no one has reviewed",
+    description="The first page (no `cursor`) starts with the open data-quality flags of the "
+    "caller's scope (`scope`, else the province of the client's agency), at most "
+    "QUALITY_QUEUE_MAX, each `{kind: quality, flag, facts}` with the ingest facts its figures "
+    "were read from (`observation_id` says which figure each is); `meta.flags` counts the open "
+    "flags in that scope. Then the unreviewed facts, `kind: fact`, lowest confidence first, "
+    "then most doubts, then the newest document, then the span's start (a fact a flagged "
+    "item already shows is left out). `scope` keeps the facts of an area and of the "
+    "documents filed for it. When indicators cannot be asked, the facts still come, with "
+    "`meta.quality_unavailable: true`.",
+    responses={**example(QUEUE_EXAMPLE), **problem_responses(400, 401, 403, 422, 429, 502, 504)},
+)
 async def review_queue(
     request: Request,
     ingest: IngestDep,
