@@ -29,18 +29,26 @@ def verify(
 ) -> None:
     """Re-compute every row's hash and link; exit 1 at the first row that does not match,
     or when an anchor is no longer in the chain."""
-    from chiso.admin import gateway_settings, verify_audit
+    from chiso.admin import gateway_settings_or_exit, verify_audit
 
-    result = asyncio.run(verify_audit(gateway_settings(data_dir), anchor or []))
+    result = asyncio.run(verify_audit(gateway_settings_or_exit(data_dir), anchor or []))
     if as_json:
         typer.echo(json.dumps(result.__dict__))
     elif result.ok:
-        typer.echo(f"audit chain ok: {result.rows} rows, head {result.head}")
+        typer.echo(
+            f"chuỗi kiểm toán nguyên vẹn: {result.rows} dòng, đầu chuỗi {result.head} / "
+            f"audit chain ok: {result.rows} rows, head {result.head}"
+        )
     elif result.broken_at is None:
-        typer.echo(f"audit chain CUT: {result.reason}; {result.rows} rows remain", err=True)
+        typer.echo(
+            f"chuỗi kiểm toán BỊ CẮT (các dòng cuối đã mất); còn {result.rows} dòng / "
+            f"audit chain CUT: {result.reason}; {result.rows} rows remain",
+            err=True,
+        )
     else:
         typer.echo(
-            f"audit chain BROKEN at row {result.broken_at} ({result.reason}); "
+            f"chuỗi kiểm toán HỎNG ở dòng {result.broken_at}; {result.rows} dòng trước đó còn "
+            f"nguyên / audit chain BROKEN at row {result.broken_at} ({result.reason}); "
             f"{result.rows} rows before it are intact",
             err=True,
         )

@@ -250,44 +250,69 @@ def migrate(
         typer.echo(f"{name}: migrated {url.split('@')[-1]}")
 
 
-@clients_app.command("create")
+ClientsDataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Thư mục dữ liệu của gateway; mặc định: của chiso đang chạy, hoặc ./.chiso nếu đã "
+        "có cơ sở dữ liệu gateway. / The gateway's data directory; by default the running "
+        "suite's, or ./.chiso when it holds a gateway database.",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Chỉ in JSON. / Print JSON only.")]
+
+
+@clients_app.command(
+    "create",
+    cls=BilingualCommand,
+    help="Tạo một client, in mã và khóa bí mật (khóa chỉ hiện một lần). / "
+    "Create a client and print its id and secret (the secret is shown only once).",
+)
 def clients_create(
-    name: Annotated[str, typer.Argument(help="A name people will recognise.")],
+    name: Annotated[
+        str, typer.Argument(help="Tên người ta nhận ra được. / A name people will recognise.")
+    ],
     scopes: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: catalog:read, indicators:read, documents:write, facts:review"
-            " (review, correct and export facts), audit:read (its agency's audit rows),"
-            " audit:admin (every audit row)."
+            help="Cách nhau bởi dấu phẩy / comma-separated: catalog:read, indicators:read, "
+            "documents:write, facts:review (duyệt, sửa, xuất dữ kiện / review, correct and "
+            "export facts), audit:read (nhật ký kiểm toán của cơ quan mình / its agency's audit "
+            "rows), audit:admin (mọi dòng / every audit row)."
         ),
     ],
-    org: Annotated[str, typer.Option(help="The client's agency code.")] = "",
+    org: Annotated[
+        str, typer.Option(help="Mã cơ quan của client. / The client's agency code.")
+    ] = "",
     area: Annotated[
         str,
         typer.Option(
-            help="The area its agency serves (VN-46, VN): the scope hint of the documents it"
-            " uploads without one."
+            help="Địa bàn cơ quan phụ trách (VN-46, VN): phạm vi của tài liệu nó gửi mà không "
+            "nêu tỉnh. / The area its agency serves (VN-46, VN): the scope hint of the "
+            "documents it uploads without one."
         ),
     ] = "",
     tier: Annotated[
-        str, typer.Option(help="Quota tier (requests per minute): see CHISO_GATEWAY_QUOTA_TIERS.")
+        str,
+        typer.Option(
+            help="Hạng hạn mức (yêu cầu mỗi phút), xem CHISO_GATEWAY_QUOTA_TIERS. / "
+            "Quota tier (requests per minute): see CHISO_GATEWAY_QUOTA_TIERS."
+        ),
     ] = "standard",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="The gateway's data directory.")
-    ] = None,
+    as_json: AsJson = False,
+    data_dir: ClientsDataDir = None,
 ) -> None:
-    """Create a client and print its id and secret (the secret is shown only once)."""
-    from chiso.admin import create_client, gateway_settings
+    from chiso.admin import create_client, gateway_settings_or_exit
     from chiso_gateway.auth.clients import ClientError
 
+    settings = gateway_settings_or_exit(data_dir)
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     try:
         created = asyncio.run(
-            create_client(name, scope_list, org, gateway_settings(data_dir), tier=tier, area=area)
+            create_client(name, scope_list, org, settings, tier=tier, area=area)
         )
     except ClientError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"lỗi / error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if as_json:
         typer.echo(
@@ -295,40 +320,48 @@ def clients_create(
         )
     else:
         typer.echo(f"client_id:     {created.client_id}")
-        typer.echo(f"client_secret: {created.client_secret}   (shown once; store it now)")
+        typer.echo(
+            f"client_secret: {created.client_secret}   (chỉ hiện một lần, hãy lưu ngay / "
+            "shown once; store it now)"
+        )
         typer.echo(f"scopes:        {' '.join(created.scopes)}")
 
 
-@clients_app.command("list")
-def clients_list(
-    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """List clients (never their secrets)."""
-    from chiso.admin import gateway_settings, list_clients
+@clients_app.command(
+    "list",
+    cls=BilingualCommand,
+    help="Liệt kê các client (không bao giờ in khóa bí mật). / List clients (never their secrets).",
+)
+def clients_list(data_dir: ClientsDataDir = None, as_json: AsJson = False) -> None:
+    from chiso.admin import gateway_settings_or_exit, list_clients
 
-    rows = asyncio.run(list_clients(gateway_settings(data_dir)))
+    rows = asyncio.run(list_clients(gateway_settings_or_exit(data_dir)))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
         return
     for row in rows:
-        state = "revoked" if row["revoked_at"] else "active"
-        typer.echo(f"{row['client_id']}  {state:8}  {row['scopes']:40}  {row['name']}")
+        state = "đã thu hồi/revoked" if row["revoked_at"] else "hoạt động/active"
+        typer.echo(f"{row['client_id']}  {state:18}  {row['scopes']:40}  {row['name']}")
 
 
-@clients_app.command("revoke")
+@clients_app.command(
+    "revoke",
+    cls=BilingualCommand,
+    help="Thu hồi một client: mã và khóa hết dùng được ngay, các token đang dùng thì trong "
+    "CLIENT_CHECK_SECONDS của gateway (mặc định 5 giây). / Revoke a client: its credentials "
+    "stop working at once, its live tokens within the gateway's CLIENT_CHECK_SECONDS (5 s by "
+    "default).",
+)
 def clients_revoke(
-    client_id: Annotated[str, typer.Argument()],
-    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+    client_id: Annotated[str, typer.Argument(help="Mã client. / The client id.")],
+    data_dir: ClientsDataDir = None,
 ) -> None:
-    """Revoke a client: its credentials stop working at once, its live tokens within the
-    gateway's CLIENT_CHECK_SECONDS (5 s by default)."""
-    from chiso.admin import gateway_settings, revoke_client
+    from chiso.admin import gateway_settings_or_exit, revoke_client
 
-    if not asyncio.run(revoke_client(client_id, gateway_settings(data_dir))):
-        typer.echo(f"no client {client_id}", err=True)
+    if not asyncio.run(revoke_client(client_id, gateway_settings_or_exit(data_dir))):
+        typer.echo(f"không có client {client_id} / no client {client_id}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"revoked {client_id}")
+    typer.echo(f"đã thu hồi / revoked {client_id}")
 
 
 def main() -> None:
