@@ -60,16 +60,51 @@ class _InterruptOnce:
             raise KeyboardInterrupt
 
 
-@app.command()
+UP_HELP = (
+    "Chạy gateway, ingest và indicators trên máy (SQLite) cho tới khi Ctrl-C. / "
+    "Run gateway, ingest and indicators locally on SQLite until Ctrl-C."
+    "\n\n"
+    "Nhật ký của mỗi dịch vụ ghi vào <data-dir>/logs/<dịch vụ>.log; màn hình chỉ in địa chỉ và "
+    "các bước tiếp theo (--verbose: in nhật ký ra màn hình). / Each service's log goes to "
+    "<data-dir>/logs/<service>.log; the console shows the addresses and the next steps "
+    "(--verbose: logs on the console)."
+)
+
+
+@app.command(cls=BilingualCommand, help=UP_HELP)
 def up(
-    data_dir: DataDir = Path(".chiso"),
-    host: Host = "127.0.0.1",
-    gateway_port: GatewayPort = 8000,
-    ingest_port: IngestPort = 8001,
-    indicators_port: IndicatorsPort = 8002,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            help="Nơi các dịch vụ giữ tệp SQLite và nhật ký. / "
+            "Where the services keep their SQLite files and logs.",
+        ),
+    ] = Path(".chiso"),
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Địa chỉ lắng nghe; giữ 127.0.0.1 trừ khi đứng sau proxy. / "
+            "Address to bind; keep 127.0.0.1 unless behind a proxy."
+        ),
+    ] = "127.0.0.1",
+    gateway_port: Annotated[int, typer.Option(help="Cổng gateway. / Gateway port.")] = 8000,
+    ingest_port: Annotated[int, typer.Option(help="Cổng ingest. / Ingest port.")] = 8001,
+    indicators_port: Annotated[
+        int, typer.Option(help="Cổng indicators. / Indicators port.")
+    ] = 8002,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="In nhật ký JSON của các dịch vụ ra màn hình thay vì vào tệp. / "
+            "Print the services' JSON logs on the console instead of into files.",
+        ),
+    ] = False,
 ) -> None:
-    """Run gateway, ingest and indicators locally on SQLite until Ctrl-C."""
+    from chiso.running import announced
     from chiso.suite import Suite, SuiteConfig, SuiteError
+    from chiso.up_summary import failure_hint, summary
 
     config = SuiteConfig(
         data_dir=data_dir.resolve(),
@@ -79,24 +114,31 @@ def up(
         indicators_port=indicators_port,
         log_level="INFO",
     )
-    suite = Suite(config)
+    log_dir = None if verbose else config.data_dir / "logs"
+    suite = Suite(config, log_dir=log_dir)
     interrupt = _InterruptOnce()
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         suite.start_all()
-        typer.echo(
-            f"chiso is up: gateway {config.url('gateway')}  ingest {config.url('ingest')}  "
-            f"indicators {config.url('indicators')}  (data in {config.data_dir}); Ctrl-C stops."
-        )
-        stopped = suite.wait()
-        typer.echo(f"{stopped} exited; stopping the others.", err=True)
+        with announced(config, log_dir):
+            typer.echo(summary(config, log_dir))
+            stopped = suite.wait()
+            typer.echo(
+                f"{stopped} đã dừng; đang dừng các dịch vụ còn lại. / "
+                f"{stopped} exited; stopping the others.{failure_hint(stopped, log_dir)}",
+                err=True,
+            )
         raise typer.Exit(1)
     except SuiteError as exc:
-        typer.echo(f"chiso up failed: {exc}", err=True)
+        typer.echo(
+            f"chiso up không chạy được / chiso up failed: {exc}"
+            f"{failure_hint(exc.service, log_dir)}",
+            err=True,
+        )
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
-        typer.echo("stopping ...")
+        typer.echo("đang dừng / stopping ...")
     finally:
         suite.stop_all()
 
