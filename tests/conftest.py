@@ -26,7 +26,9 @@ def service_token_secret(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(autouse=True)
-def suite_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def suite_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test's own folder for the records of running suites (`chiso.running`): a test's
     `chiso up` is then never found by another test's `chiso clients`, nor by the person's own."""
     folder = tmp_path_factory.mktemp("state")

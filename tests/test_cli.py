@@ -102,9 +102,7 @@ def record(state: Path, port: int, data_dir: Path, pid: int) -> Path:
     path = state / f"suite-{port}.json"
     ports = {"gateway": port, "ingest": port + 1, "indicators": port + 2}
     path.write_text(
-        json.dumps(
-            {"pid": pid, "data_dir": str(data_dir), "host": "127.0.0.1", "ports": ports}
-        ),
+        json.dumps({"pid": pid, "data_dir": str(data_dir), "host": "127.0.0.1", "ports": ports}),
         encoding="utf-8",
     )
     return path

@@ -350,9 +350,7 @@ def clients_create(
     settings = gateway_settings_or_exit(data_dir)
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     try:
-        created = asyncio.run(
-            create_client(name, scope_list, org, settings, tier=tier, area=area)
-        )
+        created = asyncio.run(create_client(name, scope_list, org, settings, tier=tier, area=area))
     except ClientError as exc:
         typer.echo(f"lỗi / error: {exc}", err=True)
         raise typer.Exit(2) from exc

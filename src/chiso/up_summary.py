@@ -29,7 +29,7 @@ def summary(config: SuiteConfig, log_dir: Path | None) -> str:
     if config.data_dir != Path(".chiso").resolve():
         create += f" --data-dir {shlex.quote(str(config.data_dir))}"
     lines = [
-        f"chiso đang chạy / chiso is up  (Ctrl-C để dừng / Ctrl-C stops)",
+        "chiso đang chạy / chiso is up  (Ctrl-C để dừng / Ctrl-C stops)",
         *(f"  {service:<11} {config.url(service)}" for service in reversed(SERVICES)),
         f"  API docs:   {gateway}/docs  (ReDoc: {gateway}/redoc)",
         f"  ứng dụng web / web app: {gateway}/",
@@ -53,10 +53,7 @@ def _logs_line(log_dir: Path | None) -> str:
     if log_dir is None:
         return "  nhật ký / logs: trên màn hình này / on this console (--verbose)"
     names = ",".join(reversed(SERVICES))
-    return (
-        f"  nhật ký / logs: {log_dir}/{{{names}}}.log  "
-        "(--verbose: ra màn hình / on the console)"
-    )
+    return f"  nhật ký / logs: {log_dir}/{{{names}}}.log  (--verbose: ra màn hình / on the console)"
 
 
 def failure_hint(service: str | None, log_dir: Path | None) -> str:
