@@ -14,7 +14,7 @@ import typer
 
 from chiso.audit_cmd import audit_app
 from chiso.bilingual import BilingualCommand
-from chiso.ingest_cmd import ingest_command
+from chiso.ingest_cmd import INGEST_HELP, ingest_command
 
 if TYPE_CHECKING:
     from chiso_shared.settings import ServiceSettings
@@ -28,7 +28,7 @@ app = typer.Typer(
 clients_app = typer.Typer(help="Manage the gateway's API clients.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
-app.command("ingest")(ingest_command)
+app.command("ingest", cls=BilingualCommand, help=INGEST_HELP)(ingest_command)
 
 
 class Service(StrEnum):
