@@ -130,3 +130,15 @@ def test_clients_refuse_to_guess_between_two_running_suites(
     assert "several chiso suites are running" in result.output
     assert "có nhiều chiso đang chạy" in result.output
     assert str(no_gateway_env / "a") in result.output and str(no_gateway_env / "b") in result.output
+
+
+def test_help_and_an_unknown_command_read_in_both_languages() -> None:
+    for args in (["--help"], ["clients", "--help"], ["up", "--help"], ["ingest", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "Cách dùng (Usage)" in result.output
+    top = runner.invoke(app, ["--help"]).output
+    assert "Lệnh (Commands)" in top and "Cài tự hoàn thành" in top
+    wrong = runner.invoke(app, ["clients", "creat"])
+    assert wrong.exit_code == 2
+    assert "không có lệnh 'creat'" in wrong.output and "No such command 'creat'" in wrong.output

@@ -13,19 +13,25 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chiso.audit_cmd import audit_app
-from chiso.bilingual import BilingualCommand
+from chiso.bilingual import BilingualCommand, BilingualGroup
 from chiso.ingest_cmd import INGEST_HELP, ingest_command
 
 if TYPE_CHECKING:
     from chiso_shared.settings import ServiceSettings
 
 app = typer.Typer(
-    help="chiso turns Vietnamese provincial ICT reports into indicator time series.",
+    cls=BilingualGroup,
+    help="chiso biến báo cáo CNTT-TT của các tỉnh thành chuỗi số liệu theo chỉ tiêu. / "
+    "chiso turns Vietnamese provincial ICT reports into indicator time series.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-clients_app = typer.Typer(help="Manage the gateway's API clients.", no_args_is_help=True)
+clients_app = typer.Typer(
+    cls=BilingualGroup,
+    help="Quản lý các client API của gateway. / Manage the gateway's API clients.",
+    no_args_is_help=True,
+)
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.command("ingest", cls=BilingualCommand, help=INGEST_HELP)(ingest_command)
@@ -37,13 +43,16 @@ class Service(StrEnum):
     indicators = "indicators"
 
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", help="Where the services keep their SQLite files.")
+Host = Annotated[
+    str,
+    typer.Option(
+        help="Địa chỉ lắng nghe; giữ 127.0.0.1 trừ khi đứng sau proxy. / "
+        "Address to bind; keep 127.0.0.1 unless behind a proxy."
+    ),
 ]
-Host = Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless behind a proxy.")]
-GatewayPort = Annotated[int, typer.Option(help="Gateway port.")]
-IngestPort = Annotated[int, typer.Option(help="Ingest port.")]
-IndicatorsPort = Annotated[int, typer.Option(help="Indicators port.")]
+GatewayPort = Annotated[int, typer.Option(help="Cổng gateway. / Gateway port.")]
+IngestPort = Annotated[int, typer.Option(help="Cổng ingest. / Ingest port.")]
+IndicatorsPort = Annotated[int, typer.Option(help="Cổng indicators. / Indicators port.")]
 
 
 class _InterruptOnce:
@@ -81,18 +90,10 @@ def up(
             "Where the services keep their SQLite files and logs.",
         ),
     ] = Path(".chiso"),
-    host: Annotated[
-        str,
-        typer.Option(
-            help="Địa chỉ lắng nghe; giữ 127.0.0.1 trừ khi đứng sau proxy. / "
-            "Address to bind; keep 127.0.0.1 unless behind a proxy."
-        ),
-    ] = "127.0.0.1",
-    gateway_port: Annotated[int, typer.Option(help="Cổng gateway. / Gateway port.")] = 8000,
-    ingest_port: Annotated[int, typer.Option(help="Cổng ingest. / Ingest port.")] = 8001,
-    indicators_port: Annotated[
-        int, typer.Option(help="Cổng indicators. / Indicators port.")
-    ] = 8002,
+    host: Host = "127.0.0.1",
+    gateway_port: GatewayPort = 8000,
+    ingest_port: IngestPort = 8001,
+    indicators_port: IndicatorsPort = 8002,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -143,11 +144,21 @@ def up(
         suite.stop_all()
 
 
-@app.command()
+DEMO_HELP = (
+    "Khởi động các dịch vụ, gửi các báo cáo mẫu qua gateway, in các chuỗi số. / "
+    "Start the suite, send the bundled sample reports through the gateway, print the series."
+)
+
+
+@app.command(cls=BilingualCommand, help=DEMO_HELP)
 def demo(
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Keep the demo's data here (default: a temporary folder)."),
+        typer.Option(
+            "--data-dir",
+            help="Giữ dữ liệu của demo ở đây (mặc định: một thư mục tạm). / "
+            "Keep the demo's data here (default: a temporary folder).",
+        ),
     ] = None,
     host: Host = "127.0.0.1",
     gateway_port: GatewayPort = 8000,
@@ -157,12 +168,13 @@ def demo(
         bool,
         typer.Option(
             "--stay",
-            help="Then keep the suite up for the web app and print an officer's sign-in "
-            "(upload and review), until Ctrl-C.",
+            help="Rồi giữ các dịch vụ chạy cho ứng dụng web và in thông tin đăng nhập của một "
+            "cán bộ (gửi và duyệt), tới khi Ctrl-C. / Then keep the suite up for the web app "
+            "and print an officer's sign-in (upload and review), until Ctrl-C.",
         ),
     ] = False,
 ) -> None:
-    """Start the suite, send the bundled sample reports through the gateway, print the series."""
+    """Run the demo (the help people read is `DEMO_HELP`)."""
     from chiso.demo import run_demo
     from chiso.suite import SuiteConfig
 
@@ -242,13 +254,19 @@ def extract(
     raise typer.Exit(run(paths or [], hints=hints, jsonl=jsonl, published=published, scope=scope))
 
 
-@app.command()
+@app.command(
+    cls=BilingualCommand,
+    help="Chạy một dịch vụ ở tiền cảnh (cấu hình từ các biến CHISO_<SERVICE>_*). / "
+    "Run one service in the foreground (settings from CHISO_<SERVICE>_* variables).",
+)
 def serve(
-    service: Annotated[Service, typer.Argument(help="Which service to run.")],
+    service: Annotated[Service, typer.Argument(help="Dịch vụ cần chạy. / Which service to run.")],
     host: Host = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="Port (default 8000/8001/8002).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Cổng (mặc định 8000/8001/8002). / Port (default 8000/8001/8002)."),
+    ] = None,
 ) -> None:
-    """Run one service in the foreground (settings from CHISO_<SERVICE>_* variables)."""
     from chiso.serving import run
 
     default_port = {"gateway": 8000, "ingest": 8001, "indicators": 8002}[service.value]
@@ -278,18 +296,24 @@ def _service_settings(service: Service) -> ServiceSettings:
     return IndicatorsSettings()
 
 
-@app.command()
+@app.command(
+    cls=BilingualCommand,
+    help="Cập nhật cấu trúc cơ sở dữ liệu (cấu hình từ các biến CHISO_<SERVICE>_*). / "
+    "Apply database migrations (settings from CHISO_<SERVICE>_* variables).",
+)
 def migrate(
     service: Annotated[
-        Service | None, typer.Argument(help="One service; all three when omitted.")
+        Service | None,
+        typer.Argument(
+            help="Một dịch vụ; bỏ trống là cả ba. / One service; all three when omitted."
+        ),
     ] = None,
 ) -> None:
-    """Apply database migrations (settings from CHISO_<SERVICE>_* variables)."""
     from chiso.admin import migrate_service
 
     for name in [service.value] if service else [s.value for s in Service]:
-        url = migrate_service(name)
-        typer.echo(f"{name}: migrated {url.split('@')[-1]}")
+        where = migrate_service(name).split("@")[-1]
+        typer.echo(f"{name}: đã cập nhật / migrated {where}")
 
 
 ClientsDataDir = Annotated[
