@@ -52,3 +52,18 @@ def test_the_script_uses_uv_on_path(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "clients" in done.stdout and "ingest" in done.stdout
     assert used.read_text().split() == ["sync", "run"]
+
+
+def test_the_script_runs_in_the_callers_folder(tmp_path: Path) -> None:
+    """A file named relative to where the person is, as in `./scripts/chiso ingest report.docx`
+    from their own folder."""
+    (tmp_path / "report.txt").write_text(
+        "Tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao năm 2023.\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(SCRIPT), "extract", "report.txt", "--jsonl"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"value": 3100000,' in done.stdout, done.stdout
