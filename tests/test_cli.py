@@ -142,3 +142,19 @@ def test_help_and_an_unknown_command_read_in_both_languages() -> None:
     wrong = runner.invoke(app, ["clients", "creat"])
     assert wrong.exit_code == 2
     assert "không có lệnh 'creat'" in wrong.output and "No such command 'creat'" in wrong.output
+
+
+def test_clients_do_not_guess_the_database_of_a_suite_on_a_database_url(
+    no_gateway_env: Path, suite_state_dir: Path
+) -> None:
+    """A suite whose gateway keeps its database at CHISO_GATEWAY_DATABASE_URL (PostgreSQL):
+    its data dir holds no gateway.db, and a fresh one made there would be the wrong one."""
+    path = record(suite_state_dir, 18000, no_gateway_env / "pg", os.getpid())
+    path.write_text(
+        json.dumps({**json.loads(path.read_text()), "gateway_database_url": True}),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["clients", "create", "x", "--scopes", "indicators:read"])
+    assert result.exit_code == 2
+    assert "keeps its database at CHISO_GATEWAY_DATABASE_URL" in result.output
+    assert not (no_gateway_env / "pg").exists()

@@ -59,6 +59,14 @@ def cli_gateway_settings(data_dir: Path | None) -> tuple[GatewaySettings, str | 
     if "data_dir" in settings.model_fields_set:  # --data-dir, or CHISO_GATEWAY_DATA_DIR
         return settings, _elsewhere_note(settings.data_dir, suites)
     data_dirs = sorted({suite.data_dir for suite in suites})
+    if len(data_dirs) == 1 and suites[0].gateway_database_url:
+        gateway = suites[0].url("gateway")
+        raise NoGatewayDatabase(
+            f"gateway đang chạy ở {gateway} dùng cơ sở dữ liệu theo CHISO_GATEWAY_DATABASE_URL; "
+            "hãy đặt biến đó ở đây (hoặc chỉ rõ --data-dir). / the gateway running at "
+            f"{gateway} keeps its database at CHISO_GATEWAY_DATABASE_URL; set that variable "
+            "here too (or give --data-dir)."
+        )
     if len(data_dirs) == 1:
         gateway = suites[0].url("gateway")
         return gateway_settings(Path(data_dirs[0])), (

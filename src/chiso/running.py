@@ -31,6 +31,9 @@ class RunningSuite:
     host: str
     ports: dict[str, int]
     log_dir: str | None
+    # The gateway's database is a URL (CHISO_GATEWAY_DATABASE_URL), not `<data_dir>/gateway.db`.
+    # Only that it is: a URL may hold a password, which has no place in this file.
+    gateway_database_url: bool = False
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
@@ -53,6 +56,11 @@ def announced(config: SuiteConfig, log_dir: Path | None) -> Iterator[RunningSuit
         host=config.host,
         ports={service: config.port(service) for service in SERVICES},
         log_dir=str(log_dir) if log_dir is not None else None,
+        gateway_database_url=bool(
+            config.database_urls.get("gateway")
+            or config.extra_env.get("CHISO_GATEWAY_DATABASE_URL")
+            or os.environ.get("CHISO_GATEWAY_DATABASE_URL")
+        ),
     )
     # The gateway port identifies a suite on this machine: two cannot share it.
     path = state_dir() / f"suite-{config.gateway_port}.json"
@@ -91,6 +99,7 @@ def _read(path: Path) -> RunningSuite | None:
             host=str(raw["host"]),
             ports={str(k): int(v) for k, v in raw["ports"].items()},
             log_dir=raw.get("log_dir"),
+            gateway_database_url=bool(raw.get("gateway_database_url", False)),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
