@@ -13,24 +13,25 @@ longer runs (a suite killed with SIGKILL) is stale: it is ignored and removed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chiso.suite import SERVICES, SuiteConfig
 
 STATE_DIR_ENV = "CHISO_STATE_DIR"
 
 
-@dataclass(frozen=True)
-class RunningSuite:
+class RunningSuite(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     pid: int
     data_dir: str
     host: str
     ports: dict[str, int]
-    log_dir: str | None
+    log_dir: str | None = None
     # The gateway's database is a URL (CHISO_GATEWAY_DATABASE_URL), not `<data_dir>/gateway.db`.
     # Only that it is: a URL may hold a password, which has no place in this file.
     gateway_database_url: bool = False
@@ -66,7 +67,10 @@ def announced(config: SuiteConfig, log_dir: Path | None) -> Iterator[RunningSuit
     path = state_dir() / f"suite-{config.gateway_port}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(suite)), encoding="utf-8")
+        # Whole or not at all: a reader never sees half a file.
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(suite.model_dump_json(), encoding="utf-8")
+        partial.replace(path)
     except OSError:
         pass  # only a convenience for other commands: a read-only home must not stop the suite
     try:
@@ -77,12 +81,15 @@ def announced(config: SuiteConfig, log_dir: Path | None) -> Iterator[RunningSuit
 
 
 def running_suites() -> list[RunningSuite]:
-    """The suites that say they run and whose command still runs (stale files removed)."""
+    """The suites that say they run and whose command still runs (the records of those that
+    ended without removing theirs, killed with SIGKILL, are removed)."""
     folder = state_dir()
     found: list[RunningSuite] = []
     for path in sorted(folder.glob("suite-*.json")) if folder.is_dir() else []:
         suite = _read(path)
-        if suite is not None and _alive(suite.pid):
+        if suite is None:
+            continue  # not ours to judge: left as it is
+        if _alive(suite.pid):
             found.append(suite)
         else:
             with contextlib.suppress(OSError):
@@ -92,16 +99,8 @@ def running_suites() -> list[RunningSuite]:
 
 def _read(path: Path) -> RunningSuite | None:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return RunningSuite(
-            pid=int(raw["pid"]),
-            data_dir=str(raw["data_dir"]),
-            host=str(raw["host"]),
-            ports={str(k): int(v) for k, v in raw["ports"].items()},
-            log_dir=raw.get("log_dir"),
-            gateway_database_url=bool(raw.get("gateway_database_url", False)),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return RunningSuite.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
         return None
 
 
