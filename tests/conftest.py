@@ -25,6 +25,17 @@ def service_token_secret(monkeypatch: pytest.MonkeyPatch) -> str:
     return SERVICE_SECRET
 
 
+@pytest.fixture(autouse=True)
+def suite_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test's own folder for the records of running suites (`chiso.running`): a test's
+    `chiso up` is then never found by another test's `chiso clients`, nor by the person's own."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("CHISO_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def ingest_db(tmp_path: Path) -> Iterator[str]:
     with fresh_database(tmp_path, "ingest") as url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,7 +19,9 @@ from tests.support import free_port
 pytestmark = pytest.mark.slow
 
 
-def test_demo_stays_up_with_an_officer_who_may_review(tmp_path: Path) -> None:
+def test_demo_stays_up_with_an_officer_who_may_review(
+    tmp_path: Path, suite_state_dir: Path
+) -> None:
     ports = {"gateway": free_port(), "ingest": free_port(), "indicators": free_port()}
     command = [sys.executable, "-m", "chiso", "demo", "--stay", "--data-dir", str(tmp_path)]
     for service, port in ports.items():
@@ -51,8 +54,18 @@ def test_demo_stays_up_with_an_officer_who_may_review(tmp_path: Path) -> None:
             "documents:write",
             "facts:review",
         }
+        # While it stays, `chiso clients` with no --data-dir works on the demo's gateway.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHISO_GATEWAY_")}
+        listed = subprocess.run(
+            [sys.executable, "-m", "chiso", "clients", "list", "--json"],
+            cwd=tmp_path / "logs", env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        assert client_id.group(1) in {row["client_id"] for row in json.loads(listed.stdout)}
+        assert list(suite_state_dir.iterdir())
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=45) == 0
+        assert not list(suite_state_dir.iterdir())  # the record goes with the suite
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

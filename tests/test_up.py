@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -93,8 +94,10 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def start_up(tmp_path: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "chiso", "up", "--data-dir", str(tmp_path / "data")]
+def start_up(
+    tmp_path: Path, ports: dict[str, int], log: Path, *options: str
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "chiso", "up", "--data-dir", str(tmp_path / "data"), *options]
     for service, port in ports.items():
         command += [f"--{service}-port", str(port)]
     with log.open("ab") as out:
@@ -127,7 +130,8 @@ def wait_for(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
 
 def test_a_second_ctrl_c_stops_everything_and_up_restarts_at_once(tmp_path: Path) -> None:
     """A double Ctrl-C (or `uv run` passing one on twice) stops every service, and `chiso up`
-    starts again at once on the same ports though the last answers left them in TIME_WAIT."""
+    starts again at once on the same ports though the last answers left them in TIME_WAIT
+    (the second time with --verbose: the services' logs are on the console then)."""
     ports = {"gateway": free_port(), "ingest": free_port(), "indicators": free_port()}
     log = tmp_path / "up.log"
     started: set[int] = set()
@@ -150,9 +154,13 @@ def test_a_second_ctrl_c_stops_everything_and_up_restarts_at_once(tmp_path: Path
         assert code == 0, log.read_text()
 
         log = tmp_path / "up-again.log"
-        again = start_up(tmp_path, ports, log)
+        kept = (tmp_path / "data" / "logs" / "gateway.log").stat().st_size
+        again = start_up(tmp_path, ports, log, "--verbose")
         try:
             wait_up(again, ports, log)
+            assert '"msg":' in log.read_text()
+            assert "on this console (--verbose)" in log.read_text()
+            assert (tmp_path / "data" / "logs" / "gateway.log").stat().st_size == kept
             started |= descendants(again.pid)
             again.send_signal(signal.SIGINT)
             assert again.wait(timeout=60) == 0, log.read_text()
@@ -168,3 +176,67 @@ def test_a_second_ctrl_c_stops_everything_and_up_restarts_at_once(tmp_path: Path
             if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
+
+
+def test_up_says_where_everything_is_and_keeps_its_logs_in_files(tmp_path: Path) -> None:
+    """The console gets a short bilingual summary (the services, /docs, the web app, the data
+    dir, the logs and the next steps), the services' JSON logs go to one file each under the
+    data dir, and `chiso clients create` run elsewhere with no --data-dir makes a client the
+    running gateway knows."""
+    ports = {"gateway": free_port(), "ingest": free_port(), "indicators": free_port()}
+    log = tmp_path / "up.log"
+    process = start_up(tmp_path, ports, log)
+    data = tmp_path / "data"
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    try:
+        wait_up(process, ports, log)
+        console = log.read_text()
+        for line in (
+            "chiso đang chạy / chiso is up",
+            f"API docs:   {gateway}/docs",
+            f"ứng dụng web / web app: {gateway}/",
+            f"dữ liệu / data: {data}",
+            f"nhật ký / logs: {data / 'logs'}/{{gateway,ingest,indicators}}.log",
+            "Bước tiếp theo",
+            "Next steps",
+            f"chiso clients create my-app --scopes indicators:read,documents:write "
+            f"--data-dir {data}",
+            f"{gateway}/oauth2/token",
+            f"chiso ingest report.docx --gateway {gateway} --client-id CLIENT_ID",
+        ):
+            assert line in console, f"{line!r} not in:\n{console}"
+        assert len(console.splitlines()) < 30
+        assert '"level":' not in console and '"msg":' not in console, console
+        for service in ports:
+            assert '"msg":' in (data / "logs" / f"{service}.log").read_text(), service
+
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("CHISO_GATEWAY_DATA_DIR", "CHISO_GATEWAY_DATABASE_URL")
+        }
+        created = subprocess.run(
+            [sys.executable, "-m", "chiso", "clients", "create", "my-app", "--scopes",
+             "indicators:read", "--json"],
+            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        assert f"using the data dir of the running suite (gateway {gateway})" in created.stderr
+        assert not (elsewhere / ".chiso").exists()
+        client = json.loads(created.stdout)
+        token = httpx.post(
+            f"{gateway}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client["client_id"], client["client_secret"]),
+        )
+        assert token.status_code == 200, token.text
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

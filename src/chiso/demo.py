@@ -13,10 +13,21 @@ from rich.console import Console
 from rich.table import Table
 
 from chiso.admin import create_client, gateway_settings
+from chiso.running import announced
 from chiso.suite import Suite, SuiteConfig, SuiteError
 
-AREA_NAMES = {"VN-38": "Thanh Hóa", "VN-46": "Thừa Thiên Huế"}
+AREA_NAMES = {"38": "Thanh Hóa", "46": "Thừa Thiên Huế"}
 DELIVERY_TIMEOUT = 90.0
+COLUMNS = (
+    "chỉ tiêu / indicator",
+    "tỉnh / province",
+    "kỳ / period",
+    "giá trị / value",
+    "đơn vị / unit",
+    "trạng thái / status",
+    "nguồn / source",
+)
+STATUS_NAMES = {"A": "thực tế / actual", "E": "ước tính / estimate", "F": "kế hoạch / target"}
 
 
 def sample_reports() -> list[tuple[str, bytes]]:
@@ -35,16 +46,20 @@ def run_demo(config: SuiteConfig, *, stay: bool = False) -> int:
     settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
     scopes = ["documents:write", "indicators:read"]
     created = asyncio.run(create_client("chiso demo", scopes, "demo", settings))
-    console.print(f"[bold]chiso demo[/]: starting the suite (data in {config.data_dir}) ...")
+    console.print(
+        f"[bold]chiso demo[/]: đang khởi động (dữ liệu ở {config.data_dir}) / starting the "
+        f"suite (data in {config.data_dir}) ..."
+    )
+    log_dir = config.data_dir / "logs"
     try:
-        with Suite(config, log_dir=config.data_dir / "logs") as suite:
+        with Suite(config, log_dir=log_dir) as suite, announced(config, log_dir):
             code = _exercise(console, config, created.client_id, created.client_secret)
             if code == 0 and stay:
                 _stay(console, config, suite)
             return code
     except SuiteError as exc:
-        console.print(f"[red]the suite did not start: {exc}[/]")
-        console.print(f"logs: {config.data_dir / 'logs'}")
+        console.print(f"[red]không khởi động được / the suite did not start: {exc}[/]")
+        console.print(f"nhật ký / logs: {log_dir}")
         return 1
 
 
@@ -57,7 +72,7 @@ def _stay(console: Console, config: SuiteConfig, suite: Suite) -> None:
 
     settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
     officer = asyncio.run(
-        create_client("cán bộ demo", OFFICER_SCOPES, "demo", settings, area="VN-38")
+        create_client("cán bộ demo", OFFICER_SCOPES, "demo", settings, area="38")
     )
     signal.signal(signal.SIGINT, _InterruptOnce())
     signal.signal(signal.SIGTERM, _InterruptOnce())
@@ -69,9 +84,12 @@ def _stay(console: Console, config: SuiteConfig, suite: Suite) -> None:
     )
     try:
         stopped = suite.wait()
-        console.print(f"[red]{stopped} exited; stopping the others.[/]")
+        console.print(
+            f"[red]{stopped} đã dừng; đang dừng các dịch vụ còn lại. / "
+            f"{stopped} exited; stopping the others.[/]"
+        )
     except KeyboardInterrupt:
-        console.print("stopping ...")
+        console.print("đang dừng / stopping ...")
 
 
 def _exercise(console: Console, config: SuiteConfig, client_id: str, secret: str) -> int:
@@ -90,8 +108,9 @@ def _exercise(console: Console, config: SuiteConfig, client_id: str, secret: str
     areas = {row["area"] for row in rows}
     periods = {row["period"] for row in rows}
     console.print(
-        f"{len(rows)} observations: {len(indicators)} indicators, {len(areas)} provinces, "
-        f"{len(periods)} periods."
+        f"{len(rows)} quan sát: {len(indicators)} chỉ tiêu, {len(areas)} tỉnh, {len(periods)} "
+        f"kỳ. / {len(rows)} observations: {len(indicators)} indicators, {len(areas)} "
+        f"provinces, {len(periods)} periods."
     )
     return 0 if rows else 1
 
@@ -102,7 +121,7 @@ def _upload_samples(console: Console, http: httpx.Client) -> dict[str, str]:
         response = http.post("/v1/documents", files={"file": (name, content, "text/plain")})
         response.raise_for_status()
         ids[name] = response.json()["data"]["id"]
-        console.print(f"  sent {name} -> document {ids[name]}")
+        console.print(f"  đã gửi / sent {name} -> document {ids[name]}")
     return ids
 
 
@@ -113,14 +132,20 @@ def _wait_delivered(console: Console, http: httpx.Client, ids: dict[str, str]) -
         for name, document_id in list(pending.items()):
             status = http.get(f"/v1/documents/{document_id}").json()["data"]
             if status["status"] == "delivered":
-                console.print(f"  {name}: {status['fact_count']} facts delivered")
+                console.print(
+                    f"  {name}: đã chuyển {status['fact_count']} dữ kiện / "
+                    f"{status['fact_count']} facts delivered"
+                )
                 del pending[name]
             elif status["status"] == "failed":
-                console.print(f"[red]  {name} failed: {status['error']}[/]")
+                console.print(f"[red]  {name} lỗi / failed: {status['error']}[/]")
                 return False
         time.sleep(0.2)
     if pending:
-        console.print(f"[red]not delivered in {DELIVERY_TIMEOUT:.0f}s: {', '.join(pending)}[/]")
+        console.print(
+            f"[red]chưa chuyển xong sau {DELIVERY_TIMEOUT:.0f} giây / not delivered in "
+            f"{DELIVERY_TIMEOUT:.0f}s: {', '.join(pending)}[/]"
+        )
         return False
     return True
 
@@ -145,9 +170,12 @@ def _level_observations(http: httpx.Client) -> list[dict[str, Any]]:
 
 
 def _print_table(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = Table(title="Series read back through the gateway", show_lines=False)
-    for column in ("indicator", "province", "period", "value", "unit", "status", "source"):
-        table.add_column(column, justify="right" if column == "value" else "left")
+    table = Table(
+        title="Chuỗi số đọc lại qua gateway / Series read back through the gateway",
+        show_lines=False,
+    )
+    for column in COLUMNS:
+        table.add_column(column, justify="right" if column == COLUMNS[3] else "left")
     for row in sorted(rows, key=lambda r: (r["indicator"], r["area"], r["period"])):
         source = row["sources"][0] if row["sources"] else {}
         table.add_row(
@@ -156,7 +184,7 @@ def _print_table(console: Console, rows: list[dict[str, Any]]) -> None:
             row["period"],
             _number(row["value"]),
             row["unit"],
-            {"A": "actual", "E": "estimate", "F": "target"}.get(row["status"], row["status"]),
+            STATUS_NAMES.get(row["status"], row["status"]),
             f"{source.get('document_name', '-')} «{source.get('text', '')}»",
         )
     console.print(table)

@@ -50,7 +50,11 @@ def token(http: httpx.Client, client_id: str, client_secret: str) -> str:
         auth=(client_id, client_secret),
     )
     if response.status_code != 200:
-        raise typer.BadParameter(f"the gateway refused the credentials: {_reason(response)}")
+        reason = _reason(response)
+        _usage_error(
+            f"gateway không nhận mã và khóa của client: {reason} / "
+            f"the gateway refused the credentials: {reason}"
+        )
     return str(response.json()["access_token"])
 
 
@@ -90,7 +94,7 @@ def upload(http: httpx.Client, file: Path, metadata: dict[str, str], outcome: Ou
 
 
 def wait(http: httpx.Client, outcome: Outcome, progress: Progress, timeout: float) -> None:
-    task = progress.add_task("extracting", total=len(outcome.documents))
+    task = progress.add_task("đang trích / extracting", total=len(outcome.documents))
     pending = dict(outcome.documents)
     deadline = time.monotonic() + timeout
     while pending:
@@ -107,40 +111,73 @@ def wait(http: httpx.Client, outcome: Outcome, progress: Progress, timeout: floa
                     outcome.failures.append((name, status.get("error") or "failed"))
         if pending and time.monotonic() > deadline:
             for name in pending.values():
-                outcome.failures.append((name, f"not delivered after {timeout:g} s"))
+                outcome.failures.append(
+                    (name, f"chưa xong sau {timeout:g} giây / not delivered after {timeout:g} s")
+                )
             return
         if pending:
             time.sleep(0.25)
 
 
+INGEST_HELP = (
+    "Gửi báo cáo qua gateway, hiện tiến độ, rồi tóm tắt tài liệu, dữ kiện và lỗi. / "
+    "Send reports through the gateway, show progress, and summarise documents, facts, failures."
+)
+
+
 def ingest_command(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders of reports.", exists=True)
+        list[Path] | None,
+        typer.Argument(
+            help="Tệp hoặc thư mục báo cáo. / Files or folders of reports.", exists=True
+        ),
     ] = None,
     gateway: Annotated[
-        str, typer.Option(help="Gateway base URL.", envvar="CHISO_GATEWAY_URL")
+        str, typer.Option(help="Địa chỉ gateway. / Gateway base URL.", envvar="CHISO_GATEWAY_URL")
     ] = "http://127.0.0.1:8000",
     client_id: Annotated[
-        str | None, typer.Option(help="API client id.", envvar="CHISO_CLIENT_ID")
+        str | None, typer.Option(help="Mã client. / API client id.", envvar="CHISO_CLIENT_ID")
     ] = None,
     client_secret: Annotated[
-        str | None, typer.Option(help="API client secret.", envvar="CHISO_CLIENT_SECRET")
+        str | None,
+        typer.Option(
+            help="Khóa bí mật của client. / API client secret.", envvar="CHISO_CLIENT_SECRET"
+        ),
     ] = None,
     published: Annotated[
-        str | None, typer.Option(help="YYYY[-MM[-DD]] for reports that do not state it.")
+        str | None,
+        typer.Option(
+            help="YYYY[-MM[-DD]] cho báo cáo không ghi ngày. / "
+            "YYYY[-MM[-DD]] for reports that do not state it."
+        ),
     ] = None,
     scope: Annotated[
-        str | None, typer.Option(help="VN-xx for reports that do not name their province.")
+        str | None,
+        typer.Option(
+            help="Mã địa bàn (38, VN, iso:VN-21) cho báo cáo không nêu tên tỉnh. / "
+            "An area code (38, VN, iso:VN-21) for reports that do not name their province."
+        ),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 600,
+    timeout: Annotated[
+        float, typer.Option(help="Số giây chờ chuyển xong. / Seconds to wait for delivery.")
+    ] = 600,
     reextract: Annotated[
-        bool, typer.Option("--reextract", help="Re-extract documents read by an older version.")
+        bool,
+        typer.Option(
+            "--reextract",
+            help="Trích lại các tài liệu mà bộ trích cũ hơn đã đọc. / "
+            "Re-extract documents read by an older version.",
+        ),
     ] = False,
     ingest_url: Annotated[
-        str, typer.Option(help="Ingest base URL (for --reextract).", envvar="CHISO_INGEST_URL")
+        str,
+        typer.Option(
+            help="Địa chỉ ingest (cho --reextract). / Ingest base URL (for --reextract).",
+            envvar="CHISO_INGEST_URL",
+        ),
     ] = "http://127.0.0.1:8001",
 ) -> None:
-    """Send reports through the gateway, show progress, and summarise documents, facts, failures."""
+    """Send reports through the gateway (the help people read is `INGEST_HELP`)."""
     console = Console(stderr=True)
     if reextract:
         _reextract(ingest_url)
@@ -148,12 +185,17 @@ def ingest_command(
             return
     files = collect(paths or [])
     if not files:
-        raise typer.BadParameter("no report files given (or none in the folders given)")
+        _usage_error(
+            "không có tệp báo cáo nào (hoặc thư mục không chứa tệp báo cáo) / "
+            "no report files given (or none in the folders given)"
+        )
     client_id = client_id or os.environ.get("CHISO_CLIENT_ID")
     client_secret = client_secret or os.environ.get("CHISO_CLIENT_SECRET")
     if not client_id or not client_secret:
-        raise typer.BadParameter(
-            "give --client-id and --client-secret (or CHISO_CLIENT_ID/_SECRET)"
+        _usage_error(
+            "cần --client-id và --client-secret (hoặc CHISO_CLIENT_ID/_SECRET); tạo client "
+            "bằng `chiso clients create` / give --client-id and --client-secret (or "
+            "CHISO_CLIENT_ID/_SECRET); create a client with `chiso clients create`"
         )
     metadata = {key: value for key, value in (("published", published), ("scope", scope)) if value}
     outcome = Outcome()
@@ -164,6 +206,12 @@ def ingest_command(
     _summary(outcome)
     if outcome.failures:
         raise typer.Exit(1)
+
+
+def _usage_error(message: str) -> NoReturn:
+    """A mistake in what was asked: said in both languages, exit 2 (as for a bad option)."""
+    typer.echo(f"chiso ingest: {message}", err=True)
+    raise typer.Exit(2)
 
 
 def _unreachable(service: str, url: str, exc: httpx.TransportError) -> NoReturn:
@@ -197,7 +245,7 @@ def _send(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console) as progress:
-            sending = progress.add_task("uploading", total=len(files))
+            sending = progress.add_task("đang gửi / uploading", total=len(files))
             for file in files:
                 upload(http, file, metadata, outcome)
                 progress.advance(sending)
@@ -205,12 +253,15 @@ def _send(
 
 
 def _summary(outcome: Outcome) -> None:
+    documents, known = len(outcome.documents), outcome.duplicates
+    failures = len(outcome.failures)
     typer.echo(
-        f"documents: {len(outcome.documents)} ({outcome.duplicates} already known)  "
-        f"facts: {outcome.facts}  failures: {len(outcome.failures)}"
+        f"tài liệu: {documents} ({known} đã có)  dữ kiện: {outcome.facts}  lỗi: {failures} / "
+        f"documents: {documents} ({known} already known)  facts: {outcome.facts}  "
+        f"failures: {failures}"
     )
     for name, reason in outcome.failures:
-        typer.echo(f"  failed: {name}: {reason}")
+        typer.echo(f"  lỗi / failed: {name}: {reason}")
 
 
 def _reextract(ingest_url: str) -> None:
@@ -227,8 +278,14 @@ def _reextract(ingest_url: str) -> None:
     except httpx.TransportError as exc:
         _unreachable("ingest", ingest_url, exc)
     if response.status_code != 202:
-        typer.echo(f"re-extraction refused: {_reason(response)}", err=True)
+        reason = _reason(response)
+        typer.echo(
+            f"ingest từ chối trích lại: {reason} / re-extraction refused: {reason}", err=True
+        )
         raise typer.Exit(1)
     body = response.json()
     count, version = len(body["queued"]), body["extractor_version"]
-    typer.echo(f"re-extracting {count} document(s) with extractor {version}")
+    typer.echo(
+        f"đang trích lại {count} tài liệu bằng bộ trích {version} / "
+        f"re-extracting {count} document(s) with extractor {version}"
+    )

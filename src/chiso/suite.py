@@ -68,7 +68,11 @@ class SuiteConfig:
 
 
 class SuiteError(RuntimeError):
-    pass
+    """The suite could not start (a bilingual message), naming the service at fault if any."""
+
+    def __init__(self, message: str, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
 
 
 class Suite:
@@ -116,8 +120,9 @@ class Suite:
                     probe.bind((self.config.host, port))
                 except OSError as exc:
                     raise SuiteError(
-                        f"port {port} for {service} on {self.config.host} is in use "
-                        f"(choose another with --{service}-port)"
+                        f"cổng {port} của {service} trên {self.config.host} đang bị dùng (chọn "
+                        f"cổng khác bằng --{service}-port) / port {port} for {service} on "
+                        f"{self.config.host} is in use (choose another with --{service}-port)"
                     ) from exc
 
     def start_all(self, timeout: float = 60) -> None:
@@ -134,7 +139,11 @@ class Suite:
                 service = pending[0]
                 process = self.processes[service]
                 if process.poll() is not None:
-                    raise SuiteError(f"{service} exited with code {process.returncode}")
+                    raise SuiteError(
+                        f"{service} đã dừng với mã {process.returncode} / "
+                        f"{service} exited with code {process.returncode}",
+                        service,
+                    )
                 try:
                     if client.get(self.config.url(service) + "/healthz").status_code == 200:
                         pending.pop(0)
@@ -142,7 +151,11 @@ class Suite:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SuiteError(f"{service} did not become healthy in {timeout:.0f}s")
+                    raise SuiteError(
+                        f"{service} chưa sẵn sàng sau {timeout:.0f} giây / "
+                        f"{service} did not become healthy in {timeout:.0f}s",
+                        service,
+                    )
                 time.sleep(0.1)
 
     def stop(self, service: str, timeout: float = 15) -> None:

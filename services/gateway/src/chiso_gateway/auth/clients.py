@@ -54,9 +54,14 @@ def hash_secret(secret: str, salt: str) -> str:
 def check_scopes(scopes: list[str]) -> tuple[str, ...]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
-        raise ClientError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+        raise ClientError(
+            f"phạm vi không có: {', '.join(unknown)}; các phạm vi có: {', '.join(SCOPES)}. / "
+            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}"
+        )
     if not scopes:
-        raise ClientError("a client needs at least one scope")
+        raise ClientError(
+            "client cần ít nhất một phạm vi (--scopes). / a client needs at least one scope"
+        )
     return tuple(dict.fromkeys(scopes))
 
 
@@ -75,14 +80,25 @@ async def create(
     read as `46`): the scope hint of the documents it uploads without one."""
     granted = check_scopes(scopes)
     if tiers is not None and tier not in tiers:
-        raise ClientError(f"unknown tier {tier!r}; known: {', '.join(tiers)}")
+        raise ClientError(
+            f"không có hạng {tier!r}; các hạng có: {', '.join(tiers)}. / "
+            f"unknown tier {tier!r}; known: {', '.join(tiers)}"
+        )
     if not name.strip() or len(name) > 200:
-        raise ClientError("a client needs a name of 1 to 200 characters")
+        raise ClientError(
+            "tên client phải dài 1 đến 200 ký tự. / a client needs a name of 1 to 200 characters"
+        )
     if not _ORG.match(org):
-        raise ClientError("org must be letters, digits, '.', '_' or '-'")
+        raise ClientError(
+            "mã cơ quan (org) chỉ gồm chữ, số, '.', '_' hoặc '-'. / "
+            "org must be letters, digits, '.', '_' or '-'"
+        )
     code = resolve_area(area) if area else ""
     if code is None:
-        raise ClientError(f"area {area!r} is not an area code (38, VN, iso:VN-21)")
+        raise ClientError(
+            f"{area!r} không phải mã địa bàn (38, VN, iso:VN-21). / "
+            f"area {area!r} is not an area code (38, VN, iso:VN-21)"
+        )
     area = code
     client_id = "ch_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)

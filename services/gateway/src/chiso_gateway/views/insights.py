@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,7 +11,7 @@ from chiso_gateway import insights
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader
 from chiso_gateway.downloads import XLSX, Format, compare_table, download, summary_table
-from chiso_gateway.envelope import Envelope, example
+from chiso_gateway.envelope import Envelope
 from chiso_gateway.people import people
 from chiso_gateway.respond import cached, json_payload, language
 from chiso_gateway.upstream import upstream_path
