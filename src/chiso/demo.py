@@ -71,9 +71,7 @@ def _stay(console: Console, config: SuiteConfig, suite: Suite) -> None:
     from chiso.cli import _InterruptOnce
 
     settings = gateway_settings(config.data_dir, config.database_urls.get("gateway"))
-    officer = asyncio.run(
-        create_client("cán bộ demo", OFFICER_SCOPES, "demo", settings, area="38")
-    )
+    officer = asyncio.run(create_client("cán bộ demo", OFFICER_SCOPES, "demo", settings, area="38"))
     signal.signal(signal.SIGINT, _InterruptOnce())
     signal.signal(signal.SIGTERM, _InterruptOnce())
     console.print(

@@ -69,9 +69,7 @@ async def test_pages_are_joined_into_one_series(
     assert observations[-1]["sources"][0]["document"] == "nghe-an-2023.txt"
 
 
-@pytest.mark.parametrize(
-    "query", ["area=01", "area=40&from=2030", "area=40&measure=target"]
-)
+@pytest.mark.parametrize("query", ["area=01", "area=40&from=2030", "area=40&measure=target"])
 async def test_a_series_without_points_is_empty(
     tmp_path: Path, gateway_db: str, indicators_url: str, query: str
 ) -> None:
@@ -118,8 +116,6 @@ async def test_an_unknown_indicator_is_indicators_404(
     settings = gateway_settings(tmp_path, gateway_db, indicators_url)
     async with running(create_app(settings)) as gateway:
         headers = await bearer(gateway, await new_client(settings, ["indicators:read"]))
-        response = await gateway.get(
-            "/v1/indicators/telecom.nope/series?area=40", headers=headers
-        )
+        response = await gateway.get("/v1/indicators/telecom.nope/series?area=40", headers=headers)
     assert response.status_code == 404
     assert response.json()["code"] == "indicators.unknown_indicator"

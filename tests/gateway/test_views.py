@@ -131,9 +131,7 @@ async def test_compare_rejects_bad_areas_naming_the_field(
 async def test_unknown_indicator_passes_the_indicators_code_through(
     gateway: httpx.AsyncClient,
 ) -> None:
-    response = await gateway.get(
-        "/v1/compare", params={"indicator": "telecom.nope", "areas": "38"}
-    )
+    response = await gateway.get("/v1/compare", params={"indicator": "telecom.nope", "areas": "38"})
     assert response.status_code == 404
     assert response.json()["code"].startswith("indicators.")
 

@@ -83,12 +83,14 @@ async def test_as_of_after_a_withdrawal_leaves_the_withdrawn_version_out(
 
     assert await values(client, as_of=before) == [("2023", 2990000, "actual")]
     assert await values(client, as_of=after) == [("2023", 2980000, "estimate")]
-    assert await values(client, as_of=after, include_history=True) == [("2023", 2980000, "estimate")]
+    history = await values(client, as_of=after, include_history=True)
+    assert history == [("2023", 2980000, "estimate")]
     assert len(await values(client, as_of=before, include_history=True)) == 2
 
     # Cited again: current from then on, still withdrawn in between.
     await post(client, actual)
-    assert await values(client, as_of=datetime.now(UTC).isoformat()) == [("2023", 2990000, "actual")]
+    now = datetime.now(UTC).isoformat()
+    assert await values(client, as_of=now) == [("2023", 2990000, "actual")]
     assert await values(client, as_of=after) == [("2023", 2980000, "estimate")]
     assert await values(client) == [("2023", 2990000, "actual")]
 

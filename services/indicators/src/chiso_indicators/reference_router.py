@@ -114,12 +114,12 @@ async def _areas(session: SessionDep) -> tuple[list[Area], dict[str, list[str]]]
     response_model=list[AreaOut],
     summary="Areas: VN and the provinces of the 2004 and 2025 code lists",
     description=(
-        "One entry per GSO code, written as the GSO writes it (`38` Thanh Hóa, `01` Hà Nội; "
-        "`VN` the country); `iso_3166_2` gives ISO's code where ISO has one (ISO's `VN-21` "
-        "is Thanh Hóa: never join ISO data on `code`). A code that outlived the 2025 merger (the merged province "
-        "kept it) has two versions; `predecessors` and `successor` give the merger mapping. "
-        "Filter with `code_list` and `on` (e.g. `code_list=2025`, or `on=2023-12-31` for the "
-        "63 provinces of that date)."
+        "One entry per GSO code, written as the GSO writes it (`38` Thanh Hóa, `01` Hà Nội; `VN` "
+        "the country); `iso_3166_2` gives ISO's code where ISO has one (ISO's `VN-21` is Thanh "
+        "Hóa: never join ISO data on `code`). A code that outlived the 2025 merger (the merged "
+        "province kept it) has two versions; `predecessors` and `successor` give the merger "
+        "mapping. Filter with `code_list` and `on` (e.g. `code_list=2025`, or `on=2023-12-31` for "
+        "the 63 provinces of that date)."
     ),
 )
 async def list_areas(

@@ -27,12 +27,12 @@ class DocumentMetadata(BaseModel):
         default=None,
         max_length=16,
         description=(
-            "Area hint for documents that do not name their province: an area code (`38`, "
-            "`VN`), an ISO 3166-2 code marked as such (`iso:VN-21`) or, for one release, the "
-            "old `VN-38` form. Stored as the facts' `scope` (`VN-38`). Through the gateway, an upload without it takes the "
-            "uploading client's area, if the client has one. A provincial text that names no "
-            "province and has no hint gets facts of unknown scope (null), which belong to no "
-            "series."
+            "Area hint for documents that do not name their province: an area code (`38`, `VN`), "
+            "an ISO 3166-2 code marked as such (`iso:VN-21`) or, for one release, the old `VN-38` "
+            "form. Stored as the facts' `scope` (`VN-38`). Through the gateway, an upload without "
+            "it takes the uploading client's area, if the client has one. A provincial text that "
+            "names no province and has no hint gets facts of unknown scope (null), which belong to"
+            " no series."
         ),
         examples=["38"],
     )
