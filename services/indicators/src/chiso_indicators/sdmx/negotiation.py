@@ -1,0 +1,77 @@
+"""Content negotiation for the SDMX routes: the Accept header's media ranges against what a
+resource can be served as, with their `version` (and, for SDMX-CSV, `labels`) parameters.
+
+A range whose `version` names a version chiso does not write is not served that type: a
+client asking for SDMX-JSON 2.0.0 gets a 406 listing what there is, never SDMX-JSON 1.0
+under a header that says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chiso_shared.errors import FieldError, NotAcceptable
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One representation: the media type sent, the version parameter values that name it."""
+
+    media_type: str
+    versions: frozenset[str]
+    # Other media-type parameters it honours, with their allowed values (`labels` of CSV).
+    params: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choice:
+    media_type: str
+    params: dict[str, str]
+
+
+def _ranges(accept: str) -> list[tuple[float, int, str, dict[str, str]]]:
+    """(-quality, position, base type, parameters) of each media range of an Accept header."""
+    ranges = []
+    for position, part in enumerate(accept.split(",")):
+        media, *pieces = (piece.strip() for piece in part.split(";"))
+        params: dict[str, str] = {}
+        for piece in pieces:
+            name, _, value = piece.partition("=")
+            params[name.strip().lower()] = value.strip().strip('"')
+        try:
+            quality = float(params.pop("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if media and quality > 0:
+            ranges.append((-quality, position, media.lower(), params))
+    return ranges
+
+
+def _fits(offer: Offer, params: Mapping[str, str]) -> bool:
+    version = params.get("version")
+    if version is not None and version not in offer.versions:
+        return False
+    return all(
+        name == "version" or (name in offer.params and value in offer.params[name])
+        for name, value in params.items()
+    )
+
+
+def negotiate(accept: str | None, offers: Mapping[str, Offer], default: str) -> Choice:
+    """The offer the Accept header prefers (its first when several tie), `offers[default]`
+    when there is no header; NotAcceptable, listing every offer, when nothing fits."""
+    if not accept or not accept.strip():
+        return Choice(offers[default].media_type, {})
+    for _, _, media, params in sorted(_ranges(accept), key=lambda r: (r[0], r[1])):
+        offer = offers.get(media)
+        if offer is not None and _fits(offer, params):
+            return Choice(offer.media_type, {k: v for k, v in params.items() if k != "version"})
+    served = sorted({offer.media_type for offer in offers.values()})
+    listed = ", ".join(served)
+    raise NotAcceptable(
+        f"This resource can be served as: {listed}. / "
+        f"Tài nguyên này chỉ có ở các định dạng: {listed}.",
+        code="indicators.sdmx_not_acceptable",
+        errors=[FieldError(field="header.Accept", message=media) for media in served],
+    )
