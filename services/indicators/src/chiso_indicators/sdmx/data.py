@@ -33,7 +33,8 @@ GENERIC = "application/vnd.sdmx.genericdata+xml;version=2.1"
 SPECIFIC = "application/vnd.sdmx.structurespecificdata+xml;version=2.1"
 JSON = "application/vnd.sdmx.data+json;version=1.0.0"
 CSV = "application/vnd.sdmx.data+csv;version=1.0.0"
-MEDIA_TYPES = (GENERIC, SPECIFIC, JSON, CSV)
+CSV2 = "application/vnd.sdmx.data+csv;version=2.0.0"
+MEDIA_TYPES = (GENERIC, SPECIFIC, JSON, CSV, CSV2)
 FORMATS: dict[str, str] = {
     "genericdata": GENERIC,
     "structurespecificdata": SPECIFIC,
@@ -42,19 +43,22 @@ FORMATS: dict[str, str] = {
 }
 XML_21 = frozenset({"2.1"})
 V1 = frozenset({"1.0.0", "1.0"})
-LABELS = frozenset({"id", "both", "name"})
-# What a client may ask for (base media type) and what each one gets.
+LABELS = {"labels": frozenset({"id", "both", "name"})}
+_GENERIC = (Offer(GENERIC, XML_21),)
+_JSON = (Offer(JSON, V1),)
+_CSV = (Offer(CSV, V1, LABELS), Offer(CSV2, frozenset({"2.0.0", "2.0"}), LABELS))
+# What a client may ask for (base media type) and what each one gets, the default first.
 OFFERS = {
-    "application/vnd.sdmx.genericdata+xml": Offer(GENERIC, XML_21),
-    "application/vnd.sdmx.structurespecificdata+xml": Offer(SPECIFIC, XML_21),
-    "application/vnd.sdmx.data+json": Offer(JSON, V1),
-    "application/vnd.sdmx.data+csv": Offer(CSV, V1, {"labels": LABELS}),
-    "application/xml": Offer(GENERIC, XML_21),
-    "text/xml": Offer(GENERIC, XML_21),
-    "application/json": Offer(JSON, V1),
-    "text/csv": Offer(CSV, V1, {"labels": LABELS}),
-    "*/*": Offer(GENERIC, XML_21),
-    "application/*": Offer(GENERIC, XML_21),
+    "application/vnd.sdmx.genericdata+xml": _GENERIC,
+    "application/vnd.sdmx.structurespecificdata+xml": (Offer(SPECIFIC, XML_21),),
+    "application/vnd.sdmx.data+json": _JSON,
+    "application/vnd.sdmx.data+csv": _CSV,
+    "application/xml": _GENERIC,
+    "text/xml": _GENERIC,
+    "application/json": _JSON,
+    "text/csv": _CSV,
+    "*/*": _GENERIC,
+    "application/*": _GENERIC,
 }
 NO_RESULTS = "No data match the query. / Không có số liệu khớp với truy vấn."
 CODE = re.compile(r"^[A-Za-z0-9_@$\-]+$")
@@ -195,4 +199,7 @@ async def render(
         return xml.structure_specific_data(data, flat=query.flat, detail=query.detail)
     if media_type == JSON:
         return text.json_data(data, flat=query.flat, detail=query.detail, language=language)
-    return text.csv_data(data, detail=query.detail, labels=labels, language=language)
+    version = "2.0.0" if media_type == CSV2 else "1.0.0"
+    return text.csv_data(
+        data, detail=query.detail, labels=labels, language=language, version=version
+    )

@@ -58,16 +58,21 @@ def _fits(offer: Offer, params: Mapping[str, str]) -> bool:
     )
 
 
-def negotiate(accept: str | None, offers: Mapping[str, Offer], default: str) -> Choice:
-    """The offer the Accept header prefers (its first when several tie), `offers[default]`
-    when there is no header; NotAcceptable, listing every offer, when nothing fits."""
+Offers = Mapping[str, tuple[Offer, ...]]  # base media type -> its offers, the default first
+
+
+def negotiate(accept: str | None, offers: Offers, default: str) -> Choice:
+    """The offer the Accept header prefers (its first when several tie; for one media type,
+    the first offer whose version fits), `offers[default][0]` when there is no header;
+    NotAcceptable, listing every offer, when nothing fits."""
     if not accept or not accept.strip():
-        return Choice(offers[default].media_type, {})
+        return Choice(offers[default][0].media_type, {})
     for _, _, media, params in sorted(_ranges(accept), key=lambda r: (r[0], r[1])):
-        offer = offers.get(media)
-        if offer is not None and _fits(offer, params):
-            return Choice(offer.media_type, {k: v for k, v in params.items() if k != "version"})
-    served = sorted({offer.media_type for offer in offers.values()})
+        for offer in offers.get(media, ()):
+            if _fits(offer, params):
+                kept = {k: v for k, v in params.items() if k != "version"}
+                return Choice(offer.media_type, kept)
+    served = sorted({offer.media_type for group in offers.values() for offer in group})
     listed = ", ".join(served)
     raise NotAcceptable(
         f"This resource can be served as: {listed}. / "

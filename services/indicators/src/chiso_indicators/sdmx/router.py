@@ -31,8 +31,8 @@ router = APIRouter(prefix="/sdmx/2.1", tags=["sdmx"])
 
 STRUCTURE_XML = "application/vnd.sdmx.structure+xml;version=2.1"
 STRUCTURE_JSON = "application/vnd.sdmx.structure+json;version=2.0.0"
-_XML = Offer(STRUCTURE_XML, frozenset({"2.1"}))
-_JSON = Offer(STRUCTURE_JSON, frozenset({"2.0.0", "2.0"}))
+_XML = (Offer(STRUCTURE_XML, frozenset({"2.1"})),)
+_JSON = (Offer(STRUCTURE_JSON, frozenset({"2.0.0", "2.0"})),)
 # Structures (and availability, a structure message): SDMX-ML 2.1 or SDMX-JSON 2.0.0.
 STRUCTURE_OFFERS = {
     "application/vnd.sdmx.structure+xml": _XML,
@@ -526,6 +526,12 @@ async def get_provider_availability(
     start_period: StartQuery = None,
     end_period: EndQuery = None,
 ) -> Response:
+    # pysdmx writes SDMX REST 1.x availability as flow/key/componentID (no provider): a third
+    # part naming a component is one, as no data provider is named like a dimension.
+    if provider in COMPONENTS:
+        return await _availability(
+            request, session, flow, key, provider, mode, references, start_period, end_period
+        )
     return await _availability_short(
         request, session, flow, key, provider, mode, references, start_period, end_period
     )

@@ -131,17 +131,21 @@ def _labelled(code: str, name: str | None, labels: str) -> list[str]:
     return [code]
 
 
-def _csv_header(detail: str, labels: str, language: Language) -> list[str]:
+def _csv_header(detail: str, labels: str, language: Language, version: str) -> list[str]:
     concept_names = concepts()
     components = [*(d.id for d in DIMENSIONS), TIME, MEASURE_ID]
     if detail != "dataonly":
         components += [STATUS_ATTR, QUALITY_ATTR]
-    header = ["DATAFLOW"] + (["DATAFLOW_NAME"] if labels == "name" else [])
+    if version == "2.0.0":
+        named = ["STRUCTURE_NAME"] if labels == "name" else []
+        header = ["STRUCTURE", "STRUCTURE_ID", *named, "ACTION"]
+    else:
+        header = ["DATAFLOW"] + (["DATAFLOW_NAME"] if labels == "name" else [])
     for component in components:
         name = concept_names[component](language)
         if labels == "name":
             header += [component, name]
-        elif labels == "both" and component != MEASURE_ID:
+        elif labels == "both" and (component != MEASURE_ID or version == "2.0.0"):
             # SDMX-CSV 1.0 labels the dimensions' and attributes' columns, not the measure's
             header.append(f"{component}: {name}")
         else:
@@ -150,16 +154,22 @@ def _csv_header(detail: str, labels: str, language: Language) -> list[str]:
 
 
 def csv_data(
-    series: Sequence[SeriesData], *, detail: str, labels: str = "id", language: Language = "vi"
+    series: Sequence[SeriesData],
+    *,
+    detail: str,
+    labels: str = "id",
+    language: Language = "vi",
+    version: str = "1.0.0",
 ) -> bytes:
-    """SDMX-CSV 1.0; `labels` (id, both or name) as the SDMX-CSV field guide has them, the
-    names in `language`. `name` is SDMX-CSV 2.0's layout: each column followed by one with
-    the names (`DATAFLOW_NAME` after `DATAFLOW`)."""
+    """SDMX-CSV 1.0.0 or 2.0.0 (`version`), `labels` (id, both or name) as the SDMX-CSV
+    field guide has them, the names in `language`. In 1.0.0, `name` takes 2.0.0's layout:
+    each column followed by one with the names (`DATAFLOW_NAME` after `DATAFLOW`)."""
     lists = codelists()
     coded = [lists[d.codelist].codes for d in DIMENSIONS]
     status_names = lists["CL_OBS_STATUS"].codes
-    flow_id = f"{AGENCY}:{FLOW}({VERSION})"
-    flow = _labelled(flow_id, FLOW_NAME(language), labels)
+    flow = _labelled(f"{AGENCY}:{FLOW}({VERSION})", FLOW_NAME(language), labels)
+    if version == "2.0.0":
+        flow = ["dataflow", *flow, "I"]
 
     def row(key: Sequence[str], obs: Obs) -> list[str]:
         period, value, status, flags = obs
@@ -175,7 +185,7 @@ def csv_data(
         return cells
 
     rows = (row(key, obs) for key, observations in series for obs in observations)
-    return csv_bytes(_csv_header(detail, labels, language), rows)
+    return csv_bytes(_csv_header(detail, labels, language, version), rows)
 
 
 def _number(value: float) -> str:
