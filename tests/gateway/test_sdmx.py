@@ -14,11 +14,13 @@ import pytest
 import pytest_asyncio
 import sdmx
 from fastapi import FastAPI
+from sdmx.message import StructureMessage
 
 from chiso_gateway.main import create_app
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
 from tests.gateway.support import bearer, gateway_settings, new_client, post_facts
+from tests.indicators.interop import pysdmx_structures
 from tests.support import fact, running, serving
 
 pytestmark = pytest.mark.asyncio
@@ -111,7 +113,6 @@ async def test_accept_and_accept_language_reach_indicators(
 async def test_sdmx_clients_read_what_the_gateway_forwards(
     gateway: tuple[httpx.AsyncClient, FastAPI],
 ) -> None:
-    from pysdmx.io import read_sdmx
     from pysdmx.model import AvailabilityConstraint, Dataflow
 
     http, _ = gateway
@@ -120,15 +121,16 @@ async def test_sdmx_clients_read_what_the_gateway_forwards(
         params={"references": "all"},
         headers={"Accept": "application/vnd.sdmx.structure+json;version=2.0.0"},
     )
-    flows = [s for s in read_sdmx(structure.text).structures if isinstance(s, Dataflow)]
+    flows = [s for s in pysdmx_structures(structure.text) if isinstance(s, Dataflow)]
     assert [flow.id for flow in flows] == ["DF_PROVINCE_ICT"]
     # sdmx1's and pysdmx's short form of availability: flow and key only
     available = await http.get(f"/sdmx/2.1/availableconstraint/DF_PROVINCE_ICT/A.{THANH_HOA}....")
     assert available.status_code == 200, available.text
     message = sdmx.read_sdmx(io.BytesIO(available.content))
+    assert isinstance(message, StructureMessage)
     (constraint,) = message.constraint.values()
     assert constraint.role.role.name == "actual"
-    (found,) = read_sdmx(available.text).structures
+    (found,) = pysdmx_structures(available.text)
     assert isinstance(found, AvailabilityConstraint)
     assert found.obs_count == 1
     data = await http.get(f"/sdmx/2.1/data/DF_PROVINCE_ICT/{KEY}")

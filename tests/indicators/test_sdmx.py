@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import sdmx
-from sdmx.message import DataMessage
+from sdmx.message import DataMessage, StructureMessage
 
-from tests.indicators.interop import served
+from tests.indicators.interop import pysdmx_datasets, pysdmx_structures, served
 
 # Area codes as the service writes them (CONTRACT19: one place to change them).
 THANH_HOA = "VN-38"
@@ -201,7 +201,6 @@ def test_structures_name_everything_in_vietnamese_and_english(client: httpx.Clie
     concept = message.concept_scheme["CS_PROVINCE_ICT"]["OBS_STATUS"]
     assert set(concept.name.localizations) == {"vi", "en"}
 
-    from pysdmx.io import read_sdmx
     from pysdmx.model import Codelist, Dataflow, DataStructureDefinition
 
     body = client.get(
@@ -210,10 +209,10 @@ def test_structures_name_everything_in_vietnamese_and_english(client: httpx.Clie
         headers={"Accept": ML},
     )
     assert body.headers["content-language"] == "vi, en"
-    read = read_sdmx(body.text, validate=True)
-    kinds = {type(item) for item in read.structures}
+    read = pysdmx_structures(body.text)
+    kinds = {type(item) for item in read}
     assert {Dataflow, DataStructureDefinition, Codelist} <= kinds
-    areas = next(i for i in read.structures if isinstance(i, Codelist) and i.id == "CL_AREA")
+    areas: Any = next(i for i in read if isinstance(i, Codelist) and i.id == "CL_AREA")
     assert areas[THANH_HOA].name.startswith("Thanh Hoa")
 
 
@@ -227,7 +226,6 @@ def test_structures_name_everything_in_vietnamese_and_english(client: httpx.Clie
 def test_pysdmx_reads_structures_in_sdmx_json(
     client: httpx.Client, language: str, flow_name: str
 ) -> None:
-    from pysdmx.io import read_sdmx
     from pysdmx.model import Codelist, Dataflow, DataStructureDefinition
 
     response = client.get(
@@ -242,8 +240,8 @@ def test_pysdmx_reads_structures_in_sdmx_json(
         "vi": "Chỉ tiêu CNTT-TT của các tỉnh Việt Nam",
         "en": "ICT indicators of Vietnamese provinces",
     }
-    message = read_sdmx(response.text, validate=True)  # the official SDMX-JSON 2.0.0 schema
-    by_type = {type(item): item for item in message.structures}
+    structures = pysdmx_structures(response.text)  # the official SDMX-JSON 2.0.0 schema
+    by_type = {type(item): item for item in structures}
     assert by_type[Dataflow].name == flow_name
     dsd = by_type[DataStructureDefinition]
     assert [c.id for c in dsd.components.dimensions] == [
@@ -256,10 +254,10 @@ def test_pysdmx_reads_structures_in_sdmx_json(
         "TIME_PERIOD",
     ]
     assert dsd.components["REF_AREA"].local_codes.id == "CL_AREA"
-    areas = next(i for i in message.structures if isinstance(i, Codelist) and i.id == "CL_AREA")
+    areas: Any = next(i for i in structures if isinstance(i, Codelist) and i.id == "CL_AREA")
     assert areas[THANH_HOA].name.startswith("Thanh Hóa" if language == "vi" else "Thanh Hoa")
     codelist = client.get("/sdmx/2.1/codelist/CHISO/CL_FREQ/1.0", headers={"Accept": SJSON})
-    (frequencies,) = read_sdmx(codelist.text, validate=True).structures
+    (frequencies,) = pysdmx_structures(codelist.text)
     assert [code.id for code in frequencies] == ["A", "S", "Q", "M", "D"]
 
 
@@ -297,11 +295,10 @@ def test_sdmx_csv_labels_follow_the_field_guide(client: httpx.Client) -> None:
 
 
 def test_pysdmx_and_sdmx1_read_sdmx_csv(client: httpx.Client) -> None:
-    from pysdmx.io import read_sdmx
 
     for labels in ("id", "both"):
         response = client.get(DATA, headers={"Accept": f"{CSV_TYPE};labels={labels}"})
-        (dataset,) = read_sdmx(response.text).data
+        (dataset,) = pysdmx_datasets(response.text)
         frame = dataset.data
         assert dataset.short_urn == "Dataflow=CHISO:DF_PROVINCE_ICT(1.0)"
         assert set(frame["REF_AREA"]) == {THANH_HOA}  # the labels dropped by pysdmx
@@ -310,7 +307,7 @@ def test_pysdmx_and_sdmx1_read_sdmx_csv(client: httpx.Client) -> None:
         accept = f"{CSV_TYPE.replace('1.0.0', '2.0.0')};labels={labels}"
         response = client.get(DATA, headers={"Accept": accept})
         assert response.headers["content-type"] == "application/vnd.sdmx.data+csv;version=2.0.0"
-        (dataset,) = read_sdmx(response.text).data
+        (dataset,) = pysdmx_datasets(response.text)
         assert set(dataset.data["REF_AREA"]) == {THANH_HOA}
         if labels == "id":
             flow = sdmx_client(client).dataflow("DF_PROVINCE_ICT", params={"references": "all"})
@@ -324,10 +321,9 @@ def test_pysdmx_and_sdmx1_read_sdmx_csv(client: httpx.Client) -> None:
 
 
 def test_pysdmx_reads_sdmx_ml_data(client: httpx.Client) -> None:
-    from pysdmx.io import read_sdmx
 
     for format in ("genericdata", "structurespecificdata"):
-        (dataset,) = read_sdmx(client.get(DATA, params={"format": format}).text).data
+        (dataset,) = pysdmx_datasets(client.get(DATA, params={"format": format}).text)
         assert sorted(dataset.data["OBS_VALUE"].astype(float)) == [
             2900000.0,
             2957000.0,
@@ -343,6 +339,7 @@ def test_availability_for_sdmx1_and_pysdmx(client: httpx.Client) -> None:
     message = reader.get(
         resource_type="availableconstraint", resource_id="DF_PROVINCE_ICT", key=f"A.{THANH_HOA}...."
     )
+    assert isinstance(message, StructureMessage)
     constraint = next(iter(message.constraint.values()))
     (region,) = constraint.data_content_region
     values = {
@@ -356,7 +353,6 @@ def test_availability_for_sdmx1_and_pysdmx(client: httpx.Client) -> None:
 
     from pysdmx.api.qb.availability import AvailabilityMode, AvailabilityQuery
     from pysdmx.api.qb.util import ApiVersion
-    from pysdmx.io import read_sdmx
     from pysdmx.model import AvailabilityConstraint
 
     for accept in (ML, SJSON):
@@ -370,10 +366,10 @@ def test_availability_for_sdmx1_and_pysdmx(client: httpx.Client) -> None:
         url = "/sdmx/2.1" + query.get_url(ApiVersion.V1_5_0, True)
         response = client.get(url, headers={"Accept": accept})
         assert response.status_code == 200, response.text
-        (found,) = read_sdmx(response.text, validate=True).structures
+        (found,) = pysdmx_structures(response.text)
         assert isinstance(found, AvailabilityConstraint)
         assert (found.series_count, found.obs_count) == (1, 3)
-        cube = {kv.id: kv for kv in found.cube_region.key_values}
+        cube: dict[str, Any] = {kv.id: kv for kv in found.cube_region.key_values}
         assert [v.value for v in cube["MEASURE"].values] == ["ACTUAL"]
         assert str(cube["TIME_PERIOD"].time_range.start_period.period).startswith("2021-01-01")
         assert str(cube["TIME_PERIOD"].time_range.end_period.period).startswith("2023-12-31")
@@ -388,7 +384,7 @@ def test_availability_for_sdmx1_and_pysdmx(client: httpx.Client) -> None:
         )
         # pysdmx's short form leaves the component out; its full form is flow/key/component
         url = "/sdmx/2.1" + query.get_url(ApiVersion.V1_5_0, False)
-        (found,) = read_sdmx(client.get(url, headers={"Accept": accept}).text).structures
+        (found,) = pysdmx_structures(client.get(url, headers={"Accept": accept}).text)
         (measure,) = found.cube_region.key_values
         assert (measure.id, [v.value for v in measure.values]) == ("MEASURE", ["ACTUAL", "TARGET"])
 

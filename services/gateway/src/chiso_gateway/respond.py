@@ -12,7 +12,8 @@ from starlette.responses import Response
 from chiso_gateway.cache import Payload, cache_key
 from chiso_gateway.deps import Reads
 from chiso_gateway.envelope import Envelope
-from chiso_shared.languages import Language, preferred_language
+from chiso_shared.languages import Language as Language  # re-exported for the views
+from chiso_shared.languages import preferred_language
 from chiso_shared.responses import conditional
 
 Compute = Callable[[int | None], Awaitable[Payload]]

@@ -480,10 +480,12 @@ async def _availability_short(
     )
 
 
-_SHORT = {"response_class": Response, "responses": AVAILABILITY_RESPONSES}
-
-
-@router.get("/availableconstraint/{flow}", include_in_schema=False, **_SHORT)
+@router.get(
+    "/availableconstraint/{flow}",
+    include_in_schema=False,
+    response_class=Response,
+    responses=AVAILABILITY_RESPONSES,
+)
 async def get_flow_availability(
     request: Request,
     session: SessionDep,
@@ -498,7 +500,12 @@ async def get_flow_availability(
     )
 
 
-@router.get("/availableconstraint/{flow}/{key}", include_in_schema=False, **_SHORT)
+@router.get(
+    "/availableconstraint/{flow}/{key}",
+    include_in_schema=False,
+    response_class=Response,
+    responses=AVAILABILITY_RESPONSES,
+)
 async def get_key_availability(
     request: Request,
     session: SessionDep,
@@ -514,7 +521,12 @@ async def get_key_availability(
     )
 
 
-@router.get("/availableconstraint/{flow}/{key}/{provider}", include_in_schema=False, **_SHORT)
+@router.get(
+    "/availableconstraint/{flow}/{key}/{provider}",
+    include_in_schema=False,
+    response_class=Response,
+    responses=AVAILABILITY_RESPONSES,
+)
 async def get_provider_availability(
     request: Request,
     session: SessionDep,
