@@ -394,6 +394,8 @@ def test_availability_comes_from_the_database(client: httpx.Client) -> None:
     assert later.status_code == 200
     assert "<com:Value>ACTUAL</com:Value>" in later.text
     assert ">2023-01-01</com:StartPeriod>" in later.text
+    stale = client.get(f"{AVAILABLE}/all/all/all", params={"updatedAfter": "2999-01-01T00:00Z"})
+    assert stale.status_code == 404
     none = client.get(f"{AVAILABLE}/A.{HUE}..../all/all")
     assert none.status_code == 404
     assert none.json()["code"] == "indicators.sdmx_no_results"

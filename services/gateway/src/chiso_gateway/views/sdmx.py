@@ -201,6 +201,9 @@ class AvailabilityParameters(BaseModel):
     )
     start_period: str | None = Field(None, alias="startPeriod", examples=["2022"])
     end_period: str | None = Field(None, alias="endPeriod", examples=["2023"])
+    updated_after: str | None = Field(
+        None, alias="updatedAfter", description="An ISO 8601 date-time, with its offset."
+    )
 
 
 StructureParametersQuery = Annotated[StructureParameters, Query()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +65,7 @@ async def available(
     mode: Mode,
     start_period: str | None,
     end_period: str | None,
+    updated_after: datetime | None,
 ) -> Availability:
     check_flow(flow)
     if component != "all" and component not in COMPONENTS:
@@ -81,6 +82,7 @@ async def available(
         frequencies=list(SDMX_FREQUENCIES),
         start_period=period_bound(start_period, "startPeriod"),
         end_period=period_bound(end_period, "endPeriod"),
+        updated_after=updated_after,
     )
     summaries = [
         _Summary(series_key(series), _chiso_key(series), count, first, last)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -401,40 +403,57 @@ AVAILABILITY_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class AvailabilityQuery:
+    mode: Mode
+    references: str
+    start_period: str | None
+    end_period: str | None
+    updated_after: datetime | None
+
+
+def availability_query(
+    mode: Annotated[
+        Mode,
+        Query(
+            description="`exact`: the codes of the data the key selects; `available`: for "
+            "each dimension, the codes still available given the key's other dimensions."
+        ),
+    ] = "exact",
+    references: Annotated[AvailabilityReferences, Query(description="Structures to add.")] = "none",
+    start_period: Annotated[str | None, Query(alias="startPeriod", examples=["2022"])] = None,
+    end_period: Annotated[str | None, Query(alias="endPeriod", examples=["2023"])] = None,
+    updated_after: Annotated[UtcDatetime | None, Query(alias="updatedAfter")] = None,
+) -> AvailabilityQuery:
+    """The SDMX REST availability query parameters every availability route takes."""
+    return AvailabilityQuery(mode, references, start_period, end_period, updated_after)
+
+
+AvailabilityQueryDep = Annotated[AvailabilityQuery, Depends(availability_query)]
+
+
 async def _availability(
     request: Request,
     session: SessionDep,
     flow: str,
     key: str,
+    provider: str,
     component: str,
-    mode: Mode,
-    references: str,
-    start_period: str | None,
-    end_period: str | None,
+    query: AvailabilityQuery,
 ) -> Response:
+    _check_provider(provider)
     found = await available(
         session,
         flow,
         key,
         component=component,
-        mode=mode,
-        start_period=start_period,
-        end_period=end_period,
+        mode=query.mode,
+        start_period=query.start_period,
+        end_period=query.end_period,
+        updated_after=query.updated_after,
     )
-    parts = _AVAILABILITY_PARTS[references]
+    parts = _AVAILABILITY_PARTS[query.references]
     return _structure_response(request, parts, None if "codelist" in parts else [], found)
-
-
-ModeQuery = Annotated[
-    Mode,
-    Query(
-        description="`exact`: the codes of the data the key selects; `available`: for each "
-        "dimension, the codes still available given the key's other dimensions."
-    ),
-]
-StartQuery = Annotated[str | None, Query(alias="startPeriod", examples=["2022"])]
-EndQuery = Annotated[str | None, Query(alias="endPeriod", examples=["2023"])]
-RefsQuery = Annotated[AvailabilityReferences, Query(description="Structures to add.")]
 
 
 @router.get(
@@ -448,36 +467,13 @@ RefsQuery = Annotated[AvailabilityReferences, Query(description="Structures to a
 async def get_availability(
     request: Request,
     session: SessionDep,
+    query: AvailabilityQueryDep,
     flow: Annotated[str, Path(max_length=100, examples=[f"{AGENCY},{FLOW},{VERSION}"])],
     key: Annotated[str, Path(max_length=2000, examples=[f"A.{EXAMPLE_AREA}...."])],
     provider: Annotated[str, Path(max_length=100, examples=["all"])],
     component_id: Annotated[str, Path(max_length=100, examples=["INDICATOR", "all"])],
-    mode: ModeQuery = "exact",
-    references: RefsQuery = "none",
-    start_period: StartQuery = None,
-    end_period: EndQuery = None,
 ) -> Response:
-    _check_provider(provider)
-    return await _availability(
-        request, session, flow, key, component_id, mode, references, start_period, end_period
-    )
-
-
-async def _availability_short(
-    request: Request,
-    session: SessionDep,
-    flow: str,
-    key: str,
-    provider: str,
-    mode: Mode,
-    references: str,
-    start_period: str | None,
-    end_period: str | None,
-) -> Response:
-    _check_provider(provider)
-    return await _availability(
-        request, session, flow, key, "all", mode, references, start_period, end_period
-    )
+    return await _availability(request, session, flow, key, provider, component_id, query)
 
 
 @router.get(
@@ -489,15 +485,10 @@ async def _availability_short(
 async def get_flow_availability(
     request: Request,
     session: SessionDep,
+    query: AvailabilityQueryDep,
     flow: Annotated[str, Path(max_length=100)],
-    mode: ModeQuery = "exact",
-    references: RefsQuery = "none",
-    start_period: StartQuery = None,
-    end_period: EndQuery = None,
 ) -> Response:
-    return await _availability_short(
-        request, session, flow, "all", "all", mode, references, start_period, end_period
-    )
+    return await _availability(request, session, flow, "all", "all", "all", query)
 
 
 @router.get(
@@ -509,16 +500,11 @@ async def get_flow_availability(
 async def get_key_availability(
     request: Request,
     session: SessionDep,
+    query: AvailabilityQueryDep,
     flow: Annotated[str, Path(max_length=100)],
     key: Annotated[str, Path(max_length=2000)],
-    mode: ModeQuery = "exact",
-    references: RefsQuery = "none",
-    start_period: StartQuery = None,
-    end_period: EndQuery = None,
 ) -> Response:
-    return await _availability_short(
-        request, session, flow, key, "all", mode, references, start_period, end_period
-    )
+    return await _availability(request, session, flow, key, "all", "all", query)
 
 
 @router.get(
@@ -530,23 +516,16 @@ async def get_key_availability(
 async def get_provider_availability(
     request: Request,
     session: SessionDep,
+    query: AvailabilityQueryDep,
     flow: Annotated[str, Path(max_length=100)],
     key: Annotated[str, Path(max_length=2000)],
     provider: Annotated[str, Path(max_length=100)],
-    mode: ModeQuery = "exact",
-    references: RefsQuery = "none",
-    start_period: StartQuery = None,
-    end_period: EndQuery = None,
 ) -> Response:
     # pysdmx writes SDMX REST 1.x availability as flow/key/componentID (no provider): a third
     # part naming a component is one, as no data provider is named like a dimension.
     if provider in COMPONENTS:
-        return await _availability(
-            request, session, flow, key, provider, mode, references, start_period, end_period
-        )
-    return await _availability_short(
-        request, session, flow, key, provider, mode, references, start_period, end_period
-    )
+        return await _availability(request, session, flow, key, "all", provider, query)
+    return await _availability(request, session, flow, key, provider, "all", query)
 
 
 for _resource in ("dataflow", "datastructure", "codelist", "conceptscheme"):
