@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -365,39 +365,37 @@ _AVAILABILITY_PARTS: dict[str, set[str]] = {
     "conceptscheme": {"conceptscheme"},
     "all": {"dataflow", "datastructure", "codelist", "conceptscheme"},
 }
-AVAILABILITY_EXAMPLE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<mes:Structure xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message" '
-    'xmlns:str="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure" '
-    'xmlns:com="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common">'
-    "<mes:Header>...</mes:Header><mes:Structures><str:Constraints>"
-    '<str:ContentConstraint id="CC_DF_PROVINCE_ICT_AVAILABILITY" agencyID="CHISO" '
-    'version="1.0" isFinal="false" type="Actual">'
-    '<com:Annotations><com:Annotation id="series_count"><com:AnnotationTitle>1'
-    "</com:AnnotationTitle><com:AnnotationType>sdmx_metrics</com:AnnotationType>"
-    '</com:Annotation><com:Annotation id="obs_count"><com:AnnotationTitle>3'
-    "</com:AnnotationTitle><com:AnnotationType>sdmx_metrics</com:AnnotationType>"
-    "</com:Annotation></com:Annotations>"
-    '<com:Name xml:lang="vi">Số liệu hiện có</com:Name>'
-    '<com:Name xml:lang="en">Data availability</com:Name>'
-    '<str:ConstraintAttachment><str:Dataflow><Ref id="DF_PROVINCE_ICT" version="1.0" '
-    'agencyID="CHISO" package="datastructure" class="Dataflow"/></str:Dataflow>'
-    '</str:ConstraintAttachment><str:CubeRegion include="true">'
-    '<com:KeyValue id="FREQ"><com:Value>A</com:Value></com:KeyValue>'
-    f'<com:KeyValue id="REF_AREA"><com:Value>{EXAMPLE_AREA}</com:Value></com:KeyValue>'
-    "<!-- INDICATOR, MEASURE, TRANSFORMATION, UNIT_MEASURE likewise -->"
-    '<com:KeyValue id="TIME_PERIOD"><com:TimeRange>'
-    '<com:StartPeriod isInclusive="true">2021-01-01</com:StartPeriod>'
-    '<com:EndPeriod isInclusive="true">2023-12-31</com:EndPeriod>'
-    "</com:TimeRange></com:KeyValue></str:CubeRegion></str:ContentConstraint>"
-    "</str:Constraints></mes:Structures></mes:Structure>"
+# One series' availability (Thanh Hóa's telephone subscriptions, 2021 to 2023), written by
+# the writers the route uses.
+EXAMPLE_AVAILABILITY = Availability(
+    codes={
+        "FREQ": ["A"],
+        "REF_AREA": [EXAMPLE_AREA],
+        "INDICATOR": ["TELECOM_SUBSCRIBERS_TOTAL"],
+        "MEASURE": ["ACTUAL"],
+        "TRANSFORMATION": ["LEVEL"],
+        "UNIT_MEASURE": ["COUNT"],
+    },
+    start=date(2021, 1, 1),
+    end=date(2023, 12, 31),
+    series_count=1,
+    obs_count=3,
 )
 AVAILABILITY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "An Actual content constraint on the dataflow: per dimension the codes "
         "that have data, the time range they cover, and the series and observation counts "
         "(`sdmx_metrics` annotations). SDMX-ML 2.1 or SDMX-JSON 2.0.0 by Accept.",
-        "content": {STRUCTURE_XML: {"example": AVAILABILITY_EXAMPLE}, STRUCTURE_JSON: {}},
+        "content": {
+            STRUCTURE_XML: {
+                "example": xml.structure_message(set(), [], EXAMPLE_AVAILABILITY).decode()
+            },
+            STRUCTURE_JSON: {
+                "example": json.loads(
+                    json_structure.structure_message(set(), [], "vi", EXAMPLE_AVAILABILITY)
+                )
+            },
+        },
     },
     **problem_responses(400, 404, 406, 422),
 }
