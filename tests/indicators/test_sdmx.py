@@ -290,6 +290,8 @@ def test_sdmx_csv_labels_follow_the_field_guide(client: httpx.Client) -> None:
     ]
     header, first, *_ = _csv(client, CSV_TYPE + ";labels=id")
     assert header[1] == "FREQ" and first[1] == "A"
+    header, first, *_ = _csv(client, "text/csv; charset=utf-8")
+    assert header[1] == "FREQ" and first[1] == "A"
     by_query = client.get(DATA, params={"format": "csv", "labels": "both"})
     assert by_query.text.startswith("DATAFLOW,FREQ: Tần suất")
 
@@ -412,6 +414,7 @@ def test_availability_comes_from_the_database(client: httpx.Client) -> None:
         (DATA, "image/png", CSV_TYPE),
         (DATA, "application/vnd.sdmx.data+json;version=2.0.0", CSV_TYPE),
         (DATA, CSV_TYPE + ";labels=fancy", CSV_TYPE),
+        (DATA, CSV_TYPE + ";timeFormat=normalized", CSV_TYPE),
         ("/sdmx/2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest", "text/csv", SJSON),
         ("/sdmx/2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest", SJSON.replace("2.0.0", "1.0"), ML),
         (f"{AVAILABLE}/all/all/all", "text/html", ML),

@@ -48,12 +48,18 @@ def _ranges(accept: str) -> list[tuple[float, int, str, dict[str, str]]]:
     return ranges
 
 
+# Parameters any media range may carry that change nothing here (chiso writes UTF-8).
+_NEUTRAL = frozenset({"version", "charset"})
+
+
 def _fits(offer: Offer, params: Mapping[str, str]) -> bool:
+    """Whether `offer` is what a range with `params` asks for: its version, and no other
+    parameter it does not honour (`timeFormat=normalized` unheeded would be a silent lie)."""
     version = params.get("version")
     if version is not None and version not in offer.versions:
         return False
     return all(
-        name == "version" or (name in offer.params and value in offer.params[name])
+        name in _NEUTRAL or (name in offer.params and value in offer.params[name])
         for name, value in params.items()
     )
 
@@ -70,7 +76,7 @@ def negotiate(accept: str | None, offers: Offers, default: str) -> Choice:
     for _, _, media, params in sorted(_ranges(accept), key=lambda r: (r[0], r[1])):
         for offer in offers.get(media, ()):
             if _fits(offer, params):
-                kept = {k: v for k, v in params.items() if k != "version"}
+                kept = {k: v for k, v in params.items() if k not in _NEUTRAL}
                 return Choice(offer.media_type, kept)
     served = sorted({offer.media_type for group in offers.values() for offer in group})
     listed = ", ".join(served)
