@@ -43,7 +43,6 @@ PATH_SAMPLES = {
 # The gateway forwards these routes' other query parameters to indicators as they came.
 FORWARDED = {
     "/v1/observations": ("/v1/observations", ""),
-    "/sdmx/{rest}": ("/sdmx/2.1/data/{flow}/{key}", "2.1/data/DF_PROVINCE_ICT/all"),
     "/dhis2/{rest}": ("/dhis2/api/dataValueSets", "api/dataValueSets"),
 }
 

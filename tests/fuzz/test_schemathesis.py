@@ -210,11 +210,14 @@ def _gateway(suite: Suite) -> Target:
         known_paths={
             "GET /v1/documents/{document_id}": {"document_id": [suite.document_id]},
             "GET /v1/areas/{code}/summary": {"code": ["38", "40", "46"]},
-            "GET /sdmx/{rest}": {
-                "rest": [
-                    "2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest",
-                    "2.1/data/DF_PROVINCE_ICT/A.38....",
-                ]
+            "GET /sdmx/2.1/data/{flow}/{key}": {
+                "flow": ["DF_PROVINCE_ICT", "CHISO,DF_PROVINCE_ICT,1.0"],
+                "key": ["A.38....", "all"],
+            },
+            "GET /sdmx/2.1/dataflow/{agency}/{resource_id}/{version}": {
+                "agency": ["CHISO"],
+                "resource_id": ["DF_PROVINCE_ICT"],
+                "version": ["latest", "1.0"],
             },
             "GET /dhis2/{rest}": {"rest": ["api/dataValueSets", "api/dataValueSets.csv"]},
         },

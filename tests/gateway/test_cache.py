@@ -104,7 +104,7 @@ async def test_csv_is_forwarded_as_is_and_cached(gateway: httpx.AsyncClient) -> 
 
 async def test_standards_prefixes_are_forwarded(gateway: httpx.AsyncClient) -> None:
     # Whatever indicators answers under /sdmx and /dhis2 comes back with its own code.
-    for path in ("/sdmx/2.1/nothing-here", "/dhis2/api/nothing-here"):
+    for path in ("/sdmx/2.1/codelist/CHISO/CL_NOTHING/latest", "/dhis2/api/nothing-here"):
         response = await gateway.get(path)
         assert response.status_code == 404, response.text
         assert response.json()["code"].startswith("indicators.")

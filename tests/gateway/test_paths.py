@@ -74,18 +74,33 @@ async def test_an_encoded_percent_stays_as_sent(gateway: httpx.AsyncClient) -> N
 @pytest.mark.parametrize(
     "path",
     [
-        "/sdmx/..%2Fv1%2Frevision",
-        "/sdmx/2.1/..%2F..%2Fv1%2Frevision",
         "/dhis2/api/%2E%2E/%2E%2E/v1/revision",
-        "/sdmx/2.1/%2E/dataflow",
-        "/sdmx/2.1/dataflow/",
-        "/sdmx/2.1//dataflow",
+        "/sdmx/2.1/dataflow/%2E%2E/%2E%2E/latest",
+        "/sdmx/2.1/data/%2E%2E/all",
+        "/sdmx/2.1/availableconstraint/DF_PROVINCE_ICT/%2E%2E",
         "/v1/indicators/%2E%2E",
     ],
 )
 async def test_dot_and_empty_segments_are_refused(gateway: httpx.AsyncClient, path: str) -> None:
     response = await gateway.get(path)
     assert _problem(response, 400)["code"] == "gateway.bad_path"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sdmx/..%2Fv1%2Frevision",
+        "/sdmx/2.1/..%2F..%2Fv1%2Frevision",
+        "/sdmx/2.1/%2E/dataflow",
+        "/sdmx/2.1//dataflow",
+    ],
+)
+async def test_sdmx_paths_of_no_resource_are_not_forwarded(
+    gateway: httpx.AsyncClient, path: str
+) -> None:
+    """The SDMX routes are one per resource: a path that names none is the gateway's 404."""
+    response = await gateway.get(path)
+    assert _problem(response, 404)["code"] == "gateway.not_found"
 
 
 async def test_an_empty_indicator_to_compare_is_a_422(gateway: httpx.AsyncClient) -> None:

@@ -72,3 +72,18 @@ def current_values(client: httpx.Client) -> set[tuple[Any, ...]]:
         if not page["next_cursor"]:
             return found
         params["cursor"] = page["next_cursor"]
+
+
+def pysdmx_structures(text: str) -> list[Any]:
+    """The artefacts pysdmx reads from a structure message, checked against the official
+    schemas (SDMX-ML or SDMX-JSON, which pysdmx tells apart)."""
+    from pysdmx.io import read_sdmx
+
+    return list(read_sdmx(text, validate=True).structures or ())
+
+
+def pysdmx_datasets(text: str) -> list[Any]:
+    """The data sets pysdmx reads from SDMX-ML or SDMX-CSV (each with its pandas `data`)."""
+    from pysdmx.io import read_sdmx
+
+    return list(read_sdmx(text).data or ())

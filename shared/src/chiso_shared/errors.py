@@ -5,6 +5,7 @@
     ├── Unauthorized                401 (carries WWW-Authenticate)
     ├── Forbidden                   403
     ├── NotFound                    404
+    ├── NotAcceptable               406 (no representation the Accept header allows)
     ├── Conflict                    409
     ├── PayloadTooLarge             413
     ├── UnsupportedMediaType        415
@@ -100,6 +101,12 @@ class NotFound(ChisoError):
     default_code = "not_found"
 
 
+class NotAcceptable(ChisoError):
+    status_code = 406
+    title = "Not acceptable"
+    default_code = "not_acceptable"
+
+
 class Conflict(ChisoError):
     status_code = 409
     title = "Conflict"
@@ -153,6 +160,7 @@ _PROBLEM_CLASSES: tuple[type[ChisoError], ...] = (
     Unauthorized,
     Forbidden,
     NotFound,
+    NotAcceptable,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,

@@ -39,6 +39,7 @@ from chiso_gateway.views.insights import router as insights_router
 from chiso_gateway.views.me import router as me_router
 from chiso_gateway.views.quality import router as quality_router
 from chiso_gateway.views.reviews import router as reviews_router
+from chiso_gateway.views.sdmx import router as sdmx_router
 from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
@@ -280,6 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insights_router)
     app.include_router(trace_router)
     app.include_router(quality_router)
+    app.include_router(sdmx_router)
     app.include_router(forward_router)
     app.include_router(audit_router)
     app.include_router(app_config_router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Request
 from pydantic_core import to_json
@@ -12,27 +12,16 @@ from starlette.responses import Response
 from chiso_gateway.cache import Payload, cache_key
 from chiso_gateway.deps import Reads
 from chiso_gateway.envelope import Envelope
+from chiso_shared.languages import Language as Language  # re-exported for the views
+from chiso_shared.languages import preferred_language
 from chiso_shared.responses import conditional
 
-Language = Literal["vi", "en"]
 Compute = Callable[[int | None], Awaitable[Payload]]
 
 
 def language(request: Request) -> Language:
     """`vi` or `en` from Accept-Language (highest q wins, Vietnamese when neither is asked)."""
-    best: tuple[float, Language] = (0.0, "vi")
-    for part in request.headers.get("accept-language", "").split(","):
-        tag, _, params = part.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        if primary not in ("vi", "en"):
-            continue
-        try:
-            quality = float(params.strip().removeprefix("q=")) if params else 1.0
-        except ValueError:
-            quality = 0.0
-        if quality > best[0]:
-            best = (quality, "vi" if primary == "vi" else "en")
-    return best[1]
+    return preferred_language(request.headers.get("accept-language"))
 
 
 def json_payload(envelope: Envelope[Any], revision: int | None) -> Payload:

@@ -57,7 +57,15 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
         "indicators:read",
         "Số liệu theo chuẩn SDMX và DHIS2",
         "SDMX and DHIS2 reads",
-        (("GET", "/sdmx/{rest}"), ("GET", "/dhis2/{rest}")),
+        (
+            ("GET", "/sdmx/2.1/dataflow/{agency}/{resource_id}/{version}"),
+            ("GET", "/sdmx/2.1/datastructure/{agency}/{resource_id}/{version}"),
+            ("GET", "/sdmx/2.1/codelist/{agency}/{resource_id}/{version}"),
+            ("GET", "/sdmx/2.1/conceptscheme/{agency}/{resource_id}/{version}"),
+            ("GET", "/sdmx/2.1/data/{flow}/{key}"),
+            ("GET", "/sdmx/2.1/availableconstraint/{flow}/{key}/{provider}/{component_id}"),
+            ("GET", "/dhis2/{rest}"),
+        ),
     ),
     (
         "CHISO.DOCUMENTS",

@@ -1,4 +1,5 @@
-"""/sdmx/... and /dhis2/...: the indicators service's SDMX and DHIS2 reads, forwarded and cached."""
+"""/dhis2/...: the indicators service's DHIS2 reads, forwarded and cached; `_forward` also
+serves the SDMX routes (views/sdmx.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,10 @@ from chiso_gateway.upstream import upstream_path
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["standards"])
-PASSED_HEADERS = ("accept",)
+# Accept and Accept-Language choose the representation (SDMX-ML, SDMX-JSON, CSV; the names'
+# language), and the cache keys on both.
+PASSED_HEADERS = ("accept", "accept-language")
 RETURNED_HEADERS = ("x-next-cursor", "content-disposition")
-Rest = Annotated[str, Path(max_length=1000, examples=["2.1/data/CHISO,DF_ICT,1.0/A.VN-38"])]
-# What the indicators service answers under /sdmx: structures, and data in the format negotiated.
-SDMX_MEDIA_TYPES = (
-    "application/vnd.sdmx.genericdata+xml;version=2.1",
-    "application/vnd.sdmx.structurespecificdata+xml;version=2.1",
-    "application/vnd.sdmx.data+json;version=1.0.0",
-    "application/vnd.sdmx.data+csv;version=1.0.0",
-    "application/vnd.sdmx.structure+xml; version=2.1",
-)
 
 
 async def _forward(
@@ -48,36 +42,9 @@ async def _forward(
         media_type = response.headers.get("content-type", "application/octet-stream")
         return Payload(response.content, media_type, kept)
 
-    # Indicators chooses SDMX-ML, SDMX-JSON or CSV by Accept: one cached answer per choice.
+    # Indicators chooses SDMX-ML, SDMX-JSON or CSV by Accept: one cached answer per choice
+    # (and per language: the cache key has it).
     return await cached(request, reads, compute, by_accept=True)
-
-
-@router.get(
-    "/sdmx/{rest:path}",
-    summary="SDMX 2.1 REST reads of the indicators service (forwarded, cached)",
-    responses={
-        200: {
-            "description": "The indicators service's answer as it was, in the media type it chose.",
-            "content": {
-                media: (
-                    {"example": "<message:GenericData>...</message:GenericData>"}
-                    if "genericdata" in media
-                    else {}
-                )
-                for media in SDMX_MEDIA_TYPES
-            },
-        },
-        # 400, 406, 413 and 422: the indicators service's answers (a bad key, an unsupported
-        # format, a query over its export cap, a bad parameter), passed on.
-        **problem_responses(400, 401, 403, 404, 406, 413, 422, 429, 502, 504),
-    },
-)
-async def sdmx(
-    request: Request,
-    reads: IndicatorsReader,
-    rest: Rest,
-) -> Response:
-    return await _forward("sdmx", rest, request, reads)
 
 
 @router.get(

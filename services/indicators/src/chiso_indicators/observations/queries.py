@@ -172,6 +172,26 @@ def filter_values(f: ObservationFilter) -> dict[str, Any]:
     return values
 
 
+async def series_summaries(
+    session: AsyncSession, f: ObservationFilter
+) -> list[tuple[Series, int, str, str]]:
+    """Each series with matching observations: how many, its first and its last period (as
+    text: the periods of one series share a frequency, so text order is time order)."""
+    query = _filtered(
+        select(
+            Series,
+            func.count(Observation.id),
+            func.min(Observation.period),
+            func.max(Observation.period),
+        )
+        .select_from(Observation)
+        .join(Series),
+        f,
+    ).group_by(Series.id)
+    rows = (await session.execute(query, filter_values(f))).all()
+    return [(series, count, first, last) for series, count, first, last in rows]
+
+
 def _filtered(query: _S, f: ObservationFilter) -> _S:
     """`query` narrowed by the filter, every value a named bind (`filter_values`)."""
     if f.last_n is not None:

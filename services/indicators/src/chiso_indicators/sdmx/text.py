@@ -11,26 +11,36 @@ from chiso_indicators.sdmx.model import (
     AGENCY,
     DIMENSIONS,
     FLOW,
+    FLOW_NAME,
     MEASURE_ID,
+    OTHER_CONCEPTS,
     QUALITY_ATTR,
     STATUS_ATTR,
     TIME,
     VERSION,
+    Label,
     codelists,
+    concepts,
 )
-from chiso_indicators.sdmx.xml import SeriesData
+from chiso_indicators.sdmx.xml import Obs, SeriesData
+from chiso_shared.languages import Language
 from chiso_shared.responses import csv_bytes
 
 
-def _values(codes: list[str], names: dict[str, str]) -> list[dict[str, str]]:
-    return [{"id": code, "name": names.get(code, code)} for code in codes]
+def _values(codes: list[str], names: dict[str, Label], language: Language) -> list[dict[str, str]]:
+    return [
+        {"id": code, "name": names[code](language) if code in names else code} for code in codes
+    ]
 
 
 def _index(seen: dict[str, int], code: str) -> int:
     return seen.setdefault(code, len(seen))
 
 
-def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes:
+def json_data(
+    series: Sequence[SeriesData], *, flat: bool, detail: str, language: Language = "vi"
+) -> bytes:
+    """SDMX-JSON 1.0 data, the names in `language`."""
     dim_codes: list[dict[str, int]] = [{} for _ in DIMENSIONS]
     periods: dict[str, int] = {}
     statuses: dict[str, int] = {}
@@ -59,27 +69,27 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
     dimensions = [
         {
             "id": d.id,
-            "name": d.name,
+            "name": d.name(language),
             "keyPosition": i,
-            "values": _values(list(dim_codes[i]), lists[d.codelist]),
+            "values": _values(list(dim_codes[i]), lists[d.codelist].codes, language),
         }
         for i, d in enumerate(DIMENSIONS)
     ]
     time = {
         "id": TIME,
-        "name": "Time period",
+        "name": OTHER_CONCEPTS[TIME](language),
         "keyPosition": len(DIMENSIONS),
         "role": "time",
         "values": [{"id": p, "name": p} for p in periods],
     }
     status_attr = {
         "id": STATUS_ATTR,
-        "name": "Observation status",
-        "values": _values(list(statuses), lists["CL_OBS_STATUS"]),
+        "name": OTHER_CONCEPTS[STATUS_ATTR](language),
+        "values": _values(list(statuses), lists["CL_OBS_STATUS"].codes, language),
     }
     quality_attr = {
         "id": QUALITY_ATTR,
-        "name": "Open data-quality flags (rule codes, space-separated)",
+        "name": OTHER_CONCEPTS[QUALITY_ATTR](language),
         "values": [{"id": flags, "name": flags} for flags in flag_sets],
     }
     dataset: dict[str, Any] = {"action": "Information"}
@@ -96,7 +106,7 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
         },
         "dataSets": [dataset],
         "structure": {
-            "name": FLOW,
+            "name": FLOW_NAME(language),
             "dimensions": {
                 "dataset": [],
                 "series": [] if flat else dimensions,
@@ -112,14 +122,71 @@ def json_data(series: Sequence[SeriesData], *, flat: bool, detail: str) -> bytes
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def csv_data(series: Sequence[SeriesData], *, detail: str) -> bytes:
-    columns = ["DATAFLOW", *(d.id for d in DIMENSIONS), TIME, MEASURE_ID]
+def _labelled(code: str, name: str | None, labels: str) -> list[str]:
+    """One value as SDMX-CSV `labels` wants it: `id`, `id: name` (both), or id then name."""
+    if labels == "both":
+        return [f"{code}: {name}" if name is not None and code else code]
+    if labels == "name":
+        return [code, name or ""]
+    return [code]
+
+
+def _csv_header(detail: str, labels: str, language: Language, version: str) -> list[str]:
+    concept_names = concepts()
+    components = [*(d.id for d in DIMENSIONS), TIME, MEASURE_ID]
     if detail != "dataonly":
-        columns += [STATUS_ATTR, QUALITY_ATTR]
-    flow = f"{AGENCY}:{FLOW}({VERSION})"
-    rows = (
-        [flow, *key, period, format(value, ".15g"), status, flags][: len(columns)]
-        for key, observations in series
-        for period, value, status, flags in observations
-    )
-    return csv_bytes(columns, rows)
+        components += [STATUS_ATTR, QUALITY_ATTR]
+    if version == "2.0.0":
+        named = ["STRUCTURE_NAME"] if labels == "name" else []
+        header = ["STRUCTURE", "STRUCTURE_ID", *named, "ACTION"]
+    else:
+        header = ["DATAFLOW"] + (["DATAFLOW_NAME"] if labels == "name" else [])
+    for component in components:
+        name = concept_names[component](language)
+        if labels == "name":
+            header += [component, name]
+        elif labels == "both" and (component != MEASURE_ID or version == "2.0.0"):
+            # SDMX-CSV 1.0 labels the dimensions' and attributes' columns, not the measure's
+            header.append(f"{component}: {name}")
+        else:
+            header.append(component)
+    return header
+
+
+def csv_data(
+    series: Sequence[SeriesData],
+    *,
+    detail: str,
+    labels: str = "id",
+    language: Language = "vi",
+    version: str = "1.0.0",
+) -> bytes:
+    """SDMX-CSV 1.0.0 or 2.0.0 (`version`), `labels` (id, both or name) as the SDMX-CSV
+    field guide has them, the names in `language`. In 1.0.0, `name` takes 2.0.0's layout:
+    each column followed by one with the names (`DATAFLOW_NAME` after `DATAFLOW`)."""
+    lists = codelists()
+    coded = [lists[d.codelist].codes for d in DIMENSIONS]
+    status_names = lists["CL_OBS_STATUS"].codes
+    flow = _labelled(f"{AGENCY}:{FLOW}({VERSION})", FLOW_NAME(language), labels)
+    if version == "2.0.0":
+        flow = ["dataflow", *flow, "I"]
+
+    def row(key: Sequence[str], obs: Obs) -> list[str]:
+        period, value, status, flags = obs
+        cells = list(flow)
+        for position, code in enumerate(key):
+            name = coded[position].get(code)
+            cells += _labelled(code, name(language) if name else None, labels)
+        cells += _labelled(period, None, labels) + _labelled(_number(value), None, labels)
+        if detail != "dataonly":
+            status_name = status_names.get(status)
+            cells += _labelled(status, status_name(language) if status_name else None, labels)
+            cells += _labelled(flags, None, labels)
+        return cells
+
+    rows = (row(key, obs) for key, observations in series for obs in observations)
+    return csv_bytes(_csv_header(detail, labels, language, version), rows)
+
+
+def _number(value: float) -> str:
+    return format(value, ".15g")

@@ -11,15 +11,23 @@ from lxml import etree  # type: ignore[import-untyped]
 from chiso_indicators.sdmx.model import (
     AGENCY,
     CONCEPTS,
+    CONCEPTS_NAME,
+    CONSTRAINT,
+    CONSTRAINT_NAME,
     DIMENSIONS,
     DSD,
+    DSD_NAME,
     FLOW,
+    FLOW_NAME,
     MEASURE_ID,
     QUALITY_ATTR,
     STATUS_ATTR,
     TIME,
     VERSION,
+    Availability,
+    Label,
     codelists,
+    concepts,
 )
 
 NS = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/"
@@ -41,8 +49,10 @@ def _el(parent: Any, ns: str, tag: str, text: str | None = None, **attrs: str) -
     return node
 
 
-def _name(parent: Any, text: str) -> None:
-    _el(parent, COM, "Name", text, **{XML_LANG: "en"})
+def _name(parent: Any, label: Label) -> None:
+    """One `Name` per language: clients pick theirs by `xml:lang`."""
+    for language, text in label.items():
+        _el(parent, COM, "Name", text, **{XML_LANG: language})
 
 
 def _header(root: Any, message_id: str) -> Any:
@@ -78,49 +88,86 @@ def _enumeration(parent: Any, codelist: str) -> None:
     enumeration[0].set("class", "Codelist")
 
 
-def _maintainable(parent: Any, tag: str, id_: str, name: str) -> Any:
+def _maintainable(parent: Any, tag: str, id_: str, name: Label) -> Any:
     node = _el(parent, STR, tag, id=id_, agencyID=AGENCY, version=VERSION)
     node.set("isFinal", "false")
     _name(node, name)
     return node
 
 
-def structure_message(parts: set[str], codelist_ids: Iterable[str] | None = None) -> bytes:
-    """A Structure message with the requested parts: dataflow, codelists, concepts, dsd."""
+def structure_message(
+    parts: set[str],
+    codelist_ids: Iterable[str] | None = None,
+    availability: Availability | None = None,
+) -> bytes:
+    """A Structure message with the requested parts: dataflow, codelists, concepts, dsd, and
+    the availability constraint when one is given."""
     root = etree.Element(f"{{{MES}}}Structure", nsmap={"mes": MES, "str": STR, "com": COM})
     _header(root, "STRUCTURE")
     structures = _el(root, MES, "Structures")
     if "dataflow" in parts:
         flows = _el(structures, STR, "Dataflows")
-        flow = _maintainable(flows, "Dataflow", FLOW, "ICT indicators of Vietnamese provinces")
+        flow = _maintainable(flows, "Dataflow", FLOW, FLOW_NAME)
         _ref(_el(flow, STR, "Structure"), id=DSD, version=VERSION, agencyID=AGENCY)
         flow[-1][0].set("package", "datastructure")
         flow[-1][0].set("class", "DataStructure")
     if "codelist" in parts:
         wanted = set(codelist_ids) if codelist_ids is not None else set(codelists())
         lists = _el(structures, STR, "Codelists")
-        for list_id, codes in codelists().items():
+        for list_id, codelist in codelists().items():
             if list_id not in wanted:
                 continue
-            node = _maintainable(lists, "Codelist", list_id, list_id)
-            for code, name in codes.items():
+            node = _maintainable(lists, "Codelist", list_id, codelist.name)
+            for code, name in codelist.codes.items():
                 _name(_el(node, STR, "Code", id=code), name)
     if "conceptscheme" in parts:
         schemes = _el(structures, STR, "Concepts")
-        scheme = _maintainable(schemes, "ConceptScheme", CONCEPTS, "chiso concepts")
-        concepts = [(d.id, d.name) for d in DIMENSIONS]
-        concepts += [(TIME, "Time period"), (MEASURE_ID, "Observation value")]
-        concepts += [(STATUS_ATTR, "Observation status")]
-        concepts += [(QUALITY_ATTR, "Open data-quality flags (rule codes, space-separated)")]
-        for concept, name in concepts:
+        scheme = _maintainable(schemes, "ConceptScheme", CONCEPTS, CONCEPTS_NAME)
+        for concept, name in concepts().items():
             _name(_el(scheme, STR, "Concept", id=concept), name)
     if "datastructure" in parts:
         _datastructure(_el(structures, STR, "DataStructures"))
+    if availability is not None:
+        _constraint(_el(structures, STR, "Constraints"), availability)
     return _bytes(root)
 
 
+def _annotation(parent: Any, id_: str, type_: str, title: str) -> None:
+    annotation = _el(parent, COM, "Annotation", id=id_)
+    _el(annotation, COM, "AnnotationTitle", title)
+    _el(annotation, COM, "AnnotationType", type_)
+
+
+def _constraint(parent: Any, availability: Availability) -> None:
+    """An Actual ContentConstraint on the dataflow: one cube region of the codes with data.
+    The series and observation counts ride as `sdmx_metrics` annotations, as the Fusion
+    Metadata Registry writes them (pysdmx reads them back as counts)."""
+    node = etree.SubElement(parent, f"{{{STR}}}ContentConstraint")
+    for name, value in (("id", CONSTRAINT), ("agencyID", AGENCY), ("version", VERSION)):
+        node.set(name, value)
+    node.set("isFinal", "false")
+    node.set("type", "Actual")
+    annotations = _el(node, COM, "Annotations")
+    _annotation(annotations, "series_count", "sdmx_metrics", str(availability.series_count))
+    _annotation(annotations, "obs_count", "sdmx_metrics", str(availability.obs_count))
+    _name(node, CONSTRAINT_NAME)
+    attachment = _el(_el(node, STR, "ConstraintAttachment"), STR, "Dataflow")
+    _ref(attachment, id=FLOW, version=VERSION, agencyID=AGENCY)
+    attachment[0].set("package", "datastructure")
+    attachment[0].set("class", "Dataflow")
+    region = _el(node, STR, "CubeRegion", include="true")
+    for dimension, codes in availability.codes.items():
+        key_value = _el(region, COM, "KeyValue", id=dimension)
+        for code in codes:
+            _el(key_value, COM, "Value", code)
+    if availability.start is not None and availability.end is not None:
+        time_range = _el(_el(region, COM, "KeyValue", id=TIME), COM, "TimeRange")
+        _el(time_range, COM, "StartPeriod", availability.start.isoformat(), isInclusive="true")
+        _el(time_range, COM, "EndPeriod", availability.end.isoformat(), isInclusive="true")
+
+
 def _datastructure(parent: Any) -> None:
-    dsd = _maintainable(parent, "DataStructure", DSD, "Province ICT indicators")
+    dsd = _maintainable(parent, "DataStructure", DSD, DSD_NAME)
     components = _el(dsd, STR, "DataStructureComponents")
     dimensions = _el(components, STR, "DimensionList", id="DimensionDescriptor")
     for position, dimension in enumerate(DIMENSIONS, start=1):
