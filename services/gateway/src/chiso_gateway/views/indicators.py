@@ -278,7 +278,7 @@ async def list_observations(
     _indicator: Annotated[
         str | None, Query(alias="indicator", examples=["telecom.subscribers.total"])
     ] = None,
-    _area: Annotated[str | None, Query(alias="area", examples=["VN-38,VN-46"])] = None,
+    _area: Annotated[str | None, Query(alias="area", examples=["38,46"])] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     params = request.query_params.multi_items()

@@ -204,7 +204,7 @@ class ObservationOut(BaseModel):
             "examples": [
                 {
                     "indicator": "telecom.subscribers.total",
-                    "area": "VN-38",
+                    "area": "38",
                     "frequency": "A",
                     "measure": "actual",
                     "transformation": "level",
@@ -339,7 +339,7 @@ class AreaOut(BaseModel):
     iso_3166_2: str | None = Field(
         default=None,
         description="ISO 3166-2 code of its 2004-list version, where ISO has one. Not the "
-        "same numbers: ISO's VN-01 is Lai Châu, GSO's 01 is Hà Nội.",
+        "same numbers: ISO's 01 is Lai Châu, GSO's 01 is Hà Nội.",
     )
     predecessors: list[str] = Field(
         description="The 2004-list codes merged into this 2025-list area (itself included)."
@@ -354,7 +354,7 @@ class SeriesOut(BaseModel):
                 {
                     "id": 17,
                     "indicator": "telecom.subscribers.total",
-                    "area": "VN-38",
+                    "area": "38",
                     "frequency": "A",
                     "measure": "actual",
                     "transformation": "level",
