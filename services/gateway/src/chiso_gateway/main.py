@@ -40,6 +40,7 @@ from chiso_gateway.views.reviews import router as reviews_router
 from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
+from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=gateway_limits(settings), namespace="gateway")
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    install_gzip(app, settings)  # around every answer the gateway makes, problems included
     if settings.forwarded_allow_ips:
         # Outermost, so everything inside sees the caller's address. Here rather than in
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.

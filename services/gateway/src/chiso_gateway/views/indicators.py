@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader, Reads
+from chiso_gateway.downloads import XLSX
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import Language, cached, json_payload, language, spliced_payload
 from chiso_gateway.upstream import Upstream, UpstreamResponse, upstream_path
-from chiso_shared.errors import BadGateway, problem_responses
+from chiso_shared.errors import BadGateway, PayloadTooLarge, problem_responses
+from chiso_shared.pagination import TOTAL_COUNT_HEADER, next_url, paging_headers
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
 router = APIRouter(prefix="/v1", tags=["indicators"])
@@ -223,14 +225,36 @@ def _page(response: UpstreamResponse) -> tuple[bytes, int]:
 
 
 async def all_pages(indicators: Upstream, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every page of an observations read, joined; 413 rather than a part when the selection
+    holds more than `MAX_SERIES_PAGES` pages (the aggregate views are never cut silently)."""
     items: list[dict[str, Any]] = []
     for _ in range(MAX_SERIES_PAGES):
         page = (await indicators.request("GET", "/v1/observations", params=params)).json()
         items.extend(page["items"])
         if not page.get("next_cursor"):
-            break
+            return items
         params = {**params, "cursor": page["next_cursor"]}
-    return items
+    total, most = page.get("total", "more"), len(items)
+    raise PayloadTooLarge(
+        f"The view would read {total} observations, more than the {most} it may; narrow the "
+        f"periods or the areas. / Chế độ xem cần đọc {total} quan sát, nhiều hơn mức tối đa "
+        f"{most}; hãy thu hẹp kỳ hoặc địa bàn.",
+        code="gateway.selection_too_large",
+    )
+
+
+# The headers of an observations read that the gateway passes on as indicators set them;
+# `Link` is written again, with the gateway's own URL.
+PASSED_ON = (NEXT_CURSOR_HEADER, TOTAL_COUNT_HEADER, "Content-Disposition")
+BULK_NOTE = (
+    "`format=csv` or `format=xlsx` without `limit` or `cursor` is the whole selection in one "
+    "file, never one page: over indicators' `MAX_EXPORT_OBSERVATIONS` rows the answer is 413 "
+    "`indicators.export_too_large` (narrow the filters, or page), and a file larger than "
+    "`UPSTREAM_MAX_BODY_BYTES` is a 502, never cut. With `limit` or `cursor` a CSV or XLSX is "
+    "one page, the next in `X-Next-Cursor` and `Link` (rel=next). JSON is one page: "
+    "`meta.total` (and `X-Total-Count`) the size of the whole selection, `links.next` and the "
+    "`Link` header the next page's URL on this gateway. `Accept-Encoding: gzip` gets it gzipped."
+)
 
 
 @router.get(
@@ -238,14 +262,45 @@ async def all_pages(indicators: Upstream, params: dict[str, Any]) -> list[dict[s
     response_model=Envelope[list[dict[str, Any]]],
     summary="Observations, with the indicators service's filters passed through",
     description="The indicators filters (indicator, area, start_period, end_period, frequency, "
-    "measure, transformation, status, updated_after, include_history, limit, cursor) pass "
-    "through; `format=csv` answers the indicators CSV as it is, with `X-Next-Cursor`. "
-    "`is_current` marks the served version of each period and `chosen_by` the precedence step "
-    "that chose it (reviewed > actual > provisional > estimate > target; then the later "
-    "publication; then the value); `quality` lists the flags that involve a version.",
+    "measure, transformation, status, updated_after, include_history, as_of, last_n, limit, "
+    "cursor) pass through. `is_current` marks the served version of each period and "
+    "`chosen_by` the precedence step that chose it (reviewed > actual > provisional > "
+    "estimate > target; then the later publication; then the value); `quality` lists the "
+    f"flags that involve a version. {BULK_NOTE}",
     responses={
-        200: {"content": {"text/csv": {"example": "indicator,area,period,value\n"}}},
-        **problem_responses(400, 401, 403, 422, 502, 504),
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "indicator,area,frequency,measure,transformation,unit,period,"
+                    "value,of,max,status,published,is_current,chosen_by,sources,quality\n"
+                    "telecom.subscribers.total,VN-38,A,actual,level,count,2023,2980000,,,E,"
+                    "2023-12-20,True,only,thanh-hoa-2023.txt:312-321,\n",
+                },
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "headers": {
+                "Link": {
+                    "description": "RFC 8288: `<URL of the next page on this gateway>; "
+                    'rel="next"`, every query parameter kept; absent on the last page and on a '
+                    "whole file.",
+                    "schema": {"type": "string"},
+                    "example": "<https://lgsp.example.gov.vn/chiso/v1/observations?area=VN-38"
+                    '&limit=100&cursor=WyJ0ZWxlY29tIl0>; rel="next"',
+                },
+                TOTAL_COUNT_HEADER: {
+                    "description": "How many rows the whole selection holds.",
+                    "schema": {"type": "integer"},
+                    "example": 5000,
+                },
+                NEXT_CURSOR_HEADER: {
+                    "description": "The `cursor` of the next page (CSV and XLSX pages).",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        # 413: a whole-selection file over indicators' MAX_EXPORT_OBSERVATIONS, passed on.
+        **problem_responses(400, 401, 403, 413, 422, 502, 504),
     },
 )
 async def list_observations(
@@ -255,22 +310,29 @@ async def list_observations(
         str | None, Query(alias="indicator", examples=["telecom.subscribers.total"])
     ] = None,
     _area: Annotated[str | None, Query(alias="area", examples=["VN-38,VN-46"])] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Response:
     params = request.query_params.multi_items()
 
     async def compute(current: int | None) -> Payload:
         response = await reads.indicators.request("GET", "/v1/observations", params=params)
-        if format == "csv":
-            following = response.headers.get("x-next-cursor")
-            headers = {"X-Next-Cursor": following} if following else {}
-            return Payload(response.content, "text/csv; charset=utf-8", headers)
+        if format != "json":
+            headers = {
+                name: response.headers[name] for name in PASSED_ON if name in response.headers
+            }
+            following = response.headers.get(NEXT_CURSOR_HEADER)
+            headers |= paging_headers(request.url, following, None)
+            media_type = response.headers.get("content-type", "text/csv; charset=utf-8")
+            return Payload(response.content, media_type, headers)
         page = response.json()
         next_cursor = page.get("next_cursor")
+        total = page.get("total")
         links: dict[str, str | None] = {"self": str(request.url), "next": None}
         if next_cursor:
-            links["next"] = str(request.url.include_query_params(cursor=next_cursor))
-        meta = {"count": len(page["items"]), "next_cursor": next_cursor}
-        return json_payload(Envelope(data=page["items"], meta=meta, links=links), current)
+            links["next"] = next_url(request.url, next_cursor)
+        meta = {"count": len(page["items"]), "total": total, "next_cursor": next_cursor}
+        payload = json_payload(Envelope(data=page["items"], meta=meta, links=links), current)
+        headers = paging_headers(request.url, next_cursor, total)
+        return Payload(payload.body, payload.media_type, headers)
 
     return await cached(request, reads, compute)
