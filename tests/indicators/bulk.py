@@ -25,20 +25,22 @@ def months() -> list[str]:
 
 def bulk_facts() -> list[dict[str, Any]]:
     """One fact per (province, month): `ROWS` distinct observations of one indicator."""
-    facts = []
-    for number, (scope, period) in enumerate((s, p) for s in SCOPES for p in months()):
-        value = 1_000_000 + number
-        facts.append(
-            fact(doc=f"bulk-{scope}.txt", scope=scope, period=period, value=value, start=number,
-                 end=number + 9, text=f"{value:,}".replace(",", "."))
-        )  # fmt: skip
-    return facts
+    cells = enumerate((scope, period) for scope in SCOPES for period in months())
+    return [_fact(number, scope, period) for number, (scope, period) in cells]
+
+
+def _fact(number: int, scope: str, period: str) -> dict[str, Any]:
+    value = 1_000_000 + number
+    text = f"{value:,}".replace(",", ".")  # as a Vietnamese report writes it
+    place = {"start": number, "end": number + len(text), "text": text}
+    return fact(doc=f"bulk-{scope}.txt", scope=scope, period=period, value=value, **place)
 
 
 def import_bulk(base_url: str) -> None:
     """Post `bulk_facts` to a running indicators service in batches of `BATCH`."""
     facts = bulk_facts()
-    with httpx.Client(base_url=base_url, headers=service_headers("indicators"), timeout=120) as http:
+    headers = service_headers("indicators")
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120) as http:
         for first in range(0, len(facts), BATCH):
             chunk = facts[first : first + BATCH]
             names = sorted({f["doc"] for f in chunk})
