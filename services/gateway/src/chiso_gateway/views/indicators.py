@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from chiso_gateway.cache import Payload
 from chiso_gateway.deps import IndicatorsReader, Reads
@@ -313,6 +313,9 @@ async def list_observations(
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Response:
     params = request.query_params.multi_items()
+    whole = format != "json" and not {"limit", "cursor"} & set(request.query_params)
+    if whole:
+        return await _whole_file(reads, params)
 
     async def compute(current: int | None) -> Payload:
         response = await reads.indicators.request("GET", "/v1/observations", params=params)
@@ -336,3 +339,14 @@ async def list_observations(
         return Payload(payload.body, payload.media_type, headers)
 
     return await cached(request, reads, compute)
+
+
+async def _whole_file(reads: Reads, params: list[tuple[str, str]]) -> Response:
+    """The whole selection as indicators' CSV or XLSX, passed on as it arrives: never held
+    whole (nor cached), so its size is bounded by indicators' `MAX_EXPORT_OBSERVATIONS` alone.
+    A refusal (413 over that maximum) comes before the first byte and is passed on."""
+    opened = await reads.indicators.stream("/v1/observations", params=params)
+    headers = {name: opened.headers[name] for name in PASSED_ON if name in opened.headers}
+    media_type = opened.headers.get("content-type", "text/csv; charset=utf-8")
+    headers["Cache-Control"] = "private, no-cache"
+    return StreamingResponse(opened.chunks(), media_type=media_type, headers=headers)
