@@ -22,6 +22,7 @@ from chiso_gateway.settings import Settings
 from chiso_gateway.views import indicators as indicator_views
 from chiso_indicators.main import create_app as create_indicators
 from chiso_indicators.settings import Settings as IndicatorsSettings
+from chiso_shared.tables import XLSX_MEDIA_TYPE
 from tests.gateway.support import gateway_settings, new_client
 from tests.indicators.bulk import ROWS, import_bulk, months
 from tests.support import SERVICE_SECRET, fresh_database, serving
@@ -127,7 +128,7 @@ def test_csv_page_with_limit_links_to_the_gateway(gateway: httpx.Client) -> None
 def test_xlsx_through_the_gateway_holds_every_row(gateway: httpx.Client) -> None:
     answer = gateway.get("/v1/observations", params={"format": "xlsx"})
     assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == indicator_views.XLSX
+    assert answer.headers["content-type"] == XLSX_MEDIA_TYPE
     sheet = openpyxl.load_workbook(io.BytesIO(answer.content), read_only=True).active
     assert sheet is not None
     assert sum(1 for _ in sheet.iter_rows(min_row=2, values_only=True)) == ROWS
