@@ -14,7 +14,8 @@ from chiso_gateway.downloads import XLSX
 from chiso_gateway.envelope import Envelope, example
 from chiso_gateway.respond import Language, cached, json_payload, language, spliced_payload
 from chiso_gateway.upstream import Upstream, UpstreamResponse, upstream_path
-from chiso_shared.errors import BadGateway, PayloadTooLarge, problem_responses
+from chiso_shared.errors import BadGateway, PayloadTooLarge, problem_example, problem_responses
+from chiso_shared.exports import EXPORT_TOO_LARGE_DESCRIPTION, EXPORT_TOO_LARGE_EXAMPLE
 from chiso_shared.pagination import TOTAL_COUNT_HEADER, next_url, paging_headers
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, SeriesPoint
 
@@ -299,8 +300,9 @@ BULK_NOTE = (
                 },
             },
         },
-        # 413: a whole-selection file over indicators' MAX_EXPORT_OBSERVATIONS, passed on.
-        **problem_responses(400, 401, 403, 413, 422, 502, 504),
+        **problem_responses(400, 401, 403, 422, 502, 504),
+        # a whole-selection file over indicators' MAX_EXPORT_OBSERVATIONS: its 413, passed on
+        **problem_example(413, EXPORT_TOO_LARGE_DESCRIPTION, EXPORT_TOO_LARGE_EXAMPLE),
     },
 )
 async def list_observations(

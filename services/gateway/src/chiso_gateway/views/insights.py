@@ -155,7 +155,11 @@ async def list_org_units(request: Request, _reads: IndicatorsReader) -> Envelope
     response_model=Envelope[dict[str, Any]],
     summary="A province's key indicators: latest value, change and source",
     description=PEOPLE_NOTE,
-    responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
+    responses={
+        **_example(SUMMARY_EXAMPLE),
+        # 413: more observations than the view reads (`all_pages`), refused rather than cut
+        **problem_responses(401, 403, 404, 413, 429, 502, 504),
+    },
 )
 async def org_unit_summary(
     request: Request,
@@ -213,7 +217,7 @@ def _org_units(value: str, most: int) -> list[str]:
     description=PEOPLE_NOTE,
     responses={
         **_example(COMPARE_EXAMPLE),
-        **problem_responses(400, 401, 403, 404, 422, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 413, 422, 429, 502, 504),
     },
 )
 async def compare(

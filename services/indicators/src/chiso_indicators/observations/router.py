@@ -36,10 +36,14 @@ from chiso_indicators.settings import Settings
 from chiso_shared.errors import (
     FieldError,
     NotFound,
-    PayloadTooLarge,
     Unprocessable,
     problem_example,
     problem_responses,
+)
+from chiso_shared.exports import (
+    EXPORT_TOO_LARGE_DESCRIPTION,
+    EXPORT_TOO_LARGE_EXAMPLE,
+    export_too_large,
 )
 from chiso_shared.pagination import LINK_HEADER, TOTAL_COUNT_HEADER, paging_headers
 from chiso_shared.periods import Period
@@ -149,21 +153,6 @@ BULK = (
 )
 XLSX_SHEET = "observations"
 
-EXPORT_TOO_LARGE_EXAMPLE: dict[str, Any] = {
-    "type": "urn:chiso:problem:indicators.export_too_large",
-    "title": "Content too large",
-    "status": 413,
-    "code": "indicators.export_too_large",
-    "detail": "The selection holds 250000 observations, more than the 100000 one export may "
-    "hold (MAX_EXPORT_OBSERVATIONS). Narrow it with indicator, area, start_period, end_period, "
-    "measure or status, or read it page by page with limit and cursor. / Vùng chọn có 250000 "
-    "quan sát, nhiều hơn mức tối đa 100000 của một lần xuất. Hãy thu hẹp bằng indicator, area, "
-    "start_period, end_period, measure hoặc status, hoặc đọc từng trang với limit và cursor.",
-    "instance": "/v1/observations",
-    "request_id": "5f0c9a52b1d44e3c8f8f2d4a6b7c9e01",
-    "errors": [{"field": "query", "message": "250000 rows match; at most 100000"}],
-}
-
 
 def paging_header_docs(*, bulk: bool = False) -> dict[str, Any]:
     """The OpenAPI `headers` of a page (and, `bulk`, of a whole-selection file)."""
@@ -211,11 +200,7 @@ def paging_header_docs(*, bulk: bool = False) -> dict[str, Any]:
             "headers": paging_header_docs(bulk=True),
         },
         **problem_responses(400, 422),
-        **problem_example(
-            413,
-            "The selection holds more rows than one export may (MAX_EXPORT_OBSERVATIONS).",
-            EXPORT_TOO_LARGE_EXAMPLE,
-        ),
+        **problem_example(413, EXPORT_TOO_LARGE_DESCRIPTION, EXPORT_TOO_LARGE_EXAMPLE),
     },
 )
 async def get_observations(
@@ -273,7 +258,7 @@ async def _export(
     if format == "xlsx":
         most = min(most, XLSX_MAX_ROWS - 1)  # a sheet's rows, the title row being one
     if total > most:
-        raise _too_large(total, most)
+        raise export_too_large(total, most)
     headers = {
         TOTAL_COUNT_HEADER: str(total),
         "Content-Disposition": f'attachment; filename="observations.{format}"',
@@ -292,19 +277,6 @@ async def _csv_stream(chunks: AsyncIterator[list[dict[str, Any]]]) -> AsyncItera
     yield csv_lines([CSV_COLUMNS])
     async for items in chunks:
         yield csv_lines(_csv_row(item) for item in items)
-
-
-def _too_large(total: int, most: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"The selection holds {total} observations, more than the {most} one export may hold "
-        "(MAX_EXPORT_OBSERVATIONS). Narrow it with indicator, area, start_period, end_period, "
-        "measure or status, or read it page by page with limit and cursor. / Vùng chọn có "
-        f"{total} quan sát, nhiều hơn mức tối đa {most} của một lần xuất. Hãy thu hẹp bằng "
-        "indicator, area, start_period, end_period, measure hoặc status, hoặc đọc từng trang "
-        "với limit và cursor.",
-        code="indicators.export_too_large",
-        errors=[FieldError(field="query", message=f"{total} rows match; at most {most}")],
-    )
 
 
 def _csv_row(item: dict[str, Any]) -> list[Any]:
