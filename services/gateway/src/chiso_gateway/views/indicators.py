@@ -143,7 +143,9 @@ class SeriesQuery(BaseModel):
     description="Each point is the served version of its period, chosen by precedence: a "
     "version a person reviewed, then the higher status (actual > provisional > estimate > "
     "target), then the later publication, then the higher value; `chosen_by` names the step "
-    "that decided. `quality` lists the data-quality flags, open and resolved, that involve it.",
+    "that decided. `quality` lists the data-quality flags, open and resolved, that involve it. "
+    "`meta.count` is the points given and `meta.total` the points the series has; beyond "
+    "`SERIES_MAX_PAGES` pages `meta.truncated` is true.",
     responses=problem_responses(400, 401, 403, 404, 422, 502, 504),
 )
 async def get_series(
@@ -158,14 +160,14 @@ async def get_series(
 
 async def series_answer(request: Request, reads: Reads, code: str, query: SeriesQuery) -> Response:
     async def compute(current: int | None) -> Payload:
-        observations, count, truncated = await _observations(reads, code, query)
+        observations, count, total, truncated = await _observations(reads, code, query)
         head = {
             "indicator": code,
             "org_unit": query.org_unit,
             "measure": query.measure,
             "transformation": query.transformation,
         }
-        meta: dict[str, Any] = {"count": count}
+        meta: dict[str, Any] = {"count": count, "total": total}
         if truncated:
             meta["truncated"] = True  # more points than `series_max_pages` pages hold
         envelope: Envelope[dict[str, Any]] = Envelope(
@@ -176,9 +178,12 @@ async def series_answer(request: Request, reads: Reads, code: str, query: Series
     return await cached(request, reads, compute)
 
 
-async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[bytes, int, bool]:
+async def _observations(
+    reads: Reads, code: str, query: SeriesQuery
+) -> tuple[bytes, int, int | None, bool]:
     """The series' points as indicators wrote them (one JSON array, pages joined), how many,
-    and whether pages were left unread. They are not parsed: indicators' array already has
+    how many the whole series has (`X-Total-Count`, None if indicators did not say) and
+    whether pages were left unread. They are not parsed: indicators' array already has
     the `SeriesPoint` shape, and parsing it and writing it again was the biggest part of the
     gateway's own work."""
     params: dict[str, Any] = {
@@ -193,10 +198,11 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
         params["end_period"] = query.end
     path = upstream_path("v1", "indicators", code, "series")
     pages: list[bytes] = []
-    count, cursor = 0, None
+    count, cursor, total = 0, None, None
     for _ in range(reads.settings.series_max_pages):
         response = await reads.indicators.request("GET", path, params=params)
         inner, size = _page(response)
+        total = _total(response, total)
         if size:
             pages.append(inner)
             count += size
@@ -204,7 +210,15 @@ async def _observations(reads: Reads, code: str, query: SeriesQuery) -> tuple[by
         if not cursor:
             break
         params = {**params, "cursor": cursor}
-    return b"[" + b",".join(pages) + b"]", count, bool(cursor)
+    return b"[" + b",".join(pages) + b"]", count, total, bool(cursor)
+
+
+def _total(response: UpstreamResponse, known: int | None) -> int | None:
+    """The series' size from the first page that states it (`X-Total-Count`)."""
+    if known is not None:
+        return known
+    stated = response.headers.get(TOTAL_COUNT_HEADER, "")
+    return int(stated) if stated.isdigit() else None
 
 
 def _page(response: UpstreamResponse) -> tuple[bytes, int]:
