@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from chiso_shared.catalogue import area_codes, indicators
+from chiso_shared.catalogue import indicators, scope_codes
 from chiso_shared.facts import Fact
 from chiso_shared.periods import Period
 
@@ -102,7 +102,7 @@ def test_gold_fields_are_in_the_guideline_sets(path: Path) -> None:
         assert fact["basis"] is None or fact["basis"] in BASES, where
         assert fact["status"] in STATUSES, where
         assert SCOPE.match(fact["scope"]), where
-        assert fact["scope"] in {"VN", "sub"} or fact["scope"] in area_codes(), where
+        assert fact["scope"] in {"VN", "sub"} or fact["scope"] in scope_codes(), where
         assert fact["indicator"] is None or fact["indicator"] in codes, where
         Period.parse(fact["period"])
         Fact.model_validate(fact)
