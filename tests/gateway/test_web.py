@@ -138,6 +138,7 @@ async def test_area_list_names_each_code_once(gateway: httpx.AsyncClient) -> Non
     by_code = {row["code"]: row for row in rows}
     assert by_code["38"] == {
         "code": "38",
+        "scope": "VN-38",
         "name_vi": "Thanh Hóa",
         "name_en": "Thanh Hoa",
         "level": "province",

@@ -76,7 +76,7 @@ async def reviewed(
     return dict(response.json())
 
 
-async def served(indicators_url: str, area: str = "VN-40") -> dict[tuple[str, str], Any]:
+async def served(indicators_url: str, area: str = "40") -> dict[tuple[str, str], Any]:
     """Indicators' current observations by (indicator, period): (value, its first source)."""
     headers = service_headers("indicators")
     async with httpx.AsyncClient(base_url=indicators_url, headers=headers) as indicators:
