@@ -226,8 +226,9 @@ async def get_observations(
     if query.format != "json" and query.limit is None and query.cursor is None:
         return await _export(request, session, settings, filters, query.format)
     size = _page_size(query.limit, settings)
-    total = await count_observations(session, filters)
+    # The page first: a cursor it cannot read is refused before anything else is asked.
     items, next_cursor = await list_observations(session, filters, limit=size, cursor=query.cursor)
+    total = await count_observations(session, filters)
     headers = paging_headers(request.url, next_cursor, total)
     if query.format == "json":
         # The rows are already `ObservationOut`-shaped and typed by their columns:
@@ -325,8 +326,8 @@ async def get_indicator_series(
         transformation=query.transformation,
     )
     size = _page_size(query.limit, settings)
-    total = await count_observations(session, filters)
     items, next_cursor = await list_observations(session, filters, limit=size, cursor=query.cursor)
+    total = await count_observations(session, filters)
     # Only an empty answer can hide an unknown code; ask then, to answer 404 rather than [].
     if not total and await session.get(Indicator, code) is None:
         raise NotFound(f"No indicator with code {code!r}.", code="indicators.unknown_indicator")
