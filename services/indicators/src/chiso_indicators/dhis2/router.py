@@ -1,24 +1,55 @@
-"""DHIS2-style routes under /dhis2/api: dataValueSets export (JSON, CSV) and import."""
+"""DHIS2-style routes under /dhis2/api: dataValueSets export (JSON, CSV) and import, and the
+metadata (dataElements, organisationUnits, categoryCombos, categoryOptionCombos, dataSets) that
+maps chiso's codes to DHIS2 uids. Errors are DHIS2 WebMessages (`webmessage.Dhis2Route`)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
-from chiso_indicators.dhis2 import export
-from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary, import_value_set
-from chiso_shared.errors import FieldError, Unprocessable, problem_responses
+from chiso_indicators.dhis2 import export, metadata
+from chiso_indicators.dhis2.importing import DataValueSetIn, import_value_set
+from chiso_indicators.dhis2.listing import (
+    DEFAULT_FIELDS,
+    Paging,
+    apply_filters,
+    page_of,
+    parse_fields,
+    select,
+)
+from chiso_indicators.dhis2.webmessage import (
+    Dhis2Route,
+    WebMessage,
+    import_message,
+    respond,
+    web_message_responses,
+)
+from chiso_shared.errors import FieldError, NotFound, Unprocessable
 from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, conditional_json, csv_bytes
 from chiso_shared.times import UtcDatetime
 
-router = APIRouter(prefix="/dhis2/api", tags=["dhis2"])
+router = APIRouter(prefix="/dhis2/api", tags=["dhis2"], route_class=Dhis2Route)
 
-IdScheme = Literal["code", "CODE"]
+IdScheme = Literal["code", "CODE", "uid", "UID"]
+_UID_KINDS = {
+    "dataElement": "dataElements",
+    "orgUnit": "organisationUnits",
+    "categoryOptionCombo": "categoryOptionCombos",
+    "attributeOptionCombo": "categoryOptionCombos",
+}
+
+
+def _as_uids(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values with DHIS2 uids for chiso's codes (`idScheme=uid`)."""
+    return [
+        {**value, **{key: metadata.uid(kind, value[key]) for key, kind in _UID_KINDS.items()}}
+        for value in values
+    ]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -52,6 +83,7 @@ async def _export(
     last_updated: datetime | None,
     as_csv: bool,
     locale: export.Locale,
+    uids: bool,
 ) -> Response:
     values = await export.data_values(
         session,
@@ -65,6 +97,8 @@ async def _export(
         cap=settings.max_export_observations,
         locale=locale,
     )
+    if uids:
+        values = _as_uids(values)
     if as_csv:
         keys = (
             "dataElement",
@@ -123,7 +157,14 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         start_date: Annotated[date | None, Query(alias="startDate")] = None,
         end_date: Annotated[date | None, Query(alias="endDate")] = None,
         last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,
-        id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
+        id_scheme: Annotated[
+            IdScheme,
+            Query(
+                alias="idScheme",
+                description="`code` (chiso's codes) or `uid` (the uids of "
+                "`/dhis2/api/dataElements`, `organisationUnits`, `categoryOptionCombos`).",
+            ),
+        ] = "code",
         format: Annotated[Literal["json", "csv"] | None, Query()] = None,
         locale: Annotated[
             export.Locale,
@@ -143,6 +184,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
             last_updated,
             csv_wanted,
             locale,
+            id_scheme.lower() == "uid",
         )
 
     handler.__name__ = f"dhis2_data_value_sets{suffix.replace('.', '_')}"
@@ -163,7 +205,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
                     "text/csv": {"example": _CSV_EXAMPLE},
                 }
             },
-            **problem_responses(413, 422),
+            **web_message_responses(400, 413, 422),
         },
         include_in_schema=suffix != ".json",
     )
@@ -173,19 +215,231 @@ for _suffix, _csv in (("", False), (".json", False), (".csv", True)):
     _add_export_route(_suffix, _csv)
 
 
+_SUCCESS_EXAMPLE: dict[str, Any] = {
+    "httpStatus": "OK",
+    "httpStatusCode": 200,
+    "status": "OK",
+    "message": "Import was successful. / Nhập dữ liệu thành công.",
+    "response": {
+        "responseType": "ImportSummary",
+        "status": "SUCCESS",
+        "importOptions": {
+            "dryRun": False,
+            "idSchemes": {"idScheme": "CODE"},
+            "importStrategy": "CREATE_AND_UPDATE",
+        },
+        "description": "Import process completed successfully. / Nhập dữ liệu hoàn tất.",
+        "importCount": {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0},
+        "conflicts": [],
+        "rejectedIndexes": [],
+        "dataSetComplete": "2024-01-15",
+        "revision": 7,
+    },
+}
+_CONFLICT_EXAMPLE: dict[str, Any] = {
+    **_SUCCESS_EXAMPLE,
+    "httpStatus": "Conflict",
+    "httpStatusCode": 409,
+    "status": "WARNING",
+    "message": "One more conflicts encountered, please check import summary. / "
+    "Có giá trị bị từ chối, xem tóm tắt nhập dữ liệu.",
+    "response": {
+        **_SUCCESS_EXAMPLE["response"],
+        "status": "WARNING",
+        "importCount": {"imported": 2, "updated": 0, "ignored": 1, "deleted": 0},
+        "conflicts": [
+            {
+                "object": "VN-99",
+                "objects": {"orgUnit": "VN-99"},
+                "value": "Organisation unit not found or not accessible: `VN-99`. / "
+                "Không tìm thấy đơn vị tổ chức: `VN-99`.",
+                "errorCode": "E7612",
+                "property": "orgUnit",
+                "indexes": [2],
+            }
+        ],
+        "rejectedIndexes": [2],
+    },
+}
+
+
 @router.post(
     "/dataValueSets",
-    response_model=Dhis2ImportSummary,
-    summary="Import data values (DHIS2 dataValueSets) with an import summary",
-    # 400: a body that is not UTF-8 fails before it can be validated; 413: over
-    # MAX_REQUEST_BYTES, counted as it streams in.
-    responses=problem_responses(400, 413, 422),
+    response_model=WebMessage,
+    response_model_exclude_none=True,
+    summary="Import data values (DHIS2 dataValueSets), answered with a WebMessage",
+    description="The set-level form (`dataSet`, `period`, `orgUnit`, `attributeOptionCombo` "
+    "on the set, inherited by each value that gives none) and the value-level form. Valid "
+    "values are imported; each invalid one is reported in `response.conflicts` (DHIS2's "
+    "error codes E7610-E7620, with the `indexes` of the values it hit) and counted as "
+    "ignored. 200 when every value went in; 409 with status WARNING when some were rejected, "
+    "409 with status ERROR when the set itself was (an unknown `dataSet`, `orgUnit` or "
+    "`attributeOptionCombo` on the set). Identifiers are matched by code, then by uid. "
+    "`dryRun=true` counts without writing, and reports no `revision`.",
+    responses={
+        200: {"content": {"application/json": {"example": _SUCCESS_EXAMPLE}}},
+        409: {
+            "model": WebMessage,
+            "description": "Some values, or the whole set, were rejected.",
+            "content": {"application/json": {"example": _CONFLICT_EXAMPLE}},
+        },
+        # 400: a body that is not a data value set; 413: over MAX_REQUEST_BYTES, counted
+        # as it streams in (a problem+json from the body limit, before any route runs).
+        **web_message_responses(400, 413),
+    },
 )
 async def post_data_value_sets(
     payload: DataValueSetIn,
     session: SessionDep,
     book: QualityBookDep,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
-    id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
-) -> Dhis2ImportSummary:
-    return await import_value_set(session, payload, dry_run=dry_run, book=book)
+    id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 both match
+) -> Response:
+    summary = await import_value_set(session, payload, dry_run=dry_run, book=book)
+    return respond(import_message(summary))
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+_LIST_EXAMPLES: dict[metadata.Kind, dict[str, Any]] = {
+    "dataElements": {
+        "id": metadata.uid("dataElements", "telecom.subscribers.total"),
+        "code": "telecom.subscribers.total",
+        "name": "Telephone subscriptions, total",
+        "shortName": "Telephone subscriptions, total",
+        "valueType": "NUMBER",
+        "aggregationType": "SUM",
+    },
+    "organisationUnits": {
+        "id": metadata.uid("organisationUnits", "VN-38"),
+        "code": "VN-38",
+        "name": "Thanh Hoa",
+        "level": 2,
+        "path": f"/{metadata.uid('organisationUnits', 'VN')}/"
+        f"{metadata.uid('organisationUnits', 'VN-38')}",
+        "parent": {"id": metadata.uid("organisationUnits", "VN")},
+        "children": [],
+        "openingDate": "2004-01-01T00:00:00.000",
+    },
+    "categoryCombos": {
+        "id": metadata.uid("categoryCombos", metadata.MEASURE_COMBO),
+        "code": metadata.MEASURE_COMBO,
+        "name": "Actual or target",
+        "dataDimensionType": "ATTRIBUTE",
+    },
+    "categoryOptionCombos": {
+        "id": metadata.uid("categoryOptionCombos", "LEVEL_COUNT"),
+        "code": "LEVEL_COUNT",
+        "name": "Level, count",
+        "categoryCombo": {"id": metadata.uid("categoryCombos", metadata.TRANSFORMATION_COMBO)},
+    },
+    "dataSets": {
+        "id": metadata.uid("dataSets", "CHISO_YEARLY"),
+        "code": "CHISO_YEARLY",
+        "name": "chiso indicators, yearly",
+        "periodType": "Yearly",
+    },
+}
+_WHAT = {
+    "dataElements": "Data elements: one per chiso indicator (`code` = the indicator's code).",
+    "organisationUnits": "Organisation units: the country (level 1) and the provinces (level "
+    "2) of both code lists; a 2004-list province merged in 2025 has a `closedDate`, and "
+    "`description` gives each code's names through the code lists.",
+    "categoryCombos": "Category combos: DHIS2's `default`, chiso's transformation and unit "
+    "(the data elements' disaggregation) and actual or target (the attribute combo).",
+    "categoryOptionCombos": "Category option combos: DHIS2's `default`, each transformation "
+    "and unit (`LEVEL_COUNT`, `CHANGE_PREVIOUS_PERCENT`...), and `ACTUAL`, `TARGET`.",
+    "dataSets": "Data sets: one per period type (a DHIS2 data set has one), each with every "
+    "data element and organisation unit.",
+}
+Locale = Literal["en", "vi"]
+
+
+def _add_metadata_routes(kind: metadata.Kind) -> None:
+    async def listing(
+        request: Request,
+        fields: Annotated[
+            str | None,
+            Query(
+                max_length=2000,
+                description="DHIS2 field filter: names, `*`, `:identifiable`, `:nameable`, "
+                "`parent[id,name]`. Default `id,displayName`, as DHIS2.",
+                examples=["id,code,name"],
+            ),
+        ] = None,
+        filter_: Annotated[
+            list[str] | None,
+            Query(
+                alias="filter",
+                description="`property:operator:value` (eq, !eq, in, like, ilike, null, "
+                "!null); several filters all apply.",
+                examples=["level:eq:2"],
+            ),
+        ] = None,
+        paging: Annotated[bool, Query(description="`false`: every object, no pager.")] = True,
+        page: Annotated[int, Query(ge=1)] = 1,
+        page_size: Annotated[int, Query(alias="pageSize", ge=1, le=10_000)] = 50,
+        locale: Annotated[Locale, Query(description="The language of names.")] = "en",
+    ) -> dict[str, Any]:
+        specs = parse_fields(fields or DEFAULT_FIELDS)
+        items = apply_filters(metadata.objects(kind, locale), filter_ or [])
+        index = metadata.by_id(locale)
+        chosen = [select(item, specs, index) for item in items]
+        rows, pager = page_of(
+            chosen, Paging(paging, page, page_size), request.url.path, request.url.query
+        )
+        return {"pager": pager, kind: rows} if pager is not None else {kind: rows}
+
+    async def one(
+        uid: Annotated[str, Path(max_length=64, examples=[_LIST_EXAMPLES[kind]["id"]])],
+        fields: Annotated[str | None, Query(max_length=2000, examples=["id,code,name"])] = None,
+        locale: Annotated[Locale, Query()] = "en",
+    ) -> dict[str, Any]:
+        found = metadata.find(kind, locale, [uid])
+        if not found:
+            raise NotFound(
+                f"No {kind} object with id {uid!r}. / Không có đối tượng {kind} mã {uid!r}.",
+                code="indicators.dhis2_not_found",
+                errors=[FieldError(field="path.uid", message="no such object")],
+            )
+        return select(found[0], parse_fields(fields or "*"), metadata.by_id(locale))
+
+    example = _LIST_EXAMPLES[kind]
+    for suffix in ("", ".json"):
+        listing.__name__ = f"dhis2_{kind}{suffix.replace('.', '_')}"
+        router.add_api_route(
+            f"/{kind}{suffix}",
+            listing,
+            methods=["GET"],
+            summary=f"DHIS2 {kind} (metadata list)",
+            description=_WHAT[kind],
+            responses={
+                200: {
+                    "content": {
+                        "application/json": {
+                            "example": {
+                                "pager": {"page": 1, "pageCount": 1, "total": 1, "pageSize": 50},
+                                kind: [example],
+                            }
+                        }
+                    }
+                },
+                **web_message_responses(400),
+            },
+            include_in_schema=not suffix,
+        )
+    one.__name__ = f"dhis2_{kind}_one"
+    router.add_api_route(
+        f"/{kind}/{{uid}}",
+        one,
+        methods=["GET"],
+        summary=f"One DHIS2 {kind} object by uid",
+        responses={
+            200: {"content": {"application/json": {"example": example}}},
+            **web_message_responses(400, 404),
+        },
+    )
+
+
+for _kind in metadata.KINDS:
+    _add_metadata_routes(_kind)
