@@ -162,19 +162,25 @@ _UNIT_NAMES = {unit.value for unit in Unit}
 _UNITS = {item.code: Unit(item.unit) for item in indicators() if item.unit in _UNIT_NAMES}
 
 
+_UNGIVEN = ""  # a combo the value does not give: DHIS2's default
+
+
 def _shape(combo: str | None, indicator: str | None) -> tuple[Role, Basis | None, Unit] | None:
-    """Role, basis and unit of a categoryOptionCombo; DHIS2's `default` (or none) is the
-    level in the indicator's own unit."""
-    if combo is None or combo.lower() == DEFAULT_COMBO:
+    """Role, basis and unit of a categoryOptionCombo code (None: unknown); DHIS2's `default`
+    (or none given) is the level in the indicator's own unit."""
+    if combo is None:
+        return None
+    if combo in (_UNGIVEN, DEFAULT_COMBO):
         unit = _UNITS.get(indicator or "", Unit.count)
         return from_category_combo(category_combo("level", unit.value))
     return from_category_combo(combo)
 
 
 def _measure(combo: str | None) -> str | None:
-    if combo is None or combo.lower() == DEFAULT_COMBO:
+    """ACTUAL or TARGET for an attributeOptionCombo code (None: unknown)."""
+    if combo in (_UNGIVEN, DEFAULT_COMBO):
         return "ACTUAL"
-    return combo.upper() if combo.upper() in MEASURES else None
+    return combo.upper() if combo and combo.upper() in MEASURES else None
 
 
 def _status(measure: str, comment: str | None) -> Status | None:
@@ -280,9 +286,9 @@ def _fact(
     period = _period(period_text)
     area = find.org_unit(value.orgUnit or payload.orgUnit)
     coc = value.categoryOptionCombo
-    shape = _shape(find.combo(coc) if coc is not None else None, element)
+    shape = _shape(_UNGIVEN if coc is None else find.combo(coc), element)
     aoc = value.attributeOptionCombo or payload.attributeOptionCombo
-    measure = _measure(find.combo(aoc) if aoc is not None else None)
+    measure = _measure(_UNGIVEN if aoc is None else find.combo(aoc))
     status = _status(measure, value.comment) if measure else Status.actual
     number = _number(value.value)
     checks = (

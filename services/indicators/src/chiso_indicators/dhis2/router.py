@@ -353,6 +353,7 @@ _WHAT = {
     "data element and organisation unit.",
 }
 Locale = Literal["en", "vi"]
+UidPath = Annotated[str, Path(max_length=64, examples=[_LIST_EXAMPLES["dataElements"]["id"]])]
 
 
 def _add_metadata_routes(kind: metadata.Kind) -> None:
@@ -391,7 +392,7 @@ def _add_metadata_routes(kind: metadata.Kind) -> None:
         return {"pager": pager, kind: rows} if pager is not None else {kind: rows}
 
     async def one(
-        uid: Annotated[str, Path(max_length=64, examples=[_LIST_EXAMPLES[kind]["id"]])],
+        uid: UidPath,
         fields: Annotated[str | None, Query(max_length=2000, examples=["id,code,name"])] = None,
         locale: Annotated[Locale, Query()] = "en",
     ) -> dict[str, Any]:
