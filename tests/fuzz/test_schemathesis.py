@@ -216,7 +216,8 @@ def _gateway(suite: Suite) -> Target:
                     "2.1/data/DF_PROVINCE_ICT/A.VN-38....",
                 ]
             },
-            "GET /dhis2/{rest}": {"rest": ["api/dataValueSets", "api/dataValueSets.csv"]},
+            "GET /dhis2/api/dataElements/{uid}": {"uid": ["ZJXcSJZeE1i"]},
+            "GET /dhis2/api/organisationUnits/{uid}": {"uid": ["qBz7jWHVM6g"]},
         },
     )
 

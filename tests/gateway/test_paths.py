@@ -76,7 +76,7 @@ async def test_an_encoded_percent_stays_as_sent(gateway: httpx.AsyncClient) -> N
     [
         "/sdmx/..%2Fv1%2Frevision",
         "/sdmx/2.1/..%2F..%2Fv1%2Frevision",
-        "/dhis2/api/%2E%2E/%2E%2E/v1/revision",
+        "/dhis2/api/dataElements/%2E%2E",
         "/sdmx/2.1/%2E/dataflow",
         "/sdmx/2.1/dataflow/",
         "/sdmx/2.1//dataflow",

@@ -311,4 +311,4 @@ async def test_export_errors_are_web_messages(client: httpx.AsyncClient) -> None
     no_such_day = await client.get(URL, params={"period": "2023,20230230"})
     assert assert_web_message(no_such_day, 422, "ERROR")["errors"][0]["field"] == "query.period.1"
     scheme = await client.get(URL, params={"idScheme": "name"})
-    assert assert_web_message(scheme, 400, "ERROR")["errors"][0]["field"] == "query.idScheme"
+    assert assert_web_message(scheme, 422, "ERROR")["errors"][0]["field"] == "query.idScheme"

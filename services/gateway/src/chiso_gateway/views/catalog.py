@@ -52,7 +52,15 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
         "indicators:read",
         "Số liệu theo chuẩn SDMX và DHIS2",
         "SDMX and DHIS2 reads",
-        (("GET", "/sdmx/{rest}"), ("GET", "/dhis2/{rest}")),
+        (
+            ("GET", "/sdmx/{rest}"),
+            ("GET", "/dhis2/api/dataValueSets"),
+            ("GET", "/dhis2/api/dataElements"),
+            ("GET", "/dhis2/api/organisationUnits"),
+            ("GET", "/dhis2/api/categoryCombos"),
+            ("GET", "/dhis2/api/categoryOptionCombos"),
+            ("GET", "/dhis2/api/dataSets"),
+        ),
     ),
     (
         "CHISO.DOCUMENTS",

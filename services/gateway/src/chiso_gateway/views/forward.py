@@ -1,4 +1,4 @@
-"""/sdmx/... and /dhis2/...: the indicators service's SDMX and DHIS2 reads, forwarded and cached."""
+"""/sdmx/...: the indicators service's SDMX reads, forwarded and cached (DHIS2: `dhis2.py`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from chiso_gateway.cache import Payload
-from chiso_gateway.deps import IndicatorsReader, Reads
-from chiso_gateway.respond import cached
-from chiso_gateway.upstream import upstream_path
+from chiso_gateway.deps import IndicatorsReader
+from chiso_gateway.forwarding import forward as _forward
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["standards"])
-PASSED_HEADERS = ("accept",)
-RETURNED_HEADERS = ("x-next-cursor", "content-disposition")
 Rest = Annotated[str, Path(max_length=1000, examples=["2.1/data/CHISO,DF_ICT,1.0/A.VN-38"])]
 # What the indicators service answers under /sdmx: structures, and data in the format negotiated.
 SDMX_MEDIA_TYPES = (
@@ -25,31 +21,6 @@ SDMX_MEDIA_TYPES = (
     "application/vnd.sdmx.data+csv;version=1.0.0",
     "application/vnd.sdmx.structure+xml; version=2.1",
 )
-
-
-async def _forward(
-    prefix: str,
-    rest: str,
-    request: Request,
-    reads: Reads,
-) -> Response:
-    headers = {name: request.headers[name] for name in PASSED_HEADERS if name in request.headers}
-
-    async def compute(_current: int | None) -> Payload:
-        response = await reads.indicators.request(
-            "GET",
-            upstream_path(prefix, *rest.split("/")),
-            params=request.query_params.multi_items(),
-            headers=headers,
-        )
-        kept = {
-            name: response.headers[name] for name in RETURNED_HEADERS if name in response.headers
-        }
-        media_type = response.headers.get("content-type", "application/octet-stream")
-        return Payload(response.content, media_type, kept)
-
-    # Indicators chooses SDMX-ML, SDMX-JSON or CSV by Accept: one cached answer per choice.
-    return await cached(request, reads, compute, by_accept=True)
 
 
 @router.get(
@@ -78,31 +49,3 @@ async def sdmx(
     rest: Rest,
 ) -> Response:
     return await _forward("sdmx", rest, request, reads)
-
-
-@router.get(
-    "/dhis2/{rest:path}",
-    summary="DHIS2-style reads of the indicators service (forwarded, cached)",
-    responses={
-        200: {
-            "description": "The indicators service's answer as it was: JSON, or CSV for "
-            "`dataValueSets.csv` and `format=csv`.",
-            "content": {
-                "application/json": {"example": {"dataValues": []}},
-                "text/csv": {
-                    "example": "dataelement,period,orgunit,catoptcombo,attroptcombo,value,"
-                    "storedby,lastupdated,comment,followup\n"
-                },
-            },
-        },
-        # 413 and 422: the indicators service's answers to a query over its export cap or
-        # with a bad parameter, passed on.
-        **problem_responses(400, 401, 403, 404, 413, 422, 429, 502, 504),
-    },
-)
-async def dhis2(
-    request: Request,
-    reads: IndicatorsReader,
-    rest: Annotated[str, Path(max_length=1000, examples=["api/dataValueSets"])],
-) -> Response:
-    return await _forward("dhis2", rest, request, reads)

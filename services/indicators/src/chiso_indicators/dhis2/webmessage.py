@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chiso_shared.errors import ChisoError, FieldError, Forbidden, Unauthorized
 
@@ -138,12 +139,13 @@ def _validation_message(exc: RequestValidationError) -> WebMessage:
         for err in exc.errors()
     ]
     fields = ", ".join(error.field for error in errors[:5])
-    # DHIS2 answers a body it cannot read as a data value set with 400, and a bad query
-    # parameter alike; chiso names the fields.
+    # DHIS2 answers a body it cannot read as a data value set with 400; a bad query
+    # parameter keeps chiso's 422 (the status every chiso read answers it with).
+    in_body = any(error.field.startswith("body") for error in errors)
     return error_message(
-        400,
+        400 if in_body else 422,
         f"The request is not valid: {fields}. / Yêu cầu không hợp lệ: {fields}.",
-        "indicators.dhis2_bad_request",
+        "indicators.dhis2_bad_request" if in_body else "indicators.invalid",
         errors,
     )
 
@@ -164,6 +166,11 @@ class Dhis2Route(APIRoute):
                 return respond(_validation_message(exc))
             except (Unauthorized, Forbidden):
                 raise
+            except StarletteHTTPException as exc:
+                # FastAPI's own refusals, such as a body that is not UTF-8 (400).
+                detail = f"{exc.detail}. / Yêu cầu không đọc được."
+                message = error_message(exc.status_code, detail, "indicators.dhis2_bad_request")
+                return respond(message, dict(exc.headers or {}))
             except ChisoError as exc:
                 code = exc.code or "indicators.dhis2_error"
                 message = error_message(exc.status_code, exc.detail, code, exc.errors)
