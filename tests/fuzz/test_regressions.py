@@ -108,7 +108,6 @@ async def gateway(
     ("prefix", "rest", "media_type"),
     [
         ("sdmx", "2.1/dataflow/CHISO/DF_PROVINCE_ICT/latest", "application/vnd.sdmx.structure+xml"),
-        ("dhis2", "api/dataValueSets.csv", "text/csv"),
     ],
 )
 async def test_forwarded_reads_document_what_indicators_answers(
@@ -123,7 +122,6 @@ async def test_forwarded_reads_document_what_indicators_answers(
 @pytest.mark.parametrize(
     ("prefix", "rest", "params"),
     [
-        ("dhis2", "api/dataValueSets", {"startDate": "not-a-date"}),
         ("sdmx", "2.1/data/DF_PROVINCE_ICT/A.VN-38....", {"lastNObservations": "x"}),
     ],
 )
@@ -167,3 +165,46 @@ async def test_compare_with_an_empty_indicator_is_invalid(gateway: Served) -> No
     response = await gateway[0].get("/v1/compare", params={"indicator": "", "org_units": "VN-38"})
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "query.indicator"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "media_type"),
+    [
+        ("/dhis2/api/dataValueSets.csv", {}, 200, "text/csv"),
+        ("/dhis2/api/organisationUnits", {"fields": "id,code,parent[id]"}, 200, "application/json"),
+        ("/dhis2/api/dataValueSets", {"startDate": "not-a-date"}, 422, "application/json"),
+        ("/dhis2/api/dataSets", {"filter": "periodType"}, 400, "application/json"),
+    ],
+)
+async def test_dhis2_routes_document_what_indicators_answers(
+    gateway: Served, path: str, params: dict[str, str], status: int, media_type: str
+) -> None:
+    response = await gateway[0].get(path, params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(media_type)
+    if status >= 400:  # a DHIS2 WebMessage, passed on
+        assert response.json()["httpStatusCode"] == status
+    assert_documented(gateway[1], path, response)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (
+            {
+                "period": "2023",
+                "orgUnit": "VN-38",
+                "dataValues": [{"dataElement": "x", "value": "1"}],
+            },
+            409,
+        ),
+        ({"dataSet": "nope", "dataValues": []}, 409),
+        ({"dataValues": "x"}, 400),
+    ],
+)
+async def test_dhis2_import_documents_its_web_messages(
+    indicators: Served, body: dict[str, object], status: int
+) -> None:
+    response = await indicators[0].post("/dhis2/api/dataValueSets", json=body)
+    assert response.status_code == status, response.text
+    assert_documented(indicators[1], "/dhis2/api/dataValueSets", response)
