@@ -128,11 +128,13 @@ async def test_the_value_level_form_reports_each_bad_value(client: httpx.AsyncCl
             value(categoryOptionCombo="LEVEL_LITRES"),
             value(attributeOptionCombo="FORECAST"),
             {"dataElement": SUBSCRIBERS, "period": "2023Q4", "orgUnit": NGHE_AN, "value": 16},
+            value(value="NaN"),  # not a number DHIS2 stores, though Python's float() reads it
+            value(value="1e400"),  # beyond a double
         ]
     }
     body = assert_web_message(await client.post(URL, json=payload), 409, "WARNING")
     summary = body["response"]
-    assert summary["importCount"] == {"imported": 2, "updated": 0, "ignored": 8, "deleted": 0}
+    assert summary["importCount"] == {"imported": 2, "updated": 0, "ignored": 10, "deleted": 0}
     found = {
         (c["errorCode"], c["property"], c["object"]): c["indexes"] for c in summary["conflicts"]
     }
@@ -141,12 +143,14 @@ async def test_the_value_level_form_reports_each_bad_value(client: httpx.AsyncCl
         # One conflict per offending identifier, listing every value it hit.
         ("E7612", "orgUnit", NO_SUCH_AREA): [2, 4],
         ("E7619", "value", "many"): [3],
+        ("E7619", "value", "NaN"): [10],
+        ("E7619", "value", "1e400"): [11],
         ("E7611", "period", "20230230"): [5],
         ("E7620", "comment", "OBS_STATUS:X"): [6],
         ("E7613", "categoryOptionCombo", "LEVEL_LITRES"): [7],
         ("E7615", "attributeOptionCombo", "FORECAST"): [8],
     }
-    assert summary["rejectedIndexes"] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert summary["rejectedIndexes"] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
     assert await exported(client) == {
         (SUBSCRIBERS, "202301", THANH_HOA, "LEVEL_COUNT"): "12",
         (SUBSCRIBERS, "2023Q4", NGHE_AN, "LEVEL_COUNT"): "16",

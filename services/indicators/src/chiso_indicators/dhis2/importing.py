@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -202,14 +203,19 @@ def _period(text: str | None) -> str | None:
 
 
 def _number(value: str | float | None) -> float | None:
+    """The value as a finite number, None when it is none (DHIS2's NUMBER takes no `nan`,
+    `inf` or `1_000`, which Python's float() would)."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float | int):
-        return float(value)
-    try:
-        return float(value.strip())
-    except ValueError:
-        return None
+    if isinstance(value, str):
+        if "_" in value:
+            return None
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 @dataclass
