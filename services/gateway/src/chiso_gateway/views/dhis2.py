@@ -8,6 +8,7 @@ Imports (POST dataValueSets) are not offered here: the gateway has no scope that
 
 # No `from __future__ import annotations`: each kind's route states its own uid example in
 # its annotation, which must be evaluated where the route is made.
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -27,9 +28,7 @@ _GATEWAY_ERRORS = problem_responses(401, 403, 429, 502, 504)
 
 def _web_message(status: int, message: str, code: str, **extra: Any) -> dict[str, Any]:
     return {
-        "httpStatus": {400: "Bad Request", 404: "Not Found", 413: "Payload Too Large"}.get(
-            status, "Unprocessable Entity"
-        ),
+        "httpStatus": HTTPStatus(status).phrase,
         "httpStatusCode": status,
         "status": "ERROR",
         "message": message,
