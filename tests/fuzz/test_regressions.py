@@ -173,7 +173,7 @@ async def test_compare_with_an_empty_indicator_is_invalid(gateway: Served) -> No
         ("/dhis2/api/dataValueSets.csv", {}, 200, "text/csv"),
         ("/dhis2/api/organisationUnits", {"fields": "id,code,parent[id]"}, 200, "application/json"),
         ("/dhis2/api/dataValueSets", {"startDate": "not-a-date"}, 422, "application/json"),
-        ("/dhis2/api/dataSets", {"filter": "periodType"}, 400, "application/json"),
+        ("/dhis2/api/dataSets", {"filter": "periodType"}, 422, "application/json"),
     ],
 )
 async def test_dhis2_routes_document_what_indicators_answers(

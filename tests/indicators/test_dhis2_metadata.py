@@ -126,11 +126,11 @@ async def test_filters_and_nested_fields(client: httpx.AsyncClient) -> None:
     assert {"code": MERGED_AWAY} in closed
     assert {"code": THANH_HOA} not in closed
     bad = await client.get(f"{API}/organisationUnits", params={"filter": "level:gt:1"})
-    assert bad.status_code == 400
-    assert bad.json()["httpStatusCode"] == 400
+    assert bad.status_code == 422
+    assert bad.json()["httpStatusCode"] == 422
     assert bad.json()["errors"][0]["field"] == "query.filter.0"
     unbalanced = await client.get(f"{API}/organisationUnits", params={"fields": "parent[id"})
-    assert unbalanced.status_code == 400
+    assert unbalanced.status_code == 422
 
 
 async def test_category_option_combos(client: httpx.AsyncClient) -> None:

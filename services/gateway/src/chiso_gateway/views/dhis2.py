@@ -52,12 +52,6 @@ _WEB_MESSAGE_SCHEMA: dict[str, Any] = {
     "required": ["httpStatus", "httpStatusCode", "status", "message"],
 }
 _UPSTREAM_ERRORS: dict[int, dict[str, Any]] = {
-    400: _web_message(
-        400,
-        "'level:gt:1' is not property:operator:value. / Tham số filter không hợp lệ.",
-        "indicators.dhis2_bad_query",
-        errors=[{"field": "query.filter.0", "message": "not property:operator:value"}],
-    ),
     404: _web_message(
         404,
         "No dataElements object with id 'aaaaaaaaaaa'. / Không có đối tượng dataElements "
@@ -263,7 +257,7 @@ def _add_metadata(kind: str, summary: str, example: dict[str, Any]) -> None:
             response_class=Response,
             responses={
                 200: {"content": {"application/json": {"example": page}}},
-                **_upstream_errors(400, 422),
+                **_upstream_errors(422),
                 **_GATEWAY_ERRORS,
             },
             openapi_extra={"parameters": _LIST_PARAMETERS},
@@ -278,7 +272,7 @@ def _add_metadata(kind: str, summary: str, example: dict[str, Any]) -> None:
         response_class=Response,
         responses={
             200: {"content": {"application/json": {"example": example}}},
-            **_upstream_errors(400, 404, 422),
+            **_upstream_errors(404, 422),
             **_GATEWAY_ERRORS,
         },
         openapi_extra={"parameters": _ONE_PARAMETERS},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from chiso_shared.errors import BadRequest, FieldError
+from chiso_shared.errors import FieldError, Unprocessable
 
 # DHIS2 lists `id,displayName` when no fields are asked for.
 DEFAULT_FIELDS = "id,displayName"
@@ -34,7 +34,7 @@ class FieldSpec:
 
 
 def parse_fields(text: str) -> tuple[FieldSpec, ...]:
-    """`id,name,parent[id,code]` -> its field specs; raises 400 on unbalanced brackets."""
+    """`id,name,parent[id,code]` -> its field specs; raises 422 on unbalanced brackets."""
     specs, rest = _parse(text.replace(" ", ""), 0)
     if rest != len(text.replace(" ", "")):
         raise _bad("fields", f"unbalanced ']' in {text!r}")
@@ -136,8 +136,9 @@ def apply_filters(
     return [item for item in items if all(_matches(item, *f) for f in parsed)]
 
 
-def _bad(field: str, message: str) -> BadRequest:
-    return BadRequest(
+def _bad(field: str, message: str) -> Unprocessable:
+    # 422, as every bad query parameter of chiso's reads.
+    return Unprocessable(
         f"{message}. / Tham số {field.split('.')[0]} không hợp lệ.",
         code="indicators.dhis2_bad_query",
         errors=[FieldError(field=f"query.{field}", message=message)],

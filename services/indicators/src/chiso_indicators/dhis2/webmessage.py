@@ -16,7 +16,13 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chiso_shared.errors import ChisoError, FieldError, Forbidden, Unauthorized
+from chiso_shared.errors import (
+    PROBLEM_MEDIA_TYPE,
+    ChisoError,
+    FieldError,
+    Forbidden,
+    Unauthorized,
+)
 
 ImportStatus = Literal["SUCCESS", "WARNING", "ERROR"]
 
@@ -214,7 +220,9 @@ def web_message_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "content": {
                 "application/json": {
                     "example": examples[status].model_dump(mode="json", exclude_none=True)
-                }
+                },
+                # A 400 may also be the NUL guard's, which answers before any route.
+                **({PROBLEM_MEDIA_TYPE: {}} if status == 400 else {}),
             },
         }
         for status in statuses
