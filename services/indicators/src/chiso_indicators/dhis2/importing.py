@@ -101,6 +101,54 @@ class DataValueSetIn(BaseModel):
     dataValues: list[DataValueIn]
 
 
+# DHIS2's data import error codes (ErrorCode E76xx): the property at fault, and the message in
+# English (DHIS2's own words) and Vietnamese.
+_ERRORS = {
+    "E7600": ("dataSet", "Data set not found or not accessible", "Không tìm thấy bộ dữ liệu"),
+    "E7603": ("orgUnit", "Org unit not found or not accessible", "Không tìm thấy đơn vị tổ chức"),
+    "E7604": (
+        "attributeOptionCombo",
+        "Attribute option combo not found or not accessible",
+        "Không tìm thấy tổ hợp thuộc tính (ACTUAL hoặc TARGET)",
+    ),
+    "E7610": (
+        "dataElement",
+        "Data element not found or not accessible",
+        "Không tìm thấy phần tử dữ liệu (chỉ tiêu)",
+    ),
+    "E7611": (
+        "period",
+        "Period not valid",
+        "Kỳ không hợp lệ (ví dụ 2023, 2023S1, 2023Q1, 202311, 20231220)",
+    ),
+    "E7612": (
+        "orgUnit",
+        "Organisation unit not found or not accessible",
+        "Không tìm thấy đơn vị tổ chức",
+    ),
+    "E7613": (
+        "categoryOptionCombo",
+        "Category option combo not found or not accessible for writing data",
+        "Không tìm thấy tổ hợp phân tổ (ví dụ LEVEL_COUNT)",
+    ),
+    "E7615": (
+        "attributeOptionCombo",
+        "Attribute option combo not found or not accessible for writing data",
+        "Không tìm thấy tổ hợp thuộc tính (ACTUAL hoặc TARGET)",
+    ),
+    "E7619": (
+        "value",
+        "Value must match data element's `NUMBER` type constraints",
+        "Giá trị phải là số",
+    ),
+    "E7620": (
+        "comment",
+        "Invalid comment (OBS_STATUS must be A or E)",
+        "Ghi chú không hợp lệ (OBS_STATUS phải là A hoặc E)",
+    ),
+}
+
+
 @dataclass
 class _Conflicts:
     """Conflicts as DHIS2 lists them: one per (error, offending identifier), with the
@@ -109,7 +157,9 @@ class _Conflicts:
     found: dict[tuple[str, str, str], ImportConflict] = field(default_factory=dict)
     rejected: set[int] = field(default_factory=set)
 
-    def add(self, index: int | None, code: str, prop: str, obj: str, en: str, vi: str) -> None:
+    def add(self, index: int | None, code: str, given: object) -> None:
+        prop, en, vi = _ERRORS[code]
+        obj = "" if given is None else str(given)
         key = (code, prop, obj)
         conflict = self.found.get(key)
         if conflict is None:
@@ -231,33 +281,12 @@ def _set_conflicts(payload: DataValueSetIn, find: _Resolvers, conflicts: _Confli
     """DHIS2 refuses a set whose own data set, org unit or attribute option combo it does not
     know (E7600, E7603, E7604)."""
     if payload.dataSet is not None and find.data_set(payload.dataSet) is None:
-        conflicts.add(
-            None,
-            "E7600",
-            "dataSet",
-            payload.dataSet,
-            "Data set not found or not accessible",
-            "Không tìm thấy bộ dữ liệu",
-        )
+        conflicts.add(None, "E7600", payload.dataSet)
     if payload.orgUnit is not None and find.org_unit(payload.orgUnit) is None:
-        conflicts.add(
-            None,
-            "E7603",
-            "orgUnit",
-            payload.orgUnit,
-            "Org unit not found or not accessible",
-            "Không tìm thấy đơn vị tổ chức",
-        )
+        conflicts.add(None, "E7603", payload.orgUnit)
     aoc = payload.attributeOptionCombo
     if aoc is not None and _measure(find.combo(aoc)) is None:
-        conflicts.add(
-            None,
-            "E7604",
-            "attributeOptionCombo",
-            aoc,
-            "Attribute option combo not found or not accessible",
-            "Không tìm thấy tổ hợp thuộc tính (ACTUAL hoặc TARGET)",
-        )
+        conflicts.add(None, "E7604", aoc)
 
 
 def check(payload: DataValueSetIn) -> Checked:
@@ -298,68 +327,18 @@ def _fact(
     status = _status(measure, value.comment) if measure else Status.actual
     number = _number(value.value)
     checks = (
-        (
-            element,
-            "E7610",
-            "dataElement",
-            value.dataElement,
-            "Data element not found or not accessible",
-            "Không tìm thấy phần tử dữ liệu (chỉ tiêu)",
-        ),
-        (
-            period,
-            "E7611",
-            "period",
-            period_text,
-            "Period not valid",
-            "Kỳ không hợp lệ (ví dụ 2023, 2023S1, 2023Q1, 202311, 20231220)",
-        ),
-        (
-            area,
-            "E7612",
-            "orgUnit",
-            value.orgUnit or payload.orgUnit,
-            "Organisation unit not found or not accessible",
-            "Không tìm thấy đơn vị tổ chức",
-        ),
-        (
-            shape,
-            "E7613",
-            "categoryOptionCombo",
-            coc,
-            "Category option combo not found or not accessible for writing data",
-            "Không tìm thấy tổ hợp phân tổ (ví dụ LEVEL_COUNT)",
-        ),
-        (
-            measure,
-            "E7615",
-            "attributeOptionCombo",
-            aoc,
-            "Attribute option combo not found or not accessible for writing data",
-            "Không tìm thấy tổ hợp thuộc tính (ACTUAL hoặc TARGET)",
-        ),
-        (
-            status,
-            "E7620",
-            "comment",
-            value.comment,
-            "Invalid comment (OBS_STATUS must be A or E)",
-            "Ghi chú không hợp lệ (OBS_STATUS phải là A hoặc E)",
-        ),
-        (
-            number,
-            "E7619",
-            "value",
-            value.value,
-            "Value must match data element's `NUMBER` type constraints",
-            "Giá trị phải là số",
-        ),
+        (element, "E7610", value.dataElement),
+        (period, "E7611", period_text),
+        (area, "E7612", value.orgUnit or payload.orgUnit),
+        (shape, "E7613", coc),
+        (measure, "E7615", aoc),
+        (status, "E7620", value.comment),
+        (number, "E7619", value.value),
     )
     bad = False
-    for found, code, prop, given, en, vi in checks:
+    for found, code, given in checks:
         if found is None:
-            shown = "" if given is None else str(given)
-            conflicts.add(index, code, prop, shown, en, vi)
+            conflicts.add(index, code, given)
             bad = True
     if bad:
         return None
