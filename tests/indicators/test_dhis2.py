@@ -26,6 +26,7 @@ URL = "/dhis2/api/dataValueSets"
 THANH_HOA = "VN-38"
 NGHE_AN = "VN-40"
 NO_SUCH_AREA = "VN-99"
+COUNTRY = "VN"
 SUBSCRIBERS = "telecom.subscribers.total"
 SMARTPHONE_SHARE = "telecom.smartphone.subscriber_share"  # an indicator in percent
 
@@ -316,3 +317,37 @@ async def test_export_errors_are_web_messages(client: httpx.AsyncClient) -> None
     assert assert_web_message(no_such_day, 422, "ERROR")["errors"][0]["field"] == "query.period.1"
     scheme = await client.get(URL, params={"idScheme": "name"})
     assert assert_web_message(scheme, 422, "ERROR")["errors"][0]["field"] == "query.idScheme"
+
+
+async def test_export_as_dhis2_clients_ask(client: httpx.AsyncClient) -> None:
+    """DHIS2's export parameters: a data set (its period type), an org unit with its
+    children, identifiers by uid."""
+    payload = {
+        "dataValues": [
+            value(comment=None),
+            value(period="2023Q4", value="2985000", comment=None),
+            value(orgUnit=NGHE_AN, value="3100000", comment=None),
+        ]
+    }
+    assert_web_message(await client.post(URL, json=payload), 200, "OK")
+    quarterly = await exported(client, dataSet="CHISO_QUARTERLY")
+    assert quarterly == {(SUBSCRIBERS, "2023Q4", THANH_HOA, "LEVEL_COUNT"): "2985000"}
+    yearly = await exported(client, dataSet="CHISO_YEARLY", orgUnit=COUNTRY, children="true")
+    assert {key[2] for key in yearly} == {THANH_HOA, NGHE_AN}
+    assert await exported(client, orgUnit=COUNTRY) == {}  # the country's own values: none
+    unknown = await client.get(URL, params={"dataSet": "pBOMPrpg1QX"})
+    assert assert_web_message(unknown, 422, "ERROR")["errors"][0]["field"] == "query.dataSet.0"
+    # uids select too, whatever the idScheme of the answer.
+    sets = (await client.get("/dhis2/api/dataSets", params={"fields": "id,code"})).json()
+    quarterly_uid = {s["code"]: s["id"] for s in sets["dataSets"]}["CHISO_QUARTERLY"]
+    units = (
+        await client.get(
+            "/dhis2/api/organisationUnits", params={"paging": "false", "fields": "id,code"}
+        )
+    ).json()
+    nghe_an = {u["code"]: u["id"] for u in units["organisationUnits"]}[NGHE_AN]
+    assert await exported(client, dataSet=quarterly_uid) == quarterly
+    (by_uid,) = (await client.get(URL, params={"orgUnit": nghe_an, "idScheme": "uid"})).json()[
+        "dataValues"
+    ]
+    assert (by_uid["orgUnit"], by_uid["value"]) == (nghe_an, "3100000")

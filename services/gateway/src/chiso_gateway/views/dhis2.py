@@ -123,6 +123,13 @@ _EXPORT_PARAMETERS = [
     ),
     _query("period", "DHIS2 periods: 2023, 2023S1, 2023Q1, 202311, 20231220.", "2023", array=True),
     _query("orgUnit", "Organisation unit codes (or uids).", "VN-38", array=True),
+    _query(
+        "dataSet",
+        "Data sets (code or uid): the values of their period types.",
+        "CHISO_YEARLY",
+        array=True,
+    ),
+    _query("children", "With the country as `orgUnit`: every province too.", "true"),
     _query("startDate", "From the year of this date.", "2020-01-01"),
     _query("endDate", "To the year of this date.", "2023-12-31"),
     _query("lastUpdated", "Values recorded after this time.", "2024-01-01T00:00:00Z"),

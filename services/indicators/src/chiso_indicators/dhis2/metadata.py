@@ -264,10 +264,28 @@ PERIOD_TYPES = {
     "MONTHLY": ("Monthly", "monthly", "theo tháng"),
     "DAILY": ("Daily", "daily", "theo ngày"),
 }
+_FREQUENCIES = {"YEARLY": "A", "SIXMONTHLY": "S", "QUARTERLY": "Q", "MONTHLY": "M", "DAILY": "D"}
 
 
 def data_set_codes() -> list[str]:
     return [f"CHISO_{suffix}" for suffix in PERIOD_TYPES]
+
+
+def data_set_frequency(identifier: str) -> str | None:
+    """The chiso frequency (`A`, `Q`...) of a data set given by code or uid; None if unknown."""
+    code = codes_by_uid("dataSets").get(identifier, identifier)
+    suffix = code.removeprefix("CHISO_")
+    return _FREQUENCIES.get(suffix) if code.startswith("CHISO_") else None
+
+
+def as_code(kind: Kind, identifier: str) -> str:
+    """The code of an object given by code or uid (anything else as it is)."""
+    return codes_by_uid(kind).get(identifier, identifier)
+
+
+def parents() -> frozenset[str]:
+    """The codes of the org units that have children (the country)."""
+    return frozenset(u["code"] for u in objects("organisationUnits", "en") if u.get("children"))
 
 
 def _data_sets(locale: Locale) -> list[dict[str, Any]]:
@@ -308,6 +326,7 @@ def by_id(locale: Locale) -> dict[str, dict[str, Any]]:
     return {item["id"]: item for kind in KINDS for item in objects(kind, locale)}
 
 
+@cache
 def codes_by_uid(kind: Kind) -> dict[str, str]:
     """uid -> code of every object of `kind` (the names are the same in both locales)."""
     return {item["id"]: item["code"] for item in objects(kind, "en")}

@@ -65,6 +65,27 @@ def _periods(values: list[str]) -> list[str]:
     return periods
 
 
+def _frequencies(data_sets: list[str]) -> frozenset[str]:
+    found = set()
+    for index, identifier in enumerate(data_sets):
+        frequency = metadata.data_set_frequency(identifier)
+        if frequency is None:
+            raise Unprocessable(
+                f"No data set {identifier!r} (see /dhis2/api/dataSets). / "
+                f"Không có bộ dữ liệu {identifier!r}.",
+                code="indicators.dhis2_unknown_data_set",
+                errors=[FieldError(field=f"query.dataSet.{index}", message="no such data set")],
+            )
+        found.add(frequency)
+    return frozenset(found)
+
+
+def _org_units(identifiers: list[str], children: bool) -> list[str]:
+    """Org unit codes to select; none (all) when the country's children are asked for."""
+    codes = [metadata.as_code("organisationUnits", i) for i in identifiers]
+    return [] if children and metadata.parents() & set(codes) else codes
+
+
 async def _export(
     request: Request,
     session: SessionDep,
@@ -72,6 +93,8 @@ async def _export(
     data_element: list[str] | None,
     period: list[str] | None,
     org_unit: list[str] | None,
+    data_set: list[str] | None,
+    children: bool,
     start_date: date | None,
     end_date: date | None,
     last_updated: datetime | None,
@@ -81,15 +104,16 @@ async def _export(
 ) -> Response:
     values = await export.data_values(
         session,
-        data_elements=_split(data_element),
+        data_elements=[metadata.as_code("dataElements", i) for i in _split(data_element)],
         periods=_periods(_split(period)),
-        org_units=_split(org_unit),
+        org_units=_org_units(_split(org_unit), children),
         # Periods are matched by their first year; finer date windows are not needed yet.
         start_period=str(start_date.year) if start_date else None,
         end_period=str(end_date.year) if end_date else None,
         last_updated=last_updated,
         cap=settings.max_export_observations,
         locale=locale,
+        frequencies=_frequencies(_split(data_set)),
     )
     if uids:
         values = _as_uids(values)
@@ -148,6 +172,17 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         ] = None,
         period: Annotated[list[str] | None, Query(examples=["2023"])] = None,
         org_unit: Annotated[list[str] | None, Query(alias="orgUnit", examples=["VN-38"])] = None,
+        data_set: Annotated[
+            list[str] | None,
+            Query(
+                alias="dataSet",
+                description="Data sets (code or uid): the values of their period types.",
+                examples=["CHISO_YEARLY"],
+            ),
+        ] = None,
+        children: Annotated[
+            bool, Query(description="With the country as `orgUnit`: every province too.")
+        ] = False,
         start_date: Annotated[date | None, Query(alias="startDate")] = None,
         end_date: Annotated[date | None, Query(alias="endDate")] = None,
         last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,
@@ -173,6 +208,8 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
             data_element,
             period,
             org_unit,
+            data_set,
+            children,
             start_date,
             end_date,
             last_updated,
