@@ -281,7 +281,8 @@ async def test_uids_of_the_metadata_work_as_identifiers(client: httpx.AsyncClien
         ]
     }
     response = await client.post(URL, params={"idScheme": "uid"}, json=payload)
-    assert_web_message(response, 200, "OK")
+    options = assert_web_message(response, 200, "OK")["response"]["importOptions"]
+    assert options["idSchemes"] == {"idScheme": "UID"}
     (out,) = (await client.get(URL, params={"idScheme": "uid"})).json()["dataValues"]
     assert (out["dataElement"], out["orgUnit"], out["categoryOptionCombo"]) == (
         element,

@@ -362,11 +362,16 @@ def _fact(
 
 
 async def import_value_set(
-    session: AsyncSession, payload: DataValueSetIn, *, dry_run: bool, book: RuleBook | None = None
+    session: AsyncSession,
+    payload: DataValueSetIn,
+    *,
+    dry_run: bool,
+    book: RuleBook | None = None,
+    id_scheme: str = "CODE",
 ) -> ImportSummary:
     checked = check(payload)
     conflicts = checked.conflicts
-    options = ImportOptions(dryRun=dry_run)
+    options = ImportOptions(dryRun=dry_run, idSchemes={"idScheme": id_scheme})
     complete = payload.completeDate or "false"
     if checked.refused:
         return ImportSummary(

@@ -326,9 +326,14 @@ async def post_data_value_sets(
     session: SessionDep,
     book: QualityBookDep,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
-    id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 both match
+    id_scheme: Annotated[
+        IdScheme,
+        Query(alias="idScheme", description="Reported back; codes and uids both match."),
+    ] = "code",
 ) -> Response:
-    summary = await import_value_set(session, payload, dry_run=dry_run, book=book)
+    summary = await import_value_set(
+        session, payload, dry_run=dry_run, book=book, id_scheme=id_scheme.upper()
+    )
     return respond(import_message(summary))
 
 
