@@ -121,7 +121,7 @@ def test_a_correction_is_served_and_survives_a_newer_extractor(
     assert corrected.status_code == 201, corrected.text
     wait_for(http, document_id)
     point = current(http, "telecom.subscribers.total")
-    assert (point["period"], point["value"], point["status"]) == ("2023", 3125000, "E")
+    assert (point["period"], point["value"], point["status"]) == ("2023", 3125000, "estimate")
     (source,) = point["sources"]
     assert (source["reviewed_by"], source["review_action"]) == (officer, "correct")
     assert REPORT[source["start"] : source["end"]] == "3.120.000"

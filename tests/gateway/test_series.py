@@ -108,6 +108,8 @@ async def test_a_series_longer_than_the_page_limit_says_it_is_truncated(
         "2020",
     ]
     assert cut.json()["meta"] == {**cut.json()["meta"], "count": 4, "truncated": True}
+    # and how many the whole series has
+    assert (whole.json()["meta"]["total"], cut.json()["meta"]["total"]) == (4, len(YEARS))
 
 
 async def test_an_unknown_indicator_is_indicators_404(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -15,7 +16,7 @@ from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
 from chiso_shared.http import HttpClientSettings
 from tests.gateway.support import bearer, gateway_settings, new_client
-from tests.support import free_port, running
+from tests.support import free_port, running, serving
 
 pytestmark = pytest.mark.asyncio
 SERIES = "/v1/indicators/telecom.subscribers.total/series?area=38"
@@ -41,6 +42,9 @@ ANSWERS = {
     "big-body": _answer(b"200 OK", b"[" + b" " * 2000 + b"]", b"x-count: 0"),
     "big-chunked-body": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-count: 0\r\n"
     b"transfer-encoding: chunked\r\n\r\n7d2\r\n[" + b" " * 2000 + b"]\r\n0\r\n\r\n",
+    # A CSV export that breaks off after its first chunk (no last chunk).
+    "broken-csv": b"HTTP/1.1 200 OK\r\ncontent-type: text/csv; charset=utf-8\r\n"
+    b"transfer-encoding: chunked\r\n\r\n10\r\nindicator,area\r\n\r\n",
 }
 
 
@@ -102,6 +106,7 @@ async def test_hanging_upstream_is_a_quick_504(
     ("mode_name", "path", "gateway_error", "code"),
     [
         ("fail", "/v1/areas/38/summary", "indicators:500", "gateway.upstream_error"),
+        ("fail", "/v1/observations?format=csv", "indicators:500", "gateway.upstream_error"),
         ("invalid", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
         ("huge-header", SERIES, "indicators:invalid", "gateway.upstream_invalid"),
         (
@@ -111,7 +116,13 @@ async def test_hanging_upstream_is_a_quick_504(
             "gateway.upstream_redirect",
         ),
     ],
-    ids=["failing", "series-page-in-another-shape", "1-MB-header", "redirect-not-followed"],
+    ids=[
+        "failing",
+        "failing-export",
+        "series-page-in-another-shape",
+        "1-MB-header",
+        "redirect-not-followed",
+    ],
 )
 async def test_a_bad_upstream_answer_is_a_502(
     tmp_path: Path,
@@ -132,6 +143,22 @@ async def test_a_bad_upstream_answer_is_a_502(
     assert response.headers["X-Gateway-Error"] == gateway_error
     assert response.json()["code"] == code
     assert response.json()["request_id"] == response.headers["X-Request-ID"]
+
+
+async def test_an_export_that_breaks_off_is_never_a_shorter_file(
+    tmp_path: Path, gateway_db: str, fake_upstream: tuple[str, dict[str, str]]
+) -> None:
+    """The gateway streams a whole-selection CSV as it arrives; when indicators breaks off
+    mid-way, the client's transfer is left incomplete (an error in any HTTP client), not
+    ended as if the file were whole."""
+    url, mode = fake_upstream
+    mode["mode"] = "broken-csv"
+    settings = _settings(tmp_path, gateway_db, url)
+    with serving(create_app(settings)) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            headers = await bearer(http, await new_client(settings, ["indicators:read"]))
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.get("/v1/observations?format=csv", headers=headers)
 
 
 async def test_unreachable_upstream_is_a_quick_502(tmp_path: Path, gateway_db: str) -> None:

@@ -112,6 +112,28 @@ async def test_compare_puts_provinces_side_by_side(gateway: httpx.AsyncClient) -
     assert thanh_hoa["latest"]["source"]["document"].endswith(".txt")
 
 
+async def test_old_names_and_codes_redirect_and_iso_codes_say_so(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """`org_units=VN-46,VN-38` (the old name and codes) is answered with a 308 to the same
+    request in today's vocabulary; following it gives the answer. ISO's `VN-26` is Huế only
+    when marked `iso:` (ISO's `VN-38` does not exist; chiso's old VN-38 was Thanh Hóa)."""
+    old = await gateway.get(
+        "/v1/compare", params={"indicator": "postal.enterprises", "org_units": "VN-46,VN-38"}
+    )
+    assert old.status_code == 308 and old.headers["Deprecation"] == "true"
+    assert old.headers["Location"] == "/v1/compare?indicator=postal.enterprises&areas=46%2C38"
+    assert old.json()["code"] == "gateway.moved_permanently"
+    followed = await gateway.get(old.headers["Location"])
+    assert [unit["area"] for unit in followed.json()["data"]["areas"]] == ["46", "38"]
+    iso = await gateway.get(
+        "/v1/compare", params={"indicator": "postal.enterprises", "areas": "iso:VN-26,iso:VN-21"}
+    )
+    assert [unit["area"] for unit in iso.json()["data"]["areas"]] == ["46", "38"]
+    summary = await gateway.get("/v1/org-units/VN-46/summary")
+    assert summary.status_code == 308 and summary.headers["Location"] == "/v1/areas/46/summary"
+
+
 @pytest.mark.parametrize(
     ("areas", "message"), [("38,99", "99"), ("38,VN-99", "VN-99"), (",", "1 to")]
 )

@@ -198,6 +198,12 @@ async def test_paging_and_filters(client: httpx.AsyncClient) -> None:
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     areas = {f["area"] for f in first["items"] + second["items"]}
     assert areas == {"01", "38", "40"}
+    # the page says where the next one is (RFC 8288) and how many there are in all
+    page = await client.get("/v1/quality", params={"limit": 2, "severity": "warning"})
+    assert page.headers["X-Total-Count"] == str(page.json()["count"])
+    following = httpx.URL(page.links["next"]["url"])
+    assert following.params["cursor"] == page.json()["next_cursor"]
+    assert following.params["severity"] == "warning" and following.params["limit"] == "2"
     assert (await flags(client, area=["01", "iso:VN-21"]))["count"] == 2
     assert (await flags(client, rule="implausible_level"))["count"] == 0
     bad = await client.get("/v1/quality", params={"cursor": "not-a-cursor"})

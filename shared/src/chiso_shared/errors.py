@@ -282,6 +282,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def problem_example(
+    status: int, description: str, example: dict[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI `responses=` entry for a problem of `status` with the route's own example
+    (kept by `document_problems` in place of the generic one)."""
+    return {
+        status: {
+            "model": Problem,
+            "description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"example": example}},
+        }
+    }
+
+
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 # The bodies FastAPI documents for errors it does not know are problems: its own 422.
 _NOT_PROBLEM_REFS = {"#/components/schemas/HTTPValidationError"}
@@ -353,11 +367,13 @@ def document_problems(spec: dict[str, Any], namespace: str) -> None:
                     continue
                 if status == "422":
                     response["description"] = _TITLES[422]
+                # a route's own example of its problem (`problem_example`) is kept
+                given = response.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("example")
                 response["content"] = {
                     **_other_bodies(response.get("content", {})),
                     PROBLEM_MEDIA_TYPE: {
                         "schema": {"$ref": PROBLEM_SCHEMA_REF},
-                        "example": _problem_example(namespace, int(status)),
+                        "example": given or _problem_example(namespace, int(status)),
                     },
                 }
     text = json.dumps(spec)

@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.datastructures import URL
+
 from chiso_shared.errors import BadRequest, FieldError
 from chiso_shared.input_guard import NUL
 
@@ -50,3 +52,25 @@ def _is(value: object, kind: type[int] | type[str]) -> bool:
         # bool is an int in Python, not in SQL
         return type(value) is int and INT_MIN <= value <= INT_MAX
     return isinstance(value, str) and NUL not in value
+
+
+# Paging headers of a page read: RFC 8288's Link to the next page, and the size of the whole
+# selection, so that a client (or `requests`' `response.links`) can tell there is more.
+LINK_HEADER = "Link"
+TOTAL_COUNT_HEADER = "X-Total-Count"
+
+
+def next_url(url: URL, cursor: str) -> str:
+    """`url` (absolute, as the client asked it) with every query parameter kept and `cursor`
+    set to the next page's."""
+    return str(url.include_query_params(cursor=cursor))
+
+
+def paging_headers(url: URL, next_cursor: str | None, total: int | None) -> dict[str, str]:
+    """`Link: <next>; rel="next"` when a page follows, and `X-Total-Count` when it is known."""
+    headers: dict[str, str] = {}
+    if next_cursor:
+        headers[LINK_HEADER] = f'<{next_url(url, next_cursor)}>; rel="next"'
+    if total is not None:
+        headers[TOTAL_COUNT_HEADER] = str(total)
+    return headers

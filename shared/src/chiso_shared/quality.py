@@ -39,7 +39,7 @@ FLAG_EXAMPLE: dict[str, Any] = {
     "severity": "warning",
     "status": "open",
     "indicator": "telecom.subscribers.total",
-    "area": "VN-38",
+    "area": "38",
     "period": "2023",
     "message_vi": NOTE_EXAMPLE["message_vi"],
     "message_en": NOTE_EXAMPLE["message_en"],
@@ -52,7 +52,7 @@ FLAG_EXAMPLE: dict[str, Any] = {
             "id": 5,
             "part": "stated",
             "indicator": "telecom.subscribers.total",
-            "area": "VN-38",
+            "area": "38",
             "period": "2023",
             "measure": "actual",
             "transformation": "change_previous",
@@ -82,7 +82,7 @@ FLAG_EXAMPLE: dict[str, Any] = {
 }
 # The flag counts of a `GET /v1/quality` answer.
 COUNTS_EXAMPLE: dict[str, dict[str, int]] = {
-    "area": {"VN-38": 1},
+    "area": {"38": 1},
     "indicator": {"telecom.subscribers.total": 1},
     "rule": {"change_vs_levels": 1},
     "document": {"6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10": 1},

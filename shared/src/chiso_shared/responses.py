@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -49,9 +50,14 @@ def conditional_json(
 
 
 def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return csv_lines(itertools.chain([columns], rows))
+
+
+def csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
+    """`rows` as CSV lines (UTF-8, `\\n`, None as empty): a whole file with a title row first,
+    or one chunk of a streamed one."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if cell is None else cell for cell in row])
     return buffer.getvalue().encode("utf-8")

@@ -51,6 +51,13 @@ class ServiceSettings(BaseSettings):
     service_token_leeway_seconds: float = Field(
         default=5.0, ge=0, le=60, description="Clock skew allowed when checking `exp`/`iat`."
     )
+    gzip_min_bytes: int = Field(
+        default=1000,
+        ge=0,
+        description="Answers at least this large are gzip-compressed for a client that sends "
+        "`Accept-Encoding: gzip` (streamed exports chunk by chunk); smaller ones are sent as "
+        "they are, where compressing costs more than it saves.",
+    )
 
     service_name: str = "service"
 

@@ -107,8 +107,8 @@ def cache_key(
     query: list[tuple[str, str]],
 ) -> str:
     """The key of one answer: every part that shapes it, in an unambiguous encoding (a JSON
-    array of decoded values). Joined as `k=v&k=v`, `?area=VN-38%26indicator%3Dx` (one pair)
-    and `?area=VN-38&indicator=x` (two) were one key, so any reader could choose what others
+    array of decoded values). Joined as `k=v&k=v`, `?area=38%26indicator%3Dx` (one pair)
+    and `?area=38&indicator=x` (two) were one key, so any reader could choose what others
     were served. `accept` is the representation asked (empty where there is only one)."""
     canonical = json.dumps([language, accept, where, sorted(query)])
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:40]

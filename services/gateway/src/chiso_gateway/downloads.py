@@ -11,16 +11,14 @@ import io
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import xlsxwriter
-
 from chiso_gateway.cache import Payload
 from chiso_gateway.insights import Language
+from chiso_shared.tables import XLSX_MEDIA_TYPE, Cell, plain, xlsx_bytes
 
 Format = Literal["json", "csv", "xlsx"]
-Cell = str | float | int | None
 Table = tuple[list[str], list[list[Cell]]]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MEDIA_TYPE  # the name the views import
 # Column titles: (Vietnamese, English).
 SUMMARY_COLUMNS = (
     ("Mã chỉ tiêu", "Indicator code"),
@@ -108,35 +106,12 @@ def compare_table(data: dict[str, Any], lang: Language) -> Table:
     return _titles(COMPARE_COLUMNS, lang), rows
 
 
-def _plain(cell: Cell) -> Cell:
-    """A whole number as an integer (2980000, not 2980000.0), anything else as it is."""
-    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 1e15:
-        return int(cell)
-    return cell
-
-
 def csv_bytes(table: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table[0])
-    writer.writerows(["" if cell is None else _plain(cell) for cell in row] for row in table[1])
+    writer.writerows(["" if cell is None else plain(cell) for cell in row] for row in table[1])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def xlsx_bytes(table: Table, sheet: str) -> bytes:
-    out = io.BytesIO()
-    # in_memory: no temporary files; strings_to_numbers off, so codes such as "01" stay text.
-    workbook = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False})
-    worksheet = workbook.add_worksheet(sheet[:31])
-    bold = workbook.add_format({"bold": True})
-    titles, rows = table
-    worksheet.write_row(0, 0, titles, bold)
-    for number, row in enumerate(rows, start=1):
-        worksheet.write_row(number, 0, [_plain(cell) for cell in row])
-    worksheet.freeze_panes(1, 0)
-    worksheet.autofit()
-    workbook.close()
-    return out.getvalue()
 
 
 def download(table: Table, format: Format, name: str) -> Payload:
@@ -144,6 +119,6 @@ def download(table: Table, format: Format, name: str) -> Payload:
     if format == "csv":
         body, media_type = csv_bytes(table), "text/csv; charset=utf-8"
     else:
-        body, media_type = xlsx_bytes(table, name), XLSX
+        body, media_type = xlsx_bytes(*table, sheet=name), XLSX_MEDIA_TYPE
     disposition = f'attachment; filename="{name}.{format}"'
     return Payload(body=body, media_type=media_type, headers={"Content-Disposition": disposition})

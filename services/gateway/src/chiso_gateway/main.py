@@ -43,6 +43,7 @@ from chiso_gateway.views.sdmx import router as sdmx_router
 from chiso_gateway.views.trace import router as trace_router
 from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
+from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers
@@ -72,6 +73,9 @@ CORS_REQUEST_HEADERS = (
 CORS_EXPOSED_HEADERS = (
     "Link",
     "X-Next-Cursor",
+    "X-Total-Count",
+    "Deprecation",
+    "Location",
     "X-Request-Id",
     "ETag",
     "Retry-After",
@@ -262,6 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=CORS_EXPOSED_HEADERS,
             max_age=settings.cors_max_age_seconds,
         )
+    install_gzip(app, settings)  # around every answer the gateway makes, problems included
     if settings.forwarded_allow_ips:
         # Outermost, so everything inside sees the caller's address. Here rather than in
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.

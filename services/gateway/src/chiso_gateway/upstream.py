@@ -12,7 +12,8 @@ redirect (never followed) and a 5xx are a 502; a 4xx is the upstream's own probl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 from chiso_shared.service_auth import READ_METHODS, ServiceTokens
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+logger = logging.getLogger("chiso.gateway.upstream")
 DOT_SEGMENTS = ("", ".", "..")
 
 
@@ -151,6 +153,11 @@ class Upstream:
         if credentials is not None:
             headers = {**(headers or {}), **credentials()}
         response = await self._send(method, path, params, json, content, headers, files, data)
+        self._check(response)
+        return response
+
+    def _check(self, response: UpstreamResponse) -> None:
+        """Nothing for a 2xx; otherwise the error the gateway answers in its place."""
         status = response.status_code
         if status in (401, 403):
             # The upstream refused the gateway's service token: a configuration fault of this
@@ -170,7 +177,53 @@ class Upstream:
                 code=f"gateway.upstream_{kind}",
                 headers={"X-Gateway-Error": f"{self.name}:{status}"},
             )
-        return response
+
+    async def stream(
+        self, path: str, *, params: Params = None, headers: Mapping[str, str] | None = None
+    ) -> UpstreamStream:
+        """A GET whose body is passed on as it arrives, not read whole (a bulk export may be
+        larger than `UPSTREAM_MAX_BODY_BYTES`): its status and headers are checked as
+        `request` checks them (an error answer is read, bounded, and raised), and its body
+        is `UpstreamStream.chunks`, which the caller must consume or `aclose`."""
+        outgoing = self._headers(
+            {**(headers or {}), **(self.credentials() if self.credentials else {})}
+        )
+        try:
+            response = await self.session.get(
+                URL(self.base_url + path, encoded=True),
+                params=_params(params),
+                headers=outgoing,
+                allow_redirects=False,
+            )
+        except TimeoutError as exc:
+            raise self._failure(504, "timeout", "did not answer in time") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise self._failure(502, "invalid", "answered what cannot be read") from exc
+        except aiohttp.ClientError as exc:
+            raise self._failure(502, "unreachable", "cannot be reached") from exc
+        if 200 <= response.status < 300:
+            return UpstreamStream(self.name, response)
+        try:
+            payload = await self._read(response)
+        except (aiohttp.ClientError, _TooLargeError, TimeoutError):
+            payload = b""
+        finally:
+            response.release()
+        self._check(UpstreamResponse(response.status, response.headers, payload))
+        raise AssertionError("unreachable: _check raises for a status that is not 2xx")
+
+    def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        """What every call sends besides its own headers: identity encoding and the request id.
+
+        The hop to another chiso service is local: compressing and inflating every answer
+        (aiohttp asks for gzip by default) would cost more than it saves; the gateway
+        compresses what it sends its own callers.
+        """
+        outgoing = {"Accept-Encoding": "identity", **(headers or {})}
+        request_id = current_request_id()
+        if request_id:
+            outgoing.setdefault(REQUEST_ID_HEADER, request_id)
+        return outgoing
 
     async def _send(
         self,
@@ -183,10 +236,7 @@ class Upstream:
         files: dict[str, tuple[str, bytes, str]] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        outgoing = dict(headers or {})
-        request_id = current_request_id()
-        if request_id:
-            outgoing.setdefault(REQUEST_ID_HEADER, request_id)
+        outgoing = self._headers(headers)
         body: Any = _form(files, data or {}) if files is not None else content
         try:
             async with self.session.request(
@@ -238,6 +288,31 @@ class Upstream:
 
     async def aclose(self) -> None:
         await self.session.close()
+
+
+class UpstreamStream:
+    """A 2xx answer whose body is read chunk by chunk as the gateway passes it on."""
+
+    def __init__(self, name: str, response: aiohttp.ClientResponse) -> None:
+        self.name = name
+        self.response = response
+        self.headers = response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives. When the upstream fails mid-way the error is logged and
+        raised, so the server ends the answer without its final chunk: the client sees an
+        incomplete transfer, never a shorter file that looks whole."""
+        try:
+            async for chunk in self.response.content.iter_chunked(64 * 1024):
+                yield chunk
+        except (aiohttp.ClientError, TimeoutError):
+            logger.warning("upstream stream broke", extra={"upstream": self.name})
+            raise
+        finally:
+            self.response.release()
+
+    async def aclose(self) -> None:
+        self.response.release()
 
 
 def _params(params: Params) -> list[tuple[str, str]] | None:

@@ -20,6 +20,7 @@ from chiso_indicators.reference_router import router as reference_router
 from chiso_indicators.sdmx.router import router as sdmx_router
 from chiso_indicators.settings import Settings
 from chiso_shared.body_limit import BodyLimitMiddleware
+from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping, session_scope
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers, problem_responses
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(LegacyRedirectMiddleware, namespace="indicators")
     app.add_middleware(RequestIdMiddleware)
+    install_gzip(app, settings)  # bulk exports and pages, when the caller accepts gzip
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))
     # Every route but the health probes answers only other chiso services (or, for reads,

@@ -22,13 +22,22 @@ class Settings(ServiceSettings):
         "streams in, chunked or not; over it: 413. 50,000 facts take about 30 MB.",
     )
     default_page_size: int = Field(default=100, ge=1)
-    max_page_size: int = Field(default=1000, ge=1, description="Largest `limit` accepted.")
+    max_page_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Largest `limit` accepted; also the rows a whole-selection export reads "
+        "from the database at a time.",
+    )
     open_reads: bool = Field(
         default=False,
         description="Answer reads (GET) without a service token; writes always need one.",
     )
     max_export_observations: int = Field(
-        default=100_000, ge=1, description="Most observations in one SDMX or DHIS2 export (413)."
+        default=100_000,
+        ge=1,
+        description="Most observations in one export: a whole-selection CSV or XLSX of "
+        "/v1/observations, an SDMX or DHIS2 export. A larger selection is refused whole (413, "
+        "saying how many rows matched), never cut.",
     )
     quality_checks: bool = Field(
         default=True,

@@ -26,6 +26,7 @@ from chiso_ingest.settings import (
 )
 from chiso_ingest.worker import Worker
 from chiso_shared.body_limit import BodyLimitMiddleware
+from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers, problem_responses
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware, max_bytes=request_limit_of(settings), namespace="ingest"
     )
     app.add_middleware(RequestIdMiddleware)
+    install_gzip(app, settings)
     install_error_handlers(app, "ingest")
     app.include_router(
         health_router(lambda: {"database": database_ready, "indicators": indicators_ready})

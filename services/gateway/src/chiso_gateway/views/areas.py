@@ -19,7 +19,7 @@ from chiso_shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["areas"])
 
-# Codes in examples are as indicators holds them today (`VN-xx`); they come from there as
+# Codes in examples are as indicators holds them (the GSO's `24`); they come from there as
 # they are, never built or parsed here.
 VERSION_EXAMPLES: list[dict[str, Any]] = [
     {
@@ -29,7 +29,8 @@ VERSION_EXAMPLES: list[dict[str, Any]] = [
         "name_en": "Bac Giang",
         "valid_from": "2004-01-01",
         "valid_to": "2025-06-30",
-        "successor": "VN-24",
+        "successor": "24",
+        "iso_3166_2": "VN-54",
     },
     {
         "code_list": "2025",
@@ -39,10 +40,11 @@ VERSION_EXAMPLES: list[dict[str, Any]] = [
         "valid_from": "2025-07-01",
         "valid_to": None,
         "successor": None,
+        "iso_3166_2": None,
     },
 ]
 AREA_EXAMPLE: dict[str, Any] = {
-    "code": "VN-24",
+    "code": "24",
     "name": "Bắc Ninh",
     "name_vi": "Bắc Ninh",
     "name_en": "Bac Ninh",
@@ -51,7 +53,8 @@ AREA_EXAMPLE: dict[str, Any] = {
     "valid_from": "2004-01-01",
     "valid_to": None,
     "successor": None,
-    "predecessors": ["VN-24", "VN-27"],
+    "iso_3166_2": "VN-54",
+    "predecessors": ["24", "27"],
     "versions": VERSION_EXAMPLES,
 }
 
@@ -68,6 +71,9 @@ class AreaVersion(BaseModel):
     successor: str | None = Field(
         description="For a 2004-list province: the 2025-list code that took it over."
     )
+    iso_3166_2: str | None = Field(
+        default=None, description="ISO 3166-2 code of this version, where ISO has one."
+    )
 
 
 class Area(BaseModel):
@@ -83,6 +89,12 @@ class Area(BaseModel):
     valid_from: date | None
     valid_to: date | None = Field(description="Set when the code ended (merged away in 2025).")
     successor: str | None = Field(description="The code that took this one over, if it ended.")
+    iso_3166_2: str | None = Field(
+        default=None,
+        description="ISO 3166-2 code of its 2004-list version, where ISO has one. Not the same "
+        "numbers: ISO's VN-01 is Lai Châu, the GSO's 01 is Hà Nội; never join ISO data on "
+        "`code`.",
+    )
     predecessors: list[str] = Field(
         description="The 2004-list codes merged into this 2025-list area (itself included)."
     )
@@ -168,7 +180,7 @@ async def list_areas(
                     "example": {
                         "data": AREA_EXAMPLE,
                         "meta": {"data_revision": 12},
-                        "links": {"self": "https://api.example/v1/areas/VN-24"},
+                        "links": {"self": "https://api.example/v1/areas/24"},
                     }
                 }
             }
@@ -179,7 +191,7 @@ async def list_areas(
 async def get_area(
     request: Request,
     reads: IndicatorsReader,
-    code: Annotated[str, Path(max_length=16, examples=["VN-24"])],
+    code: Annotated[str, Path(max_length=16, examples=["24"])],
 ) -> Response:
     lang = language(request)
 

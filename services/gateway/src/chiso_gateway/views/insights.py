@@ -123,7 +123,11 @@ class AreaSummary(Envelope[dict[str, Any]]):
     response_model=AreaSummary,
     summary="A province's key indicators: latest value, change and source",
     description=PEOPLE_NOTE,
-    responses={**_example(SUMMARY_EXAMPLE), **problem_responses(401, 403, 404, 429, 502, 504)},
+    responses={
+        **_example(SUMMARY_EXAMPLE),
+        # 413: more observations than the view reads (`all_pages`), refused rather than cut
+        **problem_responses(401, 403, 404, 413, 429, 502, 504),
+    },
 )
 async def area_summary(
     request: Request,
@@ -193,7 +197,7 @@ class AreaComparison(Envelope[dict[str, Any]]):
     description=PEOPLE_NOTE,
     responses={
         **_example(COMPARE_EXAMPLE),
-        **problem_responses(400, 401, 403, 404, 422, 429, 502, 504),
+        **problem_responses(400, 401, 403, 404, 413, 422, 429, 502, 504),
     },
 )
 async def compare(

@@ -23,7 +23,7 @@ class Me(BaseModel):
         "it was created for); empty for an anonymous caller."
     )
     org: str = Field(description="The agency, as the access token says.")
-    area: str = Field(description="The area the agency serves (`VN-38`, `VN`), or empty.")
+    area: str = Field(description="The area the agency serves (`38`, `VN`), or empty.")
     scopes: list[str] = Field(description="What the access token grants, sorted.")
     tier: str = Field(description="The quota tier the caller is counted under.")
     expires_at: datetime | None = Field(
@@ -36,7 +36,7 @@ ME_EXAMPLE = {
         "client_id": "ch_3f9a1c0b2d4e6f8a0b1c2d3e",
         "name": "Nguyễn Văn An",
         "org": "stttt-thanh-hoa",
-        "area": "VN-38",
+        "area": "38",
         "scopes": ["documents:write", "facts:review", "indicators:read"],
         "tier": "standard",
         "expires_at": "2026-12-07T10:30:00Z",

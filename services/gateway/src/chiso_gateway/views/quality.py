@@ -47,7 +47,7 @@ AreaList = Annotated[
         description="Flags filed under these areas (repeatable). A client whose agency serves "
         "a province reads that province's alone: it may leave `area` out, and another area "
         "is 403 `gateway.area_forbidden`.",
-        examples=[["VN-38"]],
+        examples=[["38"]],
     ),
 ]
 IndicatorList = Annotated[
@@ -81,7 +81,7 @@ class QualityFlagPage(Envelope[list[dict[str, Any]]]):
                     "next_cursor": None,
                     "people": {},
                 },
-                "links": {"self": "https://api.example/v1/quality?area=VN-38", "next": None},
+                "links": {"self": "https://api.example/v1/quality?area=38", "next": None},
             }
         ),
         **problem_responses(400, 401, 403, 422, 429, 502, 504),

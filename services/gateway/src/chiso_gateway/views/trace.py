@@ -90,7 +90,7 @@ class ValueTrace(Envelope[dict[str, Any]]):
     "`quality` lists the data-quality flags that involve a version.",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
-        **problem_responses(401, 403, 404, 422, 429, 502, 504),
+        **problem_responses(401, 403, 404, 413, 422, 429, 502, 504),
     },
 )
 async def trace_value(

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from chiso_gateway import insights
+from chiso_shared.catalogue import scope_of
 
 STATIC = Path(__file__).parent / "static"
 STATIC_PREFIX = "/app/static"
@@ -62,14 +63,16 @@ async def area_list() -> JSONResponse:
 
 @cache
 def _areas() -> list[dict[str, Any]]:
-    """The areas of `GET /v1/org-units` (each code once, the country first, then by name) with
-    both names, so the page switches language without asking again, and whether the code is
-    in force (codes that ended in the 2025 mergers keep their earlier series). Public: the
-    upload form and the review filter need it without the scope `indicators:read`."""
+    """Each area code once, the country first, then by name, with both names, so the page
+    switches language without asking again, whether the code is in force (codes that ended in
+    the 2025 mergers keep their earlier series) and the form facts write it in (`scope`, the
+    extraction contract's `VN-38`). Public: the upload form and the review filter need it
+    without the scope `indicators:read`."""
     english = {row["code"]: row["name"] for row in insights.org_units("en")}
     return [
         {
             "code": row["code"],
+            "scope": scope_of(row["code"]),
             "name_vi": row["name"],
             "name_en": english[row["code"]],
             "level": row["level"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from chiso_indicators.db.models import (
     Observation,
@@ -321,6 +321,35 @@ async def list_observations(
         last = rows[limit - 1]
         next_cursor = encode_cursor([last[0], last[1], last[2], last[8], last[7]])
     return items, next_cursor
+
+
+async def count_observations(session: AsyncSession, f: ObservationFilter) -> int:
+    """How many observations the filter selects, over every page (one COUNT)."""
+    query = _count_statement(_shape(f))
+    connection = await _reader(session)
+    return int((await connection.execute(query, filter_values(f))).scalar_one())
+
+
+@cache
+def _count_statement(f: ObservationFilter) -> Select[Any]:
+    """The count statement of a filter's shape, built once (as `_page_statement`)."""
+    return _filtered(select(func.count(Observation.id)).join(Series), f)
+
+
+async def observation_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession], f: ObservationFilter, *, chunk: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every observation the filter selects, as pages of `chunk` rows read one after the other
+    by keyset (`list_observations`), in a session of its own: a bulk export streams them while
+    the request's session is already closed, and never holds more than one page."""
+    async with sessionmaker() as session:
+        cursor: str | None = None
+        while True:
+            items, cursor = await list_observations(session, f, limit=chunk, cursor=cursor)
+            if items:
+                yield items
+            if cursor is None:
+                return
 
 
 async def _reader(session: AsyncSession) -> AsyncConnection:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic_core import to_json
 from sqlalchemy import select
-from starlette.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import Response, StreamingResponse
 
 from chiso_indicators.db.models import DataRevision, Indicator, Series
 from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
 from chiso_indicators.observations import importer
-from chiso_indicators.observations.queries import ObservationFilter, list_observations
+from chiso_indicators.observations.queries import (
+    ObservationFilter,
+    count_observations,
+    list_observations,
+    observation_chunks,
+)
 from chiso_indicators.observations.schemas import (
     FactBatch,
     ImportSummary,
@@ -26,10 +33,23 @@ from chiso_indicators.observations.schemas import (
 from chiso_indicators.quality.notes import open_notes
 from chiso_indicators.settings import Settings
 from chiso_shared.catalogue import resolve_areas
-from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
+from chiso_shared.errors import (
+    FieldError,
+    NotFound,
+    Unprocessable,
+    problem_example,
+    problem_responses,
+)
+from chiso_shared.exports import (
+    EXPORT_TOO_LARGE_DESCRIPTION,
+    EXPORT_TOO_LARGE_EXAMPLE,
+    export_too_large,
+)
+from chiso_shared.pagination import LINK_HEADER, TOTAL_COUNT_HEADER, paging_headers
 from chiso_shared.periods import Period
-from chiso_shared.responses import conditional, csv_bytes
+from chiso_shared.responses import conditional, csv_bytes, csv_lines
 from chiso_shared.series import COUNT_HEADER, NEXT_CURSOR_HEADER, STATUS_LETTERS, SeriesPoint
+from chiso_shared.tables import XLSX_MAX_ROWS, XLSX_MEDIA_TYPE, XlsxTable
 
 router = APIRouter(prefix="/v1", tags=["observations"])
 
@@ -121,16 +141,66 @@ def _split(values: list[str] | None) -> list[str]:
     return [part for value in values or [] for part in value.split(",") if part]
 
 
+# What a bulk read is and how it is bounded, said in the OpenAPI of each route that has one.
+BULK = (
+    "`format=csv` or `format=xlsx` without `limit` or `cursor` is the WHOLE selection in one "
+    "file, never one page of it: the rows are counted first, then read from the database in "
+    "pages of `MAX_PAGE_SIZE` and streamed (an XLSX, a zip, is sent when complete). Over "
+    "`MAX_EXPORT_OBSERVATIONS` rows the answer is 413 `indicators.export_too_large`, saying how "
+    "many rows matched: narrow the filters, or page. With `limit` or `cursor` a CSV or XLSX is "
+    "one page, its next page in `X-Next-Cursor` and `Link`. `X-Total-Count` always gives the "
+    "size of the whole selection; a client that sends `Accept-Encoding: gzip` gets it gzipped."
+)
+XLSX_SHEET = "observations"
+
+
+def paging_header_docs(*, bulk: bool = False) -> dict[str, Any]:
+    """The OpenAPI `headers` of a page (and, `bulk`, of a whole-selection file)."""
+    return {
+        LINK_HEADER: {
+            "description": 'RFC 8288: `<URL of the next page>; rel="next"`, every query '
+            "parameter kept; absent on the last page"
+            + (" and on a whole-selection file." if bulk else "."),
+            "schema": {"type": "string"},
+            "example": "<http://indicators:8002/v1/observations?area=VN-38&cursor=WyJ0ZWxlY29t"
+            'Il0>; rel="next"',
+        },
+        TOTAL_COUNT_HEADER: {
+            "description": "How many rows the whole selection holds, over every page.",
+            "schema": {"type": "integer"},
+            "example": 5000,
+        },
+        NEXT_CURSOR_HEADER: {
+            "description": "The `cursor` of the next page, when there is one.",
+            "schema": {"type": "string"},
+        },
+    }
+
+
 @router.get(
     "/observations",
     response_model=ObservationPage,
-    summary="Observations with provenance, filtered and paged",
+    summary="Observations with provenance, filtered; pages as JSON, the whole selection as CSV "
+    "or XLSX",
     description=f"{PRECEDENCE} With `as_of`, `is_current` and `chosen_by` are as they stood "
-    "then. `format=csv` adds `chosen_by` and `quality` columns: the open flags as "
-    "`rule:severity`, space-separated.",
+    "then. JSON is one page: `next_cursor` and `total` in the body, the next page's URL in "
+    "`Link` (rel=next). The CSV and XLSX add `chosen_by` and `quality` columns: the open flags "
+    f"as `rule:severity`, space-separated. {BULK}",
     responses={
-        200: {"content": {"text/csv": {}}},
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": ",".join(CSV_COLUMNS)
+                    + "\ntelecom.subscribers.total,VN-38,A,actual,level,count,2023,2980000,,,"
+                    "E,2023-12-20,True,only,thanh-hoa-2023.txt:312-321,\n",
+                },
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+            "headers": paging_header_docs(bulk=True),
+        },
         **problem_responses(400, 422),
+        **problem_example(413, EXPORT_TOO_LARGE_DESCRIPTION, EXPORT_TOO_LARGE_EXAMPLE),
     },
 )
 async def get_observations(
@@ -139,8 +209,6 @@ async def get_observations(
     settings: SettingsDep,
     query: Annotated[ObservationQuery, Query()],
 ) -> Response:
-    limit, cursor, format = query.limit, query.cursor, query.format
-    size = _page_size(limit, settings)
     filters = ObservationFilter(
         indicators=_split(query.indicator),
         areas=resolve_areas(_split(query.area)),
@@ -155,15 +223,60 @@ async def get_observations(
         as_of=query.as_of,
         last_n=query.last_n,
     )
-    items, next_cursor = await list_observations(session, filters, limit=size, cursor=cursor)
-    if format == "csv":
+    if query.format != "json" and query.limit is None and query.cursor is None:
+        return await _export(request, session, settings, filters, query.format)
+    size = _page_size(query.limit, settings)
+    total = await count_observations(session, filters)
+    items, next_cursor = await list_observations(session, filters, limit=size, cursor=query.cursor)
+    headers = paging_headers(request.url, next_cursor, total)
+    if query.format == "json":
+        # The rows are already `ObservationOut`-shaped and typed by their columns:
+        # pydantic-core serialises them straight to the bytes the models would give.
+        body = to_json({"items": items, "next_cursor": next_cursor, "total": total})
+        return conditional(request, body, "application/json", headers=headers)
+    if next_cursor:
+        headers[NEXT_CURSOR_HEADER] = next_cursor
+    if query.format == "csv":
         rows = (_csv_row(item) for item in items)
-        headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
         return conditional(request, csv_bytes(CSV_COLUMNS, rows), "text/csv", headers=headers)
-    # The rows are already `ObservationOut`-shaped and typed by their columns: pydantic-core
-    # serialises them straight to the bytes the models would give, without building them.
-    body = to_json({"items": items, "next_cursor": next_cursor})
-    return conditional(request, body, "application/json")
+    table = XlsxTable(CSV_COLUMNS, XLSX_SHEET)
+    table.write(_csv_row(item) for item in items)
+    return conditional(request, await table.aclose(), XLSX_MEDIA_TYPE, headers=headers)
+
+
+async def _export(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    filters: ObservationFilter,
+    format: Literal["csv", "xlsx"],
+) -> Response:
+    """The whole selection as one CSV (streamed) or XLSX file: counted first, refused whole
+    (413) when it holds more than an export may, never cut."""
+    total = await count_observations(session, filters)
+    most = settings.max_export_observations
+    if format == "xlsx":
+        most = min(most, XLSX_MAX_ROWS - 1)  # a sheet's rows, the title row being one
+    if total > most:
+        raise export_too_large(total, most)
+    headers = {
+        TOTAL_COUNT_HEADER: str(total),
+        "Content-Disposition": f'attachment; filename="observations.{format}"',
+    }
+    sessionmaker = cast(async_sessionmaker[AsyncSession], request.state.sessionmaker)
+    chunks = observation_chunks(sessionmaker, filters, chunk=settings.max_page_size)
+    if format == "csv":
+        return StreamingResponse(_csv_stream(chunks), media_type="text/csv", headers=headers)
+    table = XlsxTable(CSV_COLUMNS, XLSX_SHEET, large=True)
+    async for items in chunks:
+        table.write(_csv_row(item) for item in items)
+    return Response(await table.aclose(), media_type=XLSX_MEDIA_TYPE, headers=headers)
+
+
+async def _csv_stream(chunks: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[bytes]:
+    yield csv_lines([CSV_COLUMNS])
+    async for items in chunks:
+        yield csv_lines(_csv_row(item) for item in items)
 
 
 def _csv_row(item: dict[str, Any]) -> list[Any]:
@@ -179,7 +292,8 @@ def _csv_row(item: dict[str, Any]) -> list[Any]:
     response_model=list[SeriesPoint],
     summary="One indicator's current values for one area, point by point, with sources",
     description="A JSON array of points in period order, one page of it: `X-Count` says how "
-    "many points the page holds and `X-Next-Cursor`, present when more follow, is the `cursor` "
+    "many points the page holds, `X-Total-Count` how many the whole series has, and "
+    "`X-Next-Cursor` and `Link` (rel=next), present when more follow, the `cursor` and the URL "
     f"of the next page. The gateway passes the array on inside its envelope as it is. {PRECEDENCE}",
     responses={
         200: {
@@ -188,10 +302,7 @@ def _csv_row(item: dict[str, Any]) -> list[Any]:
                     "description": "Points on this page.",
                     "schema": {"type": "integer"},
                 },
-                NEXT_CURSOR_HEADER: {
-                    "description": "The cursor of the next page, when there is one.",
-                    "schema": {"type": "string"},
-                },
+                **paging_header_docs(),
             }
         },
         # 400: a cursor this service did not issue.
@@ -214,11 +325,12 @@ async def get_indicator_series(
         transformation=query.transformation,
     )
     size = _page_size(query.limit, settings)
+    total = await count_observations(session, filters)
     items, next_cursor = await list_observations(session, filters, limit=size, cursor=query.cursor)
     # Only an empty answer can hide an unknown code; ask then, to answer 404 rather than [].
-    if not items and await session.get(Indicator, code) is None:
+    if not total and await session.get(Indicator, code) is None:
         raise NotFound(f"No indicator with code {code!r}.", code="indicators.unknown_indicator")
-    headers = {COUNT_HEADER: str(len(items))}
+    headers = {COUNT_HEADER: str(len(items)), **paging_headers(request.url, next_cursor, total)}
     if next_cursor:
         headers[NEXT_CURSOR_HEADER] = next_cursor
     body = to_json([_point(item) for item in items])

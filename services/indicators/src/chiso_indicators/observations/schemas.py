@@ -177,9 +177,24 @@ class ObservationQuery(BaseModel):
     last_n: int | None = Field(
         default=None, ge=1, le=1000, description="Only the latest N periods of each series."
     )
-    limit: int | None = Field(default=None, ge=1, description="Page size.")
-    cursor: str | None = Field(default=None, max_length=2000)
-    format: Literal["json", "csv"] = "json"
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="Page size. With `format=csv` or `xlsx`, asks for one page instead of the "
+        "whole selection.",
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The next page's position, from `next_cursor`, `X-Next-Cursor` or the "
+        "`Link` header of the page before.",
+    )
+    format: Literal["json", "csv", "xlsx"] = Field(
+        default="json",
+        description="`json`: one page (`limit`, `cursor`). `csv` and `xlsx`: the whole "
+        "selection in one file (at most `MAX_EXPORT_OBSERVATIONS` rows, 413 above), or one "
+        "page when `limit` or `cursor` is given.",
+    )
 
 
 class SeriesPointsQuery(BaseModel):
@@ -204,7 +219,7 @@ class ObservationOut(BaseModel):
             "examples": [
                 {
                     "indicator": "telecom.subscribers.total",
-                    "area": "VN-38",
+                    "area": "38",
                     "frequency": "A",
                     "measure": "actual",
                     "transformation": "level",
@@ -339,7 +354,7 @@ class AreaOut(BaseModel):
     iso_3166_2: str | None = Field(
         default=None,
         description="ISO 3166-2 code of its 2004-list version, where ISO has one. Not the "
-        "same numbers: ISO's VN-01 is Lai Châu, GSO's 01 is Hà Nội.",
+        "same numbers: ISO's 01 is Lai Châu, GSO's 01 is Hà Nội.",
     )
     predecessors: list[str] = Field(
         description="The 2004-list codes merged into this 2025-list area (itself included)."
@@ -354,7 +369,7 @@ class SeriesOut(BaseModel):
                 {
                     "id": 17,
                     "indicator": "telecom.subscribers.total",
-                    "area": "VN-38",
+                    "area": "38",
                     "frequency": "A",
                     "measure": "actual",
                     "transformation": "level",
@@ -375,7 +390,15 @@ class SeriesOut(BaseModel):
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None,
+        description="The `cursor` of the next page; null on the last. The `Link` header "
+        "(rel=next) gives the whole next URL.",
+    )
+    total: int = Field(
+        description="How many items the whole selection holds, over every page.",
+        examples=[5000],
+    )
 
 
 class ObservationPage(Page[ObservationOut]):

@@ -27,7 +27,7 @@ class Obs(NamedTuple):
 
     id: int  # observations.id
     indicator: str  # catalogue code
-    area: str  # "VN" or "VN-38"
+    area: str  # "VN" or "38"
     frequency: str  # A S Q M D X (chiso_shared.periods.Period.frequency)
     measure: str  # "actual" | "target"
     transformation: str  # "level", "change_previous", "ratio_plan", ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 
 from chiso_indicators.db.models import QualityFlag, QualityFlagObservation
@@ -20,6 +20,7 @@ from chiso_indicators.quality.schemas import (
 from chiso_shared.catalogue import resolve_areas
 from chiso_shared.db import utcnow
 from chiso_shared.errors import FieldError, NotFound, Unprocessable, problem_responses
+from chiso_shared.pagination import LINK_HEADER, TOTAL_COUNT_HEADER, paging_headers
 from chiso_shared.quality import COUNTS_EXAMPLE, FLAG_EXAMPLE, Severity
 
 router = APIRouter(prefix="/v1", tags=["quality"])
@@ -42,11 +43,26 @@ PAGE_EXAMPLE = {
     "`components_vs_total`, `conflicting_values`, `revised_estimate`, `same_document_values`, "
     "`implausible_level`, `implausible_jump`, `density_vs_count`.",
     responses={
-        200: {"content": {"application/json": {"example": PAGE_EXAMPLE}}},
+        200: {
+            "content": {"application/json": {"example": PAGE_EXAMPLE}},
+            "headers": {
+                LINK_HEADER: {
+                    "description": 'RFC 8288: `<URL of the next page>; rel="next"`; absent on '
+                    "the last page.",
+                    "schema": {"type": "string"},
+                },
+                TOTAL_COUNT_HEADER: {
+                    "description": "Flags matching the filters, over every page (`count`).",
+                    "schema": {"type": "integer"},
+                },
+            },
+        },
         **problem_responses(400, 422),
     },
 )
 async def get_quality(
+    request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     area: Annotated[list[str] | None, Query(max_length=100, examples=[["38"]])] = None,
@@ -77,6 +93,7 @@ async def get_quality(
     )
     items, next_cursor = await list_flags(session, filters, limit=size, cursor=cursor)
     count, counts = await count_flags(session, filters)
+    response.headers.update(paging_headers(request.url, next_cursor, count))
     return FlagPage.model_validate(
         {"items": items, "count": count, "next_cursor": next_cursor, "counts": counts}
     )

@@ -1,4 +1,4 @@
-// #/ and #/dashboard/VN-xx: one province's key figures (cards), each key indicator across
+// #/ and #/dashboard/38 (an area code): one province's key figures (cards), each key indicator across
 // periods (a chart and the same numbers as a table), provinces side by side, downloads.
 
 import * as api from './api.js';

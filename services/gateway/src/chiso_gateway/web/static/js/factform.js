@@ -45,7 +45,7 @@ function indicatorControl(value, catalogue) {
 }
 
 function scopeControl(value, areas) {
-  const select = h('select', {}, reference.areaOptions(areas, value, { none: t('fact.scope_unknown') }));
+  const select = h('select', {}, reference.areaOptions(areas, value, { none: t('fact.scope_unknown'), key: 'scope' }));
   select.append(new Option(t('fact.scope_sub'), 'sub', false, value === 'sub'));
   return select;
 }

@@ -34,8 +34,9 @@ export async function areas() {
   return areaRows;
 }
 
+/** An area's name from its code (`38`) or from a fact's `scope` (`VN-38`). */
 export function areaName(code) {
-  const row = (areaRows || []).find((area) => area.code === code);
+  const row = (areaRows || []).find((area) => area.code === code || area.scope === code);
   if (!row) return code || '–';
   return language() === 'vi' ? row.name_vi : row.name_en;
 }
@@ -72,13 +73,15 @@ export function indicatorName(code, rows) {
 }
 
 /** An <option> list of areas for a <select>; `none` adds a first empty choice. */
-export function areaOptions(rows, selected, { none } = {}) {
+/** Options of a select of areas; `key` is what an option's value is: the area `code` (a
+ * query, an upload's hint) or a fact's `scope` (a fact form). */
+export function areaOptions(rows, selected, { none, key = 'code' } = {}) {
   const options = [];
   if (none) options.push(new Option(none, '', false, !selected));
   for (const row of rows) {
     const name = language() === 'vi' ? row.name_vi : row.name_en;
     const label = row.current ? `${name} (${row.code})` : t('area.former', { name, code: row.code });
-    options.push(new Option(label, row.code, false, row.code === selected));
+    options.push(new Option(label, row[key], false, row[key] === selected));
   }
   return options;
 }
