@@ -219,7 +219,8 @@ def _gateway(suite: Suite) -> Target:
                 "resource_id": ["DF_PROVINCE_ICT"],
                 "version": ["latest", "1.0"],
             },
-            "GET /dhis2/{rest}": {"rest": ["api/dataValueSets", "api/dataValueSets.csv"]},
+            "GET /dhis2/api/dataElements/{uid}": {"uid": ["ZJXcSJZeE1i"]},
+            "GET /dhis2/api/organisationUnits/{uid}": {"uid": ["rourXAF5MvN"]},
         },
     )
 

@@ -74,7 +74,7 @@ async def test_an_encoded_percent_stays_as_sent(gateway: httpx.AsyncClient) -> N
 @pytest.mark.parametrize(
     "path",
     [
-        "/dhis2/api/%2E%2E/%2E%2E/v1/revision",
+        "/dhis2/api/dataElements/%2E%2E",
         "/sdmx/2.1/dataflow/%2E%2E/%2E%2E/latest",
         "/sdmx/2.1/data/%2E%2E/all",
         "/sdmx/2.1/availableconstraint/DF_PROVINCE_ICT/%2E%2E",

@@ -120,10 +120,14 @@ async def test_malformed_fact_is_422_naming_the_field(client: httpx.AsyncClient)
 
 
 async def test_dry_run_writes_nothing(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/v1/revision")).json()["revision"]
     response = await client.post("/v1/facts", params={"dry_run": "true"}, json={"facts": [fact()]})
     assert response.json()["imported"] == 1
     assert response.json()["dry_run"] is True
     assert await current(client) == []
+    # The revision reported is one that exists: the current one, as nothing was written.
+    assert response.json()["revision"] == before
+    assert (await client.get("/v1/revision")).json()["revision"] == before
 
 
 @pytest.mark.parametrize("reverse", [False, True])

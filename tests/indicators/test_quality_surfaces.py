@@ -413,7 +413,8 @@ async def test_dhis2_comment_and_followup(served: Served, world: World) -> None:
         json={"dataValues": list(values.values())},
     )
     assert back.status_code == 200, back.text
-    assert (back.json()["status"], back.json()["conflicts"]) == ("SUCCESS", [])
+    summary = back.json()["response"]
+    assert (summary["status"], summary["conflicts"]) == ("SUCCESS", [])
 
 
 async def chosen(http: httpx.AsyncClient, period: str = "2023") -> tuple[float, str | None]:

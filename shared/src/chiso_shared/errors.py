@@ -329,12 +329,25 @@ def _is_problem(content: Mapping[str, Any]) -> bool:
     return refs <= {PROBLEM_SCHEMA_REF} | _NOT_PROBLEM_REFS
 
 
+def _other_bodies(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The bodies of a documented error that are not a Problem: a DHIS2 route answers a
+    malformed body with a WebMessage (application/json), and the NUL guard, before any route,
+    with a Problem (application/problem+json), under the same status."""
+    return {
+        media: body
+        for media, body in content.items()
+        if media != PROBLEM_MEDIA_TYPE
+        and body.get("schema")
+        and body["schema"].get("$ref") not in {PROBLEM_SCHEMA_REF, *_NOT_PROBLEM_REFS}
+    }
+
+
 def document_problems(spec: dict[str, Any], namespace: str) -> None:
     """Document every error answer of `spec` as what is sent: `application/problem+json`
     with the Problem body. FastAPI puts a response's model under the route's own media type
     and documents 422 with its own HTTPValidationError, neither of which chiso sends. Error
     bodies of another schema (the 503 of /readyz names the failed checks) are left as they
-    are. Idempotent."""
+    are, also beside a Problem under the same status (`_other_bodies`). Idempotent."""
     schemas: dict[str, Any] = spec.setdefault("components", {}).setdefault("schemas", {})
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, schema in problem.pop("$defs", {}).items():
@@ -357,10 +370,11 @@ def document_problems(spec: dict[str, Any], namespace: str) -> None:
                 # a route's own example of its problem (`problem_example`) is kept
                 given = response.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("example")
                 response["content"] = {
+                    **_other_bodies(response.get("content", {})),
                     PROBLEM_MEDIA_TYPE: {
                         "schema": {"$ref": PROBLEM_SCHEMA_REF},
                         "example": given or _problem_example(namespace, int(status)),
-                    }
+                    },
                 }
     text = json.dumps(spec)
     for name in ("HTTPValidationError", "ValidationError"):

@@ -32,8 +32,8 @@ from chiso_gateway.views.app_config import router as app_config_router
 from chiso_gateway.views.areas import router as areas_router
 from chiso_gateway.views.audit import router as audit_router
 from chiso_gateway.views.catalog import router as catalog_router
+from chiso_gateway.views.dhis2 import router as dhis2_router
 from chiso_gateway.views.documents import router as documents_router
-from chiso_gateway.views.forward import router as forward_router
 from chiso_gateway.views.indicators import router as indicators_router
 from chiso_gateway.views.insights import router as insights_router
 from chiso_gateway.views.me import router as me_router
@@ -287,7 +287,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trace_router)
     app.include_router(quality_router)
     app.include_router(sdmx_router)
-    app.include_router(forward_router)
+    app.include_router(dhis2_router)
     app.include_router(audit_router)
     app.include_router(app_config_router)
     install_docs(app)

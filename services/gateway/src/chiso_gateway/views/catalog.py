@@ -64,7 +64,12 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
             ("GET", "/sdmx/2.1/conceptscheme/{agency}/{resource_id}/{version}"),
             ("GET", "/sdmx/2.1/data/{flow}/{key}"),
             ("GET", "/sdmx/2.1/availableconstraint/{flow}/{key}/{provider}/{component_id}"),
-            ("GET", "/dhis2/{rest}"),
+            ("GET", "/dhis2/api/dataValueSets"),
+            ("GET", "/dhis2/api/dataElements"),
+            ("GET", "/dhis2/api/organisationUnits"),
+            ("GET", "/dhis2/api/categoryCombos"),
+            ("GET", "/dhis2/api/categoryOptionCombos"),
+            ("GET", "/dhis2/api/dataSets"),
         ),
     ),
     (

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from chiso_gateway.deps import IndicatorsReader
-from chiso_gateway.views.forward import _forward
+from chiso_gateway.forwarding import forward as _forward
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(prefix="/sdmx/2.1", tags=["sdmx"])

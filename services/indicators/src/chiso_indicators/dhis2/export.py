@@ -42,7 +42,10 @@ async def data_values(
     last_updated: datetime | None,
     cap: int,
     locale: Locale = "en",
+    frequencies: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """The current values as DHIS2 data values; `frequencies`, when given, keeps the periods
+    of those frequencies only (a data set's period type)."""
     filters = ObservationFilter(
         indicators=data_elements,
         areas=org_units,
@@ -65,6 +68,8 @@ async def data_values(
         parsed = Period.try_parse(observation.period)
         period = parsed.to_dhis2() if parsed is not None else None
         if period is None or (wanted and observation.period not in wanted):
+            continue
+        if frequencies and parsed is not None and parsed.frequency not in frequencies:
             continue
         values.append(
             {

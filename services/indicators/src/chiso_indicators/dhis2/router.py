@@ -1,4 +1,7 @@
-"""DHIS2-style routes under /dhis2/api: dataValueSets export (JSON, CSV) and import."""
+"""DHIS2-style routes under /dhis2/api: dataValueSets export (JSON, CSV) and import, and the
+metadata (dataElements, organisationUnits, categoryCombos, categoryOptionCombos, dataSets) that
+maps chiso's codes to DHIS2 uids (`metadata_routes`). Errors are DHIS2 WebMessages
+(`webmessage.Dhis2Route`)."""
 
 from __future__ import annotations
 
@@ -9,17 +12,39 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
-from chiso_indicators.dhis2 import export
-from chiso_indicators.dhis2.importing import DataValueSetIn, Dhis2ImportSummary, import_value_set
+from chiso_indicators.dhis2 import export, metadata
+from chiso_indicators.dhis2.importing import DataValueSetIn, import_value_set
+from chiso_indicators.dhis2.metadata_routes import router as metadata_router
+from chiso_indicators.dhis2.webmessage import (
+    Dhis2Route,
+    WebMessage,
+    import_message,
+    respond,
+    web_message_responses,
+)
 from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
 from chiso_shared.periods import Period
 from chiso_shared.responses import conditional, conditional_json, csv_bytes
 from chiso_shared.times import UtcDatetime
 
-router = APIRouter(prefix="/dhis2/api", tags=["dhis2"])
+router = APIRouter(prefix="/dhis2/api", tags=["dhis2"], route_class=Dhis2Route)
 
-IdScheme = Literal["code", "CODE"]
+IdScheme = Literal["code", "CODE", "uid", "UID"]
+_UID_KINDS = {
+    "dataElement": "dataElements",
+    "orgUnit": "organisationUnits",
+    "categoryOptionCombo": "categoryOptionCombos",
+    "attributeOptionCombo": "categoryOptionCombos",
+}
+
+
+def _as_uids(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values with DHIS2 uids for chiso's codes (`idScheme=uid`)."""
+    return [
+        {**value, **{key: metadata.uid(kind, value[key]) for key, kind in _UID_KINDS.items()}}
+        for value in values
+    ]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -41,6 +66,27 @@ def _periods(values: list[str]) -> list[str]:
     return periods
 
 
+def _frequencies(data_sets: list[str]) -> frozenset[str]:
+    found = set()
+    for index, identifier in enumerate(data_sets):
+        frequency = metadata.data_set_frequency(identifier)
+        if frequency is None:
+            raise Unprocessable(
+                f"No data set {identifier!r} (see /dhis2/api/dataSets). / "
+                f"Không có bộ dữ liệu {identifier!r}.",
+                code="indicators.dhis2_unknown_data_set",
+                errors=[FieldError(field=f"query.dataSet.{index}", message="no such data set")],
+            )
+        found.add(frequency)
+    return frozenset(found)
+
+
+def _org_units(identifiers: list[str], children: bool) -> list[str]:
+    """Org unit codes to select; none (all) when the country's children are asked for."""
+    codes = resolve_areas(metadata.as_code("organisationUnits", i) for i in identifiers)
+    return [] if children and metadata.parents() & set(codes) else codes
+
+
 async def _export(
     request: Request,
     session: SessionDep,
@@ -48,24 +94,30 @@ async def _export(
     data_element: list[str] | None,
     period: list[str] | None,
     org_unit: list[str] | None,
+    data_set: list[str] | None,
+    children: bool,
     start_date: date | None,
     end_date: date | None,
     last_updated: datetime | None,
     as_csv: bool,
     locale: export.Locale,
+    uids: bool,
 ) -> Response:
     values = await export.data_values(
         session,
-        data_elements=_split(data_element),
+        data_elements=[metadata.as_code("dataElements", i) for i in _split(data_element)],
         periods=_periods(_split(period)),
-        org_units=resolve_areas(_split(org_unit)),
+        org_units=_org_units(_split(org_unit), children),
         # Periods are matched by their first year; finer date windows are not needed yet.
         start_period=str(start_date.year) if start_date else None,
         end_period=str(end_date.year) if end_date else None,
         last_updated=last_updated,
         cap=settings.max_export_observations,
         locale=locale,
+        frequencies=_frequencies(_split(data_set)),
     )
+    if uids:
+        values = _as_uids(values)
     if as_csv:
         keys = (
             "dataElement",
@@ -121,10 +173,28 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
         ] = None,
         period: Annotated[list[str] | None, Query(examples=["2023"])] = None,
         org_unit: Annotated[list[str] | None, Query(alias="orgUnit", examples=["38"])] = None,
+        data_set: Annotated[
+            list[str] | None,
+            Query(
+                alias="dataSet",
+                description="Data sets (code or uid): the values of their period types.",
+                examples=["CHISO_YEARLY"],
+            ),
+        ] = None,
+        children: Annotated[
+            bool, Query(description="With the country as `orgUnit`: every province too.")
+        ] = False,
         start_date: Annotated[date | None, Query(alias="startDate")] = None,
         end_date: Annotated[date | None, Query(alias="endDate")] = None,
         last_updated: Annotated[UtcDatetime | None, Query(alias="lastUpdated")] = None,
-        id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
+        id_scheme: Annotated[
+            IdScheme,
+            Query(
+                alias="idScheme",
+                description="`code` (chiso's codes) or `uid` (the uids of "
+                "`/dhis2/api/dataElements`, `organisationUnits`, `categoryOptionCombos`).",
+            ),
+        ] = "code",
         format: Annotated[Literal["json", "csv"] | None, Query()] = None,
         locale: Annotated[
             export.Locale,
@@ -139,11 +209,14 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
             data_element,
             period,
             org_unit,
+            data_set,
+            children,
             start_date,
             end_date,
             last_updated,
             csv_wanted,
             locale,
+            id_scheme.lower() == "uid",
         )
 
     handler.__name__ = f"dhis2_data_value_sets{suffix.replace('.', '_')}"
@@ -164,7 +237,7 @@ def _add_export_route(suffix: str, as_csv: bool) -> None:
                     "text/csv": {"example": _CSV_EXAMPLE},
                 }
             },
-            **problem_responses(413, 422),
+            **web_message_responses(413, 422),
         },
         include_in_schema=suffix != ".json",
     )
@@ -174,19 +247,96 @@ for _suffix, _csv in (("", False), (".json", False), (".csv", True)):
     _add_export_route(_suffix, _csv)
 
 
+_SUCCESS_EXAMPLE: dict[str, Any] = {
+    "httpStatus": "OK",
+    "httpStatusCode": 200,
+    "status": "OK",
+    "message": "Import was successful. / Nhập dữ liệu thành công.",
+    "response": {
+        "responseType": "ImportSummary",
+        "status": "SUCCESS",
+        "importOptions": {
+            "dryRun": False,
+            "idSchemes": {"idScheme": "CODE"},
+            "importStrategy": "CREATE_AND_UPDATE",
+        },
+        "description": "Import process completed successfully. / Nhập dữ liệu hoàn tất.",
+        "importCount": {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0},
+        "conflicts": [],
+        "rejectedIndexes": [],
+        "dataSetComplete": "2024-01-15",
+        "revision": 7,
+    },
+}
+_CONFLICT_EXAMPLE: dict[str, Any] = {
+    **_SUCCESS_EXAMPLE,
+    "httpStatus": "Conflict",
+    "httpStatusCode": 409,
+    "status": "WARNING",
+    "message": "One more conflicts encountered, please check import summary. / "
+    "Có giá trị bị từ chối, xem tóm tắt nhập dữ liệu.",
+    "response": {
+        **_SUCCESS_EXAMPLE["response"],
+        "status": "WARNING",
+        "importCount": {"imported": 2, "updated": 0, "ignored": 1, "deleted": 0},
+        "conflicts": [
+            {
+                "object": "99",
+                "objects": {"orgUnit": "99"},
+                "value": "Organisation unit not found or not accessible: `99`. / "
+                "Không tìm thấy đơn vị tổ chức: `99`.",
+                "errorCode": "E7612",
+                "property": "orgUnit",
+                "indexes": [2],
+            }
+        ],
+        "rejectedIndexes": [2],
+    },
+}
+
+
 @router.post(
     "/dataValueSets",
-    response_model=Dhis2ImportSummary,
-    summary="Import data values (DHIS2 dataValueSets) with an import summary",
-    # 400: a body that is not UTF-8 fails before it can be validated; 413: over
-    # MAX_REQUEST_BYTES, counted as it streams in.
-    responses=problem_responses(400, 413, 422),
+    response_model=WebMessage,
+    response_model_exclude_none=True,
+    summary="Import data values (DHIS2 dataValueSets), answered with a WebMessage",
+    description="The set-level form (`dataSet`, `period`, `orgUnit`, `attributeOptionCombo` "
+    "on the set, inherited by each value that gives none) and the value-level form. Valid "
+    "values are imported; each invalid one is reported in `response.conflicts` (DHIS2's "
+    "error codes E7610-E7620, with the `indexes` of the values it hit) and counted as "
+    "ignored. 200 when every value went in; 409 with status WARNING when some were rejected, "
+    "409 with status ERROR when the set itself was (an unknown `dataSet`, `orgUnit` or "
+    "`attributeOptionCombo` on the set). Identifiers are matched by code, then by uid. "
+    "`dryRun=true` counts without writing, and reports no `revision`.",
+    responses={
+        200: {"content": {"application/json": {"example": _SUCCESS_EXAMPLE}}},
+        409: {
+            "model": WebMessage,
+            "description": "Some values, or the whole set, were rejected.",
+            "content": {"application/json": {"example": _CONFLICT_EXAMPLE}},
+        },
+        # 400: a body that is not a data value set (and a NUL in it: a problem, from the
+        # guard before any route); 422: a bad query parameter.
+        **web_message_responses(400, 422),
+        # Over MAX_REQUEST_BYTES, counted as it streams in, before any route runs.
+        **problem_responses(413),
+    },
 )
 async def post_data_value_sets(
     payload: DataValueSetIn,
     session: SessionDep,
     book: QualityBookDep,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
-    id_scheme: Annotated[IdScheme, Query(alias="idScheme")] = "code",  # noqa: ARG001 only codes
-) -> Dhis2ImportSummary:
-    return await import_value_set(session, payload, dry_run=dry_run, book=book)
+    id_scheme: Annotated[
+        IdScheme,
+        Query(alias="idScheme", description="Reported back; codes and uids both match."),
+    ] = "code",
+) -> Response:
+    summary = await import_value_set(
+        session, payload, dry_run=dry_run, book=book, id_scheme=id_scheme.upper()
+    )
+    return respond(import_message(summary))
+
+
+# The metadata a DHIS2 administrator maps codes with (`metadata_routes`).
+router.include_router(metadata_router)

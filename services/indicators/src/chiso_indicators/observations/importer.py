@@ -147,7 +147,9 @@ async def import_facts(
             in_memory = _known_values(known, dict(zip(series, keys, strict=True)), new)
             flags = await recompute(session, book, touched_values(values), in_memory)
             del in_memory, known
-    revision = await _bump_revision(session, changed=changed)
+    # A dry run is rolled back: a revision it bumped would never exist, so it reports the
+    # current one.
+    revision = await _bump_revision(session, changed=changed and not dry_run)
     summary = ImportSummary(
         status="WARNING" if counts.conflicts else "OK",
         dry_run=dry_run,
