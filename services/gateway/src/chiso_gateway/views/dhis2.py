@@ -89,6 +89,16 @@ def _upstream_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _with_own_problem(
+    responses: dict[int | str, dict[str, Any]], status: int
+) -> dict[int | str, dict[str, Any]]:
+    """`responses` where `status` may also be the gateway's own problem (a path it refuses
+    before asking indicators, such as a uid past its length)."""
+    own = problem_responses(status)[status]["content"]
+    responses[status]["content"] = {**responses[status]["content"], **own}
+    return responses
+
+
 async def _pass(rest: str, request: Request, reads: IndicatorsReader) -> Response:
     try:
         return await forward("dhis2", rest, request, reads)
@@ -279,7 +289,7 @@ def _add_metadata(kind: str, summary: str, example: dict[str, Any]) -> None:
         response_class=Response,
         responses={
             200: {"content": {"application/json": {"example": example}}},
-            **_upstream_errors(404, 422),
+            **_with_own_problem(_upstream_errors(404, 422), 422),
             **_GATEWAY_ERRORS,
         },
         openapi_extra={"parameters": _ONE_PARAMETERS},
