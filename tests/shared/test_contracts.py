@@ -209,3 +209,24 @@ def test_area_versions_follow_the_2025_merger() -> None:
     assert catalogue.area_on("27", date(2026, 1, 1)).successor == "24"  # type: ignore[union-attr]
     assert catalogue.predecessors("37") == ("35", "36", "37")
     assert catalogue.area_on("99") is None
+
+
+def test_area_codes_are_the_gsos_with_iso_beside_them() -> None:
+    """Each 2004 province has its own ISO 3166-2 code (ISO has not coded the 2025 list); an
+    input names an area by GSO code, by `iso:` code, or for one release by the old `VN-xx`."""
+    provinces = [a for a in catalogue.areas() if a.level == "province"]
+    iso = [a.iso_3166_2 for a in provinces if a.code_list == "2004"]
+    assert all(code.startswith("VN-") for code in iso) and len(set(iso)) == 63
+    assert not any(a.iso_3166_2 for a in provinces if a.code_list == "2025")
+    # the codes ISO and the GSO both write as two digits do not name the same provinces
+    assert (catalogue.resolve_area("iso:VN-01"), catalogue.resolve_area("01")) == ("12", "01")
+    assert catalogue.resolve_area("VN-01") == "01"  # the old form: Hà Nội, for one release
+    assert catalogue.resolve_area("ISO:vn-hn") == "01"
+    assert [catalogue.resolve_area(v) for v in ("VN", "iso:VN-38", "VN-99", "38x")] == [
+        "VN",
+        None,
+        None,
+        None,
+    ]
+    assert catalogue.scope_of("38") == "VN-38" and catalogue.code_of_scope("VN-38") == "38"
+    assert catalogue.code_of_scope("VN") == "VN" and catalogue.code_of_scope("38") is None
