@@ -43,7 +43,7 @@ GOAL = 1.25
 SECRET = "bench-signing-key-0123456789abcdef0123456789"
 # The direct call is the indicators read the gateway makes for this series.
 SERIES_DIRECT = (
-    "/v1/indicators/telecom.subscribers.total/series?area=VN-40"
+    "/v1/indicators/telecom.subscribers.total/series?area=40"
     "&measure=actual&transformation=level&limit=1000"
 )
 SERIES_GATEWAY = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-40"

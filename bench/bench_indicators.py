@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from chiso_shared.catalogue import areas, indicators
+from chiso_shared.catalogue import areas, code_of_scope, indicators
 from chiso_shared.service_auth import READ, WRITE, ServiceTokens
 
 SERVER = os.environ.get(
@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 
 def _facts(total: int) -> list[dict[str, Any]]:
-    provinces = sorted({area.code for area in areas() if area.level == "province"})
+    # facts name areas in the extraction contract's form (`VN-38`)
+    provinces = sorted({area.scope for area in areas() if area.level == "province"})
     catalogue = [item for item in indicators() if item.unit in ("count", "VND", "percent")]
     per_series = max(1, -(-total // (len(provinces) * len(catalogue))))
     facts: list[dict[str, Any]] = []
@@ -217,7 +218,7 @@ def main() -> int:
             f"{len(facts) / seconds:,.0f} facts/s"
             f" (goal 20,000), batches of {BATCH:,}, {args.clients} client(s)"
         )
-        indicator, area = facts[0]["indicator"], facts[0]["scope"]
+        indicator, area = facts[0]["indicator"], str(code_of_scope(facts[0]["scope"]))
         p50 = asyncio.run(_compare(base, database, indicator, area))
         raw = p50["sql"]
         print(

@@ -37,7 +37,8 @@ UNITS = ("count", "VND", "percent")
 def facts(total: int, seed: int = 7) -> list[dict[str, Any]]:
     """Level and stated change pairs, series by series, month by month."""
     rng = random.Random(seed)
-    provinces = sorted({area.code for area in areas() if area.level == "province"})
+    # facts name areas in the extraction contract's form (`VN-38`)
+    provinces = sorted({area.scope for area in areas() if area.level == "province"})
     # a total and its parts drawn independently would contradict each other every month
     totals = {sums["total"] for sums in load_book().rules["components_vs_total"].params["sums"]}
     catalogue = [item for item in indicators() if item.unit in UNITS and item.code not in totals]
