@@ -16,4 +16,6 @@ from chiso_shared.settings import ServiceSettings
 def install_gzip(app: FastAPI, settings: ServiceSettings) -> None:
     """Compress `app`'s answers of at least `settings.gzip_min_bytes`. Add it last, so that
     it is the outermost middleware and every answer passes through it, problems included."""
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=settings.gzip_level
+    )
