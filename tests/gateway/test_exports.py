@@ -21,23 +21,13 @@ from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
 from chiso_gateway.views import indicators as indicator_views
 from chiso_indicators.main import create_app as create_indicators
-from chiso_indicators.settings import Settings as IndicatorsSettings
 from chiso_shared.tables import XLSX_MEDIA_TYPE
 from tests.gateway.support import gateway_settings, new_client
-from tests.indicators.bulk import ROWS, import_bulk, months
-from tests.support import SERVICE_SECRET, fresh_database, serving
+from tests.indicators.bulk import ROWS, export_settings, import_bulk, months
+from tests.support import fresh_database, serving
 
 # Area codes as the services name them (CONTRACT19: one place to change when they change).
 AREAS = ["01", "02", "04", "06", "08"]
-
-
-def _indicators(data_dir: Path, url: str, most: int) -> IndicatorsSettings:
-    return IndicatorsSettings(
-        data_dir=data_dir,
-        database_url=url,
-        service_token_secret=SERVICE_SECRET,
-        max_export_observations=most,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +40,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
 @pytest.fixture(scope="module")
 def indicators_url(database: tuple[Path, str]) -> Iterator[str]:
     """Indicators with `ROWS` observations, imported in batches; its export maximum `ROWS`."""
-    with serving(create_indicators(_indicators(*database, most=ROWS))) as url:
+    with serving(create_indicators(export_settings(*database, most=ROWS))) as url:
         import_bulk(url)
         yield url
 
@@ -154,7 +144,7 @@ def test_a_selection_over_the_maximum_is_refused_through_the_gateway(
     tmp_path: Path, gateway_db: str, database: tuple[Path, str]
 ) -> None:
     with (
-        serving(create_indicators(_indicators(*database, most=ROWS - 1))) as indicators,
+        serving(create_indicators(export_settings(*database, most=ROWS - 1))) as indicators,
         _gateway(gateway_settings(tmp_path, gateway_db, indicators)) as http,
     ):
         for format in ("csv", "xlsx"):

@@ -3,11 +3,13 @@ API in batches: what the export tests read back whole."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support import fact, service_headers
+from chiso_indicators.settings import Settings
+from tests.support import SERVICE_SECRET, fact, service_headers
 
 # Facts' `scope` is the extraction contract (GSO codes with the VN- prefix): inputs, as sent.
 SCOPES = [
@@ -48,3 +50,13 @@ def import_bulk(base_url: str) -> None:
             response = http.post("/v1/facts", json={"documents": documents, "facts": chunk})
             assert response.status_code == 200, response.text
             assert response.json()["imported"] == len(chunk)
+
+
+def export_settings(data_dir: Path, url: str, *, most: int) -> Settings:
+    """Indicators on `url` whose exports hold at most `most` observations."""
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        service_token_secret=SERVICE_SECRET,
+        max_export_observations=most,
+    )

@@ -15,23 +15,13 @@ import pandas
 import pytest
 
 from chiso_indicators.main import create_app
-from chiso_indicators.settings import Settings
 from chiso_shared.tables import XLSX_MEDIA_TYPE as XLSX
-from tests.indicators.bulk import ROWS, SCOPES, import_bulk, months
-from tests.support import SERVICE_SECRET, fresh_database, service_headers, serving
+from tests.indicators.bulk import ROWS, SCOPES, export_settings, import_bulk, months
+from tests.support import fresh_database, service_headers, serving
 
 # Area codes as the service names them (CONTRACT19: one place to change when they change).
 HA_NOI = "01"
 HA_GIANG = "02"
-
-
-def _settings(data_dir: Path, url: str, *, most: int) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=url,
-        service_token_secret=SERVICE_SECRET,
-        max_export_observations=most,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +36,7 @@ def base_url(database: tuple[Path, str]) -> Iterator[str]:
     """An indicators service holding `ROWS` observations, imported in batches; its export
     maximum is exactly `ROWS`."""
     data_dir, url = database
-    with serving(create_app(_settings(data_dir, url, most=ROWS))) as base:
+    with serving(create_app(export_settings(data_dir, url, most=ROWS))) as base:
         import_bulk(base)
         yield base
 
@@ -82,7 +72,7 @@ def test_pandas_reads_every_row_of_the_csv(base_url: str, http: httpx.Client) ->
 
 def test_a_selection_over_the_maximum_is_refused_whole(database: tuple[Path, str]) -> None:
     data_dir, url = database
-    app = create_app(_settings(data_dir, url, most=ROWS - 1))
+    app = create_app(export_settings(data_dir, url, most=ROWS - 1))
     with (
         serving(app) as base,
         httpx.Client(base_url=base, headers=service_headers("indicators")) as http,

@@ -118,6 +118,12 @@ def code_of_scope(scope: str) -> str | None:
     return code if code != scope and code in area_codes() else None
 
 
+def area_of_scope(scope: str | None) -> str:
+    """The area a fact's `scope` files it under (`VN-38` -> `38`); a scope the catalogue does
+    not know is kept as it is, so that a check against the known codes still refuses it."""
+    return code_of_scope(str(scope)) or str(scope)
+
+
 @cache
 def scope_codes() -> frozenset[str]:
     """Every valid fact `scope` (the extraction contract's codes)."""

@@ -55,7 +55,7 @@ from chiso_indicators.quality.store import (
     recompute,
     touched_values,
 )
-from chiso_shared.catalogue import code_of_scope
+from chiso_shared.catalogue import area_of_scope
 from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict, FieldError, Unprocessable
 from chiso_shared.facts import Basis, Fact, Role, Status
@@ -138,7 +138,9 @@ async def import_facts(
     changed = bool(counts.imported or counts.updated or counts.withdrawn)
     flags = None
     if book is not None and changed:
-        values = [(f.indicator, area_of(f.scope), f.period) for f in (*usable, *batch.withdrawn)]
+        values = [
+            (f.indicator, area_of_scope(f.scope), f.period) for f in (*usable, *batch.withdrawn)
+        ]
         # The checks allocate a version object per value touched (and an index of them);
         # with the collector running, each import promoted them all to the oldest
         # generation and so set off a full collection of its whole heap. Paused until they
@@ -191,7 +193,7 @@ async def _validate_codes(session: AsyncSession, batch: FactBatch) -> None:
         for index, fact in enumerate(facts):
             if fact.indicator and fact.indicator not in indicators:
                 errors.append(_unknown(f"{name}.{index}", "indicator", fact.indicator))
-            if fact.scope not in (None, "sub") and area_of(fact.scope) not in areas:
+            if fact.scope not in (None, "sub") and area_of_scope(fact.scope) not in areas:
                 errors.append(_unknown(f"{name}.{index}", "scope", str(fact.scope)))
     names = [meta.name for meta in batch.documents]
     if len(names) != len(set(names)):
@@ -202,12 +204,6 @@ async def _validate_codes(session: AsyncSession, batch: FactBatch) -> None:
             code="indicators.unknown_code",
             errors=errors[:100],
         )
-
-
-def area_of(scope: str | None) -> str:
-    """The area code a fact's `scope` files it under (`VN-38` -> `38`): the extraction
-    contract's form stops here, at the store's boundary."""
-    return code_of_scope(str(scope)) or str(scope)
 
 
 def _unknown(where: str, name: str, value: str) -> FieldError:
@@ -323,7 +319,14 @@ def _series_keys(facts: Sequence[Fact]) -> list[tuple[str, ...]]:
                 transformation(fact.role, fact.basis),
             )
         keys.append(
-            (str(fact.indicator), area_of(fact.scope), freq, shape[0], shape[1], fact.unit.value)
+            (
+                str(fact.indicator),
+                area_of_scope(fact.scope),
+                freq,
+                shape[0],
+                shape[1],
+                fact.unit.value,
+            )
         )
     return keys
 

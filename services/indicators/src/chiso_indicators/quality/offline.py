@@ -24,7 +24,7 @@ from chiso_indicators.observations.periods import (
 )
 from chiso_indicators.quality.engine import Finding, Obs, check
 from chiso_indicators.quality.rules import load_book
-from chiso_shared.catalogue import code_of_scope
+from chiso_shared.catalogue import area_of_scope
 from chiso_shared.facts import Fact
 from chiso_shared.periods import Period
 
@@ -76,7 +76,7 @@ def observations_from_facts(facts: Iterable[Fact], published: Mapping[str, str])
     for fact in usable:
         key: tuple[str, ...] = (
             str(fact.indicator),
-            code_of_scope(str(fact.scope)) or str(fact.scope),
+            area_of_scope(fact.scope),
             Period.parse(fact.period).frequency,
             measure(fact.status),
             transformation(fact.role, fact.basis),
