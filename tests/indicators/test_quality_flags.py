@@ -5,6 +5,7 @@ flags an import leaves in the database and how `/v1/quality` serves them."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ import pytest
 import pytest_asyncio
 
 from chiso_indicators.main import create_app
+from chiso_indicators.quality import check, load_book
+from chiso_indicators.quality.offline import observations_from_facts
 from chiso_indicators.settings import Settings
+from chiso_shared.facts import Fact
 from tests.support import fact, running
 
 pytestmark = pytest.mark.asyncio
@@ -218,3 +222,62 @@ async def test_a_dry_run_reports_flags_and_keeps_none(client: httpx.AsyncClient)
     assert response.status_code == 200, response.text
     assert response.json()["flags_raised"] == 1
     assert (await flags(client, status="all"))["count"] == 0
+
+
+async def test_flags_after_batches_in_any_order_are_one_check_over_everything(
+    client: httpx.AsyncClient,
+) -> None:
+    """Monthly, quarterly and annual figures of 2019-2021 and 2024 (a gap of years), with
+    year-on-year jumps and stated changes that miss, posted in shuffled batches: the flags the
+    imports leave are exactly the findings of one check over every fact at once."""
+    rng = random.Random(20)
+    facts: list[dict[str, Any]] = []
+    documents: dict[str, dict[str, Any]] = {}
+    for year in (2019, 2020, 2021, 2024):
+        periods = [f"{year}-{month:02d}" for month in range(1, 13)]
+        periods += [f"{year}-Q{quarter}" for quarter in range(1, 5)] + [str(year)]
+        for period in periods:
+            name = f"bao-cao-{period}.txt"
+            documents[name] = {"name": name, "published": f"{year + 1}-01-15"}
+            for scope in ("VN-38", "VN-40"):
+                level = rng.choice([1_000_000, 1_050_000, 1_900_000]) * (1 + (year - 2019) / 20)
+                facts.append(fact(doc=name, period=period, scope=scope, value=round(level)))
+                change = rng.choice([4.0, 5.0, 30.0])
+                facts.append(
+                    fact(
+                        doc=name,
+                        start=200,
+                        end=204,
+                        text=str(change),
+                        period=period,
+                        scope=scope,
+                        value=change,
+                        unit="percent",
+                        role="change",
+                        basis="previous_period",
+                    )
+                )
+    rng.shuffle(facts)
+    for offset in range(0, len(facts), 37):
+        chunk = facts[offset : offset + 37]
+        names = sorted({item["doc"] for item in chunk})
+        await post(client, {"documents": [documents[n] for n in names], "facts": chunk})
+    stored = await client.get("/v1/quality", params={"limit": 50, "status": "all"})
+    keys: set[str] = set()
+    page = stored.json()
+    while True:
+        keys.update(item["key"] for item in page["items"])
+        if not page.get("next_cursor"):
+            break
+        page = (
+            await client.get(
+                "/v1/quality", params={"limit": 50, "status": "all", "cursor": page["next_cursor"]}
+            )
+        ).json()
+    published = {name: doc["published"] for name, doc in documents.items()}
+    expected = check(
+        observations_from_facts([Fact.model_validate(item) for item in facts], published),
+        load_book(),
+    )
+    assert expected, "the data should raise findings"
+    assert keys == {finding.key for finding in expected}

@@ -13,6 +13,7 @@ decided.
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    func,
     insert,
     select,
     update,
@@ -210,11 +210,11 @@ async def _present(
         return set()
     postgresql = session.get_bind().dialect.name == "postgresql"
     found: set[str] = set()
-    for chunk in _chunks(sorted(series)):
-        params = {"ids": list(chunk), "periods": sorted(periods - found)}
-        if not params["periods"]:
-            break
-        found.update((await session.scalars(_present_query(postgresql), params)).all())
+    for low, high in year_ranges(periods):
+        for chunk in _chunks(sorted(series)):
+            params = {"ids": list(chunk), "low": low, "high": high}
+            stored = (await session.scalars(_present_query(postgresql), params)).all()
+            found.update(period for period in stored if period in periods)
     return found
 
 
@@ -231,10 +231,10 @@ async def _window(
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows: list[Any] = []
     for ids, wanted in _groups(stored, periods, anchors, held):
-        for chunk in _chunks(ids):
-            params = {"ids": list(chunk), "periods": wanted}
-            found = (await session.execute(_window_query(postgresql), params)).all()
-            rows.extend(row for row in found if row[2] not in held.get(row[1], ()))
+        rows.extend(await _versions_in(session, ids, set(wanted), postgresql))
+    # how many versions each pair has: only those of pairs with several need documents
+    versions = Counter((row[1], row[2]) for row in rows)
+    rows = [row for row in rows if row[2] not in held.get(row[1], ())]
     # a version whose sources were all withdrawn has an open withdrawal (a filter on the
     # provenance itself made PostgreSQL scan it whole, its statistics stale mid-import)
     gone: set[int] = set()
@@ -242,11 +242,11 @@ async def _window(
         gone.update((await session.scalars(_withdrawn_query(postgresql), {"ids": chunk})).all())
     if gone:
         rows = [row for row in rows if row[0] not in gone]
-    documents = await _documents(session, [row[0] for row in rows if row[6] > 1])
-    versions: list[Obs] = []
-    for id_, series_id, period, value, status, current, _versions in rows:
+    documents = await _documents(session, [row[0] for row in rows if versions[row[1], row[2]] > 1])
+    found: list[Obs] = []
+    for id_, series_id, period, value, status, current in rows:
         indicator, area, frequency, measure, transformation, unit = stored[series_id]
-        versions.append(
+        found.append(
             Obs(
                 id_,
                 indicator,
@@ -262,7 +262,46 @@ async def _window(
                 documents.get(id_, ()),
             )
         )
-    return versions
+    return found
+
+
+async def _versions_in(
+    session: AsyncSession, ids: list[int], periods: set[str], postgresql: bool
+) -> list[Any]:
+    """Every version of the series in the periods.
+
+    Read by ranges of years and filtered here: a series id and a period both matched against
+    lists made PostgreSQL (15) probe its (series, period) index once for every pair of them,
+    thousands of series times a dozen periods, where a range is one descent per series."""
+    rows: list[Any] = []
+    for low, high in year_ranges(periods):
+        for chunk in _chunks(ids):
+            params = {"ids": list(chunk), "low": low, "high": high}
+            found = (await session.execute(_window_query(postgresql), params)).all()
+            rows.extend(row for row in found if row[2] in periods)
+    return rows
+
+
+def year_ranges(periods: Iterable[str]) -> list[tuple[str, str]]:
+    """The periods as (lowest, highest) ranges of text, one per run of consecutive years.
+
+    Every period's text starts with its year, so the periods of one year sort together and a
+    range from a run's first period to its last holds those of the years between, and no
+    other year's. (A text that does not start with a year is a range of its own.)"""
+    by_year: dict[str, list[str]] = {}
+    for period in periods:
+        by_year.setdefault(period[:4], []).append(period)
+    ranges: list[tuple[str, str]] = []
+    last: int | None = None
+    for prefix in sorted(by_year):
+        low, high = min(by_year[prefix]), max(by_year[prefix])
+        year = int(prefix) if len(prefix) == 4 and prefix.isdigit() else None
+        if year is not None and last is not None and year == last + 1:
+            ranges[-1] = (ranges[-1][0], high)
+        else:
+            ranges.append((low, high))
+        last = year
+    return ranges
 
 
 def _in(column: Any, name: str, postgresql: bool) -> Any:
@@ -284,11 +323,9 @@ def _window_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
         Observation.value,
         Observation.status,
         Observation.is_current,
-        # how many versions the pair has: only those of pairs with several need documents
-        func.count().over(partition_by=(Observation.series_id, Observation.period)),
     ).where(
         _in(Observation.series_id, "ids", postgresql),
-        _in(Observation.period, "periods", postgresql),
+        Observation.period.between(bindparam("low"), bindparam("high")),
     )
 
 
@@ -298,7 +335,7 @@ def _present_query(postgresql: bool) -> Select[*tuple[Any, ...]]:
         select(Observation.period)
         .where(
             _in(Observation.series_id, "ids", postgresql),
-            _in(Observation.period, "periods", postgresql),
+            Observation.period.between(bindparam("low"), bindparam("high")),
         )
         .distinct()
     )
