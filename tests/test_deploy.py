@@ -55,7 +55,14 @@ def prefix(service: str) -> str:
 
 
 def yaml_files() -> list[Path]:
-    files = sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
+    """Every YAML file under deploy/, but a Helm chart's templates: those are Go templates, and
+    tests/test_helm.py checks what they render."""
+    files = sorted(
+        p
+        for p in DEPLOY.rglob("*")
+        if p.suffix in (".yaml", ".yml")
+        and not (p.parent.name == "templates" and (p.parent.parent / "Chart.yaml").is_file())
+    )
     return [COMPOSE_FILE, *files]
 
 
