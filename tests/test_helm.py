@@ -8,14 +8,13 @@ pods carry a checksum of theirs; kustomize creates the namespace, Helm takes the
 So tests/test_manifests.py's checks of the overlays (schemas, checkov, NetworkPolicies) hold
 for the chart too; the chart's output is also validated against the oldest and newest schemas.
 
-helm comes from scripts/install-helm (.tools/bin/helm); .ci/run installs it. Without it these
+helm comes from scripts/install-k8s-tools (.tools/bin/helm); .ci/run runs it. Without it these
 tests skip, unless CHISO_REQUIRE_MANIFEST_TOOLS=1.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from typing import Any
 
@@ -23,7 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.test_manifests import KUBERNETES_VERSIONS, OVERLAYS, ROOT, missing, rendered
+from tests.test_manifests import KUBERNETES_VERSIONS, OVERLAYS, ROOT, missing, rendered, tool
 
 CHART = ROOT / "deploy" / "helm" / "chiso"
 NAMESPACES = {"dev": "chiso-dev", "prod": "chiso"}
@@ -31,10 +30,9 @@ HASHED_CONFIG = re.compile(r"^(.+-config)-[a-z0-9]{10}$")
 
 
 def helm() -> str:
-    local = ROOT / ".tools" / "bin" / "helm"
-    found = str(local) if local.is_file() else shutil.which("helm")
+    found = tool("helm")
     if found is None:
-        missing("helm (scripts/install-helm)")
+        missing("helm (scripts/install-k8s-tools)")
     assert found is not None
     return found
 

@@ -7,6 +7,7 @@ from 1.27 to 1.37 (kubernetes-validate); checkov scans the output and must find 
 NetworkPolicies are evaluated as the rules they are: who may reach which pod on which port.
 docker-compose.yml is validated against the compose specification's JSON schema.
 
+kubectl is the pinned one scripts/install-k8s-tools puts in .tools/bin, else the one on PATH;
 checkov and check-jsonschema run from pinned tool environments (`uv tool run`), outside the
 project's lock. Without kubectl or uv these tests skip, unless CHISO_REQUIRE_MANIFEST_TOOLS=1
 (.ci/run sets it), which makes a missing tool a failure: in CI they must run.
@@ -37,6 +38,9 @@ METRICS_PORT = 9102
 KUBERNETES_VERSIONS = tuple(f"1.{minor}.0" for minor in range(27, 38))
 CHECKOV = "checkov==3.3.30"
 CHECK_JSONSCHEMA = "check-jsonschema==0.39.0"
+# Their own dependencies as they stood on this date, so a new release of one cannot change the
+# checks unannounced. Move it with the pins above.
+TOOLS_AS_OF = "2026-11-15T00:00:00Z"
 REQUIRE_ENV = "CHISO_REQUIRE_MANIFEST_TOOLS"
 # Namespaces the NetworkPolicies assume (deploy/k8s/README.md, "Network policies").
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -50,18 +54,25 @@ def missing(tool: str) -> None:
     pytest.skip(message)
 
 
+def tool(name: str) -> str | None:
+    """The pinned copy in .tools/bin (scripts/install-k8s-tools, bootstrap), else PATH's."""
+    local = ROOT / ".tools" / "bin" / name
+    return str(local) if local.is_file() else shutil.which(name)
+
+
 def kustomize_command() -> list[str]:
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
+    kubectl = tool("kubectl")
+    if kubectl is not None:
+        return [kubectl, "kustomize"]
+    kustomize = tool("kustomize")
+    if kustomize is not None:
+        return [kustomize, "build"]
     missing("kubectl")
     raise AssertionError("unreachable")
 
 
 def uv() -> str:
-    local = ROOT / ".tools" / "bin" / "uv"
-    found = str(local) if local.is_file() else shutil.which("uv")
+    found = tool("uv")
     if found is None:
         missing("uv")
     assert found is not None
@@ -149,7 +160,7 @@ def test_checkov_finds_nothing_unjustified(tmp_path: Path) -> None:
         path.write_text(rendered_text(overlay), encoding="utf-8")
     canary = tmp_path / "canary.yaml"
     canary.write_text(CANARY, encoding="utf-8")
-    command = [uv(), "tool", "run", "--from", CHECKOV, "checkov"]
+    command = [uv(), "tool", "run", "--exclude-newer", TOOLS_AS_OF, "--from", CHECKOV, "checkov"]
     command += ["--config-file", str(ROOT / ".checkov.yaml"), "--skip-download"]
     command += ["--output", "json"]
     for path in [*files.values(), canary]:
@@ -458,7 +469,8 @@ def test_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
     structure. A misspelt key must fail it too."""
     bad = tmp_path / "misspelt.yml"
     bad.write_text("services:\n  app:\n    image: chiso\n    restrat: always\n", encoding="utf-8")
-    command = [uv(), "tool", "run", "--from", CHECK_JSONSCHEMA, "check-jsonschema"]
+    command = [uv(), "tool", "run", "--exclude-newer", TOOLS_AS_OF]
+    command += ["--from", CHECK_JSONSCHEMA, "check-jsonschema"]
     command += ["--builtin-schema", "vendor.compose-spec"]
     good = subprocess.run(
         [*command, str(ROOT / "docker-compose.yml")],
