@@ -311,9 +311,14 @@ def migrate(
     ] = None,
 ) -> None:
     from chiso.admin import migrate_service
+    from chiso_shared.db_roles import RuntimeRoleError
 
     for name in [service.value] if service else [s.value for s in Service]:
-        where = migrate_service(name).split("@")[-1]
+        try:
+            where = migrate_service(name).split("@")[-1]
+        except RuntimeRoleError as exc:  # a setting to fix, not a crash: no traceback
+            typer.echo(f"{name}: {exc}", err=True)
+            raise typer.Exit(2) from exc
         typer.echo(f"{name}: đã cập nhật / migrated {where}")
 
 

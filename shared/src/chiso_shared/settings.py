@@ -29,6 +29,19 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool | None = Field(
         default=None, description="Apply migrations at start-up; default: only in dev."
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="What `chiso migrate` and migration at start-up connect as: a role that "
+        "owns the schema. Empty: DATABASE_URL (one role for both).",
+    )
+    database_runtime_role: str = Field(
+        default="",
+        max_length=63,
+        description="PostgreSQL role the service runs as (the user of DATABASE_URL): after "
+        "each migration it is granted the DML it needs on the schema's tables and sequences, "
+        "and the same on tables later migrations create, nothing more. Empty: no grants. "
+        "Ignored on SQLite.",
+    )
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     http: HttpClientSettings = Field(default_factory=HttpClientSettings)
@@ -71,6 +84,10 @@ class ServiceSettings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir, self.service_name)
+
+    def resolved_migration_database_url(self) -> str:
+        """The URL migrations run on: MIGRATION_DATABASE_URL, else the service's own."""
+        return self.migration_database_url or self.resolved_database_url()
 
     def should_migrate_on_start(self) -> bool:
         return self.env == "dev" if self.migrate_on_start is None else self.migrate_on_start
