@@ -236,6 +236,12 @@ async def test_tables_of_a_later_migration_are_the_runtime_roles_to_write_too(
         chiso_migrate, "indicators", migration_env("indicators", roles)
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # A tool in the service's pod has only the runtime URL: the schema is current, so its
+    # migration (as `chiso clients create` runs first) is a no-op that succeeds.
+    runtime_only = migration_env("indicators", roles)
+    runtime_only["CHISO_INDICATORS_MIGRATION_DATABASE_URL"] = ""
+    result = await asyncio.to_thread(chiso_migrate, "indicators", runtime_only)
+    assert result.returncode == 0, result.stderr[-3000:]
     assert await table_privileges(roles, "quality_flags") == {
         "SELECT",
         "INSERT",

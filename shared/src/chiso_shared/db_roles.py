@@ -57,16 +57,27 @@ def check_role_name(role: str) -> None:
         )
 
 
-def grant_runtime_role(connection: Connection, role: str, version_table: str) -> None:
+def grant_runtime_role(
+    connection: Connection, role: str, version_table: str, *, migrated: bool = True
+) -> None:
     """Give `role` the runtime privileges on the current schema, as the migrating role.
 
     `role` may read the Alembic version table (so a runtime-only tool can tell the schema is
-    current) but not change it. Runs in the caller's transaction."""
+    current) but not change it. `migrated`: whether this run changed the schema; when it did
+    not and the connection is the runtime role itself (a tool in a service's pod with only
+    its runtime URL, `chiso clients create`), there is nothing to grant. Runs in the caller's
+    transaction."""
     check_role_name(role)
     if connection.dialect.name != "postgresql":
         logger.info(
             "DATABASE_RUNTIME_ROLE is ignored on %s: it has no roles",
             connection.dialect.name,
+            extra={"runtime_role": role},
+        )
+        return
+    if not migrated and connection.scalar(text("SELECT current_user = :role"), {"role": role}):
+        logger.info(
+            "schema already current; connected as the runtime role, nothing to grant",
             extra={"runtime_role": role},
         )
         return

@@ -53,10 +53,12 @@ def run(
                 # Replicas that start together migrate one at a time; the rest find it done.
                 lock = zlib.crc32(version_table.encode())
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+            before = context.get_context().get_current_heads()
             context.run_migrations()
             if runtime_role:
                 # In the migration's transaction: the schema never exists without the grants.
-                grant_runtime_role(connection, runtime_role, version_table)
+                migrated = context.get_context().get_current_heads() != before
+                grant_runtime_role(connection, runtime_role, version_table, migrated=migrated)
 
     async def run_async() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool)
