@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from chiso_shared.db import sqlite_url
+from chiso_shared.example_secrets import refuse_example_secrets
 from chiso_shared.http import HttpClientSettings
 from chiso_shared.service_auth import ServiceAuth, ServiceTokens, resolve_secret
 
@@ -81,6 +82,14 @@ class ServiceSettings(BaseSettings):
     )
 
     service_name: str = "service"
+
+    @model_validator(mode="after")
+    def _no_example_secrets_in_prod(self) -> Self:
+        """Prod refuses the published placeholders (`.env.example`, docker-compose.yml) in
+        every secret and URL password, this service's own fields included."""
+        if self.env == "prod":
+            refuse_example_secrets(self)
+        return self
 
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir, self.service_name)
