@@ -320,3 +320,40 @@ async def test_prod_warns_when_the_service_runs_as_the_schema_owner(
         assert (await client.get("/healthz")).status_code == 200
     warnings = [line for line in capfd.readouterr().err.splitlines() if SCHEMA_WARNING in line]
     assert len(warnings) == 1 and "owns tables" in warnings[0]
+
+
+@pytest.mark.asyncio
+async def test_ingest_runs_its_queue_as_the_runtime_role(roles: Roles, tmp_path: Path) -> None:
+    """An upload as the runtime role, and the worker's claim, extraction and outbox writes
+    (row locks, updates, deletes): what ingest does with its tables, without DDL rights."""
+    from chiso_ingest.main import create_app as create_ingest
+    from chiso_ingest.settings import Settings as IngestSettings
+    from tests.support import free_port
+
+    result = await asyncio.to_thread(chiso_migrate, "ingest", migration_env("ingest", roles))
+    assert result.returncode == 0, result.stderr[-3000:]
+    settings = IngestSettings(
+        env="prod",
+        data_dir=tmp_path,
+        database_url=roles.url(roles.runtime),
+        migrate_on_start=False,
+        poll_interval=0.05,
+        indicators_url=f"http://127.0.0.1:{free_port()}",  # nothing there: delivery waits
+    )
+    report = "Năm 2023, tổng số thuê bao điện thoại của tỉnh Nghệ An đạt 3.100.000 thuê bao."
+    async with running(create_ingest(settings)) as client:
+        response = await client.post(
+            "/v1/documents",
+            json={"filename": "bao-cao.txt", "text": report, "published": "2023-12-20"},
+        )
+        assert response.status_code == 202, response.text
+        url = f"/v1/documents/{response.json()['id']}"
+        for _ in range(600):
+            status = (await client.get(url)).json()["status"]
+            if status not in ("queued", "extracting"):
+                break
+            await asyncio.sleep(0.1)
+        assert status == "extracted", status
+        facts = (await client.get(f"{url}/facts")).json()["facts"]
+        assert [f["value"] for f in facts if f["indicator"]] == [3100000]
+    assert await fetch(roles.dsn(), "SELECT count(*) FROM outbox") == [(1,)]

@@ -14,6 +14,7 @@ Alembic was started (`chiso migrate`, migration at start-up, the `alembic` comma
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import text
@@ -156,6 +157,15 @@ def runtime_can_change_schema(connection: Connection) -> str | None:
     return None
 
 
+# The start-up check waits no longer than this for a database that does not answer.
+CHECK_TIMEOUT_SECONDS = 5.0
+
+
+async def _changeable(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(runtime_can_change_schema)
+
+
 async def warn_if_runtime_can_change_schema(engine: AsyncEngine, env: str) -> None:
     """In prod on PostgreSQL, log a warning when the role the service runs as could change
     its schema: it should be a runtime role (README, "Running on PostgreSQL"). Start-up goes
@@ -163,9 +173,8 @@ async def warn_if_runtime_can_change_schema(engine: AsyncEngine, env: str) -> No
     if env != "prod" or engine.dialect.name != "postgresql":
         return
     try:
-        async with engine.connect() as connection:
-            reason = await connection.run_sync(runtime_can_change_schema)
-    except (SQLAlchemyError, OSError):
+        reason = await asyncio.wait_for(_changeable(engine), CHECK_TIMEOUT_SECONDS)
+    except (SQLAlchemyError, OSError):  # TimeoutError included
         return
     if reason:
         logger.warning(
