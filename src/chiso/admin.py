@@ -19,10 +19,18 @@ if TYPE_CHECKING:
 
 
 def migrate_service(service: str) -> str:
+    """Migrate a service's database as its migration role (MIGRATION_DATABASE_URL, else
+    DATABASE_URL), granting DATABASE_RUNTIME_ROLE its row access; the URL migrated."""
     settings = importlib.import_module(f"chiso_{service}.settings").Settings()
-    url: str = settings.resolved_database_url()
-    importlib.import_module(f"chiso_{service}.db").migrate(url)
+    url: str = settings.resolved_migration_database_url()
+    importlib.import_module(f"chiso_{service}.db").migrate(url, settings.database_runtime_role)
     return url
+
+
+async def _migrate_gateway(settings: GatewaySettings) -> None:
+    await migrate_gateway(
+        settings.resolved_migration_database_url(), settings.database_runtime_role
+    )
 
 
 def gateway_settings(
@@ -129,7 +137,7 @@ async def create_client(
     area: str = "",
 ) -> NewClient:
     url = settings.resolved_database_url()
-    await migrate_gateway(url)
+    await _migrate_gateway(settings)
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -144,7 +152,7 @@ async def create_client(
 
 async def list_clients(settings: GatewaySettings) -> list[dict[str, Any]]:
     url = settings.resolved_database_url()
-    await migrate_gateway(url)
+    await _migrate_gateway(settings)
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -167,7 +175,7 @@ async def list_clients(settings: GatewaySettings) -> list[dict[str, Any]]:
 
 async def revoke_client(client_id: str, settings: GatewaySettings) -> bool:
     url = settings.resolved_database_url()
-    await migrate_gateway(url)
+    await _migrate_gateway(settings)
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -182,7 +190,7 @@ async def verify_audit(
     settings: GatewaySettings, anchors: Collection[str] = ()
 ) -> audit.Verification:
     url = settings.resolved_database_url()
-    await migrate_gateway(url)
+    await _migrate_gateway(settings)
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:

@@ -8,7 +8,7 @@ import signal
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -271,16 +271,39 @@ def serve(
     from chiso.serving import run
 
     default_port = {"gateway": 8000, "ingest": 8001, "indicators": 8002}[service.value]
+    settings = _settings_or_exit(service)
     run(
         f"chiso_{service.value}.main:create_app",
         host=host,
         port=port or default_port,
-        head_timeout=_service_settings(service).request_head_timeout_seconds,
+        head_timeout=settings.request_head_timeout_seconds,
         log_config=None,
         # Forwarded headers are believed only from the proxies a service's own setting names
         # (the gateway's FORWARDED_ALLOW_IPS), not from uvicorn's default of 127.0.0.1.
         proxy_headers=False,
     )
+
+
+def _settings_or_exit(service: Service) -> ServiceSettings:
+    """The service's settings; settings it refuses (a published example secret in prod, a
+    value out of range) end the command with their messages and exit 2, no traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return _service_settings(service)
+    except ValidationError as exc:
+        _exit_on_settings(service.value, exc)
+
+
+def _exit_on_settings(service: str, exc: Exception) -> NoReturn:
+    from pydantic import ValidationError
+
+    typer.echo(f"{service}: cấu hình không hợp lệ / invalid settings", err=True)
+    for error in exc.errors() if isinstance(exc, ValidationError) else []:
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        typer.echo(f"  {where + ': ' if where else ''}{message}", err=True)  # never the input
+    raise typer.Exit(2) from exc
 
 
 def _service_settings(service: Service) -> ServiceSettings:
@@ -310,10 +333,19 @@ def migrate(
         ),
     ] = None,
 ) -> None:
+    from pydantic import ValidationError
+
     from chiso.admin import migrate_service
+    from chiso_shared.db_roles import RuntimeRoleError
 
     for name in [service.value] if service else [s.value for s in Service]:
-        where = migrate_service(name).split("@")[-1]
+        try:
+            where = migrate_service(name).split("@")[-1]
+        except ValidationError as exc:
+            _exit_on_settings(name, exc)
+        except RuntimeRoleError as exc:  # a setting to fix, not a crash: no traceback
+            typer.echo(f"{name}: {exc}", err=True)
+            raise typer.Exit(2) from exc
         typer.echo(f"{name}: đã cập nhật / migrated {where}")
 
 

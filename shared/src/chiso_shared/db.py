@@ -161,20 +161,33 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-def alembic_config(script_location: Path, url: str, version_table: str) -> Config:
+def alembic_config(
+    script_location: Path, url: str, version_table: str, runtime_role: str = ""
+) -> Config:
+    """Alembic's config for a service's tree; `runtime_role` is granted the service's row
+    access after migrating (`chiso_shared.db_roles`), none when empty."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.attributes["url"] = url
     config.attributes["version_table"] = version_table
+    config.attributes["runtime_role"] = runtime_role
     return config
 
 
-def upgrade(script_location: Path, url: str, version_table: str, revision: str = "head") -> None:
+def upgrade(
+    script_location: Path,
+    url: str,
+    version_table: str,
+    revision: str = "head",
+    runtime_role: str = "",
+) -> None:
     """Apply migrations synchronously (Alembic's env runs its own event loop)."""
     ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(script_location, url, version_table), revision)
+    command.upgrade(alembic_config(script_location, url, version_table, runtime_role), revision)
 
 
-async def upgrade_async(script_location: Path, url: str, version_table: str) -> None:
+async def upgrade_async(
+    script_location: Path, url: str, version_table: str, runtime_role: str = ""
+) -> None:
     """Apply migrations from inside a running event loop (lifespan start-up)."""
-    await asyncio.to_thread(upgrade, script_location, url, version_table)
+    await asyncio.to_thread(upgrade, script_location, url, version_table, runtime_role=runtime_role)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from chiso_shared.db import sqlite_url
+from chiso_shared.example_secrets import refuse_example_secrets
 from chiso_shared.http import HttpClientSettings
 from chiso_shared.service_auth import ServiceAuth, ServiceTokens, resolve_secret
 
@@ -28,6 +29,19 @@ class ServiceSettings(BaseSettings):
     )
     migrate_on_start: bool | None = Field(
         default=None, description="Apply migrations at start-up; default: only in dev."
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="What `chiso migrate` and migration at start-up connect as: a role that "
+        "owns the schema. Empty: DATABASE_URL (one role for both).",
+    )
+    database_runtime_role: str = Field(
+        default="",
+        max_length=63,
+        description="PostgreSQL role the service runs as (the user of DATABASE_URL): after "
+        "each migration it is granted the DML it needs on the schema's tables and sequences, "
+        "and the same on tables later migrations create, nothing more. Empty: no grants. "
+        "Ignored on SQLite.",
     )
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -69,8 +83,20 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
 
+    @model_validator(mode="after")
+    def _no_example_secrets_in_prod(self) -> Self:
+        """Prod refuses the published placeholders (`.env.example`, docker-compose.yml) in
+        every secret and URL password, this service's own fields included."""
+        if self.env == "prod":
+            refuse_example_secrets(self)
+        return self
+
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir, self.service_name)
+
+    def resolved_migration_database_url(self) -> str:
+        """The URL migrations run on: MIGRATION_DATABASE_URL, else the service's own."""
+        return self.migration_database_url or self.resolved_database_url()
 
     def should_migrate_on_start(self) -> bool:
         return self.env == "dev" if self.migrate_on_start is None else self.migrate_on_start

@@ -45,6 +45,7 @@ from chiso_gateway.web import router as web
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.db_roles import warn_if_runtime_can_change_schema
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers
 from chiso_shared.health import health_router
@@ -144,8 +145,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signing_key = settings.signing_key()
         url = settings.resolved_database_url()
         if settings.should_migrate_on_start():
-            await migrate_async(url)
+            await migrate_async(
+                settings.resolved_migration_database_url(), settings.database_runtime_role
+            )
         engine = create_engine(url, pool_size=settings.db_pool_size)
+        await warn_if_runtime_can_change_schema(engine, settings.env)
         tokens = settings.service_tokens(settings.resolved_service_token_secret())
         ingest = Upstream(
             "ingest",

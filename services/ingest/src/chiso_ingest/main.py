@@ -28,6 +28,7 @@ from chiso_ingest.worker import Worker
 from chiso_shared.body_limit import BodyLimitMiddleware
 from chiso_shared.compression import install_gzip
 from chiso_shared.db import create_engine, create_sessionmaker, ping
+from chiso_shared.db_roles import warn_if_runtime_can_change_schema
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers, problem_responses
 from chiso_shared.health import health_router
@@ -64,8 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_auth = settings.service_auth(secret, open_reads=settings.open_reads)
         url = settings.resolved_database_url()
         if settings.should_migrate_on_start():
-            await migrate_async(url)
+            await migrate_async(
+                settings.resolved_migration_database_url(), settings.database_runtime_role
+            )
         engine = create_engine(url, pool_size=settings.db_pool_size)
+        await warn_if_runtime_can_change_schema(engine, settings.env)
         sessionmaker = create_sessionmaker(engine)
         # Ingest only delivers facts to indicators: its token carries `write` alone.
         tokens = ServiceTokenAuth(settings.service_tokens(secret), "indicators", [WRITE])

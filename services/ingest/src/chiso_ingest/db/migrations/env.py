@@ -3,4 +3,10 @@ from chiso_ingest.db.models import IngestBase
 from chiso_ingest.settings import Settings
 from chiso_shared.migrations_env import run
 
-run(IngestBase.metadata, Settings().resolved_database_url(), VERSION_TABLE)
+settings = Settings()
+run(
+    IngestBase.metadata,
+    settings.resolved_migration_database_url(),
+    VERSION_TABLE,
+    settings.database_runtime_role,
+)
