@@ -167,11 +167,15 @@ class RevisionTracker:
             try:
                 body = (await self.indicators.request("GET", "/v1/revision")).json()
                 self.value = int(body["revision"])
+                if self.outage is not None:
+                    logger.info("indicators answers again")
                 self.outage = None
             except (BadGateway, GatewayTimeout) as exc:
                 # Indicators is down or hanging: say so now rather than wait for it twice.
                 # Until the next check, callers bypass the cache and meet the outage themselves
                 # (or serve a stale answer: `outage`).
+                if self.outage is None:
+                    logger.warning("indicators does not answer", extra={"error": exc.code})
                 self.value, self.read_at, self.outage = None, time.monotonic(), exc
                 raise
             except (ChisoError, ValueError, KeyError, TypeError) as exc:

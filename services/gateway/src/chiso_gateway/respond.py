@@ -191,7 +191,9 @@ async def _stale(
     age = max(0, int(time.time() - payload.stored_at))
     if age > limit:
         return None
-    logger.warning(
+    # info, not a warning: during an outage every read may come here (the revision tracker
+    # warns once when indicators stops answering, and /readyz reports it)
+    logger.info(
         "served a stale answer",
         extra={"upstream_error": failure.code, "age_seconds": age, "path": request.url.path},
     )
