@@ -158,7 +158,7 @@ def stale_limit(request: Request, settings: Settings) -> int:
     """How old (seconds) a stale answer this caller accepts may be: `STALE_IF_ERROR_SECONDS`,
     bounded by the request's `Cache-Control`: `no-cache` refuses stale answers (the caller
     wants one validated by indicators), `max-stale=N` and `stale-if-error=N` (RFC 9111,
-    RFC 5861) allow them up to N seconds old; a bare `max-stale` allows any age."""
+    RFC 5861) allow them up to N seconds old (a bare `max-stale` leaves the gateway's limit)."""
     limit = settings.stale_if_error_seconds
     for directive in parse_http_list(request.headers.get("cache-control", "")):
         name, _, value = directive.strip().partition("=")
