@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chiso_gateway.main import create_app
 from chiso_gateway.settings import Settings
@@ -176,3 +177,93 @@ async def test_no_stale_answer_when_turned_off(
         failing = await http.get(SERIES)
     assert failing.status_code == 502
     assert failing.headers["X-Gateway-Error"] == "indicators:unreachable"
+
+
+class Faulty:
+    """ASGI middleware in front of a real indicators service: while `fault` is set, every
+    request but the revision check fails that way (a 503, a 404, or an answer that never comes
+    in time), so the gateway knows the revision and meets the fault fetching the data."""
+
+    def __init__(self, app: ASGIApp, fault: dict[str, str]) -> None:
+        self.app = app
+        self.fault = fault
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = self.fault.get("kind", "")
+        if scope["type"] != "http" or not kind or scope["path"] == "/v1/revision":
+            await self.app(scope, receive, send)
+            return
+        if kind == "hang":
+            await asyncio.sleep(3)  # past the gateway's read timeout (0.5 s)
+        status = {"5xx": 503, "4xx": 404}.get(kind, 200)
+        body = b'{"code": "indicators.fault", "detail": "injected by the test"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/problem+json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, indicators_db: str) -> Iterator[tuple[str, dict[str, str]]]:
+    fault: dict[str, str] = {}
+    app = create_indicators(IndicatorsSettings(data_dir=tmp_path, database_url=indicators_db))
+    app.add_middleware(Faulty, fault=fault)
+    with serving(app) as url:
+        post_facts(url, fact(), published="2023-12-20")
+        yield url, fault
+
+
+@pytest.mark.parametrize(
+    ("kind", "failure"), [("5xx", "indicators:503"), ("hang", "indicators:timeout")]
+)
+async def test_a_failed_data_read_is_answered_stale(
+    tmp_path: Path,
+    gateway_db: str,
+    faulty: tuple[str, dict[str, str]],
+    cache: dict[str, Any],
+    kind: str,
+    failure: str,
+) -> None:
+    url, fault = faulty
+    # A new data revision after the first read makes the cached answer old, so the next read
+    # asks indicators for the data (the revision check itself still answers).
+    settings = gateway_settings(tmp_path, gateway_db, url, http={"read_timeout": 0.5}, **cache)
+    async with gateway_of(settings) as http:
+        before = await http.get(SERIES)
+        assert before.headers["X-Cache"] == "MISS"
+        post_facts(
+            url,
+            fact(doc="nghe-an-2024.txt", period="2024", value=3200000, text="3.200.000"),
+            published="2024-12-20",
+        )
+        fault["kind"] = kind
+        stale = await http.get(SERIES)
+        refused = await http.get(SERIES, headers={"Cache-Control": "no-cache"})
+    assert stale.status_code == 200, stale.text
+    assert stale.headers["X-Chiso-Stale"] == "true"
+    assert stale.headers["X-Gateway-Error"] == failure
+    assert stale.content == before.content  # the last good answer, not the new revision's
+    assert refused.status_code == (504 if kind == "hang" else 502)
+
+
+async def test_an_upstream_4xx_is_passed_on_not_answered_stale(
+    tmp_path: Path, gateway_db: str, faulty: tuple[str, dict[str, str]], cache: dict[str, Any]
+) -> None:
+    url, fault = faulty
+    settings = gateway_settings(tmp_path, gateway_db, url, **cache)
+    async with gateway_of(settings) as http:
+        assert (await http.get(SERIES)).status_code == 200
+        post_facts(
+            url,
+            fact(doc="nghe-an-2024.txt", period="2024", value=3200000, text="3.200.000"),
+            published="2024-12-20",
+        )
+        fault["kind"] = "4xx"
+        answer = await http.get(SERIES)
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "indicators.fault"
+    assert "X-Chiso-Stale" not in answer.headers
