@@ -37,6 +37,12 @@ def suite(
         ingest_port=free_port(),
         indicators_port=free_port(),
         database_urls={"ingest": ingest_db, "indicators": indicators_db, "gateway": gateway_db},
+        # the data revision re-read on every read, so a stopped indicators is noticed at once;
+        # deliveries retried within a second once it is back
+        extra_env={
+            "CHISO_GATEWAY_REVISION_CHECK_SECONDS": "0",
+            "CHISO_INGEST_RETRY_MAX_SECONDS": "1",
+        },
         log_level="INFO",
     )
     created = asyncio.run(
@@ -122,15 +128,57 @@ def test_document_in_series_out(suite: tuple[Suite, httpx.Client]) -> None:
     assert again.json()["data"]["duplicate"] is True
 
 
-def test_readiness_follows_upstreams(suite: tuple[Suite, httpx.Client]) -> None:
+def test_readiness_does_not_follow_upstreams(suite: tuple[Suite, httpx.Client]) -> None:
+    """Indicators stops: ingest and the gateway stay ready (their databases answer) and say
+    indicators is down; uploads are still accepted and delivered once it is back; a read
+    served before is served again, marked stale; a read never served is a 502 as before."""
     running, http = suite
-    assert http.get("/readyz").json()["status"] == "ok"
+    ingest = running.config.url("ingest")
+    first = http.post(
+        "/v1/documents", files={"file": ("nghe-an-2022.txt", REPORT_2022.encode(), "text/plain")}
+    )
+    assert first.status_code == 202, first.text
+    wait_for(http, first.json()["data"]["id"], "delivered")
+    series = "/v1/indicators/telecom.subscribers.total/series?area=40"
+    before = http.get(series)
+    assert before.status_code == 200, before.text
+    assert "X-Chiso-Stale" not in before.headers
+    ready = http.get("/readyz")
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {"database": "ok"},
+        "reported": {"ingest": "ok", "indicators": "ok"},
+    }
+
     running.stop("indicators")
     started = time.monotonic()
-    ready = http.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["checks"]["indicators"].startswith("error")
-    failing = http.get("/v1/indicators")
+    for readiness in (http.get("/readyz"), httpx.get(f"{ingest}/readyz")):
+        assert readiness.status_code == 200, readiness.text
+        assert readiness.json()["status"] == "ok"
+        assert readiness.json()["checks"] == {"database": "ok"}
+        assert readiness.json()["reported"]["indicators"].startswith("error")
+
+    stale = http.get(series)
+    assert stale.status_code == 200, stale.text
+    assert stale.headers["X-Chiso-Stale"] == "true"
+    assert int(stale.headers["Age"]) >= 0
+    assert stale.headers["X-Gateway-Error"] == "indicators:unreachable"
+    assert stale.content == before.content
+    failing = http.get("/v1/indicators")  # never read before: nothing to fall back on
     assert failing.status_code == 502
     assert failing.headers["X-Gateway-Error"] == "indicators:unreachable"
     assert time.monotonic() - started < 10
+
+    # Ingest's durable queue keeps accepting uploads; they are delivered once indicators is back.
+    second = http.post(
+        "/v1/documents", files={"file": ("nghe-an-2023.txt", REPORT_2023.encode(), "text/plain")}
+    )
+    assert second.status_code == 202, second.text
+    running.start("indicators")
+    running.wait_ready(services=("indicators",))
+    wait_for(http, second.json()["data"]["id"], "delivered")
+    after = http.get(series)
+    assert after.status_code == 200, after.text
+    assert "X-Chiso-Stale" not in after.headers
+    periods = [point["period"] for point in after.json()["data"]["observations"]]
+    assert periods == ["2022", "2023"]

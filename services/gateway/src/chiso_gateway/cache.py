@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -32,16 +32,26 @@ class Payload:
     body: bytes
     media_type: str
     headers: dict[str, str] = field(default_factory=dict)
+    # When the answer was computed (wall clock, shared by replicas through Redis): set on the
+    # copy kept for stale-if-error, whose `Age` it gives; 0 elsewhere.
+    stored_at: float = 0.0
 
     def dump(self) -> bytes:
-        head = json.dumps({"media_type": self.media_type, "headers": self.headers})
-        return head.encode() + b"\n" + self.body
+        head: dict[str, Any] = {"media_type": self.media_type, "headers": self.headers}
+        if self.stored_at:
+            head["stored_at"] = self.stored_at
+        return json.dumps(head).encode() + b"\n" + self.body
 
     @classmethod
     def load(cls, raw: bytes) -> Payload:
         head, _, body = raw.partition(b"\n")
         meta = json.loads(head)
-        return cls(body=body, media_type=str(meta["media_type"]), headers=dict(meta["headers"]))
+        return cls(
+            body=body,
+            media_type=str(meta["media_type"]),
+            headers=dict(meta["headers"]),
+            stored_at=float(meta.get("stored_at", 0.0)),
+        )
 
 
 class Cache(Protocol):
@@ -98,6 +108,22 @@ class RedisCache:
             )
 
 
+def answer_digest(
+    *,
+    language: str,
+    accept: str,
+    where: str,
+    query: list[tuple[str, str]],
+) -> str:
+    """What identifies one answer whatever the data revision: every part that shapes it, in
+    an unambiguous encoding (a JSON array of decoded values). Joined as `k=v&k=v`,
+    `?area=38%26indicator%3Dx` (one pair) and `?area=38&indicator=x` (two) were one key, so
+    any reader could choose what others were served. `accept` is the representation asked
+    (empty where there is only one)."""
+    canonical = json.dumps([language, accept, where, sorted(query)])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
 def cache_key(
     revision: int,
     *,
@@ -106,13 +132,16 @@ def cache_key(
     where: str,
     query: list[tuple[str, str]],
 ) -> str:
-    """The key of one answer: every part that shapes it, in an unambiguous encoding (a JSON
-    array of decoded values). Joined as `k=v&k=v`, `?area=38%26indicator%3Dx` (one pair)
-    and `?area=38&indicator=x` (two) were one key, so any reader could choose what others
-    were served. `accept` is the representation asked (empty where there is only one)."""
-    canonical = json.dumps([language, accept, where, sorted(query)])
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:40]
+    """The key of one answer at one data revision."""
+    digest = answer_digest(language=language, accept=accept, where=where, query=query)
     return f"{revision}:{digest}"
+
+
+def stale_key(digest: str) -> str:
+    """The key of the last good answer of `digest` at any revision, kept for stale-if-error:
+    without the revision, so it is found when indicators cannot say which revision is
+    current (it is down)."""
+    return f"stale:{digest}"
 
 
 class RevisionTracker:
@@ -124,6 +153,9 @@ class RevisionTracker:
         self.value: int | None = None
         self.read_at = float("-inf")
         self.lock = asyncio.Lock()
+        # The failure of the last check when indicators was down or hanging, until a check
+        # succeeds: callers with a stale answer serve it at once rather than try again.
+        self.outage: BadGateway | GatewayTimeout | None = None
 
     async def current(self) -> int | None:
         """The revision, or None when indicators cannot say (the caller then bypasses the cache)."""
@@ -135,13 +167,19 @@ class RevisionTracker:
             try:
                 body = (await self.indicators.request("GET", "/v1/revision")).json()
                 self.value = int(body["revision"])
-            except (BadGateway, GatewayTimeout):
+                if self.outage is not None:
+                    logger.info("indicators answers again")
+                self.outage = None
+            except (BadGateway, GatewayTimeout) as exc:
                 # Indicators is down or hanging: say so now rather than wait for it twice.
-                # Until the next check, callers bypass the cache and meet the outage themselves.
-                self.value, self.read_at = None, time.monotonic()
+                # Until the next check, callers bypass the cache and meet the outage themselves
+                # (or serve a stale answer: `outage`).
+                if self.outage is None:
+                    logger.warning("indicators does not answer", extra={"error": exc.code})
+                self.value, self.read_at, self.outage = None, time.monotonic(), exc
                 raise
             except (ChisoError, ValueError, KeyError, TypeError) as exc:
                 logger.warning("revision check failed", extra={"error": str(exc)})
-                self.value = None
+                self.value, self.outage = None, None  # it answered: no outage
             self.read_at = time.monotonic()
             return self.value

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -48,7 +49,7 @@ from chiso_shared.db import create_engine, create_sessionmaker, ping
 from chiso_shared.db_roles import warn_if_runtime_can_change_schema
 from chiso_shared.docs import install_docs
 from chiso_shared.errors import install_error_handlers
-from chiso_shared.health import health_router
+from chiso_shared.health import Check, health_router
 from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.legacy import LegacyRedirectMiddleware
@@ -69,8 +70,8 @@ CORS_REQUEST_HEADERS = (
     "X-Purpose",
 )
 # What a web app must read of an answer: paging (Link, X-Next-Cursor), the request id to
-# quote, caching (ETag), the quota and when to come back (Retry-After), which upstream
-# failed, and a download's file name.
+# quote, caching (ETag), the quota and when to come back (Retry-After), a stale answer and its
+# age, which upstream failed, and a download's file name.
 CORS_EXPOSED_HEADERS = (
     "Link",
     "X-Next-Cursor",
@@ -84,6 +85,8 @@ CORS_EXPOSED_HEADERS = (
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "X-Cache",
+    "X-Chiso-Stale",
+    "Age",
     "X-Gateway-Error",
     "Content-Disposition",
     "Content-Language",
@@ -129,6 +132,23 @@ def _cache(redis: Redis | None, settings: Settings, breaker: Breaker) -> Cache |
     return MemoryCache(settings.cache_max_entries)
 
 
+async def _redis_ready(redis: Redis, settings: Settings) -> None:
+    """Redis answers a PING. When it does not, the report says what that costs meanwhile, by
+    the fail-open settings: uncounted requests, or refused ones (503)."""
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        quotas = "not counted" if settings.quota_fail_open else "refused (QUOTA_FAIL_OPEN=false)"
+        tokens = (
+            "uncounted"
+            if settings.token_limit_fail_open
+            else "refused (TOKEN_LIMIT_FAIL_OPEN=false)"
+        )
+        raise RuntimeError(
+            f"{exc!r}; cache off, API requests {quotas}, token requests {tokens}"
+        ) from exc
+
+
 # Names the gateway used before chiso said `area` everywhere: answered for one release with
 # a redirect to the current form (chiso_shared.legacy).
 LEGACY_PARAMETERS = {"org_unit": "area", "org_units": "areas"}
@@ -167,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
+        live["redis"] = redis
         breaker = Breaker(settings.redis_cooldown_seconds)  # one Redis, one breaker
         sessionmaker = create_sessionmaker(engine)
         cache = _cache(redis, settings, breaker)
@@ -228,12 +249,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await redis.aclose()
             await engine.dispose()
 
-    def checks() -> dict[str, object]:
-        return {
-            "database": lambda: ping(live["engine"]),  # type: ignore[arg-type]
-            "ingest": live["ingest"].ready,  # type: ignore[attr-defined]
-            "indicators": live["indicators"].ready,  # type: ignore[attr-defined]
+    def checks() -> dict[str, Check]:
+        return {"database": lambda: ping(cast(AsyncEngine, live["engine"]))}
+
+    def reported() -> dict[str, Check]:
+        # Upstreams and Redis are shared by every replica: when one is down, taking this
+        # replica out of service would help no caller (cached reads are still served, stale
+        # if need be; tokens, the web app and uploads' refusals still answer).
+        found: dict[str, Check] = {
+            "ingest": cast(Upstream, live["ingest"]).ready,
+            "indicators": cast(Upstream, live["indicators"]).ready,
         }
+        redis = live.get("redis")
+        if isinstance(redis, Redis):
+            found["redis"] = lambda: _redis_ready(redis, settings)
+        return found
 
     app = FastAPI(
         title="chiso gateway",
@@ -280,7 +310,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share
     # a path, so the order changes nothing else.
     app.include_router(indicators_router)
-    app.include_router(health_router(checks))  # type: ignore[arg-type]
+    app.include_router(health_router(checks, reported))
     app.include_router(auth_router)
     app.include_router(me_router)
     app.include_router(documents_router)

@@ -114,6 +114,15 @@ class Settings(ServiceSettings):
     )
     cache_max_entries: int = Field(default=2000, ge=1, description="In-memory cache size.")
     cache_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    stale_if_error_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=7 * 86400,
+        description="How long after it was computed a cached read's last good answer may "
+        "still be served, marked `X-Chiso-Stale: true` with its `Age`, when indicators fails "
+        "(unreachable, timeout, 5xx) rather than a 502/504; 0 turns it off. Needs the cache "
+        "(`CACHE_TTL_SECONDS` > 0).",
+    )
     series_page_size: int = Field(
         default=1000,
         ge=1,

@@ -129,8 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_gzip(app, settings)
     install_error_handlers(app, "ingest")
+    # Ready with its database alone: while indicators is away uploads are still accepted and
+    # queued (delivery retries), so indicators is reported, not required.
     app.include_router(
-        health_router(lambda: {"database": database_ready, "indicators": indicators_ready})
+        health_router(
+            lambda: {"database": database_ready}, lambda: {"indicators": indicators_ready}
+        )
     )
     # Uploads, re-extraction and document reads answer only other chiso services (reads also
     # anyone when OPEN_READS is set): outside callers go through the gateway.
