@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.tokens import Principal, Verifier
 from chiso_gateway.cache import Cache, RevisionTracker
+from chiso_gateway.metrics import gateway_metrics
 from chiso_gateway.quota import Quotas
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
@@ -131,6 +132,7 @@ async def _count(request: Request, principal: Principal) -> None:
         return
     request.state.quota_headers = quota.headers()
     if not quota.allowed:
+        gateway_metrics(request).quota_rejections.labels(principal.tier).inc()
         raise TooManyRequests(
             f"The quota of {quota.limit} requests per minute for tier {principal.tier!r} is spent.",
             code="gateway.quota_exceeded",

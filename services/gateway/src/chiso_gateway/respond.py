@@ -12,6 +12,7 @@ from starlette.responses import Response
 from chiso_gateway.cache import Payload, cache_key
 from chiso_gateway.deps import Reads
 from chiso_gateway.envelope import Envelope
+from chiso_gateway.metrics import gateway_metrics
 from chiso_shared.languages import Language as Language  # re-exported for the views
 from chiso_shared.languages import preferred_language
 from chiso_shared.responses import conditional
@@ -85,6 +86,10 @@ async def cached(
         )
         payload = await cache.get(key)
         status = "HIT" if payload is not None else "MISS"
+        metrics = gateway_metrics(request)
+        (metrics.cache_hits if payload is not None else metrics.cache_misses).labels(
+            "response"
+        ).inc()
     if payload is None:
         payload = await compute(current)
         small = len(payload.body) <= settings.cache_max_body_bytes
