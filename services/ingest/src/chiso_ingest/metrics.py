@@ -136,6 +136,6 @@ async def queue_stats(
         .group_by(OutboxMessage.status)
     )
     return (
-        dict(jobs.tuples()),
-        {status: (count, oldest) for status, count, oldest in outbox.tuples()},
+        {row[0]: row[1] for row in jobs},
+        {row[0]: (row[1], row[2]) for row in outbox},
     )
