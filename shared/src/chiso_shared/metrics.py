@@ -26,7 +26,14 @@ from typing import Any, Protocol
 
 import uvicorn
 from fastapi import FastAPI, Request
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    make_asgi_app,
+)
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,6 +63,8 @@ class Metrics:
         self.service = service
         self.registry = CollectorRegistry()
         self.refreshers: list[Refresh] = []
+        # process_*: the process's CPU seconds, resident memory, open files (on Linux).
+        ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
             "chiso_http_requests",
             "HTTP requests answered, by method, route template and status code.",
