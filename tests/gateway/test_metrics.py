@@ -162,3 +162,15 @@ async def test_upstream_errors_are_counted_by_upstream_and_kind(
     }
     route = {"route": "/v1/documents/{document_id}", "status": "502"}
     assert metrics.value("chiso_http_requests_total", **route) == 1
+
+
+async def test_scrapes_leave_no_audit_row(gateway: httpx.AsyncClient, settings: Settings) -> None:
+    auditor = await bearer(gateway, await new_client(settings, ["audit:admin"]))
+    for _ in range(3):
+        await scrape_async(gateway)
+    assert (await gateway.get("/no/such/path")).status_code == 404  # audited, unmatched
+
+    response = await gateway.get("/v1/audit?limit=1000", headers=auditor)
+    assert response.status_code == 200, response.text
+    unmatched = [row for row in response.json()["data"] if row["route"] == "(unmatched)"]
+    assert len(unmatched) == 1, unmatched  # the 404 alone: /metrics is outside the audit
