@@ -63,6 +63,7 @@ class Metrics:
         self.service = service
         self.registry = CollectorRegistry()
         self.refreshers: list[Refresh] = []
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         # process_*: the process's CPU seconds, resident memory, open files (on Linux).
         ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
@@ -96,8 +97,18 @@ class Metrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"
-        self.http_requests.labels(self.service, method, route, str(status)).inc()
-        self.http_duration.labels(self.service, method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            # `labels()` takes a lock and builds its key on every call; the children of a
+            # label set are looked up once (the keys are as bounded as the labels).
+            children = (
+                self.http_requests.labels(self.service, method, route, str(status)),
+                self.http_duration.labels(self.service, method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def on_scrape(self, refresh: Refresh) -> None:
         """Run `refresh` before each scrape (bounded by `REFRESH_TIMEOUT_SECONDS`)."""
