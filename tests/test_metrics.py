@@ -44,6 +44,7 @@ EXPECTED: dict[str, dict[str, tuple[str, set[str]]]] = {
         "chiso_gateway_upstream_errors": ("counter", {"upstream", "kind"}),
         "chiso_gateway_tokens_issued": ("counter", set()),
         "chiso_gateway_token_refusals": ("counter", {"reason"}),
+        "chiso_gateway_auth_refusals": ("counter", {"reason"}),
     },
     "ingest": {
         **HTTP,

@@ -174,3 +174,22 @@ async def test_scrapes_leave_no_audit_row(gateway: httpx.AsyncClient, settings: 
     assert response.status_code == 200, response.text
     unmatched = [row for row in response.json()["data"] if row["route"] == "(unmatched)"]
     assert len(unmatched) == 1, unmatched  # the 404 alone: /metrics is outside the audit
+
+
+async def test_refused_bearer_tokens_are_counted_by_reason(
+    gateway: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert (await gateway.get(SERIES)).status_code == 401  # the fast read, when on
+    garbled = {"Authorization": "Bearer not-a-token"}
+    assert (await gateway.get("/v1/indicators", headers=garbled)).status_code == 401
+    reader = await bearer(gateway, await new_client(settings, ["indicators:read"]))
+    assert (await gateway.get("/v1/documents", headers=reader)).status_code == 403
+
+    metrics = await scrape_async(gateway)
+    refusals = "chiso_gateway_auth_refusals_total"
+    assert metrics.label_sets(refusals) == {frozenset({"reason"})}
+    assert metrics.value(refusals, reason="token_missing") == 1
+    assert metrics.value(refusals, reason="token_invalid") == 1
+    assert metrics.value(refusals, reason="scope_missing") == 1
+    assert metrics.value(refusals) == 3
+    assert metrics.value("chiso_http_requests_total", route=SERIES_ROUTE, status="401") == 1

@@ -11,8 +11,17 @@ from chiso_gateway import __version__
 from chiso_shared.metrics import Metrics
 
 # What an upstream failure was (`Upstream`): no answer in time, no connection, an answer
-# that cannot be read, the gateway's service token refused (401/403), a 5xx, a redirect.
-UPSTREAM_ERROR_KINDS = ("timeout", "unreachable", "invalid", "refused", "5xx", "redirect")
+# that cannot be read, the gateway's service token refused (401/403), a 5xx, a redirect, a
+# streamed export's body cut off mid-way.
+UPSTREAM_ERROR_KINDS = (
+    "timeout",
+    "unreachable",
+    "invalid",
+    "refused",
+    "5xx",
+    "redirect",
+    "interrupted",
+)
 
 
 class GatewayMetrics(Metrics):
@@ -38,7 +47,9 @@ class GatewayMetrics(Metrics):
         )
         self.upstream_errors = Counter(
             "chiso_gateway_upstream_errors",
-            "Calls to an upstream service that failed, by upstream and kind.",
+            "Calls to an upstream service that failed, by upstream and kind ("
+            + ", ".join(UPSTREAM_ERROR_KINDS)
+            + ").",
             ["upstream", "kind"],
             registry=self.registry,
         )
@@ -50,6 +61,14 @@ class GatewayMetrics(Metrics):
         self.token_refusals = Counter(
             "chiso_gateway_token_refusals",
             "Token requests refused, by OAuth error (invalid_client, token_rate_limited, ...).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.auth_refusals = Counter(
+            "chiso_gateway_auth_refusals",
+            "API requests refused for their bearer token (401) or its scopes (403), by reason "
+            "(token_missing, token_expired, token_invalid, client_revoked, token_revoked, "
+            "scope_missing).",
             ["reason"],
             registry=self.registry,
         )

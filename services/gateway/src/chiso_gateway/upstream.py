@@ -207,7 +207,7 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise self._failure(502, "unreachable", "cannot be reached") from exc
         if 200 <= response.status < 300:
-            return UpstreamStream(self.name, response)
+            return UpstreamStream(self.name, response, self._count)
         try:
             payload = await self._read(response)
         except (aiohttp.ClientError, _TooLargeError, TimeoutError):
@@ -303,8 +303,14 @@ class Upstream:
 class UpstreamStream:
     """A 2xx answer whose body is read chunk by chunk as the gateway passes it on."""
 
-    def __init__(self, name: str, response: aiohttp.ClientResponse) -> None:
+    def __init__(
+        self,
+        name: str,
+        response: aiohttp.ClientResponse,
+        count: Callable[[str], None] | None = None,
+    ) -> None:
         self.name = name
+        self.count = count  # counts a body cut off mid-way (kind `interrupted`)
         self.response = response
         self.headers = response.headers
 
@@ -317,6 +323,8 @@ class UpstreamStream:
                 yield chunk
         except (aiohttp.ClientError, TimeoutError):
             logger.warning("upstream stream broke", extra={"upstream": self.name})
+            if self.count is not None:
+                self.count("interrupted")
             raise
         finally:
             self.response.release()
