@@ -23,7 +23,7 @@ from chiso_ingest.main import create_app as create_ingest
 from chiso_ingest.settings import Settings as IngestSettings
 from tests.gateway.support import SECRET
 from tests.scrape import Scrape
-from tests.support import REPO, free_port, serving
+from tests.support import REPO, free_port, fresh_database, serving
 
 ROOT = REPO
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
@@ -75,14 +75,10 @@ SUFFIXES = {
 TARGET_LABELS = {"job", "instance"}
 
 
-def build(service: str, tmp_path: Path, **metrics: Any) -> FastAPI:
-    """The service's app on its own SQLite database, the other services nowhere."""
+def build(service: str, tmp_path: Path, database: str, **metrics: Any) -> FastAPI:
+    """The service's app on `database`, the other services nowhere."""
     nowhere = f"http://127.0.0.1:{free_port()}"
-    common: dict[str, Any] = {
-        "data_dir": tmp_path,
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}",
-        **metrics,
-    }
+    common: dict[str, Any] = {"data_dir": tmp_path, "database_url": database, **metrics}
     if service == "gateway":
         gateway = GatewaySettings(
             **common,
@@ -114,10 +110,16 @@ def service(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def own_port(service: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def database(service: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path, service) as url:
+        yield url
+
+
+@pytest.fixture
+def own_port(service: str, tmp_path: Path, database: str) -> Iterator[tuple[str, str]]:
     """The service with METRICS_PORT set: (its app URL, its metrics URL)."""
     port = free_port()
-    app = build(service, tmp_path, metrics_port=port, metrics_host="127.0.0.1")
+    app = build(service, tmp_path, database, metrics_port=port, metrics_host="127.0.0.1")
     with serving(app) as url:
         yield url, f"http://127.0.0.1:{port}"
 
@@ -138,9 +140,9 @@ def test_metrics_on_their_own_port_only(service: str, own_port: tuple[str, str])
     assert metrics.value("chiso_http_requests_total", route="<unmatched>", status="404") == 1
 
 
-def test_the_metrics_port_closes_with_the_app(service: str, tmp_path: Path) -> None:
+def test_the_metrics_port_closes_with_the_app(service: str, tmp_path: Path, database: str) -> None:
     port = free_port()
-    app = build(service, tmp_path, metrics_port=port, metrics_host="127.0.0.1")
+    app = build(service, tmp_path, database, metrics_port=port, metrics_host="127.0.0.1")
     with serving(app):
         assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 200
     with pytest.raises(httpx.ConnectError):
@@ -148,9 +150,9 @@ def test_the_metrics_port_closes_with_the_app(service: str, tmp_path: Path) -> N
 
 
 def test_each_service_exposes_its_metric_names_types_and_labels(
-    service: str, tmp_path: Path
+    service: str, tmp_path: Path, database: str
 ) -> None:
-    with serving(build(service, tmp_path)) as url:
+    with serving(build(service, tmp_path, database)) as url:
         assert httpx.get(f"{url}/healthz").status_code == 200
         response = httpx.get(f"{url}/metrics")  # on the app's port by default, no token asked
     assert response.status_code == 200
@@ -171,17 +173,18 @@ def test_each_service_exposes_its_metric_names_types_and_labels(
     assert "process_resident_memory_bytes" in {sample.name for sample in metrics.samples}
 
 
-def test_the_metrics_path_is_a_setting(tmp_path: Path) -> None:
-    with serving(build("indicators", tmp_path, metrics_path="/internal/prometheus")) as url:
+def test_the_metrics_path_is_a_setting(tmp_path: Path, indicators_db: str) -> None:
+    app = build("indicators", tmp_path, indicators_db, metrics_path="/internal/prometheus")
+    with serving(app) as url:
         assert httpx.get(f"{url}/metrics").status_code == 404
         moved = httpx.get(f"{url}/internal/prometheus")
     assert moved.status_code == 200
     assert Scrape.parse(moved.text).value("chiso_build_info", service="indicators") == 1
 
 
-def test_metrics_can_be_turned_off(service: str, tmp_path: Path) -> None:
+def test_metrics_can_be_turned_off(service: str, tmp_path: Path, database: str) -> None:
     port = free_port()
-    app = build(service, tmp_path, metrics_enabled=False, metrics_port=port)
+    app = build(service, tmp_path, database, metrics_enabled=False, metrics_port=port)
     with serving(app) as url:
         assert httpx.get(f"{url}/healthz").status_code == 200
         assert httpx.get(f"{url}/metrics").status_code == 404
@@ -191,8 +194,12 @@ def test_metrics_can_be_turned_off(service: str, tmp_path: Path) -> None:
 
 def test_a_metrics_port_in_use_stops_the_start(tmp_path: Path) -> None:
     port = free_port()
-    with serving(build("indicators", tmp_path / "first", metrics_port=port)):
-        second = build("indicators", tmp_path / "second", metrics_port=port)
+    with (
+        fresh_database(tmp_path, "first") as first_db,
+        fresh_database(tmp_path, "second") as second_db,
+        serving(build("indicators", tmp_path, first_db, metrics_port=port)),
+    ):
+        second = build("indicators", tmp_path, second_db, metrics_port=port)
 
         async def start() -> None:
             async with second.router.lifespan_context(second):
