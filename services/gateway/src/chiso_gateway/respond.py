@@ -86,15 +86,12 @@ async def cached(
         )
         payload = await cache.get(key)
         status = "HIT" if payload is not None else "MISS"
-        metrics = gateway_metrics(request)
-        (metrics.cache_hits if payload is not None else metrics.cache_misses).labels(
-            "response"
-        ).inc()
     if payload is None:
         payload = await compute(current)
         small = len(payload.body) <= settings.cache_max_body_bytes
         if cache is not None and status == "MISS" and small:
             await cache.set(key, payload, settings.cache_ttl_seconds)
+    count_cache(request, status)
     age = settings.client_max_age_seconds
     headers = {
         **payload.headers,
@@ -109,3 +106,13 @@ async def cached(
         headers=headers,
         cache_control=f"private, max-age={age}, stale-while-revalidate={age * 5}",
     )
+
+
+def count_cache(request: Request, status: str) -> None:
+    """A hit or a miss of the response cache; a bypass (no cache, or no data revision to key
+    on) is neither."""
+    metrics = gateway_metrics(request)
+    if status == "HIT":
+        metrics.cache_hits.labels("response").inc()
+    elif status == "MISS":
+        metrics.cache_misses.labels("response").inc()
