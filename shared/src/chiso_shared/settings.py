@@ -81,6 +81,31 @@ class ServiceSettings(BaseSettings):
         "performance section).",
     )
 
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Count requests and the service's work as Prometheus metrics and serve "
+        "them (at `metrics_path`, on the app's port or on `metrics_port`).",
+    )
+    metrics_path: str = Field(
+        default="/metrics",
+        pattern=r"^/[A-Za-z0-9._~/-]*$",
+        description="Where the metrics are served. On the app's port it is answered ahead of "
+        "every route and middleware: the gateway neither authenticates nor forwards it.",
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="0: metrics on the app's own port. Above 0: only on a listener of their "
+        "own on this port (the app's port answers 404 there), e.g. 9102 in Kubernetes, so an "
+        "Ingress to the app never exposes them.",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",
+        description="Address the metrics listener binds when `metrics_port` is set: every "
+        "interface, so Prometheus in another pod reaches it (NetworkPolicy limits who may).",
+    )
+
     service_name: str = "service"
 
     @model_validator(mode="after")

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chiso_gateway.auth.clients import ActiveClients
 from chiso_gateway.auth.tokens import Principal, Verifier
 from chiso_gateway.cache import Cache, RevisionTracker
+from chiso_gateway.metrics import gateway_metrics
 from chiso_gateway.quota import Quotas
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
 from chiso_shared.db import session_scope
-from chiso_shared.errors import Forbidden, TooManyRequests, Unauthorized
+from chiso_shared.errors import ChisoError, Forbidden, TooManyRequests, Unauthorized
 
 
 async def get_settings(request: Request) -> Settings:
@@ -131,11 +132,32 @@ async def _count(request: Request, principal: Principal) -> None:
         return
     request.state.quota_headers = quota.headers()
     if not quota.allowed:
+        gateway_metrics(request).quota_rejections.labels(principal.tier).inc()
         raise TooManyRequests(
             f"The quota of {quota.limit} requests per minute for tier {principal.tier!r} is spent.",
             code="gateway.quota_exceeded",
             headers={**quota.headers(), "Retry-After": str(quota.reset)},
         )
+
+
+# Why an API request's bearer token was refused (a bounded label of
+# chiso_gateway_auth_refusals): the codes `authenticate` and the scope check raise.
+AUTH_REFUSALS = frozenset(
+    {
+        "token_missing",
+        "token_expired",
+        "token_invalid",
+        "client_revoked",
+        "token_revoked",
+        "scope_missing",
+    }
+)
+
+
+def count_refusal(request: Request, refusal: ChisoError) -> None:
+    reason = (refusal.code or "").removeprefix("gateway.")
+    metrics = gateway_metrics(request)
+    metrics.auth_refusals.labels(reason if reason in AUTH_REFUSALS else "other").inc()
 
 
 # What a caller without a token may do when the anonymous tier is on: read indicators.
@@ -178,6 +200,13 @@ class _Bearer(SecurityBase):
         self.alternatives = frozenset(alternatives)
 
     async def principal(self, request: Request) -> Principal:
+        try:
+            return await self._principal(request)
+        except (Unauthorized, Forbidden) as exc:
+            count_refusal(request, exc)
+            raise
+
+    async def _principal(self, request: Request) -> Principal:
         token = bearer_token(request)
         if token is None and self.scope in ANONYMOUS_SCOPES:
             anonymous = await _anonymous(request)
@@ -215,11 +244,14 @@ class AnyScope(_Bearer):
     def __init__(self) -> None:
         super().__init__("")
 
-    async def __call__(self, request: Request) -> Principal:
+    async def _principal(self, request: Request) -> Principal:
         token = bearer_token(request)
         if token is None and (anonymous := await _anonymous(request)) is not None:
             return anonymous
         return await authenticate(request, token)
+
+    async def __call__(self, request: Request) -> Principal:
+        return await self.principal(request)
 
 
 def require(scope: str, *alternatives: str) -> BearerScope:

@@ -24,6 +24,7 @@ from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
 from chiso_gateway.deps import Reads
 from chiso_gateway.fast_reads import FastSeriesRead
+from chiso_gateway.metrics import GatewayMetrics
 from chiso_gateway.middleware import GatewayMiddleware
 from chiso_gateway.quota import Counter, MemoryCounter, Quotas, RedisCounter, TokenLimits
 from chiso_gateway.redis_guard import Breaker
@@ -54,6 +55,7 @@ from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.legacy import LegacyRedirectMiddleware
 from chiso_shared.logging import configure_logging
+from chiso_shared.metrics import install_metrics
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
 
@@ -158,6 +160,7 @@ LEGACY_PATHS = {"/v1/org-units": "/v1/areas"}
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     live: dict[str, object] = {}
+    metrics = GatewayMetrics()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.ingest_url,
             settings,
             service_credentials(tokens, "ingest", (READ, WRITE)),
+            metrics=metrics,
         )
         indicators = Upstream(
             "indicators",
@@ -184,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_credentials(tokens, "indicators", (READ,)),
             # the one write: a reviewer's resolution of a data-quality flag
             write_credentials=service_credentials(tokens, "indicators", (READ, WRITE)),
+            metrics=metrics,
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
@@ -306,6 +311,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.
         trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",")]
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+    install_metrics(app, settings, metrics)  # outermost: every answer counted and timed
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share
     # a path, so the order changes nothing else.

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from chiso_gateway.cache import Payload, answer_digest, stale_key
 from chiso_gateway.deps import Reads
 from chiso_gateway.envelope import Envelope
+from chiso_gateway.metrics import gateway_metrics
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import BadGateway, GatewayTimeout
 from chiso_shared.languages import Language as Language  # re-exported for the views
@@ -99,13 +100,16 @@ async def cached(
             # rather than another wait on it.
             stale = await _stale(request, reads, digest, reads.revision.outage, by_accept)
             if stale is not None:
+                count_cache(request, "STALE")
                 return stale
         payload, status = await _fresh(reads, compute, current, digest)
     except (BadGateway, GatewayTimeout) as exc:
         stale = await _stale(request, reads, digest, exc, by_accept)
         if stale is None:
             raise
+        count_cache(request, "STALE")
         return stale
+    count_cache(request, status)
     age = settings.client_max_age_seconds
     stale_if_error = (
         f", stale-if-error={settings.stale_if_error_seconds}"
@@ -215,3 +219,16 @@ async def _stale(
         headers=headers,
         cache_control="private, no-cache",
     )
+
+
+def count_cache(request: Request, status: str) -> None:
+    """A hit or a miss of the response cache; a bypass (no cache, or no data revision to key
+    on) is neither. A stale answer served because indicators failed is a hit of the stale
+    copies (`cache="stale"`)."""
+    metrics = gateway_metrics(request)
+    if status == "HIT":
+        metrics.cache_hits.labels("response").inc()
+    elif status == "MISS":
+        metrics.cache_misses.labels("response").inc()
+    elif status == "STALE":
+        metrics.cache_hits.labels("stale").inc()

@@ -23,6 +23,7 @@ from multidict import CIMultiDictProxy
 from pydantic_core import from_json
 from yarl import URL
 
+from chiso_gateway.metrics import GatewayMetrics
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import BadGateway, BadRequest, ChisoError, FieldError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
@@ -110,8 +111,10 @@ class Upstream:
         settings: Settings,
         credentials: Callable[[], Mapping[str, str]] | None = None,
         write_credentials: Callable[[], Mapping[str, str]] | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.name = name
+        self.metrics = metrics  # counts failures by kind (chiso_gateway_upstream_errors)
         # The service token header each call carries (`service_credentials`); a call that
         # writes (any method but GET, HEAD, OPTIONS) carries `write_credentials` when given, so
         # the token of a read grants no write (the forwarded reads cannot write by mistake).
@@ -160,6 +163,7 @@ class Upstream:
         """Nothing for a 2xx; otherwise the error the gateway answers in its place."""
         status = response.status_code
         if status in (401, 403):
+            self._count("refused")
             # The upstream refused the gateway's service token: a configuration fault of this
             # deployment (SERVICE_TOKEN_SECRET), not the caller's.
             raise BadGateway(
@@ -172,6 +176,7 @@ class Upstream:
         if not 200 <= status < 300:
             # 5xx, and a redirect (not followed) or an interim answer as final: none is data.
             kind = "redirect" if 300 <= status < 400 else "error"
+            self._count("redirect" if kind == "redirect" else "5xx")
             raise BadGateway(
                 f"The {self.name} service failed ({status}).",
                 code=f"gateway.upstream_{kind}",
@@ -202,7 +207,7 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise self._failure(502, "unreachable", "cannot be reached") from exc
         if 200 <= response.status < 300:
-            return UpstreamStream(self.name, response)
+            return UpstreamStream(self.name, response, self._count)
         try:
             payload = await self._read(response)
         except (aiohttp.ClientError, _TooLargeError, TimeoutError):
@@ -274,12 +279,17 @@ class Upstream:
         return b"".join(chunks)
 
     def _failure(self, status: int, kind: str, what: str) -> ChisoError:
+        self._count(kind)
         error = GatewayTimeout if status == 504 else BadGateway
         return error(
             f"The {self.name} service {what}.",
             code=f"gateway.upstream_{kind}",
             headers={"X-Gateway-Error": f"{self.name}:{kind}"},
         )
+
+    def _count(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.upstream_error(self.name, kind)
 
     async def ready(self) -> None:
         response = await self._send("GET", "/healthz")
@@ -293,8 +303,14 @@ class Upstream:
 class UpstreamStream:
     """A 2xx answer whose body is read chunk by chunk as the gateway passes it on."""
 
-    def __init__(self, name: str, response: aiohttp.ClientResponse) -> None:
+    def __init__(
+        self,
+        name: str,
+        response: aiohttp.ClientResponse,
+        count: Callable[[str], None] | None = None,
+    ) -> None:
         self.name = name
+        self.count = count  # counts a body cut off mid-way (kind `interrupted`)
         self.response = response
         self.headers = response.headers
 
@@ -307,6 +323,8 @@ class UpstreamStream:
                 yield chunk
         except (aiohttp.ClientError, TimeoutError):
             logger.warning("upstream stream broke", extra={"upstream": self.name})
+            if self.count is not None:
+                self.count("interrupted")
             raise
         finally:
             self.response.release()

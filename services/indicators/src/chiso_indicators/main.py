@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chiso_indicators import __version__
 from chiso_indicators.db import migrate_async
 from chiso_indicators.dhis2.router import router as dhis2_router
+from chiso_indicators.metrics import IndicatorsMetrics
 from chiso_indicators.observations.router import router as observations_router
 from chiso_indicators.quality.router import router as quality_router
 from chiso_indicators.quality.rules import RuleBook, load_book
@@ -30,6 +31,7 @@ from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.legacy import LegacyRedirectMiddleware
 from chiso_shared.logging import configure_logging
+from chiso_shared.metrics import install_metrics
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import ServiceAuth, require_service_token
 
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LegacyRedirectMiddleware, namespace="indicators")
     app.add_middleware(RequestIdMiddleware)
     install_gzip(app, settings)  # bulk exports and pages, when the caller accepts gzip
+    install_metrics(app, settings, IndicatorsMetrics())  # outermost: every answer counted
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))
     # Every route but the health probes answers only other chiso services (or, for reads,

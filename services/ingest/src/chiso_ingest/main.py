@@ -17,6 +17,7 @@ from chiso_ingest.db import migrate_async
 from chiso_ingest.documents.router import router as documents_router
 from chiso_ingest.documents.sentences import router as sentences_router
 from chiso_ingest.formats import ReaderSandbox, Sandbox
+from chiso_ingest.metrics import IngestMetrics
 from chiso_ingest.reviews.router import router as reviews_router
 from chiso_ingest.settings import (
     Settings,
@@ -36,6 +37,7 @@ from chiso_shared.heap import freeze_startup_objects
 from chiso_shared.http import create_http_client
 from chiso_shared.input_guard import RefuseNulMiddleware
 from chiso_shared.logging import configure_logging
+from chiso_shared.metrics import install_metrics
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import (
     WRITE,
@@ -57,6 +59,7 @@ class State(TypedDict):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     live: dict[str, object] = {}
+    metrics = IngestMetrics()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
@@ -79,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(readers.warm_up)
         task = None
         extractor = Sandbox(extraction_limits_of(settings))
-        worker = Worker(sessionmaker, client, settings, extractor)
+        worker = Worker(sessionmaker, client, settings, extractor, metrics)
+        metrics.watch_queue(sessionmaker)
         if settings.run_worker:
             task = asyncio.create_task(worker.run())
         freeze_startup_objects()
@@ -128,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_gzip(app, settings)
+    install_metrics(app, settings, metrics)  # outermost: every answer counted and timed
     install_error_handlers(app, "ingest")
     # Ready with its database alone: while indicators is away uploads are still accepted and
     # queued (delivery retries), so indicators is reported, not required.

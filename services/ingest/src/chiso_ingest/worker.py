@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from chiso_ingest.db.models import Document, Job, OutboxMessage, StoredFact
 from chiso_ingest.documents.service import lock
 from chiso_ingest.effective import document_meta, effective, source_key
 from chiso_ingest.formats import Sandbox
+from chiso_ingest.metrics import IngestMetrics
 from chiso_ingest.reviews.service import current_reviews
 from chiso_ingest.settings import Settings
 from chiso_shared.db import utcnow
@@ -46,7 +48,9 @@ class Worker:
         client: httpx.AsyncClient,
         settings: Settings,
         extractor: Sandbox,
+        metrics: IngestMetrics,
     ) -> None:
+        self.metrics = metrics
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
@@ -90,23 +94,32 @@ class Worker:
         limit = extraction.fact_limit(
             len(text), self.settings.max_facts, self.settings.max_facts_per_1000_chars
         )
+        started = time.perf_counter()
         try:
             facts = await extract_in_sandbox(
                 self.extractor, text, doc=name, published=published, scope=scope, max_facts=limit
             )
         except ExtractionRefused as exc:
+            self._extraction_ended(started, "refused")
             logger.warning(
                 "extraction refused", extra={"document_id": job.document_id, "reason": exc.reason}
             )
             await self._fail_for_good(job, exc.reason)
             return True
         except Exception as exc:
+            self._extraction_ended(started, "error")
             logger.exception("extraction failed", extra={"document_id": job.document_id})
             await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
             return True
+        self._extraction_ended(started, "extracted")
+        self.metrics.facts_per_document.observe(len(facts))
         await self._store(job, facts)
         self.wake.set()
         return True
+
+    def _extraction_ended(self, started: float, outcome: str) -> None:
+        self.metrics.extraction_seconds.observe(time.perf_counter() - started)
+        self.metrics.job_attempts.labels(outcome).inc()
 
     async def _claim_job(self) -> Job | None:
         """The next job due, leased to this worker; a job already claimed `max_job_attempts`
@@ -136,6 +149,7 @@ class Worker:
             .values(status="failed", last_error=reason)
         )
         if failed.rowcount == 1:  # type: ignore[attr-defined]
+            self.metrics.jobs_failed.labels("dead_letter").inc()
             await session.execute(
                 update(Document)
                 .where(Document.id == job.document_id)
@@ -221,6 +235,7 @@ class Worker:
 
     async def _fail_for_good(self, job: Job, reason: str) -> None:
         """A document over a limit: it fails now, with the reason; nothing is stored."""
+        self.metrics.jobs_failed.labels("refused").inc()
         async with self.sessionmaker() as session:
             await session.execute(
                 update(Job).where(Job.id == job.id).values(status="failed", last_error=reason)
@@ -236,6 +251,7 @@ class Worker:
         async with self.sessionmaker() as session:
             if job.attempts >= self.settings.max_job_attempts:
                 values: dict[str, Any] = {"status": "failed", "last_error": reason}
+                self.metrics.jobs_failed.labels("attempts").inc()
                 document = await session.get(Document, job.document_id)
                 if document is not None:
                     document.status, document.error = "failed", reason
@@ -263,16 +279,21 @@ class Worker:
                 headers={"Idempotency-Key": message.idempotency_key},
             )
         except httpx.HTTPError as exc:
-            await self._retry(message, f"{type(exc).__name__}: {exc}")
+            await self._retry(message, f"{type(exc).__name__}: {exc}", _transport_reason(exc))
             return False
         if response.status_code < 300:
             await self._delivered(message)
+            self.metrics.deliveries.labels("delivered").inc()
+            payload = message.payload
+            self.metrics.facts_delivered.inc(
+                len(payload.get("facts", [])) + len(payload.get("withdrawn", []))
+            )
             return True
         reason = f"indicators answered {response.status_code}: {response.text[:500]}"
         # 401/403: indicators refused this service's token (a secret being rotated or set
         # wrong), not the facts: keep them and retry until the configuration is fixed.
         if response.status_code >= 500 or response.status_code in (401, 403, 408, 425, 429):
-            await self._retry(message, reason)
+            await self._retry(message, reason, _status_reason(response.status_code))
             return False
         await self._reject(message, reason)
         return True
@@ -328,7 +349,9 @@ class Worker:
                 )
             await session.commit()
 
-    async def _retry(self, message: OutboxMessage, reason: str) -> None:
+    async def _retry(self, message: OutboxMessage, reason: str, kind: str) -> None:
+        self.metrics.deliveries.labels("retry").inc()
+        self.metrics.delivery_retries.labels(kind).inc()
         delay = timedelta(seconds=backoff(message.attempts, self.settings))
         logger.warning(
             "delivery failed; will retry",
@@ -344,6 +367,7 @@ class Worker:
 
     async def _reject(self, message: OutboxMessage, reason: str) -> None:
         logger.error("delivery refused", extra={"outbox_id": message.id, "reason": reason})
+        self.metrics.deliveries.labels("rejected").inc()
         async with self.sessionmaker() as session:
             await session.execute(
                 update(OutboxMessage)
@@ -356,6 +380,22 @@ class Worker:
                 .values(status="failed", error=reason[:2000], updated_at=utcnow())
             )
             await session.commit()
+
+
+def _transport_reason(exc: httpx.HTTPError) -> str:
+    """The retry reason of a call that got no answer (a label of the retries counter)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    return "transport"
+
+
+def _status_reason(status: int) -> str:
+    """The retry reason of an answer that asks for one (a label of the retries counter)."""
+    if status >= 500:
+        return "5xx"
+    return "refused" if status in (401, 403) else "throttled"
 
 
 def dead_letter_reason(attempts: int, last_error: str | None) -> str:

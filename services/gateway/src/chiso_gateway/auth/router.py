@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Annotated, Literal, cast
 
 import jwt
@@ -16,11 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chiso_gateway.auth import clients, tokens
 from chiso_gateway.db.models import Client
 from chiso_gateway.deps import SessionDep, SettingsDep
+from chiso_gateway.metrics import gateway_metrics
 from chiso_gateway.quota import TokenLimits, TokenLimitsUnavailable
 from chiso_gateway.settings import Settings
 from chiso_shared.errors import problem_responses
 
 router = APIRouter(tags=["auth"])
+# The errors a token request is refused with (a bounded label of chiso_gateway_token_refusals).
+TOKEN_ERRORS = frozenset(
+    {
+        "unsupported_grant_type",
+        "invalid_client",
+        "invalid_scope",
+        "invalid_request",
+        "token_rate_limited",
+        "temporarily_unavailable",
+    }
+)
 
 
 class TokenRequest(BaseModel):
@@ -156,6 +169,24 @@ async def token(
     session: SessionDep,
     settings: SettingsDep,
     form: Annotated[TokenRequest, Form()],
+) -> JSONResponse:
+    answer = await _token(request, session, settings, form)
+    _count_token(request, answer)
+    return answer
+
+
+def _count_token(request: Request, answer: JSONResponse) -> None:
+    """An issued token, or a refusal by its OAuth error (the answer's `error` field)."""
+    metrics = gateway_metrics(request)
+    if answer.status_code == 200:
+        metrics.tokens_issued.inc()
+        return
+    error = json.loads(bytes(answer.body)).get("error", "") if answer.body else ""
+    metrics.token_refusals.labels(error if error in TOKEN_ERRORS else "other").inc()
+
+
+async def _token(
+    request: Request, session: AsyncSession, settings: Settings, form: TokenRequest
 ) -> JSONResponse:
     if form.grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")

@@ -22,6 +22,7 @@ from chiso_indicators.dhis2.webmessage import (
     respond,
     web_message_responses,
 )
+from chiso_indicators.metrics import indicators_metrics
 from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import FieldError, Unprocessable, problem_responses
 from chiso_shared.periods import Period
@@ -323,6 +324,7 @@ _CONFLICT_EXAMPLE: dict[str, Any] = {
     },
 )
 async def post_data_value_sets(
+    request: Request,
     payload: DataValueSetIn,
     session: SessionDep,
     book: QualityBookDep,
@@ -332,9 +334,12 @@ async def post_data_value_sets(
         Query(alias="idScheme", description="Reported back; codes and uids both match."),
     ] = "code",
 ) -> Response:
-    summary = await import_value_set(
-        session, payload, dry_run=dry_run, book=book, id_scheme=id_scheme.upper()
-    )
+    metrics = indicators_metrics(request)
+    with metrics.importing("dhis2"):
+        summary = await import_value_set(
+            session, payload, dry_run=dry_run, book=book, id_scheme=id_scheme.upper()
+        )
+    metrics.imported("dhis2", dry_run=dry_run, counts=summary.importCount.model_dump())
     return respond(import_message(summary))
 
 

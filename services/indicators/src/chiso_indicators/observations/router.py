@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from chiso_indicators.db.models import DataRevision, Indicator, Series
 from chiso_indicators.deps import QualityBookDep, SessionDep, SettingsDep
+from chiso_indicators.metrics import indicators_metrics
 from chiso_indicators.observations import importer
 from chiso_indicators.observations.queries import (
     ObservationFilter,
@@ -31,6 +32,7 @@ from chiso_indicators.observations.schemas import (
     SeriesPointsQuery,
 )
 from chiso_indicators.quality.notes import open_notes
+from chiso_indicators.quality.rules import RuleBook
 from chiso_indicators.settings import Settings
 from chiso_shared.catalogue import resolve_areas
 from chiso_shared.errors import (
@@ -90,6 +92,7 @@ CSV_COLUMNS = (
     responses=problem_responses(400, 409, 413, 422),
 )
 async def post_facts(
+    request: Request,
     batch: FactBatch,
     session: SessionDep,
     settings: SettingsDep,
@@ -99,6 +102,25 @@ async def post_facts(
         str | None, Header(max_length=200, description="Re-sending a key replays its summary.")
     ] = None,
     dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
+) -> ImportSummary:
+    metrics = indicators_metrics(request)
+    with metrics.importing("facts"):
+        summary = await _import(batch, session, settings, book, response, idempotency_key, dry_run)
+    if response.headers.get("Idempotent-Replayed") == "true":
+        metrics.import_batches.labels("facts", "replayed").inc()
+    else:
+        metrics.imported("facts", dry_run=dry_run, counts=summary.model_dump())
+    return summary
+
+
+async def _import(
+    batch: FactBatch,
+    session: AsyncSession,
+    settings: Settings,
+    book: RuleBook | None,
+    response: Response,
+    idempotency_key: str | None,
+    dry_run: bool,
 ) -> ImportSummary:
     if len(batch.facts) + len(batch.withdrawn) > settings.max_batch_facts:
         raise Unprocessable(
