@@ -54,6 +54,7 @@ from chiso_shared.legacy import LegacyRedirectMiddleware
 from chiso_shared.logging import configure_logging
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
+from chiso_shared.tracing import install_tracing
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 # What a web app sends beyond the CORS-safelisted headers: the token, the caller's audit
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.ingest_url,
             settings,
             service_credentials(tokens, "ingest", (READ, WRITE)),
+            tracing=tracing,
         )
         indicators = Upstream(
             "indicators",
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_credentials(tokens, "indicators", (READ,)),
             # the one write: a reviewer's resolution of a data-quality flag
             write_credentials=service_credentials(tokens, "indicators", (READ, WRITE)),
+            tracing=tracing,
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
@@ -272,6 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.
         trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",")]
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+    tracing = install_tracing(app, settings, settings.service_name)  # outside all of the above
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share
     # a path, so the order changes nothing else.
