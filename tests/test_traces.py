@@ -32,7 +32,7 @@ from chiso_shared.db import create_engine, create_sessionmaker
 from chiso_shared.http import HttpClientSettings
 from chiso_shared.tracing import REQUEST_ID_ATTRIBUTE, TraceContext, traces_url
 from tests.gateway.support import gateway_settings, new_client
-from tests.support import serving, service_headers
+from tests.support import service_headers, serving
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -275,11 +275,11 @@ def test_with_export_off_the_context_is_still_carried_through_the_outbox(
     assert stored == {"jobs": [(TRACEPARENT, TRACESTATE)], "outbox": [(TRACEPARENT, TRACESTATE)]}
 
 
-async def stored_contexts(url: str, document_id: str) -> dict[str, list[tuple[Any, Any]]]:
+async def stored_contexts(url: str, document_id: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
-            found = {}
+            found: dict[str, list[tuple[Any, ...]]] = {}
             for name, table in (("jobs", Job), ("outbox", OutboxMessage)):
                 rows = await session.execute(
                     select(table.traceparent, table.tracestate).where(
