@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
+import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -30,6 +33,7 @@ from chiso_ingest.main import create_app as create_ingest
 from chiso_ingest.settings import Settings as IngestSettings
 from chiso_shared.db import create_engine, create_sessionmaker
 from chiso_shared.http import HttpClientSettings
+from chiso_shared.logging import JsonFormatter
 from chiso_shared.tracing import REQUEST_ID_ATTRIBUTE, TraceContext, traces_url
 from tests.gateway.support import gateway_settings, new_client
 from tests.support import service_headers, serving
@@ -306,6 +310,30 @@ def test_without_a_traceparent_nothing_is_stored_or_sent(
     assert imported.parent_id == ""  # a trace of its own: nothing came with the delivery
     stored = asyncio.run(stored_contexts(databases["ingest"], document_id))
     assert stored == {"jobs": [(None, None)], "outbox": [(None, None)]}
+
+
+def test_log_lines_name_the_trace_with_export_off(tmp_path: Path, ingest_db: str) -> None:
+    """The server's access line for a request that came with a `traceparent` has its trace id
+    beside the request id, though the service exports nothing."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test"))
+    root = logging.getLogger()
+    settings = IngestSettings(data_dir=tmp_path, database_url=ingest_db, run_worker=False)
+    try:
+        with serving(create_ingest(settings)) as url:
+            root.addHandler(handler)  # after the lifespan installed the service's handler
+            headers = {"traceparent": TRACEPARENT, "X-Request-ID": "logged-1"}
+            assert httpx.get(f"{url}/healthz", headers=headers).status_code == 200
+            assert httpx.get(f"{url}/healthz").status_code == 200
+    finally:
+        root.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if "/healthz" in line]
+    assert [(line.get("trace_id"), line.get("span_id")) for line in lines] == [
+        (TRACE_ID, CALLER_SPAN),
+        (None, None),
+    ]
+    assert lines[0]["request_id"] == "logged-1"
 
 
 def test_a_stored_context_is_the_parent_of_later_work() -> None:
