@@ -42,6 +42,9 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{TRACE_ID}-{CALLER_SPAN}-01"
 TRACESTATE = "congo=t61rcWkgMzE"
+REVIEW_TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+REVIEWER_SPAN = "b7ad6b7169203331"
+REVIEW_TRACEPARENT = f"00-{REVIEW_TRACE_ID}-{REVIEWER_SPAN}-01"
 REPORT = (
     "BÁO CÁO CÔNG TÁC THÔNG TIN VÀ TRUYỀN THÔNG TỈNH NGHỆ AN NĂM 2023\n"
     "Năm 2023, tổng số thuê bao điện thoại trên địa bàn tỉnh Nghệ An đạt 3.120.000 thuê bao.\n"
@@ -269,14 +272,35 @@ def test_with_export_off_the_context_is_still_carried_through_the_outbox(
         assert response.headers["X-Request-ID"] == "trace-off"
         document_id = response.json()["data"]["id"]
         wait_delivered(suite, document_id)
+        # A review's correction goes to indicators through the outbox too, in its own trace.
+        review_response = review_first_fact(suite, document_id, REVIEW_TRACEPARENT)
+        assert review_response.status_code == 201, review_response.text
+        wait_delivered(suite, document_id)
         stack.close()
 
     assert receiver.services() == {"indicators"}  # nothing exported by the others
     imported = one(receiver.of_trace(TRACE_ID), "indicators", SERVER, "POST /v1/facts")
     assert imported.parent_id == CALLER_SPAN
     assert imported.trace_state == TRACESTATE
+    reviewed = one(receiver.of_trace(REVIEW_TRACE_ID), "indicators", SERVER, "POST /v1/facts")
+    assert reviewed.parent_id == REVIEWER_SPAN
     stored = asyncio.run(stored_contexts(databases["ingest"], document_id))
-    assert stored == {"jobs": [(TRACEPARENT, TRACESTATE)], "outbox": [(TRACEPARENT, TRACESTATE)]}
+    assert stored == {
+        "jobs": [(TRACEPARENT, TRACESTATE)],
+        "outbox": [(TRACEPARENT, TRACESTATE), (REVIEW_TRACEPARENT, None)],
+    }
+
+
+def review_first_fact(suite: Suite, document_id: str, traceparent: str) -> httpx.Response:
+    """Accept the document's first fact, as the gateway would ask ingest to."""
+    headers = {**service_headers("ingest"), "traceparent": traceparent}
+    found = httpx.get(f"{suite.ingest}/v1/documents/{document_id}/facts", headers=headers)
+    assert found.status_code == 200, found.text
+    first = found.json()["facts"][0]
+    body = {"action": "accept", "start": first["start"], "end": first["end"], "reviewer": "t"}
+    return httpx.post(
+        f"{suite.ingest}/v1/documents/{document_id}/reviews", json=body, headers=headers
+    )
 
 
 async def stored_contexts(url: str, document_id: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -286,9 +310,9 @@ async def stored_contexts(url: str, document_id: str) -> dict[str, list[tuple[An
             found: dict[str, list[tuple[Any, ...]]] = {}
             for name, table in (("jobs", Job), ("outbox", OutboxMessage)):
                 rows = await session.execute(
-                    select(table.traceparent, table.tracestate).where(
-                        table.document_id == document_id
-                    )
+                    select(table.traceparent, table.tracestate)
+                    .where(table.document_id == document_id)
+                    .order_by(table.id)
                 )
                 found[name] = [tuple(row) for row in rows]
             return found
