@@ -58,7 +58,8 @@ from chiso_shared.tracing import install_tracing
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 # What a web app sends beyond the CORS-safelisted headers: the token, the caller's audit
-# fields, a request id to trace, and If-None-Match to revalidate a cached read.
+# fields, a request id to trace, If-None-Match to revalidate a cached read, and the W3C trace
+# context of a web app that traces itself (OpenTelemetry's browser instrumentation sends it).
 CORS_REQUEST_HEADERS = (
     "Authorization",
     "Content-Type",
@@ -67,6 +68,8 @@ CORS_REQUEST_HEADERS = (
     "X-Request-Id",
     "X-User-Id",
     "X-Purpose",
+    "traceparent",
+    "tracestate",
 )
 # What a web app must read of an answer: paging (Link, X-Next-Cursor), the request id to
 # quote, caching (ETag), the quota and when to come back (Retry-After), which upstream
