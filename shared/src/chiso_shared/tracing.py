@@ -141,10 +141,11 @@ class _ContinueIncomingTrace:
             await self.app(scope, receive, send)
             return
         token = otel_context.attach(propagate.extract(carrier))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            otel_context.detach(token)
+        await self.app(scope, receive, send)
+        # Detached on success only, as the request id is reset (`chiso_shared.request_id`): the
+        # 500 Starlette builds outside this middleware, and the server's log line about it,
+        # come later in this request's own task and still belong to the caller's trace.
+        otel_context.detach(token)
 
 
 class _QuietProbes:
