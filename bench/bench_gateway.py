@@ -11,7 +11,9 @@ taken within the same run.
 
 Every gateway authenticates, counts the quota (a limit no run reaches) and, unless the variant
 says otherwise, queues an audit row per request; the "no cache" variants run with the response
-cache off, so each request crosses the hop to indicators.
+cache off, so each request crosses the hop to indicators. The "traced" variant exports its
+spans by OTLP (every request sampled) to a sink process that accepts and drops them; the
+others trace nothing, as by default.
 """
 
 from __future__ import annotations
@@ -75,6 +77,32 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+# An OTLP/HTTP receiver that accepts every export and keeps nothing: what a collector costs
+# the gateway (encoding, the export thread, the call) without a collector to install.
+OTLP_SINK = """
+import sys
+from aiohttp import web
+
+async def accept(request):
+    await request.read()
+    return web.Response(body=b"", content_type="application/x-protobuf")
+
+app = web.Application(client_max_size=64 * 1024 * 1024)
+app.router.add_post("/v1/traces", accept)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+"""
+
+
+def start_sink(port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", OTLP_SINK, str(port)],
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
 
 
 def wait_healthy(url: str) -> None:
@@ -227,12 +255,16 @@ def main() -> int:
 
             gateways: dict[str, str] = {}
             tokens = {"direct": service.token("indicators", [READ, WRITE])}
-            variants = {  # (cache TTL, audit)
-                "gateway, no cache": ("0", "true"),
-                "  same, no audit row": ("0", "false"),
-                "gateway, cache": ("300", "true"),
+            sink_port = free_port()
+            processes.append(start_sink(sink_port, data / "otlp-sink.log"))
+            traced = {"CHISO_GATEWAY_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+            variants: dict[str, tuple[str, str, dict[str, str]]] = {  # cache TTL, audit, more
+                "gateway, no cache": ("0", "true", {}),
+                "  same, no audit row": ("0", "false", {}),
+                "  same, traced": ("0", "true", traced),
+                "gateway, cache": ("300", "true", {}),
             }
-            for index, (name, (ttl, audit)) in enumerate(variants.items()):
+            for index, (name, (ttl, audit, more)) in enumerate(variants.items()):
                 port = free_port()
                 gateway_env = {
                     "CHISO_GATEWAY_DATA_DIR": scratch,
@@ -245,6 +277,7 @@ def main() -> int:
                     # A limit no run reaches: the quota is counted, as in a deployment.
                     "CHISO_GATEWAY_QUOTA_TIERS": json.dumps({"standard": 1_000_000_000}),
                     "CHISO_GATEWAY_LOG_LEVEL": "WARNING",
+                    **more,
                 }
                 settings = gateway_settings(data, gateway_env["CHISO_GATEWAY_DATABASE_URL"])
                 created = asyncio.run(create_client("bench", ["indicators:read"], "", settings))

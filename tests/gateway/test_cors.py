@@ -55,6 +55,18 @@ async def test_a_configured_origin_may_call_with_a_token_and_read_the_paging_hea
         assert refused.headers["access-control-allow-origin"] == APP_ORIGIN
 
 
+async def test_a_web_app_that_traces_itself_may_send_its_trace_context(
+    tmp_path: Path, gateway_db: str, indicators_url: str
+) -> None:
+    settings = gateway_settings(tmp_path, gateway_db, indicators_url, cors_allow_origins=APP_ORIGIN)
+    asked = {**_preflight(APP_ORIGIN), "Access-Control-Request-Headers": "traceparent,tracestate"}
+    async with running(create_app(settings)) as http:
+        preflight = await http.options("/v1/indicators", headers=asked)
+    assert preflight.status_code == 200, preflight.text
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "traceparent" in allowed and "tracestate" in allowed
+
+
 async def test_another_origin_gets_no_cors_headers(
     tmp_path: Path, gateway_db: str, indicators_url: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""Outbound HTTP: one factory so every client has explicit limits and passes the request id."""
+"""Outbound HTTP: one factory so every client has explicit limits and passes the request id
+and the W3C trace context on."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
+from chiso_shared.tracing import inject_trace_context
 
 
 class HttpClientSettings(BaseModel):
@@ -17,10 +19,13 @@ class HttpClientSettings(BaseModel):
     max_keepalive_connections: int = Field(default=20, ge=0)
 
 
-async def _add_request_id(request: httpx.Request) -> None:
+async def _add_context(request: httpx.Request) -> None:
     request_id = current_request_id()
     if request_id and REQUEST_ID_HEADER not in request.headers:
         request.headers[REQUEST_ID_HEADER] = request_id
+    # With export on, the httpx instrumentation (`Tracing.instrument_httpx`) replaces this with
+    # its client span's context; with it off, the caller's context goes on as it came.
+    inject_trace_context(request.headers)
 
 
 def create_http_client(
@@ -43,7 +48,7 @@ def create_http_client(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_keepalive_connections,
         ),
-        event_hooks={"request": [_add_request_id]},
+        event_hooks={"request": [_add_context]},
         transport=transport,
         auth=auth,
         follow_redirects=False,

@@ -1,4 +1,4 @@
-"""JSON logging: one object per line, with the request id when there is one."""
+"""JSON logging: one object per line, with the request id and the trace id when there are."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry import trace
 
 from chiso_shared.request_id import current_request_id
 
@@ -29,6 +31,12 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["request_id"] = request_id
+        # The trace a line belongs to (the caller's, even when this service exports none), so
+        # a trace leads to its log lines and back.
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

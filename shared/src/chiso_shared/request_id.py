@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chiso_shared.tracing import mark_request_id
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: ContextVar[str | None] = ContextVar("chiso_request_id", default=None)
 # Accept caller ids that are safe to log and echo; anything else is replaced.
@@ -40,6 +42,7 @@ class RequestIdMiddleware:
         incoming = _header(scope, REQUEST_ID_HEADER.lower().encode())
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else new_request_id()
         token = _request_id.set(request_id)
+        mark_request_id(request_id)  # on the server span, when traces are exported
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

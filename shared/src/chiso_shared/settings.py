@@ -12,10 +12,12 @@ from chiso_shared.db import sqlite_url
 from chiso_shared.example_secrets import refuse_example_secrets
 from chiso_shared.http import HttpClientSettings
 from chiso_shared.service_auth import ServiceAuth, ServiceTokens, resolve_secret
+from chiso_shared.tracing import TracingSettings
 
 
-class ServiceSettings(BaseSettings):
-    """Base: env prefix set by subclasses (`CHISO_INGEST_`, ...)."""
+class ServiceSettings(TracingSettings, BaseSettings):
+    """Base: env prefix set by subclasses (`CHISO_INGEST_`, ...); tracing's settings come
+    from `chiso_shared.tracing`."""
 
     env: Literal["dev", "prod"] = Field(
         default="dev", description="`prod` turns off dev conveniences such as auto-migration."

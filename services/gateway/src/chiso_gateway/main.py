@@ -58,10 +58,12 @@ from chiso_shared.logging import configure_logging
 from chiso_shared.metrics import install_metrics
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import READ, WRITE
+from chiso_shared.tracing import install_tracing
 
 CORS_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 # What a web app sends beyond the CORS-safelisted headers: the token, the caller's audit
-# fields, a request id to trace, and If-None-Match to revalidate a cached read.
+# fields, a request id to trace, If-None-Match to revalidate a cached read, and the W3C trace
+# context of a web app that traces itself (OpenTelemetry's browser instrumentation sends it).
 CORS_REQUEST_HEADERS = (
     "Authorization",
     "Content-Type",
@@ -70,6 +72,8 @@ CORS_REQUEST_HEADERS = (
     "X-Request-Id",
     "X-User-Id",
     "X-Purpose",
+    "traceparent",
+    "tracestate",
 )
 # What a web app must read of an answer: paging (Link, X-Next-Cursor), the request id to
 # quote, caching (ETag), the quota and when to come back (Retry-After), a stale answer and its
@@ -180,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings,
             service_credentials(tokens, "ingest", (READ, WRITE)),
             metrics=metrics,
+            tracing=tracing,
         )
         indicators = Upstream(
             "indicators",
@@ -189,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the one write: a reviewer's resolution of a data-quality flag
             write_credentials=service_credentials(tokens, "indicators", (READ, WRITE)),
             metrics=metrics,
+            tracing=tracing,
         )
         live.update(engine=engine, ingest=ingest, indicators=indicators)
         redis = _redis(settings)
@@ -311,6 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # `chiso serve`, so the gateway's own setting holds under any ASGI server.
         trusted = [host.strip() for host in settings.forwarded_allow_ips.split(",")]
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+    tracing = install_tracing(app, settings, settings.service_name)  # outside all of the above
     install_metrics(app, settings, metrics)  # outermost: every answer counted and timed
     install_error_handlers(app, "gateway")
     # Routes are matched in order: the busiest (indicator reads) first. No two routers share

@@ -28,6 +28,7 @@ from chiso_gateway.settings import Settings
 from chiso_shared.errors import BadGateway, BadRequest, ChisoError, FieldError, GatewayTimeout
 from chiso_shared.request_id import REQUEST_ID_HEADER, current_request_id
 from chiso_shared.service_auth import READ_METHODS, ServiceTokens
+from chiso_shared.tracing import Tracing, inject_trace_context
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 logger = logging.getLogger("chiso.gateway.upstream")
@@ -112,6 +113,7 @@ class Upstream:
         credentials: Callable[[], Mapping[str, str]] | None = None,
         write_credentials: Callable[[], Mapping[str, str]] | None = None,
         metrics: GatewayMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.name = name
         self.metrics = metrics  # counts failures by kind (chiso_gateway_upstream_errors)
@@ -137,6 +139,7 @@ class Upstream:
             max_line_size=settings.upstream_max_line_bytes,
             max_field_size=settings.upstream_max_field_bytes,
             max_headers=settings.upstream_max_headers,
+            trace_configs=_trace_configs(tracing),
         )
 
     async def request(
@@ -218,7 +221,8 @@ class Upstream:
         raise AssertionError("unreachable: _check raises for a status that is not 2xx")
 
     def _headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        """What every call sends besides its own headers: identity encoding and the request id.
+        """What every call sends besides its own headers: identity encoding, the request id and
+        the W3C trace context (with export on, the client span's, set by the instrumentation).
 
         The hop to another chiso service is local: compressing and inflating every answer
         (aiohttp asks for gzip by default) would cost more than it saves; the gateway
@@ -228,6 +232,7 @@ class Upstream:
         request_id = current_request_id()
         if request_id:
             outgoing.setdefault(REQUEST_ID_HEADER, request_id)
+        inject_trace_context(outgoing)
         return outgoing
 
     async def _send(
@@ -331,6 +336,18 @@ class UpstreamStream:
 
     async def aclose(self) -> None:
         self.response.release()
+
+
+def _trace_configs(tracing: Tracing | None) -> list[aiohttp.TraceConfig] | None:
+    """A client span per call when the gateway exports traces; none otherwise."""
+    if tracing is None or tracing.provider is None:
+        return None
+    from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    return [
+        create_trace_config(tracer_provider=tracing.provider, meter_provider=NoOpMeterProvider())
+    ]
 
 
 def _params(params: Params) -> list[tuple[str, str]] | None:

@@ -34,6 +34,7 @@ from chiso_shared.logging import configure_logging
 from chiso_shared.metrics import install_metrics
 from chiso_shared.request_id import RequestIdMiddleware
 from chiso_shared.service_auth import ServiceAuth, require_service_token
+from chiso_shared.tracing import install_tracing
 
 
 class State(TypedDict):
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LegacyRedirectMiddleware, namespace="indicators")
     app.add_middleware(RequestIdMiddleware)
     install_gzip(app, settings)  # bulk exports and pages, when the caller accepts gzip
+    install_tracing(app, settings, settings.service_name)  # outside all of the above
     install_metrics(app, settings, IndicatorsMetrics())  # outermost: every answer counted
     install_error_handlers(app, "indicators")
     app.include_router(health_router(lambda: {"database": lambda: ping(holder["engine"])}))

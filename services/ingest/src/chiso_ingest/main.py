@@ -45,6 +45,7 @@ from chiso_shared.service_auth import (
     ServiceTokenAuth,
     require_service_token,
 )
+from chiso_shared.tracing import install_tracing
 
 
 class State(TypedDict):
@@ -77,12 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Ingest only delivers facts to indicators: its token carries `write` alone.
         tokens = ServiceTokenAuth(settings.service_tokens(secret), "indicators", [WRITE])
         client = create_http_client(settings.http, base_url=settings.indicators_url, auth=tokens)
+        tracing.instrument_httpx(client)
         live.update(engine=engine, http=client)
         readers = ReaderSandbox(sandbox_limits_of(settings))
         await asyncio.to_thread(readers.warm_up)
         task = None
         extractor = Sandbox(extraction_limits_of(settings))
-        worker = Worker(sessionmaker, client, settings, extractor, metrics)
+        worker = Worker(sessionmaker, client, settings, extractor, metrics, tracing)
         metrics.watch_queue(sessionmaker)
         if settings.run_worker:
             task = asyncio.create_task(worker.run())
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     install_gzip(app, settings)
+    tracing = install_tracing(app, settings, settings.service_name)  # outside all of the above
     install_metrics(app, settings, metrics)  # outermost: every answer counted and timed
     install_error_handlers(app, "ingest")
     # Ready with its database alone: while indicators is away uploads are still accepted and

@@ -3,6 +3,11 @@
 Both loops read durable tables, so a crash or restart loses nothing: a claimed job whose lease
 runs out is claimed again, and an outbox row stays pending until indicators acknowledges it.
 Delivery carries an idempotency key per batch, so a batch sent twice is imported once.
+
+Each job and outbox row keeps the W3C trace context it was written in: extraction runs in a
+span whose parent is the upload's (or re-extraction's) request, each outbox row keeps the
+extraction's (or the review's) context, and its delivery runs in a span under that one, so
+indicators' import is in the trace of the request that brought the document.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Span, StatusCode
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +37,7 @@ from chiso_ingest.reviews.service import current_reviews
 from chiso_ingest.settings import Settings
 from chiso_shared.db import utcnow
 from chiso_shared.facts import Fact
+from chiso_shared.tracing import Tracing, current_trace_context
 
 logger = logging.getLogger("chiso.ingest.worker")
 
@@ -49,12 +56,14 @@ class Worker:
         settings: Settings,
         extractor: Sandbox,
         metrics: IngestMetrics,
+        tracing: Tracing | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
         self.extractor = extractor  # where extraction runs: a child under memory/CPU limits
+        self.tracing = tracing or Tracing("ingest")
         self.wake = asyncio.Event()
         self.stopping = False
 
@@ -84,6 +93,14 @@ class Worker:
         job = await self._claim_job()
         if job is None:
             return False
+        attributes: dict[str, str | int] = {
+            "chiso.document_id": job.document_id,
+            "chiso.job.attempt": job.attempts,
+        }
+        with self.tracing.span("ingest.extract", job.trace_context, attributes) as span:
+            return await self._extract(job, span)
+
+    async def _extract(self, job: Job, span: Span) -> bool:
         async with self.sessionmaker() as session:
             document = await session.get(Document, job.document_id)
             assert document is not None
@@ -104,15 +121,19 @@ class Worker:
             logger.warning(
                 "extraction refused", extra={"document_id": job.document_id, "reason": exc.reason}
             )
+            span.set_status(StatusCode.ERROR, exc.reason[:200])
             await self._fail_for_good(job, exc.reason)
             return True
         except Exception as exc:
             self._extraction_ended(started, "error")
             logger.exception("extraction failed", extra={"document_id": job.document_id})
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, type(exc).__name__)
             await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
             return True
         self._extraction_ended(started, "extracted")
         self.metrics.facts_per_document.observe(len(facts))
+        span.set_attribute("chiso.fact_count", len(facts))
         await self._store(job, facts)
         self.wake.set()
         return True
@@ -230,6 +251,7 @@ class Worker:
                         idempotency_key=f"{document.id}:{version}:{kind}{index // size}",
                         document_id=document.id,
                         payload=payload,
+                        trace_context=current_trace_context(),  # the extraction's span
                     )
                 )
 
@@ -272,6 +294,15 @@ class Worker:
         message = await self._claim_message()
         if message is None:
             return False
+        attributes: dict[str, str | int] = {
+            "chiso.document_id": message.document_id,
+            "chiso.outbox.id": message.id,
+            "chiso.outbox.attempt": message.attempts,
+        }
+        with self.tracing.span("ingest.deliver", message.trace_context, attributes) as span:
+            return await self._deliver(message, span)
+
+    async def _deliver(self, message: OutboxMessage, span: Span) -> bool:
         try:
             response = await self.client.post(
                 "/v1/facts",
@@ -279,6 +310,7 @@ class Worker:
                 headers={"Idempotency-Key": message.idempotency_key},
             )
         except httpx.HTTPError as exc:
+            span.set_status(StatusCode.ERROR, type(exc).__name__)
             await self._retry(message, f"{type(exc).__name__}: {exc}", _transport_reason(exc))
             return False
         if response.status_code < 300:
@@ -290,6 +322,7 @@ class Worker:
             )
             return True
         reason = f"indicators answered {response.status_code}: {response.text[:500]}"
+        span.set_status(StatusCode.ERROR, f"indicators answered {response.status_code}")
         # 401/403: indicators refused this service's token (a secret being rotated or set
         # wrong), not the facts: keep them and retry until the configuration is fixed.
         if response.status_code >= 500 or response.status_code in (401, 403, 408, 425, 429):

@@ -22,11 +22,35 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chiso_shared.db import Base, UtcTimestamp, new_metadata, utcnow
+from chiso_shared.tracing import TraceContext
 
 
 class IngestBase(Base):
     __abstract__ = True
     metadata = new_metadata()
+
+
+class Traced:
+    """The W3C trace context of the request a row's work was asked in (a job's upload or
+    re-extraction, an outbox row's extraction or review), so the work done later, in another
+    task or process, is part of the same trace. Kept whether or not traces are exported: a
+    caller that traces gets its trace carried through."""
+
+    # Version 00, the only one written (`chiso_shared.tracing`), is 55 characters.
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
+    tracestate: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def trace_context(self) -> TraceContext:
+        return TraceContext(self.traceparent, self.tracestate)
+
+    @trace_context.setter
+    def trace_context(self, value: TraceContext) -> None:
+        self.traceparent, self.tracestate = value.traceparent, value.tracestate
+
+
+# A tracestate means nothing without the traceparent it goes with.
+TRACE_CONTEXT_CHECK = "traceparent IS NOT NULL OR tracestate IS NULL"
 
 
 class Document(IngestBase):
@@ -55,7 +79,7 @@ class Document(IngestBase):
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
 
-class Job(IngestBase):
+class Job(Traced, IngestBase):
     """The durable work queue: one row per document to extract.
 
     `attempts` counts claims; a job claimed `max_job_attempts` times without finishing (its
@@ -67,6 +91,7 @@ class Job(IngestBase):
         Index("ix_jobs_ready", "status", "available_at"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint(TRACE_CONTEXT_CHECK, name="trace_context"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -133,11 +158,14 @@ class Review(IngestBase):
     )
 
 
-class OutboxMessage(IngestBase):
+class OutboxMessage(Traced, IngestBase):
     """A batch of facts to deliver to indicators, written in the extraction's transaction."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_ready", "status", "next_attempt_at"),
+        CheckConstraint(TRACE_CONTEXT_CHECK, name="trace_context"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

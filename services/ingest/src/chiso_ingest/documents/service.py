@@ -17,6 +17,7 @@ from chiso_shared.db import utcnow
 from chiso_shared.errors import BadRequest, FieldError, NotFound
 from chiso_shared.pagination import decode_cursor, encode_cursor
 from chiso_shared.times import as_utc
+from chiso_shared.tracing import current_trace_context
 
 
 def content_hash(text: str) -> str:
@@ -59,7 +60,7 @@ async def accept(
         async with session.begin_nested():
             session.add(document)
             await session.flush()
-            session.add(Job(document_id=document.id))
+            session.add(Job(document_id=document.id, trace_context=current_trace_context()))
             await session.flush()
     except IntegrityError:
         # The same text arrived concurrently and the other request won the insert.
@@ -166,7 +167,7 @@ async def reextract(
     documents = list((await session.scalars(query.order_by(Document.created_at))).all())
     for document in documents:
         document.status, document.error, document.updated_at = "queued", None, utcnow()
-        session.add(Job(document_id=document.id))
+        session.add(Job(document_id=document.id, trace_context=current_trace_context()))
     await session.flush()
     return [document.id for document in documents]
 

@@ -23,6 +23,7 @@ from chiso_shared.db import utcnow
 from chiso_shared.errors import Conflict
 from chiso_shared.facts import Fact, ReviewMark
 from chiso_shared.pagination import decode_cursor, encode_cursor
+from chiso_shared.tracing import current_trace_context
 
 
 def _is_current() -> ColumnElement[bool]:
@@ -90,6 +91,7 @@ async def record(session: AsyncSession, document_id: str, body: ReviewIn) -> Rev
         OutboxMessage(
             idempotency_key=f"{document.id}:review:{review.id}",
             document_id=document.id,
+            trace_context=current_trace_context(),  # the review's request
             payload={
                 "documents": [document_meta(document, document.extractor_version)],
                 "facts": [] if after is None else [after],
