@@ -48,7 +48,7 @@ SERIES_DIRECT = (
     "/v1/indicators/telecom.subscribers.total/series?area=40"
     "&measure=actual&transformation=level&limit=1000"
 )
-SERIES_GATEWAY = "/v1/indicators/telecom.subscribers.total/series?org_unit=VN-40"
+SERIES_GATEWAY = "/v1/indicators/telecom.subscribers.total/series?area=40"
 
 
 def free_port() -> int:
