@@ -3,6 +3,11 @@
 Both loops read durable tables, so a crash or restart loses nothing: a claimed job whose lease
 runs out is claimed again, and an outbox row stays pending until indicators acknowledges it.
 Delivery carries an idempotency key per batch, so a batch sent twice is imported once.
+
+Several workers (ingest replicas) may share one database. A claim is a compare-and-set on the
+job's lease (`available_at`), so of two workers that read the same job only one leases it; a
+worker whose lease ran out before it finished (and another claimed the job) stores nothing:
+its results are written only while the job is still leased to it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,7 +53,10 @@ class Worker:
         client: httpx.AsyncClient,
         settings: Settings,
         extractor: Sandbox,
+        name: str | None = None,
     ) -> None:
+        # how this worker signs its claims (`jobs.claimed_by`): a pod's host name is its name
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
@@ -104,8 +114,8 @@ class Worker:
             logger.exception("extraction failed", extra={"document_id": job.document_id})
             await self._fail_job(job, f"extraction failed: {type(exc).__name__}: {exc}")
             return True
-        await self._store(job, facts)
-        self.wake.set()
+        if await self._store(job, facts):
+            self.wake.set()
         return True
 
     async def _claim_job(self) -> Job | None:
@@ -152,7 +162,12 @@ class Worker:
         claimed = await session.execute(
             update(Job)
             .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
-            .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+            .values(
+                status="running",
+                available_at=lease,
+                attempts=Job.attempts + 1,
+                claimed_by=self.name,
+            )
         )
         await session.commit()
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -160,10 +175,37 @@ class Worker:
         await session.refresh(candidate)
         return candidate
 
-    async def _store(self, job: Job, facts: Sequence[Fact]) -> None:
-        """Facts, outbox rows, document and job status in one transaction."""
+    def _still_leased(self, job: Job) -> Any:
+        """The condition that `job` is still this worker's: running under the lease it took.
+        Once the lease has run out and another worker claimed the job, `available_at` (and
+        `claimed_by`) changed, and this worker's late results must not be written too."""
+        return (
+            (Job.id == job.id)
+            & (Job.status == "running")
+            & (Job.available_at == job.available_at)
+            & (Job.claimed_by == self.name)
+        )
+
+    def _lease_lost(self, job: Job) -> None:
+        logger.warning(
+            "job lease lost: another worker claimed the job; this worker's result is dropped",
+            extra={"document_id": job.document_id, "job_id": job.id},
+        )
+
+    async def _store(self, job: Job, facts: Sequence[Fact]) -> bool:
+        """Facts, outbox rows, document and job status in one transaction; False (nothing
+        stored) when the job is no longer leased to this worker."""
         version = extraction.EXTRACTOR_VERSION
         async with self.sessionmaker() as session:
+            # First, so a worker that lost its lease writes nothing and the job row stays
+            # locked against another worker finishing it in the meantime.
+            done = await session.execute(
+                update(Job).where(self._still_leased(job)).values(status="done")
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return False
             # Locked, so a review of this document waits for the diff below, or the diff
             # reads the review it made: either way indicators ends with the same facts.
             document = await lock(session, job.document_id)
@@ -195,8 +237,8 @@ class Worker:
             document.fact_count = len(facts)
             document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
-            await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
             await session.commit()
+        return True
 
     def _outbox(
         self,
@@ -222,9 +264,15 @@ class Worker:
     async def _fail_for_good(self, job: Job, reason: str) -> None:
         """A document over a limit: it fails now, with the reason; nothing is stored."""
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Job).where(Job.id == job.id).values(status="failed", last_error=reason)
+            failed = await session.execute(
+                update(Job)
+                .where(self._still_leased(job))
+                .values(status="failed", last_error=reason)
             )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return
             await session.execute(
                 update(Document)
                 .where(Document.id == job.document_id)
@@ -234,12 +282,9 @@ class Worker:
 
     async def _fail_job(self, job: Job, reason: str) -> None:
         async with self.sessionmaker() as session:
-            if job.attempts >= self.settings.max_job_attempts:
+            last = job.attempts >= self.settings.max_job_attempts
+            if last:
                 values: dict[str, Any] = {"status": "failed", "last_error": reason}
-                document = await session.get(Document, job.document_id)
-                if document is not None:
-                    document.status, document.error = "failed", reason
-                    document.updated_at = utcnow()
             else:
                 delay = timedelta(seconds=backoff(job.attempts, self.settings))
                 values = {
@@ -247,7 +292,18 @@ class Worker:
                     "last_error": reason,
                     "available_at": utcnow() + delay,
                 }
-            await session.execute(update(Job).where(Job.id == job.id).values(**values))
+            failed = await session.execute(
+                update(Job).where(self._still_leased(job)).values(**values)
+            )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return
+            if last:
+                document = await session.get(Document, job.document_id)
+                if document is not None:
+                    document.status, document.error = "failed", reason
+                    document.updated_at = utcnow()
             await session.commit()
 
     # -- delivery -----------------------------------------------------------------------
