@@ -51,6 +51,7 @@ pytestmark = [
 ]
 
 DOCUMENTS = 200
+TWICE = 20  # reports sent twice at once, through both gateways
 JWT_SECRET = "replica-test-signing-key-0123456789abcdef0123"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 QUOTA = 7  # the `tiny` tier: requests per (hour-long) window
@@ -154,7 +155,7 @@ def wait_healthy(replicas: list[Replica]) -> None:
     deadline = time.monotonic() + 120
     for replica in replicas:
         while True:
-            assert replica.process.poll() is None, f"{replica.name}: {replica.log.read_text()}"
+            assert not exited(replica.process), f"{replica.name}: {replica.log.read_text()}"
             try:
                 if httpx.get(f"{replica.url}/healthz", timeout=2).status_code == 200:
                     break
@@ -164,18 +165,28 @@ def wait_healthy(replicas: list[Replica]) -> None:
             time.sleep(0.1)
 
 
+def exited(process: subprocess.Popen[bytes]) -> bool:
+    """Whether `process` has ended, without reaping it: until it is reaped its pid, and so
+    its process group's id, is not given to another process."""
+    if process.returncode is not None:
+        return True
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
 def stop(replica: Replica) -> None:
-    """SIGTERM the replica's process group (its shutdown writes what it has queued), SIGKILL
-    what is left of it after 30 s."""
-    if replica.process.poll() is None:
-        os.killpg(replica.process.pid, signal.SIGTERM)
-        try:
-            replica.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(replica.process.pid, signal.SIGKILL)
-            replica.process.wait()
+    """SIGTERM the replica's process group (its shutdown writes what it has queued), then
+    SIGKILL what is left of the group (the ingest readers' fork server), then reap it."""
+    process = replica.process
+    if process.returncode is not None:  # stopped and reaped before
+        return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(replica.process.pid, signal.SIGKILL)  # the ingest readers' fork server
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while not exited(process) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @dataclass
@@ -294,7 +305,7 @@ async def wait_delivered(ingest_db: str, replicas: list[Replica]) -> None:
     deadline = time.monotonic() + 600
     while True:
         for replica in replicas:
-            assert replica.process.poll() is None, f"{replica.name}: {replica.log.read_text()}"
+            assert not exited(replica.process), f"{replica.name}: {replica.log.read_text()}"
         counts = {
             row["status"]: row["n"]
             for row in await rows(
@@ -338,21 +349,31 @@ async def test_two_of_each_import_every_fact_once(deployment: Deployment, tmp_pa
         headers = await token(http, gateways[0], uploader)
         gate = asyncio.Semaphore(16)
 
-        async def upload(index: int) -> tuple[str, str]:
+        async def upload(index: int, gateway: Replica) -> tuple[str, str, bool]:
             name, text = reports[index]
             async with gate:
                 answer = await http.post(
-                    f"{gateways[index % 2].url}/v1/documents",
+                    f"{gateway.url}/v1/documents",
                     files={"file": (name, text.encode(), "text/plain")},
                     headers=headers,
                 )
             assert answer.status_code == 202, answer.text
-            return name, answer.json()["data"]["id"]
+            data = answer.json()["data"]
+            return name, data["id"], data["duplicate"]
 
-        ids = dict(await asyncio.gather(*(upload(index) for index in range(DOCUMENTS))))
+        # Each report through one gateway, and the first few a second time through the other
+        # at the same moment: two ingest replicas receiving one text keep one document.
+        sends = [(index, gateways[index % 2]) for index in range(DOCUMENTS)]
+        sends += [(index, gateways[1 - index % 2]) for index in range(TWICE)]
+        uploads = await asyncio.gather(*(upload(index, gateway) for index, gateway in sends))
+        ids = {name: document_id for name, document_id, _ in uploads}
         assert len(set(ids.values())) == DOCUMENTS
+        for name in [name for name, _ in reports[:TWICE]]:
+            pair = [(document_id, twice) for sent, document_id, twice in uploads if sent == name]
+            assert sorted(pair) == [(ids[name], False), (ids[name], True)], pair
 
-        # Reads through both gateways meanwhile: more appends to the one audit chain.
+        # Reads through both gateways while the workers extract: more appends to the one
+        # audit chain.
         async def read(index: int) -> int:
             async with gate:
                 answer = await http.get(f"{gateways[index % 2].url}/v1/indicators", headers=headers)
@@ -469,7 +490,7 @@ async def check_audit(gateway_db: str, frugal: str) -> None:
     assert result["rows"] == len(audited)
     # Both gateways' rows are in it, none lost: every upload, every quota answer.
     uploads = [row for row in audited if (row["method"], row["route"]) == ("POST", "/v1/documents")]
-    assert len(uploads) == DOCUMENTS
+    assert len(uploads) == DOCUMENTS + TWICE
     spent = Counter(
         row["status"]
         for row in audited

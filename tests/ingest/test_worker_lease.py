@@ -72,3 +72,50 @@ async def test_a_worker_whose_lease_ran_out_stores_nothing(tmp_path: Path, inges
         assert batches == 1
     finally:
         await engine.dispose()
+
+
+class Rival(Worker):
+    """A worker that, between reading its candidate and leasing it, lets `rival` claim that
+    same job first: the race two replicas run when they poll at the same moment."""
+
+    rival: Worker | None = None
+
+    async def _lease(self, session: Any, candidate: Job, now: Any) -> Job | None:
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            taken = await rival._claim_job()
+            assert taken is not None and taken.id == candidate.id
+        return await super()._lease(session, candidate, now)
+
+
+async def test_a_worker_that_loses_a_job_to_another_takes_the_next(
+    tmp_path: Path, ingest_db: str
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=ingest_db,
+        indicators_url=f"http://127.0.0.1:{free_port()}",
+        run_worker=False,
+    )
+    async with running(create_app(settings)) as client:
+        for number in range(2):
+            text = REPORT.replace("4.123", f"4.12{number}")
+            answer = await client.post("/v1/documents", json={"filename": "a.txt", "text": text})
+            assert answer.status_code == 202, answer.text
+    engine = create_engine(ingest_db)
+    sessionmaker = create_sessionmaker(engine)
+    unused: Any = None
+    http = cast(httpx.AsyncClient, unused)
+    winner = Worker(sessionmaker, http, settings, unused, name="worker-a")
+    loser = Rival(sessionmaker, http, settings, unused, name="worker-b")
+    loser.rival = winner
+    try:
+        taken = await loser._claim_job()
+        assert taken is not None  # not None: it did not give up until the next poll
+        async with sessionmaker() as session:
+            jobs = (await session.execute(select(Job.id, Job.attempts, Job.claimed_by))).all()
+        first, second = sorted(jobs)
+        assert first[1:] == (1, "worker-a")
+        assert second[1:] == (1, "worker-b") and taken.id == second[0]
+    finally:
+        await engine.dispose()

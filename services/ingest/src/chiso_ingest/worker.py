@@ -121,7 +121,10 @@ class Worker:
     async def _claim_job(self) -> Job | None:
         """The next job due, leased to this worker; a job already claimed `max_job_attempts`
         times goes to the dead letter instead, so one document that kills its worker (a
-        `kill -9`, an OOM kill) cannot crash-loop the pod."""
+        `kill -9`, an OOM kill) cannot crash-loop the pod.
+
+        A worker that loses the race for a job to another replica tries the next one at
+        once: giving up until the next poll would leave it idle while jobs wait."""
         while True:
             now = utcnow()
             async with self.sessionmaker() as session:
@@ -134,7 +137,10 @@ class Worker:
                 if candidate is None:
                     return None
                 if candidate.attempts < self.settings.max_job_attempts:
-                    return await self._lease(session, candidate, now)
+                    leased = await self._lease(session, candidate, now)
+                    if leased is not None:
+                        return leased
+                    continue  # another worker leased it first
                 await self._dead_letter(session, candidate)
 
     async def _dead_letter(self, session: AsyncSession, job: Job) -> None:
@@ -334,31 +340,33 @@ class Worker:
         return True
 
     async def _claim_message(self) -> OutboxMessage | None:
-        now = utcnow()
-        async with self.sessionmaker() as session:
-            candidate = await session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(1)
-            )
-            if candidate is None:
-                return None
-            # A lease: if this process dies mid-call, the row is sent again after it.
-            lease = now + timedelta(seconds=self.settings.http.read_timeout * 3)
-            claimed = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == candidate.id,
-                    OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+        """The next outbox row due, leased to this worker (one lost to another replica: the
+        next one, at once)."""
+        while True:
+            now = utcnow()
+            async with self.sessionmaker() as session:
+                candidate = await session.scalar(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                    .order_by(OutboxMessage.id)
+                    .limit(1)
                 )
-                .values(next_attempt_at=lease, attempts=OutboxMessage.attempts + 1)
-            )
-            await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            await session.refresh(candidate)
-            return candidate
+                if candidate is None:
+                    return None
+                # A lease: if this process dies mid-call, the row is sent again after it.
+                lease = now + timedelta(seconds=self.settings.http.read_timeout * 3)
+                claimed = await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == candidate.id,
+                        OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease, attempts=OutboxMessage.attempts + 1)
+                )
+                await session.commit()
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    await session.refresh(candidate)
+                    return candidate
 
     async def _delivered(self, message: OutboxMessage) -> None:
         async with self.sessionmaker() as session:
