@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,6 +155,15 @@ async def session_scope(
             raise
         else:
             await session.commit()
+
+
+async def advisory_lock(session: AsyncSession, name: str) -> None:
+    """Hold the PostgreSQL advisory lock `name` until the session's transaction ends, so
+    service replicas doing the same thing at once (seeding reference rows at start-up) take
+    turns, each seeing what the one before committed. SQLite: nothing (one process writes)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(name.encode())
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def ping(engine: AsyncEngine) -> None:

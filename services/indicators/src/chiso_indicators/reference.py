@@ -7,10 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_indicators.db.models import Area, AreaVersion, DataRevision, Indicator
 from chiso_shared import catalogue
+from chiso_shared.db import advisory_lock
 
 
 async def sync_reference_data(session: AsyncSession) -> None:
-    """Insert or update every catalogue indicator and area; never deletes (series refer to them)."""
+    """Insert or update every catalogue indicator and area; never deletes (series refer to them).
+
+    Replicas starting together on one database take turns: without the lock both read no
+    rows, both insert them, and the second process fails to start on a duplicate key."""
+    await advisory_lock(session, "chiso_indicators.reference_data")
     indicators = {row.code: row for row in (await session.scalars(select(Indicator))).all()}
     for item in catalogue.indicators():
         row = indicators.get(item.code) or Indicator(code=item.code)

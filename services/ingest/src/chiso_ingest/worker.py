@@ -8,6 +8,11 @@ Each job and outbox row keeps the W3C trace context it was written in: extractio
 span whose parent is the upload's (or re-extraction's) request, each outbox row keeps the
 extraction's (or the review's) context, and its delivery runs in a span under that one, so
 indicators' import is in the trace of the request that brought the document.
+
+Several workers (ingest replicas) may share one database. A claim is a compare-and-set on the
+job's lease (`available_at`), so of two workers that read the same job only one leases it; a
+worker whose lease ran out before it finished (and another claimed the job) stores nothing:
+its results are written only while the job is still leased to it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -57,8 +64,11 @@ class Worker:
         extractor: Sandbox,
         metrics: IngestMetrics,
         tracing: Tracing | None = None,
+        name: str | None = None,
     ) -> None:
         self.metrics = metrics
+        # how this worker signs its claims (`jobs.claimed_by`): a pod's host name is its name
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.sessionmaker = sessionmaker
         self.client = client
         self.settings = settings
@@ -134,8 +144,8 @@ class Worker:
         self._extraction_ended(started, "extracted")
         self.metrics.facts_per_document.observe(len(facts))
         span.set_attribute("chiso.fact_count", len(facts))
-        await self._store(job, facts)
-        self.wake.set()
+        if await self._store(job, facts):
+            self.wake.set()
         return True
 
     def _extraction_ended(self, started: float, outcome: str) -> None:
@@ -145,7 +155,10 @@ class Worker:
     async def _claim_job(self) -> Job | None:
         """The next job due, leased to this worker; a job already claimed `max_job_attempts`
         times goes to the dead letter instead, so one document that kills its worker (a
-        `kill -9`, an OOM kill) cannot crash-loop the pod."""
+        `kill -9`, an OOM kill) cannot crash-loop the pod.
+
+        A worker that loses the race for a job to another replica tries the next one at
+        once: giving up until the next poll would leave it idle while jobs wait."""
         while True:
             now = utcnow()
             async with self.sessionmaker() as session:
@@ -158,7 +171,10 @@ class Worker:
                 if candidate is None:
                     return None
                 if candidate.attempts < self.settings.max_job_attempts:
-                    return await self._lease(session, candidate, now)
+                    leased = await self._lease(session, candidate, now)
+                    if leased is not None:
+                        return leased
+                    continue  # another worker leased it first
                 await self._dead_letter(session, candidate)
 
     async def _dead_letter(self, session: AsyncSession, job: Job) -> None:
@@ -187,7 +203,12 @@ class Worker:
         claimed = await session.execute(
             update(Job)
             .where(Job.id == candidate.id, Job.available_at == candidate.available_at)
-            .values(status="running", available_at=lease, attempts=Job.attempts + 1)
+            .values(
+                status="running",
+                available_at=lease,
+                attempts=Job.attempts + 1,
+                claimed_by=self.name,
+            )
         )
         await session.commit()
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -195,10 +216,37 @@ class Worker:
         await session.refresh(candidate)
         return candidate
 
-    async def _store(self, job: Job, facts: Sequence[Fact]) -> None:
-        """Facts, outbox rows, document and job status in one transaction."""
+    def _still_leased(self, job: Job) -> Any:
+        """The condition that `job` is still this worker's: running under the lease it took.
+        Once the lease has run out and another worker claimed the job, `available_at` (and
+        `claimed_by`) changed, and this worker's late results must not be written too."""
+        return (
+            (Job.id == job.id)
+            & (Job.status == "running")
+            & (Job.available_at == job.available_at)
+            & (Job.claimed_by == self.name)
+        )
+
+    def _lease_lost(self, job: Job) -> None:
+        logger.warning(
+            "job lease lost: another worker claimed the job; this worker's result is dropped",
+            extra={"document_id": job.document_id, "job_id": job.id},
+        )
+
+    async def _store(self, job: Job, facts: Sequence[Fact]) -> bool:
+        """Facts, outbox rows, document and job status in one transaction; False (nothing
+        stored) when the job is no longer leased to this worker."""
         version = extraction.EXTRACTOR_VERSION
         async with self.sessionmaker() as session:
+            # First, so a worker that lost its lease writes nothing and the job row stays
+            # locked against another worker finishing it in the meantime.
+            done = await session.execute(
+                update(Job).where(self._still_leased(job)).values(status="done")
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return False
             # Locked, so a review of this document waits for the diff below, or the diff
             # reads the review it made: either way indicators ends with the same facts.
             document = await lock(session, job.document_id)
@@ -230,8 +278,8 @@ class Worker:
             document.fact_count = len(facts)
             document.status = "extracted" if added or dropped else "delivered"
             document.error, document.updated_at = None, utcnow()
-            await session.execute(update(Job).where(Job.id == job.id).values(status="done"))
             await session.commit()
+        return True
 
     def _outbox(
         self,
@@ -257,27 +305,29 @@ class Worker:
 
     async def _fail_for_good(self, job: Job, reason: str) -> None:
         """A document over a limit: it fails now, with the reason; nothing is stored."""
-        self.metrics.jobs_failed.labels("refused").inc()
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Job).where(Job.id == job.id).values(status="failed", last_error=reason)
+            failed = await session.execute(
+                update(Job)
+                .where(self._still_leased(job))
+                .values(status="failed", last_error=reason)
             )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return
             await session.execute(
                 update(Document)
                 .where(Document.id == job.document_id)
                 .values(status="failed", error=reason, updated_at=utcnow())
             )
             await session.commit()
+        self.metrics.jobs_failed.labels("refused").inc()
 
     async def _fail_job(self, job: Job, reason: str) -> None:
         async with self.sessionmaker() as session:
-            if job.attempts >= self.settings.max_job_attempts:
+            last = job.attempts >= self.settings.max_job_attempts
+            if last:
                 values: dict[str, Any] = {"status": "failed", "last_error": reason}
-                self.metrics.jobs_failed.labels("attempts").inc()
-                document = await session.get(Document, job.document_id)
-                if document is not None:
-                    document.status, document.error = "failed", reason
-                    document.updated_at = utcnow()
             else:
                 delay = timedelta(seconds=backoff(job.attempts, self.settings))
                 values = {
@@ -285,7 +335,19 @@ class Worker:
                     "last_error": reason,
                     "available_at": utcnow() + delay,
                 }
-            await session.execute(update(Job).where(Job.id == job.id).values(**values))
+            failed = await session.execute(
+                update(Job).where(self._still_leased(job)).values(**values)
+            )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                self._lease_lost(job)
+                return
+            if last:
+                self.metrics.jobs_failed.labels("attempts").inc()
+                document = await session.get(Document, job.document_id)
+                if document is not None:
+                    document.status, document.error = "failed", reason
+                    document.updated_at = utcnow()
             await session.commit()
 
     # -- delivery -----------------------------------------------------------------------
@@ -332,31 +394,33 @@ class Worker:
         return True
 
     async def _claim_message(self) -> OutboxMessage | None:
-        now = utcnow()
-        async with self.sessionmaker() as session:
-            candidate = await session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(1)
-            )
-            if candidate is None:
-                return None
-            # A lease: if this process dies mid-call, the row is sent again after it.
-            lease = now + timedelta(seconds=self.settings.http.read_timeout * 3)
-            claimed = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == candidate.id,
-                    OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+        """The next outbox row due, leased to this worker (one lost to another replica: the
+        next one, at once)."""
+        while True:
+            now = utcnow()
+            async with self.sessionmaker() as session:
+                candidate = await session.scalar(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                    .order_by(OutboxMessage.id)
+                    .limit(1)
                 )
-                .values(next_attempt_at=lease, attempts=OutboxMessage.attempts + 1)
-            )
-            await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            await session.refresh(candidate)
-            return candidate
+                if candidate is None:
+                    return None
+                # A lease: if this process dies mid-call, the row is sent again after it.
+                lease = now + timedelta(seconds=self.settings.http.read_timeout * 3)
+                claimed = await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == candidate.id,
+                        OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease, attempts=OutboxMessage.attempts + 1)
+                )
+                await session.commit()
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    await session.refresh(candidate)
+                    return candidate
 
     async def _delivered(self, message: OutboxMessage) -> None:
         async with self.sessionmaker() as session:

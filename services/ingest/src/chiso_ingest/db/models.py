@@ -84,6 +84,8 @@ class Job(Traced, IngestBase):
 
     `attempts` counts claims; a job claimed `max_job_attempts` times without finishing (its
     worker died each time) is `failed` from then on: the dead letter, never claimed again.
+    `claimed_by` names the worker that claimed it last (host and process id): with several
+    replicas, which one ran a job, and a record that no other claimed it meanwhile.
     """
 
     __tablename__ = "jobs"
@@ -100,6 +102,7 @@ class Job(Traced, IngestBase):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     available_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp(), default=utcnow)
 
 
