@@ -20,7 +20,6 @@ from tests.gateway.support import SECRET, bearer, gateway_settings, new_client
 from tests.support import running, serving
 
 
-
 def token_over_http(url: str, client_id: str, secret: str) -> str:
     response = httpx.post(
         f"{url}/oauth2/token",
