@@ -170,6 +170,7 @@ async def test_an_external_token_reads_with_its_mapped_scopes(
         await engine.dispose()
     assert {row.route for row in rows} >= {"/v1/me", "/v1/indicators"}
     assert all(row.org == "so-tttt" for row in rows)
+    assert {row.user_id for row in rows} == {"f3a1-service-account"}  # the verified subject
 
 
 @pytest.mark.asyncio

@@ -93,14 +93,23 @@ class ExternalIssuers:
             raise jwt.InvalidIssuerError("Unknown issuer")
         kid = str(jwt.get_unverified_header(token).get("kid", ""))
         key = await self._key(config, kid)
-        claims = jwt.decode(
-            token,
-            key.key,
-            algorithms=config.algorithms,
-            issuer=config.issuer,
-            audience=config.audience,
-            options={"require": ["exp", "iss"], "verify_aud": config.audience is not None},
-        )
+        if key.algorithm_name not in config.algorithms:
+            raise jwt.InvalidAlgorithmError(
+                f"The issuer's key {kid!r} is not for {config.algorithms}"
+            )
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.algorithm_name],  # the key's own, never one the token picks
+                issuer=config.issuer,
+                audience=config.audience,
+                options={"require": ["exp", "iss"], "verify_aud": config.audience is not None},
+            )
+        except jwt.InvalidTokenError:
+            raise
+        except jwt.PyJWTError as exc:  # a key unfit for its algorithm: still just a bad token
+            raise jwt.InvalidTokenError(str(exc)) from exc
         return _principal(config, claims, token)
 
     async def _key(self, config: ExternalIssuer, kid: str) -> jwt.PyJWK:
@@ -176,4 +185,5 @@ def _principal(config: ExternalIssuer, claims: dict[str, Any], token: str) -> Pr
         expires_at=int(claims["exp"]),
         area=area,
         external=config.label(),
+        subject=str(claims.get("sub") or ""),
     )

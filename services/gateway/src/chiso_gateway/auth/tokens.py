@@ -41,6 +41,7 @@ class Principal:
     area: str = ""  # the area its agency serves: the scope hint of its uploads ("" for none)
     key_id: str = ""  # the `kid` of the gateway key that signed it ("": HS256 or external)
     external: str = ""  # the external issuer's name, for a token of an external IdP
+    subject: str = ""  # an external token's `sub` (the audit log's user when none is named)
 
 
 def issue(
