@@ -318,3 +318,15 @@ def test_the_keys_cli_generates_rotates_and_lists(tmp_path: Path) -> None:
     # With the old key retired, the new one signs before its time rather than none at all.
     assert states == {"signing", "retiring"}
     assert runner.invoke(app, ["keys", "retire", "nope", *where]).exit_code == 1
+
+
+def test_dev_processes_starting_together_share_one_key(tmp_path: Path) -> None:
+    settings = [Settings(data_dir=tmp_path) for _ in range(2)]
+    first = keys.generate(settings[0].resolved_keys_dir(), "EdDSA", name="dev")
+    # The second process looked before the first wrote its key, and makes one too: it loses
+    # the race and uses the first one's.
+    second = keys.generate(settings[1].resolved_keys_dir(), "EdDSA", name="dev")
+    assert second.kid == first.kid
+    rings = [s.key_ring() for s in settings]
+    assert [ring.signer().kid for ring in rings if ring] == [first.kid, first.kid]
+    assert [p.name for p in (tmp_path / "jwt-keys").iterdir()] == ["dev.pem"]

@@ -438,7 +438,7 @@ class Settings(ServiceSettings):
                 )
             directory = self.resolved_keys_dir()
             if not any(directory.glob("*.pem")):
-                key = generate(directory, self.jwt_algorithm)
+                key = generate(directory, self.jwt_algorithm, name="dev")
                 log.warning(
                     "dev: made token signing key %s in %s; set CHISO_GATEWAY_JWT_KEYS_DIR in "
                     "production",

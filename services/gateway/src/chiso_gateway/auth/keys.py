@@ -25,6 +25,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -154,10 +155,11 @@ def load_key(path: Path, data: bytes) -> SigningKey:
 
 
 def generate(
-    directory: Path, algorithm: Algorithm, *, not_before: float | None = None
+    directory: Path, algorithm: Algorithm, *, not_before: float | None = None, name: str = ""
 ) -> SigningKey:
     """A new private key written to `directory` (mode 0600), with a sidecar when it must not
-    sign before `not_before`."""
+    sign before `not_before`. With a `name`, the key is `<name>.pem` unless that file exists
+    already (another process made it first): then that key is returned and none is made."""
     private: PrivateKey
     if algorithm == "RS256":
         private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
@@ -171,11 +173,21 @@ def generate(
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(not_before or time.time(), UTC).strftime("%Y%m%dT%H%M%SZ")
     kid = str(_public_jwk(private, directory)[1]["kid"])
-    path = directory / f"{stamp}-{kid[:8]}.pem"
+    path = directory / f"{name or stamp + '-' + kid[:8]}.pem"
     if not_before is not None:
         write_times(path, not_before=not_before, retired_at=None)
-    path.touch(mode=0o600)
-    path.write_bytes(data)
+    # Written aside, then linked into place: a gateway reading the directory meanwhile (a
+    # reload, another dev process starting) sees the whole key or none of it, and of two
+    # processes making `<name>.pem` at once, one wins and both use its key.
+    partial = directory / f".{kid}.partial"
+    partial.touch(mode=0o600)
+    partial.write_bytes(data)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        return load_key(path, path.read_bytes())
+    finally:
+        partial.unlink()
     return load_key(path, data)
 
 
