@@ -330,3 +330,11 @@ def test_dev_processes_starting_together_share_one_key(tmp_path: Path) -> None:
     rings = [s.key_ring() for s in settings]
     assert [ring.signer().kid for ring in rings if ring] == [first.kid, first.kid]
     assert [p.name for p in (tmp_path / "jwt-keys").iterdir()] == ["dev.pem"]
+
+
+@pytest.mark.parametrize(
+    "url", ["api.example.gov.vn", "https://api.example.gov.vn/?x=1", "ftp://a"]
+)
+def test_public_url_must_be_a_base_url(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ValueError, match="is not a base URL"):
+        Settings(data_dir=tmp_path, public_url=url)

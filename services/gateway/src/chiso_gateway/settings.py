@@ -4,6 +4,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -410,6 +411,21 @@ class Settings(ServiceSettings):
                     f"CHISO_GATEWAY_EXTERNAL_ISSUERS: {issuer.issuer} tier {issuer.tier!r} "
                     "is not a quota tier"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_is_a_base_url(self) -> Settings:
+        parts = urlsplit(self.public_url)
+        if self.public_url and (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                f"CHISO_GATEWAY_PUBLIC_URL {self.public_url!r} is not a base URL "
+                "(https://host[/path], no query or fragment)"
+            )
         return self
 
     def issuer(self) -> str:
