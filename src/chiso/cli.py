@@ -15,6 +15,7 @@ import typer
 from chiso.audit_cmd import audit_app
 from chiso.bilingual import BilingualCommand, BilingualGroup
 from chiso.ingest_cmd import INGEST_HELP, ingest_command
+from chiso.keys_cmd import keys_app
 
 if TYPE_CHECKING:
     from chiso_shared.settings import ServiceSettings
@@ -34,6 +35,7 @@ clients_app = typer.Typer(
 )
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.command("ingest", cls=BilingualCommand, help=INGEST_HELP)(ingest_command)
 
 
@@ -377,7 +379,8 @@ def clients_create(
             help="Cách nhau bởi dấu phẩy / comma-separated: catalog:read, indicators:read, "
             "documents:write, facts:review (duyệt, sửa, xuất dữ kiện / review, correct and "
             "export facts), audit:read (nhật ký kiểm toán của cơ quan mình / its agency's audit "
-            "rows), audit:admin (mọi dòng / every audit row)."
+            "rows), audit:admin (mọi dòng / every audit row), clients:admin (quản lý client "
+            "qua /v1/admin/clients / manage clients over /v1/admin/clients)."
         ),
     ],
     org: Annotated[

@@ -76,7 +76,10 @@ async def test_token_in_wso2_shape_and_claims(
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == settings.token_ttl_seconds
     assert body["scope"] == "indicators:read catalog:read"
-    claims = jwt.decode(body["access_token"], SECRET, algorithms=["HS256"], issuer="chiso-gateway")
+    published = jwt.PyJWKSet.from_dict((await gateway.get("/.well-known/jwks.json")).json())
+    kid = jwt.get_unverified_header(body["access_token"])["kid"]
+    key = next(key for key in published.keys if key.key_id == kid)
+    claims = jwt.decode(body["access_token"], key, algorithms=["EdDSA"], issuer="chiso-gateway")
     assert claims["sub"] == created.client_id
     assert claims["org"] == "stttt-test"
     assert claims["jti"] and claims["exp"] > time.time()

@@ -14,6 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chiso_gateway.auth.clients import ActiveClients
+from chiso_gateway.auth.external import IssuerUnavailable
 from chiso_gateway.auth.tokens import Principal, Verifier
 from chiso_gateway.cache import Cache, RevisionTracker
 from chiso_gateway.metrics import gateway_metrics
@@ -21,7 +22,13 @@ from chiso_gateway.quota import Quotas
 from chiso_gateway.settings import Settings
 from chiso_gateway.upstream import Upstream
 from chiso_shared.db import session_scope
-from chiso_shared.errors import ChisoError, Forbidden, TooManyRequests, Unauthorized
+from chiso_shared.errors import (
+    ChisoError,
+    Forbidden,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -94,7 +101,13 @@ async def authenticate(request: Request, token: str | None) -> Principal:
         )
     state = request.state
     try:
-        principal = cast(Verifier, state.tokens).verify(token)
+        principal = await cast(Verifier, state.tokens).averify(token)
+    except IssuerUnavailable as exc:
+        raise ServiceUnavailable(
+            "The identity provider of this access token cannot be reached to check it.",
+            code="gateway.issuer_unavailable",
+            headers={"Retry-After": "30"},
+        ) from exc
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized(
             "The access token has expired.",
@@ -107,6 +120,11 @@ async def authenticate(request: Request, token: str | None) -> Principal:
             code="gateway.token_invalid",
             headers=_challenge("invalid_token", "invalid"),
         ) from exc
+    if principal.external:
+        # An external IdP's token: that IdP revokes its clients; chiso holds no row of them.
+        request.state.principal = principal
+        await _count(request, principal)
+        return principal
     active = cast(ActiveClients, state.clients)
     if not await active.is_active(principal.client_id):
         raise Unauthorized(

@@ -16,9 +16,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from chiso_gateway import __version__
 from chiso_gateway.audit import AuditWriter
 from chiso_gateway.audit_journal import AuditJournal
+from chiso_gateway.auth.admin import router as admin_router
 from chiso_gateway.auth.clients import ActiveClients
+from chiso_gateway.auth.external import ExternalIssuers
+from chiso_gateway.auth.keys import KeyRing
 from chiso_gateway.auth.router import router as auth_router
 from chiso_gateway.auth.tokens import Verifier
+from chiso_gateway.auth.well_known import router as well_known_router
 from chiso_gateway.body_limit import gateway_limits
 from chiso_gateway.cache import Cache, MemoryCache, RedisCache, RevisionTracker
 from chiso_gateway.db import migrate_async
@@ -102,7 +106,8 @@ CORS_EXPOSED_HEADERS = (
 
 class State(TypedDict):
     settings: Settings
-    signing_key: str
+    signing_key: str | None
+    key_ring: KeyRing | None
     tokens: Verifier
     clients: ActiveClients
     token_limits: TokenLimits
@@ -169,7 +174,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         configure_logging("gateway", settings.log_level)
-        signing_key = settings.signing_key()
+        # HS256 only for compatibility (JWT_ALGORITHM=HS256 signs with it; else its old
+        # tokens are accepted while JWT_SECRET is set); the key ring signs otherwise.
+        signing_key = settings.compat_secret()
+        key_ring = settings.key_ring()
+        external = (
+            ExternalIssuers(
+                settings.external_issuers,
+                ttl=settings.external_jwks_ttl_seconds,
+                min_refresh=settings.external_jwks_min_refresh_seconds,
+                timeout=settings.external_jwks_timeout_seconds,
+            )
+            if settings.external_issuers
+            else None
+        )
         url = settings.resolved_database_url()
         if settings.should_migrate_on_start():
             await migrate_async(
@@ -220,10 +238,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {
                 "settings": settings,
                 "signing_key": signing_key,
+                "key_ring": key_ring,
                 "tokens": Verifier(
                     key=signing_key,
-                    issuer=settings.jwt_issuer,
+                    issuer=settings.accepted_issuers(),
                     max_entries=settings.token_cache_entries,
+                    ring=key_ring,
+                    external=external,
                 ),
                 "clients": ActiveClients(sessionmaker, settings.client_check_seconds),
                 "token_limits": TokenLimits(
@@ -256,6 +277,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await audit.aclose(settings.audit_drain_seconds)
             await ingest.aclose()
             await indicators.aclose()
+            if external is not None:
+                await external.aclose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -325,6 +348,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(indicators_router)
     app.include_router(health_router(checks, reported))
     app.include_router(auth_router)
+    app.include_router(well_known_router)
+    app.include_router(admin_router)
     app.include_router(me_router)
     app.include_router(documents_router)
     app.include_router(reviews_router)

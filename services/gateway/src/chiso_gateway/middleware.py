@@ -106,7 +106,8 @@ class GatewayMiddleware:
             request_id=current_request_id() or "",
             client_id=getattr(principal, "client_id", "") or state.get("audit_client", ""),
             org=getattr(principal, "org", "") or state.get("audit_org", ""),
-            user_id=_header(scope, b"x-user-id", 128),
+            # An external IdP's token names its verified subject; the header is the client's say
+            user_id=_header(scope, b"x-user-id", 128) or getattr(principal, "subject", "")[:128],
             purpose=_header(scope, b"x-purpose", 200),
             token_id=getattr(principal, "token_id", ""),
             method=str(scope["method"])[:10],

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from chiso_gateway.auth.external import ExternalIssuer
+from chiso_gateway.auth.keys import KeyFileError, KeyRing, generate
 from chiso_shared.settings import ServiceSettings
+
+log = logging.getLogger("chiso.gateway.settings")
+LEGACY_ISSUER = "chiso-gateway"  # the issuer of every token before PUBLIC_URL existed
 
 # HS256 keys shorter than the hash's output (RFC 7518 §3.2 asks for at least 256 bits) can be
 # brute-forced offline from any one token.
@@ -63,9 +71,72 @@ class Settings(ServiceSettings):
     )
     jwt_secret: SecretStr | None = Field(
         default=None,
-        description="HMAC key for access tokens; in dev a random key is kept in the data dir.",
+        description="HS256 key of the tokens issued before JWT_ALGORITHM (compatibility): "
+        "while set, those tokens are accepted until they expire; the signing key when "
+        "JWT_ALGORITHM is HS256 (in dev then a random key is kept in the data dir).",
     )
-    jwt_issuer: str = Field(default="chiso-gateway")
+    jwt_algorithm: Literal["EdDSA", "RS256", "HS256"] = Field(
+        default="EdDSA",
+        description="Access tokens are signed with the keys of JWT_KEYS_DIR: EdDSA (Ed25519) "
+        "or RS256 is the kind of key `chiso keys generate` and dev make (a key's own kind "
+        "decides how it signs); HS256 signs with JWT_SECRET as before, no JWKS (compatibility).",
+    )
+    jwt_keys_dir: Path | None = Field(
+        default=None,
+        description="Directory of the token signing keys (PEM, one per file, with optional "
+        "`<name>.json` times); default in dev: DATA_DIR/jwt-keys, made on first start; "
+        "required in prod.",
+    )
+    jwt_key_publish_ahead_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=30 * 86400,
+        description="How long `chiso keys rotate` publishes a new key before it signs, so "
+        "verifiers caching the JWKS hold it in time (keep above JWKS_MAX_AGE_SECONDS).",
+    )
+    jwt_keys_reload_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86400,
+        description="How often the key directory is read again, so a rotated Secret takes "
+        "effect without a restart.",
+    )
+    jwks_max_age_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="`Cache-Control: max-age` of /.well-known/jwks.json and the OAuth metadata.",
+    )
+    public_url: str = Field(
+        default="",
+        max_length=500,
+        description="The gateway's public base URL (`https://api.example.gov.vn`): the token "
+        "issuer (unless JWT_ISSUER is set) and the base of the OAuth metadata's URLs; empty: "
+        "the URL each request came to, and issuer `chiso-gateway`.",
+    )
+    jwt_issuer: str = Field(
+        default="",
+        max_length=500,
+        description="The tokens' `iss`; empty: PUBLIC_URL, else `chiso-gateway`. Tokens of "
+        "issuer `chiso-gateway` (issued before) are accepted as well.",
+    )
+    external_issuers: list[ExternalIssuer] = Field(
+        default_factory=list,
+        description="Identity providers whose access tokens are accepted too (JSON list of "
+        "{issuer, jwks_url, audience, scope_map, client_claim, area_claim, org, tier, name}).",
+    )
+    external_jwks_ttl_seconds: float = Field(
+        default=300.0, ge=1, le=86400, description="How long an external JWKS is kept."
+    )
+    external_jwks_min_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Least time between two fetches of an external JWKS for unknown `kid`s.",
+    )
+    external_jwks_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of one fetch of an external JWKS."
+    )
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     redis_url: str | None = Field(default=None, description="Redis for quotas and cache.")
     redis_timeout_seconds: float = Field(
@@ -331,6 +402,89 @@ class Settings(ServiceSettings):
                     "print(secrets.token_urlsafe(48))'`)"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _external_issuers_map_known_scopes(self) -> Settings:
+        from chiso_gateway.auth.clients import EXTERNAL_SCOPES  # the scope list lives there
+
+        for issuer in self.external_issuers:
+            unknown = set(issuer.scope_map.values()) - EXTERNAL_SCOPES
+            if unknown:
+                raise ValueError(
+                    f"CHISO_GATEWAY_EXTERNAL_ISSUERS: {issuer.issuer} maps to "
+                    f"{sorted(unknown)}, not scopes an external token may grant "
+                    f"({', '.join(sorted(EXTERNAL_SCOPES))})"
+                )
+            if issuer.tier not in self.quota_tiers:
+                raise ValueError(
+                    f"CHISO_GATEWAY_EXTERNAL_ISSUERS: {issuer.issuer} tier {issuer.tier!r} "
+                    "is not a quota tier"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_is_a_base_url(self) -> Settings:
+        parts = urlsplit(self.public_url)
+        if self.public_url and (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                f"CHISO_GATEWAY_PUBLIC_URL {self.public_url!r} is not a base URL "
+                "(https://host[/path], no query or fragment)"
+            )
+        return self
+
+    def issuer(self) -> str:
+        """The `iss` of the tokens the gateway issues."""
+        return self.jwt_issuer or self.public_url.rstrip("/") or LEGACY_ISSUER
+
+    def accepted_issuers(self) -> list[str]:
+        return list(dict.fromkeys([self.issuer(), LEGACY_ISSUER]))
+
+    def resolved_keys_dir(self) -> Path:
+        return self.jwt_keys_dir or Path(self.data_dir) / "jwt-keys"
+
+    def key_ring(self) -> KeyRing | None:
+        """The signing keys (None when JWT_ALGORITHM is HS256). In dev without JWT_KEYS_DIR,
+        a key is made under the data dir on first start; in prod the directory must be set
+        and hold a key."""
+        if self.jwt_algorithm == "HS256":
+            return None
+        if self.jwt_keys_dir is None:
+            if self.env == "prod":
+                raise RuntimeError(
+                    "CHISO_GATEWAY_JWT_KEYS_DIR phải được đặt khi env là prod (thư mục khóa ký "
+                    "token, tạo bằng `chiso keys generate`). / CHISO_GATEWAY_JWT_KEYS_DIR must "
+                    "be set when env is prod (the token signing keys; make one with "
+                    "`chiso keys generate`)"
+                )
+            directory = self.resolved_keys_dir()
+            if not any(directory.glob("*.pem")):
+                key = generate(directory, self.jwt_algorithm, name="dev")
+                log.warning(
+                    "dev: made token signing key %s in %s; set CHISO_GATEWAY_JWT_KEYS_DIR in "
+                    "production",
+                    key.kid,
+                    directory,
+                )
+        try:
+            return KeyRing(
+                self.resolved_keys_dir(),
+                token_ttl=self.token_ttl_seconds,
+                reload_seconds=self.jwt_keys_reload_seconds,
+            )
+        except (KeyFileError, OSError) as exc:
+            raise RuntimeError(str(exc)) from exc
+
+    def compat_secret(self) -> str | None:
+        """The HS256 key whose tokens are accepted: JWT_SECRET, or the signing key when
+        JWT_ALGORITHM is HS256."""
+        if self.jwt_algorithm == "HS256":
+            return self.signing_key()
+        return self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
 
     def resolved_audit_journal_dir(self) -> Path | None:
         if not self.audit_journal:

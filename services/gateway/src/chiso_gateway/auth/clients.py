@@ -32,7 +32,11 @@ SCOPES = {
     "facts:review": "Review, correct and export extracted facts.",
     "audit:read": "Read the audit log rows of the client's own agency (org).",
     "audit:admin": "Read the whole audit log, every agency's rows.",
+    "clients:admin": "Create, rotate, re-tier and revoke API clients (/v1/admin/clients).",
 }
+# What a token of an external identity provider may be granted: not the administration of
+# chiso's own clients, which stays with clients chiso issued.
+EXTERNAL_SCOPES = frozenset(SCOPES) - {"clients:admin"}
 _ORG = re.compile(r"^[A-Za-z0-9._\-]{0,100}$")
 
 
@@ -79,36 +83,17 @@ async def create(
     `area` is the area its agency serves (`46`, `VN`; `iso:VN-26` and the old `VN-46` are
     read as `46`): the scope hint of the documents it uploads without one."""
     granted = check_scopes(scopes)
-    if tiers is not None and tier not in tiers:
-        raise ClientError(
-            f"không có hạng {tier!r}; các hạng có: {', '.join(tiers)}. / "
-            f"unknown tier {tier!r}; known: {', '.join(tiers)}"
-        )
-    if not name.strip() or len(name) > 200:
-        raise ClientError(
-            "tên client phải dài 1 đến 200 ký tự. / a client needs a name of 1 to 200 characters"
-        )
-    if not _ORG.match(org):
-        raise ClientError(
-            "mã cơ quan (org) chỉ gồm chữ, số, '.', '_' hoặc '-'. / "
-            "org must be letters, digits, '.', '_' or '-'"
-        )
-    code = resolve_area(area) if area else ""
-    if code is None:
-        raise ClientError(
-            f"{area!r} không phải mã địa bàn (38, VN, iso:VN-21). / "
-            f"area {area!r} is not an area code (38, VN, iso:VN-21)"
-        )
-    area = code
+    check_tier(tier, tiers)
+    check_org(org)
     client_id = "ch_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
     session.add(
         Client(
             client_id=client_id,
-            name=name.strip(),
+            name=check_name(name),
             org=org,
-            area=area,
+            area=check_area(area),
             tier=tier,
             scopes=" ".join(granted),
             secret_salt=salt,
@@ -117,6 +102,83 @@ async def create(
     )
     await session.flush()
     return NewClient(client_id=client_id, client_secret=secret, scopes=granted)
+
+
+def check_tier(tier: str, tiers: Collection[str] | None) -> None:
+    if tiers is not None and tier not in tiers:
+        raise ClientError(
+            f"không có hạng {tier!r}; các hạng có: {', '.join(tiers)}. / "
+            f"unknown tier {tier!r}; known: {', '.join(tiers)}"
+        )
+
+
+def check_name(name: str) -> str:
+    if not name.strip() or len(name) > 200:
+        raise ClientError(
+            "tên client phải dài 1 đến 200 ký tự. / a client needs a name of 1 to 200 characters"
+        )
+    return name.strip()
+
+
+def check_org(org: str) -> None:
+    if not _ORG.match(org):
+        raise ClientError(
+            "mã cơ quan (org) chỉ gồm chữ, số, '.', '_' hoặc '-'. / "
+            "org must be letters, digits, '.', '_' or '-'"
+        )
+
+
+def check_area(area: str) -> str:
+    """The area code of `area` (`46`, `VN`; `iso:VN-26` and the old `VN-46` read as `46`)."""
+    code = resolve_area(area) if area else ""
+    if code is None:
+        raise ClientError(
+            f"{area!r} không phải mã địa bàn (38, VN, iso:VN-21). / "
+            f"area {area!r} is not an area code (38, VN, iso:VN-21)"
+        )
+    return code
+
+
+async def get(session: AsyncSession, client_id: str) -> Client | None:
+    return None if "\x00" in client_id else await session.get(Client, client_id)
+
+
+async def rotate_secret(session: AsyncSession, client_id: str) -> NewClient | None:
+    """A new secret for the client (the old one stops working at once; tokens already issued
+    keep working until they expire); None when there is no such client, or it is revoked."""
+    client = await get(session, client_id)
+    if client is None or client.revoked_at is not None:
+        return None
+    secret = secrets.token_urlsafe(32)
+    client.secret_salt = secrets.token_hex(16)
+    client.secret_hash = hash_secret(secret, client.secret_salt)
+    await session.flush()
+    return NewClient(client_id, secret, tuple(client.scopes.split()))
+
+
+async def update(
+    session: AsyncSession,
+    client_id: str,
+    *,
+    name: str | None = None,
+    tier: str | None = None,
+    area: str | None = None,
+    tiers: Collection[str] | None = None,
+) -> Client | None:
+    """Change a client's name, tier or area (what is None stays); None when there is no such
+    client. A new tier holds for tokens issued from then on (the tier travels in the token)."""
+    client = await get(session, client_id)
+    if client is None:
+        return None
+    if tier is not None:
+        check_tier(tier, tiers)
+        client.tier = tier
+    if name is not None:
+        client.name = check_name(name)
+    if area is not None:
+        client.area = check_area(area)
+    await session.flush()
+    return client
 
 
 async def authenticate(session: AsyncSession, client_id: str, secret: str) -> Client | None:
@@ -137,7 +199,7 @@ async def list_all(session: AsyncSession) -> list[Client]:
 
 
 async def revoke(session: AsyncSession, client_id: str) -> bool:
-    client = await session.get(Client, client_id)
+    client = await get(session, client_id)
     if client is None:
         return False
     client.revoked_at = client.revoked_at or utcnow()

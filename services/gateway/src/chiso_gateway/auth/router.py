@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chiso_gateway.auth import clients, tokens
+from chiso_gateway.auth.keys import KeyRing, NoSigningKey
 from chiso_gateway.db.models import Client
 from chiso_gateway.deps import SessionDep, SettingsDep
 from chiso_gateway.metrics import gateway_metrics
@@ -50,7 +51,9 @@ class RevocationRequest(BaseModel):
     """An RFC 7009 token revocation request, as a form; the client authenticates as for a
     token."""
 
-    token: str | None = Field(default=None, max_length=8192, examples=["eyJhbGciOiJIUzI1NiIs..."])
+    token: str | None = Field(
+        default=None, max_length=8192, examples=["eyJhbGciOiJFZERTQSIsImtpZCI6..."]
+    )
     # Only access tokens exist, so the hint changes nothing (RFC 7009 §2.1 lets it be ignored).
     token_type_hint: str | None = Field(default=None, examples=["access_token"])
     client_id: str | None = None
@@ -152,7 +155,7 @@ async def _authenticated_client(
             "content": {
                 "application/json": {
                     "example": {
-                        "access_token": "eyJhbGciOiJIUzI1NiIs...",
+                        "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6...",
                         "token_type": "Bearer",
                         "expires_in": 3600,
                         "scope": "indicators:read",
@@ -199,9 +202,16 @@ async def _token(
     asked = form.scope.split() if form.scope else granted
     if not set(asked) <= set(granted):
         return _oauth_error(400, "invalid_scope", "The client may not have these scopes.")
+    ring = cast(KeyRing | None, request.state.key_ring)
+    try:
+        key = ring.signer() if ring is not None else cast(str, request.state.signing_key)
+    except NoSigningKey:
+        return _oauth_error(
+            503, "temporarily_unavailable", "No token signing key is in service; try later."
+        )
     access = tokens.issue(
-        key=request.state.signing_key,
-        issuer=settings.jwt_issuer,
+        key=key,
+        issuer=settings.issuer(),
         client_id=client.client_id,
         org=client.org,
         area=client.area,
@@ -230,7 +240,7 @@ async def _token(
             "content": {
                 "application/x-www-form-urlencoded": {
                     "example": {
-                        "token": "eyJhbGciOiJIUzI1NiIs...",
+                        "token": "eyJhbGciOiJFZERTQSIsImtpZCI6...",
                         "token_type_hint": "access_token",
                     }
                 }
@@ -257,7 +267,7 @@ async def revoke(
     if not token:
         return _oauth_error(400, "invalid_request", "The form field `token` is required.")
     try:
-        principal = tokens.verify(token, key=request.state.signing_key, issuer=settings.jwt_issuer)
+        principal = cast(tokens.Verifier, request.state.tokens).verify(token)
     except jwt.InvalidTokenError:
         # Expired, forged or garbled: nothing that could still be used, so nothing to refuse.
         return Response(status_code=200, headers={"Cache-Control": "no-store"})

@@ -90,6 +90,20 @@ SERVICES: tuple[tuple[str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
         "Audit log",
         (("GET", "/v1/audit"), ("GET", "/v1/audit/verify")),
     ),
+    (
+        "CHISO.ADMIN.CLIENTS",
+        "clients:admin",
+        "Quản lý client API",
+        "API client administration",
+        (
+            ("POST", "/v1/admin/clients"),
+            ("GET", "/v1/admin/clients"),
+            ("GET", "/v1/admin/clients/{client_id}"),
+            ("PATCH", "/v1/admin/clients/{client_id}"),
+            ("POST", "/v1/admin/clients/{client_id}/rotate-secret"),
+            ("POST", "/v1/admin/clients/{client_id}/revoke"),
+        ),
+    ),
 )
 
 
