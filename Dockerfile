@@ -48,8 +48,8 @@ FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 RUN groupadd --system --gid 10001 chiso \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin chiso \
-    && mkdir -p /data \
-    && chown 10001:10001 /data
+    && mkdir -p /data /etc/chiso/jwt-keys \
+    && chown 10001:10001 /data /etc/chiso/jwt-keys
 
 # Owned by root and not writable by the app user: the code cannot be changed at run time.
 COPY --from=build /app/.venv /app/.venv

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from chiso_gateway.auth.keys import generate
 from chiso_shared.example_secrets import EXAMPLE_SECRETS, is_example_secret
 from tests.support import SERVICES, free_port
 
@@ -191,9 +192,12 @@ def test_prod_refuses_a_published_service_token_secret_and_database_password(
 @pytest.fixture
 def gateway_command(tmp_path: Path) -> Iterator[tuple[list[str], dict[str, str], int]]:
     port = free_port()
+    keys = tmp_path / "jwt-keys"
+    generate(keys, "EdDSA", name="prod")  # prod signs with keys made beforehand
     env = {
         **os.environ,
         "CHISO_GATEWAY_ENV": "prod",
+        "CHISO_GATEWAY_JWT_KEYS_DIR": str(keys),
         "CHISO_GATEWAY_DATA_DIR": str(tmp_path),
         "CHISO_GATEWAY_MIGRATE_ON_START": "true",
         "CHISO_GATEWAY_AUDIT_ENABLED": "false",

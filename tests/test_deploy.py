@@ -878,26 +878,10 @@ def check_settings(service: str, env: dict[str, Any], where: str) -> None:
     assert all(k.split("__")[0] in cls.model_fields for k in nested)
 
 
-# Settings issue 20's other branches add (CONTRACT20: metrics, database roles, tokens) that
-# the manifests already set. Accepted only while the service's Settings lacks them; delete
-# this once those branches are merged, so the check is whole again.
-PENDING_SETTINGS = {
-    "METRICS_PORT",
-    "MIGRATION_DATABASE_URL",
-    "DATABASE_RUNTIME_ROLE",
-    "JWT_ALGORITHM",
-    "JWT_KEYS_DIR",
-}
-
-
 @pytest.mark.parametrize("service", SERVICES)
 def test_kubernetes_variables_are_settings(service: str) -> None:
-    fields = {name.upper() for name in settings_class(service).model_fields}
-    pending = {prefix(service) + name for name in PENDING_SETTINGS - fields}
     for container in all_containers(service):
-        env = container_env(service, container)
-        known = {k: v for k, v in env.items() if k not in pending}
-        check_settings(service, known, f"k8s {container['name']}")
+        check_settings(service, container_env(service, container), f"k8s {container['name']}")
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from pydantic import ValidationError
 
 from chiso_gateway.auth import keys, tokens
 from chiso_gateway.main import create_app
@@ -148,8 +149,9 @@ def test_rotation_publishes_ahead_then_retires_after_the_token_lifetime(tmp_path
     # B is published at once but A still signs until B's time comes.
     assert {k["kid"] for k in ring.jwks(now)["keys"]} == {a.kid, b.kid}
     assert ring.signer(now).kid == a.kid
-    # From then on B signs; A stays published for the token lifetime (and clock skew).
-    later = now + 3600
+    # From then on B signs; A stays published for the token lifetime (and clock skew). (A
+    # second on: B's time went through its sidecar's ISO text, to the microsecond.)
+    later = now + 3601
     assert ring.signer(later).kid == b.kid
     assert {k["kid"] for k in ring.jwks(later + 600)["keys"]} == {a.kid, b.kid}
     assert ring.verification_key(a.kid, later + 600) is not None
@@ -281,14 +283,22 @@ async def test_hs256_mode_signs_with_the_secret_and_publishes_no_key(
 
 
 def test_prod_refuses_to_start_without_a_key_dir(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, env="prod", jwt_keys_dir=None)
-    with pytest.raises(RuntimeError, match="phải được đặt khi env là prod.*must be set"):
-        settings.key_ring()
+    with pytest.raises(ValidationError, match="phải được đặt khi env là prod.*must be set"):
+        Settings(data_dir=tmp_path, env="prod", jwt_keys_dir=None)
     assert not (tmp_path / "jwt-keys").exists()  # nothing made behind the operator's back
     empty = tmp_path / "keys"
     empty.mkdir()
     with pytest.raises(RuntimeError, match="holds no token signing key"):
         Settings(data_dir=tmp_path, env="prod", jwt_keys_dir=empty).key_ring()
+    assert not any(empty.iterdir())
+
+
+def test_dev_makes_a_key_in_an_empty_key_dir(tmp_path: Path) -> None:
+    """docker-compose gives the gateway a key volume, empty on a first try: dev fills it."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    ring = Settings(data_dir=tmp_path, env="dev", jwt_keys_dir=keys).key_ring()
+    assert ring is not None and [path.name for path in keys.glob("*.pem")] == ["dev.pem"]
 
 
 def test_the_keys_cli_generates_rotates_and_lists(tmp_path: Path) -> None:

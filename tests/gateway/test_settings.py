@@ -10,6 +10,7 @@ from chiso_gateway.settings import Settings
 
 def test_prod_refuses_a_short_jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHISO_GATEWAY_ENV", "prod")
+    monkeypatch.setenv("CHISO_GATEWAY_JWT_KEYS_DIR", "/etc/chiso/jwt-keys")
     monkeypatch.setenv("CHISO_GATEWAY_JWT_SECRET", "x")
     with pytest.raises(ValidationError, match="has 1 bytes; in prod it needs at least 32"):
         Settings()

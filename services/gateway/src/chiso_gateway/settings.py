@@ -437,6 +437,17 @@ class Settings(ServiceSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _keys_dir_in_prod(self) -> Settings:
+        if self.env == "prod" and self.jwt_algorithm != "HS256" and self.jwt_keys_dir is None:
+            raise ValueError(
+                "CHISO_GATEWAY_JWT_KEYS_DIR phải được đặt khi env là prod (thư mục khóa ký "
+                "token, tạo bằng `chiso keys generate`). / CHISO_GATEWAY_JWT_KEYS_DIR must "
+                "be set when env is prod (the token signing keys; make one with "
+                "`chiso keys generate`)"
+            )
+        return self
+
     def issuer(self) -> str:
         """The `iss` of the tokens the gateway issues."""
         return self.jwt_issuer or self.public_url.rstrip("/") or LEGACY_ISSUER
@@ -448,29 +459,21 @@ class Settings(ServiceSettings):
         return self.jwt_keys_dir or Path(self.data_dir) / "jwt-keys"
 
     def key_ring(self) -> KeyRing | None:
-        """The signing keys (None when JWT_ALGORITHM is HS256). In dev without JWT_KEYS_DIR,
-        a key is made under the data dir on first start; in prod the directory must be set
-        and hold a key."""
+        """The signing keys (None when JWT_ALGORITHM is HS256). In dev a key is made in the
+        key directory (JWT_KEYS_DIR, else under the data dir) when it holds none; in prod
+        the directory must be set (`_keys_dir_in_prod`) and hold a key."""
         if self.jwt_algorithm == "HS256":
             return None
-        if self.jwt_keys_dir is None:
-            if self.env == "prod":
-                raise RuntimeError(
-                    "CHISO_GATEWAY_JWT_KEYS_DIR phải được đặt khi env là prod (thư mục khóa ký "
-                    "token, tạo bằng `chiso keys generate`). / CHISO_GATEWAY_JWT_KEYS_DIR must "
-                    "be set when env is prod (the token signing keys; make one with "
-                    "`chiso keys generate`)"
-                )
-            directory = self.resolved_keys_dir()
-            if not any(directory.glob("*.pem")):
+        directory = self.resolved_keys_dir()
+        try:
+            if self.env != "prod" and not any(directory.glob("*.pem")):
                 key = generate(directory, self.jwt_algorithm, name="dev")
                 log.warning(
-                    "dev: made token signing key %s in %s; set CHISO_GATEWAY_JWT_KEYS_DIR in "
-                    "production",
+                    "dev: made token signing key %s in %s; in production make keys with "
+                    "`chiso keys generate`",
                     key.kid,
                     directory,
                 )
-        try:
             return KeyRing(
                 self.resolved_keys_dir(),
                 token_ttl=self.token_ttl_seconds,
