@@ -36,6 +36,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from chiso.admin import create_client
+from chiso_gateway.auth.keys import generate
 from chiso_gateway.settings import Settings as GatewaySettings
 from chiso_ingest.extraction import extract
 from chiso_shared.facts import Fact
@@ -232,6 +233,10 @@ def deployment(
             for x, upstream in zip("ab", indicators, strict=True)
         ]
         replicas += ingests
+        # Every gateway replica signs with the same keys (in Kubernetes, one Secret), so a
+        # token from one is good at the other; made once, before either starts.
+        keys_dir = tmp_path / "jwt-keys"
+        generate(keys_dir, "EdDSA", name="replicas")
         gateways = [
             launch(
                 "gateway",
@@ -242,6 +247,7 @@ def deployment(
                     "CHISO_GATEWAY_INGEST_URL": ingest.url,
                     "CHISO_GATEWAY_INDICATORS_URL": upstream.url,
                     "CHISO_GATEWAY_JWT_SECRET": JWT_SECRET,
+                    "CHISO_GATEWAY_JWT_KEYS_DIR": str(keys_dir),
                     "CHISO_GATEWAY_REDIS_URL": REDIS_URL,
                     "CHISO_GATEWAY_REDIS_PREFIX": redis_prefix,
                     "CHISO_GATEWAY_QUOTA_TIERS": json.dumps(TIERS),
