@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -151,3 +153,19 @@ def fact(**overrides: Any) -> dict[str, Any]:
         "label": "Tổng số thuê bao điện thoại",
     }
     return {**base, **overrides}
+
+
+def wait_until_healthy(
+    port: int, process: subprocess.Popen[bytes], log: Path, what: str, seconds: float
+) -> None:
+    """Wait for a `chiso serve` process to answer /healthz; fail with its log if it exits."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.1)

@@ -13,18 +13,16 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import ValidationError
 
 from chiso_gateway.auth.keys import generate
 from chiso_shared.example_secrets import EXAMPLE_SECRETS, is_example_secret
-from tests.support import SERVICES, free_port
+from tests.support import SERVICES, free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -228,16 +226,7 @@ def test_chiso_serve_in_prod_refuses_the_example_secret_then_starts_with_a_real_
     process = subprocess.Popen(command, env=real, stdout=log, stderr=log, start_new_session=True)
     log.close()
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.2)
+        wait_until_healthy(port, process, tmp_path / "serve.log", "the gateway", 90)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -16,10 +16,9 @@ import sys
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.support import free_port, fresh_database
+from tests.support import free_port, fresh_database, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +42,7 @@ def indicators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
         log.close()
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "indicators did not start"
-                time.sleep(0.1)
+            wait_until_healthy(port, process, tmp_path / "serve.log", "indicators", 60)
             yield port
         finally:
             os.killpg(process.pid, signal.SIGTERM)
