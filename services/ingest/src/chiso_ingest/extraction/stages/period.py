@@ -187,12 +187,34 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
         period = (
-            _header_period(doc, header, flow=is_flow(doc, m))
+            _same_period_column(doc, done, m, header)
+            or _header_period(doc, header, flow=is_flow(doc, m))
             or _row_year(doc, m)
             or _caption_period(doc, m)
             or period
         )
     return period
+
+
+def _same_period_column(doc: Doc, done: list[Mention], m: Mention, header: str) -> str | None:
+    """A column of the same period a year before ("Cùng kỳ", "Cùng kỳ năm 2023", "CK năm
+    trước") beside the figures it is compared with: the period of the row's figure before it
+    (else the report's) in that year."""
+    same = doc.lex.pattern("table.same_period_header").search(header)
+    if same is None or m.cell is None:
+        return None
+    own = doc.period
+    for prior in reversed(done):
+        if prior.sentence != m.sentence or prior.cell is None:
+            break
+        if prior.role is Role.level and prior.cell.column < m.cell.column:
+            own = Period.try_parse(prior.period or "") or own
+            break
+    year = int(same.group("y")) if same.group("y") else own.start.year - 1
+    try:
+        return str(own.in_year(year))
+    except PeriodError:
+        return None
 
 
 def _caption_period(doc: Doc, m: Mention) -> str | None:
