@@ -246,7 +246,7 @@ def _carry(headers: list[str]) -> list[str]:
 # cells are numbers in the same columns in every row.
 _LINE_CELL = re.compile(r"\S+(?:\s\S+)*")  # a cell of a line: words split by single spaces
 _NUMBER_CELL = re.compile(r"[(\-+–]?\s*\d[\d.,]*\s*\)?\s*%?")
-_EMPTY_CELL = re.compile(r"\(?[-–—x.…]+\)?")
+_EMPTY_CELL = re.compile(r"\(?[-–—x.…]+(?: [-–—x.…]+)*\)?")  # "-", "x", "...", "... ..."
 # a line that only says rows are left out: "...", "(...)", "… …"
 _ELLIPSIS = re.compile(r"[\s|]*\(?(?:\.{2,}|…)\)?(?:[\s|]*\(?(?:\.{2,}|…)\)?)*[\s|]*")
 _LONG_LINE = 200  # a longer line is a paragraph: it ends a run of table lines
@@ -439,6 +439,18 @@ def _shape(run: list[_Line], start: int, width: int) -> str:
     return "".join(kind for _, _, kind in run[start : start + width])
 
 
+def _with_code_cell(line: _Line, header: list[Span], width: int) -> _Row:
+    """A row one cell short whose label stands under the header's second column ("    Cộng
+    100,00  81,07" under "TT  Lĩnh vực  Điểm ..."): a total row without its code; an
+    empty first cell keeps its figures under their columns."""
+    start, cells, kinds = line
+    if len(cells) != width - 1 or len(header) < 2 or not kinds.startswith("t"):
+        return cells, kinds
+    if abs(cells[0][0] - start - (header[1][0] - header[0][0])) > _ALIGN_SLACK:
+        return cells, kinds
+    return [(cells[0][0], cells[0][0]), *cells], "e" + kinds
+
+
 def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[_Row]:
     for first in range(start, len(run) - width + 1, width):
         lines = run[first : first + width]
@@ -465,7 +477,7 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
                 texts.insert(0, "")
             # a line of dots between rows ("...", "(...)") leaves rows out; the table goes on
             kept = [n for n in range(below, len(run)) if run[n][2].strip("e")]
-            lines = (run[n][1:] for n in kept)
+            lines = (_with_code_cell(run[n], header, len(texts)) for n in kept)
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
             grids.append((header[0][0], texts, rows))
@@ -513,7 +525,7 @@ def _take_rows(
             break
         if rows and not _fits(kinds, found):
             break
-        if found[0] != "t" and not _FIRST_CELL_CODE.fullmatch(low, *row[0]):
+        if found[0] not in "te" and not _FIRST_CELL_CODE.fullmatch(low, *row[0]):
             break
         kinds = kinds or found
         rows.append(row)

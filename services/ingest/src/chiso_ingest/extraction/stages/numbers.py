@@ -482,9 +482,24 @@ def _read_item(
         unit = Unit.other
     fraction = not value.is_integer() and not scaled and value <= _PERCENT_MAX
     if not m.rank and fraction:
-        score = value < doc.lex.number("item.score_below")
+        score = value < doc.lex.number("item.score_below") or _score_subject(doc, m)
         unit = Unit.other if score else Unit.percent
     return item, item_end, unit
+
+
+def _score_subject(doc: Doc, m: Mention) -> bool:
+    """The clause before a bare decimal names a score, not a share ("Điểm trung vị PCI cả
+    nước năm 2022 là 65,96")."""
+    lex = doc.lex
+    start = max(
+        doc.sentence_starts[doc.sentence_of(m.start)],
+        m.start - lex.integer("windows.score_subject"),
+    )
+    before = doc.low[start : m.start]
+    return (
+        lex.pattern("item.score_subject").search(before) is not None
+        and lex.pattern("item.share_subject").search(before) is None
+    )
 
 
 def _item(doc: Doc, pos: int) -> tuple[str | None, int]:
