@@ -32,6 +32,8 @@ from chiso_shared.periods import Period
 # character at once (4x faster than trying both branches at every character)
 _SENTENCE_BREAK = re.compile(r"[\n.!?…](?:(?<=\n)\n*|(?<=[.!?…])[.!?…]*(?:\s+|(?=[^\W\d_])))")
 _SEMICOLON = re.compile(r";")
+# a line at least this long that ends in a word is prose wrapped onto the next line
+_WRAPPED_LINE = 60
 # a number written with a mark ("2.684.310", "8,2"): the tokens the digit style is read from
 _MARKED_NUMBER = re.compile(r"\d+[.,][\d.,]*\d")
 _LAST_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+$")
@@ -120,7 +122,9 @@ def build_document(
     """The document of NFC `text`; None when it states no period and no hint gives one
     (such a text has no facts)."""
     low = lower(text)
-    starts, tables = reading_sentences(text, low, lex)
+    pages = page_numbers(low, lex)
+    low = blanked(low, pages)
+    starts, tables = reading_sentences(blanked(text, pages), low, lex)
     regions = _number_sentences(text, lex, starts)
     title = (0, min(len(text), lex.integer("document.title_window")))
     periods = tuple(find_periods(low, lex, merge([title, *regions])))
@@ -150,6 +154,49 @@ def build_document(
         code_list=code_list,
         futures=_futures(text, low, lex, headings, own),
     )
+
+
+def page_numbers(low: str, lex: Lexicon) -> list[Span]:
+    """The page numbers a PDF's text keeps between paragraphs ("3", "- 3 -", "Trang 3" alone
+    on a line between prose lines, even inside a sentence), each with the line break before
+    it: blanked out (`blanked`), the sentence they cut reads on ("tăng⏎3⏎5,2%" as
+    "tăng⏎5,2%"). A line of one number between short lines is a cell of a table written
+    one cell per line and stays."""
+    prose = lex.integer("windows.page_neighbour")
+    return [
+        (max(0, m.start() - 1), m.end())
+        for m in _page_lines(lex).finditer(low)
+        if _between_prose(low, m.start(), m.end(), prose)
+    ]
+
+
+def blanked(text: str, spans: list[Span]) -> str:
+    """`text` with `spans` turned to spaces: the same length, so offsets hold."""
+    if not spans:
+        return text
+    parts, last = [], 0
+    for a, b in spans:
+        a = max(a, last)
+        parts += [text[last:a], " " * (b - a)]
+        last = b
+    return "".join([*parts, text[last:]])
+
+
+@lru_cache(maxsize=4)
+def _page_lines(lex: Lexicon) -> re.Pattern[str]:
+    return re.compile(rf"(?m)^(?:{lex.pattern('exclude.page_line').pattern})$")
+
+
+def _between_prose(low: str, a: int, b: int, prose: int) -> bool:
+    """The nearest non-blank lines before and after `a`..`b` are prose (at least `prose`
+    characters) or the text's ends."""
+    before = low[max(0, a - 4 * prose) : a].rstrip().rsplit("\n", 1)[-1].strip()
+    after = low[b : b + 4 * prose].lstrip().split("\n", 1)[0].strip()
+    at_start = not low[:a].strip() if not before else False
+    at_end = not low[b:].strip() if not after else False
+    ok_before = len(before) >= prose or at_start
+    ok_after = len(after) >= prose or at_end
+    return ok_before and ok_after
 
 
 def _tables(low: str, lex: Lexicon) -> Tables:
@@ -217,11 +264,20 @@ def _abbreviated(text: str, m: re.Match[str], abbreviations: frozenset[str]) -> 
 
 
 def _is_break(text: str, m: re.Match[str]) -> bool:
-    """A full stop before a space, or a line end that is not a wrapped line."""
+    """A full stop before a space, or a line end that is not a wrapped line: a line that
+    ends in a word or a comma wraps when the next opens with a word, or with a figure after
+    a line of prose (a PDF's lines break anywhere: "tăng⏎5,2%")."""
     if m.group()[0] != "\n":
         return m.group()[-1].isspace()
-    before = text[max(0, m.start() - 1) : m.start()]
-    return not (before.isalnum() or before == ",") or not text[m.end()].isalpha()
+    line = text.rfind("\n", 0, m.start()) + 1
+    end = m.start()
+    while end > line and text[end - 1] in " \t":
+        end -= 1
+    before = text[end - 1 : end]
+    if not (before.isalnum() or before == ","):
+        return True
+    after = text[m.end()]
+    return not (after.isalpha() or (after.isdigit() and end - line >= _WRAPPED_LINE))
 
 
 def _number_sentences(text: str, lex: Lexicon, starts: tuple[int, ...]) -> list[Span]:

@@ -108,6 +108,8 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
     for m in mentions:
         if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
             continue
+        if doc.low[m.start] != doc.text[m.start]:
+            continue  # a page number, blanked out of the lower-cased text (`document.py`)
         left, right = _left_of(doc, m), _right_of(doc, m)
         cell = doc.tables.cell_at(m.start)
         rank = _rank_context(doc, m.start, left, right, m.den is not None)
