@@ -40,8 +40,13 @@ _LAST_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+$")
 _TOP_HEADING = re.compile(r"(?m)^[ \t]*(?:\d{1,2}|[IVX]{1,4})\.[ \t]+([^\n\d]{2,80})$")
 _HEADING = re.compile(
     r"(?m)^[ \t]*(?P<number>(?:PHẦN|Phần|CHƯƠNG|Chương)[ \t]+(?:[IVXLC]+|\d+)\.?"
-    r"|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
+    r"|[A-E]\.|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
+    # a heading without its number, in capitals on a line of its own (a PDF's text may
+    # put "II" on the line above): "NHIỆM VỤ TRỌNG TÂM 6 THÁNG CUỐI NĂM"
+    r"|^[ \t]*(?P<caps>[A-ZĐÀ-Ỹ][A-ZĐÀ-Ỹ0-9 ,/()–-]{8,118}[A-ZĐÀ-Ỹ0-9)])[ \t]*$"
 )
+# a line of prose: long, with small letters (a title in capitals is none)
+_PROSE_LINE = re.compile(r"(?m)^(?=[^\n]*[a-z][^\n]*[a-z])[^\n]{60,}$")
 # the report frequencies whose plans are for the next period of the same frequency
 _PLANNED_AHEAD = frozenset({"A", "S", "M"})
 
@@ -134,7 +139,7 @@ def build_document(
     own = found.period
     code_list = _code_list(own)
     area = document_area(text, low, lex, scope, code_list)
-    headings = _headings(text)
+    headings = _headings(text, _first_prose_line(text))
     return Doc(
         text=text,
         low=low,
@@ -317,15 +322,26 @@ def _code_list(own: Period) -> str:
     return code_list_on(own.end)
 
 
-def _headings(text: str) -> tuple[Heading, ...]:
+def _first_prose_line(text: str) -> int:
+    """Where the first line of prose ends (the title above it may be all capitals)."""
+    found = _PROSE_LINE.search(text)
+    return len(text) if found is None else found.end()
+
+
+def _headings(text: str, after: int) -> tuple[Heading, ...]:
+    """The numbered headings, and past `after` (the title) the unnumbered ones in capitals."""
     return tuple(
-        Heading(m.start(), m.end(), heading_rank(m.group("number")))
+        Heading(m.start(), m.end(), heading_rank(m.group("number") or ""))
         for m in _HEADING.finditer(text)
+        if m.group("number") or (m.start() >= after and m.group("caps").isupper())
     )
 
 
 def heading_rank(number: str) -> int:
-    """0 for "PHẦN II", 1 for "II.", 2 for "1.", 3 for "1.2." and so on."""
+    """0 for "PHẦN II" and "A.", 1 for "II." and a heading in capitals without a number,
+    2 for "1.", 3 for "1.2." and so on."""
+    if not number:
+        return 1
     if number[0].isdigit():
         return 1 + len(number.rstrip(".").split("."))
     return 1 if number[0] in "IVX" else 0

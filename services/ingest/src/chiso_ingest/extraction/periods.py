@@ -187,6 +187,8 @@ def _first_months(p: PeriodMention, year: int) -> Period | None:
     late = (p.group("part") or "") == "cuối"
     if n == 6:
         return Period.half(year, 2 if late else 1)
+    if late and 1 <= n < 12:  # "4 tháng cuối năm": September to December
+        return _reported(year, 12, n)
     if late or not 1 <= n <= 12:
         return None
     if n == 12:
