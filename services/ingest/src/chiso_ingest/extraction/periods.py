@@ -203,7 +203,10 @@ def _day(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
 
 def _month_span(p: PeriodMention, _: int, doc_year: int, __: bool) -> Period | None:
     m1, m2 = _month(p.group("m1")), _month(p.group("m2"))
-    y1, y2 = _year(p.group("y1"), doc_year), _year(p.group("y2"), doc_year)
+    y2 = _year(p.group("y2"), doc_year)
+    # "từ tháng 6 đến tháng 9/2021": the first month in the last one's year, or the year
+    # before when it comes later in the calendar ("từ tháng 12 đến tháng 2/2024")
+    y1 = _year(p.group("y1"), y2 if (m1 or 0) < (m2 or 0) else y2 - 1)
     if m1 and m2 and (y1, m1) < (y2, m2):
         return Period.span(Period.month(y1, m1), Period.month(y2, m2))
     return None

@@ -229,7 +229,13 @@ def resolve_said(doc: Doc, m: Mention) -> str | None:
     if said.kind == "now":
         now = now_period(doc.period, doc.published)
         return None if now is None else str(now)
-    found = resolve_period(said, doc.period.year, flow=is_flow(doc, m))
+    year = doc.period.year
+    if said.kind == "this_year":
+        # "vào cuối năm" under "Chỉ tiêu năm 2025" in a report on 2024: the plan's year
+        future = doc.future_at(m.start)
+        planned = Period.try_parse(future.period or "") if future is not None else None
+        year = planned.end.year if planned is not None else year
+    found = resolve_period(said, year, flow=is_flow(doc, m))
     if found is not None and said.kind == "horizon" and found.starts_after(doc.period):
         return str(Period.annual(found.year))  # the end of a later year: that year's target
     return None if found is None else str(found)

@@ -32,6 +32,8 @@ from chiso_shared.periods import Period, PeriodError
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a row that is a year: its first cell is one ("2021", "Năm 2021")
 _ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
+# a basis that opens with a period ("năm 2016" after "gấp 1,6 lần")
+_NAMES_PERIOD = re.compile(r"\s*(?:năm|tháng|quý)\s+\d")
 # how many lines above a figure the colon line that opens its list is looked for
 _LIST_REACH = 12
 _CELL_SPLIT = re.compile(r"\t|\||[ \u00a0]{2,}")
@@ -357,10 +359,12 @@ def _named_basis(doc: Doc, m: Mention) -> Period | None:
     window = after or doc.low[m.seg_start : m.start]
     found = doc.lex.pattern("period.compared_with").search(window)
     own = Period.try_parse(m.period or "")
-    if found is None or own is None:
+    # "gấp 1,6 lần năm 2016": after a multiple, the period itself
+    basis = found.group("basis") if found else after if _NAMES_PERIOD.match(after) else None
+    if basis is None or own is None:
         return None
     try:
-        return _basis_period(doc, found.group("basis"), own, flow=is_flow(doc, m))
+        return _basis_period(doc, basis, own, flow=is_flow(doc, m))
     except PeriodError:
         return None
 
