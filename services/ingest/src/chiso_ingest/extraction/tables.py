@@ -25,6 +25,8 @@ _RULE = re.compile(r"[\s|:+\-–=]*")
 _HEADER_DIGITS = re.compile(
     r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{4}|\d{1,2}\s*/\s*\d{4}|(?:19|20)\d\d"
     r"|\d+(?=\s*tháng)|\d+[^\W\d_]+|[^\W\d_]+\d+|\(\s*\d{1,2}\s*\)|\(\s*/\s*\d{1,3}\s*\)"
+    # a field or a scale ("(hạng/63)", "(điểm/100)") and a service tier ("mức độ 3, 4")
+    r"|\(\s*[^\W\d_]+\s*/\s*\d{1,3}\s*\)|mức\s+(?:độ\s+)?\d(?:\s*(?:,|và|-)\s*\d)*"
 )
 _DIGIT = re.compile(r"\d")
 _SCORE_UNIT = "điểm"
