@@ -53,6 +53,8 @@ class TooManyFacts(Exception):
 
 # "2,235": a comma and three digits, which the two conventions read differently
 _AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
+# an index score as indices publish them: 0 or 1, a decimal comma, three or four places
+_INDEX_SCORE = re.compile(r"[01],\d{3,4}")
 # a bare number scaled at least this much ("tỷ", "triệu") may be money by its words
 _MONEY_SCALE = 1e6
 
@@ -255,15 +257,14 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         _AMBIGUOUS.fullmatch(m.num) is not None and english_digits(doc.low, lex)
     )
     value = parse_number(m.num, scale_follows=decimal_comma) if len(m.num) <= _MAX_DIGITS else None
-    unit, unit_factor, unit_len = _unit(lex, right[scale_len:])
-    if unit is Unit.other and _counted_points(doc, m, right[scale_len:]):
-        unit, unit_factor, unit_len = None, 1.0, 0  # "212 điểm" of service points: a count
+    unit, unit_factor, unit_len = _written_unit(doc, m, right[scale_len:])
     # a year is a year whatever its column's unit ("Hạng 2023" heads a column of ranks)
     if value is None or _measures_nothing(doc, m, value, unit, scale_len, left, right):
         return None
     if unit is None and scale_len == 0 and m.cell is not None:
         factor, unit, unit_factor = _unit_in_cell(doc, m, m.cell)
     pos = m.end + scale_len + unit_len
+    written, unit = unit is not None, unit or _score_by_form(doc, m, value, right)
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
         scaled = scale_len > 0 or factor != 1.0  # "(nghìn hồ sơ)" in its row label scales it
@@ -281,11 +282,30 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
         max=_tidy(top * factor * unit_factor) if top is not None and top > raw_value else None,
         item=item,
         scale_len=scale_len,
-        unit_written=unit is not None,
+        unit_written=written,
         unit_end=pos,
         item_end=item_end,
         sentence=doc.sentence_of(m.start),
     )
+
+
+def _written_unit(doc: Doc, m: Mention, after: str) -> tuple[Unit | None, float, int]:
+    """The unit written after a number (and its scale word), its factor and length; "212
+    điểm" of service points is a count, no score."""
+    unit, factor, length = _unit(doc.lex, after)
+    if unit is Unit.other and _counted_points(doc, m, after):
+        return None, 1.0, 0
+    return unit, factor, length
+
+
+def _score_by_form(doc: Doc, m: Mention, value: float, right: str) -> Unit | None:
+    """A score told by how it is written: a pair before "điểm" ("84,26/100 điểm", out of
+    its maximum), or an index score to three or four places ("1,0000", "0,612")."""
+    if m.den is not None and doc.lex.pattern("units.points_word").match(right):
+        return Unit.other
+    if value <= 1 and _INDEX_SCORE.fullmatch(m.num):
+        return Unit.other
+    return None
 
 
 def _counted_points(doc: Doc, m: Mention, after: str) -> bool:

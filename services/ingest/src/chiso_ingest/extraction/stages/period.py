@@ -116,6 +116,11 @@ def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     """A level in brackets right after what the figure before it is compared with: "tăng
     0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)" is the compared period's figure."""
     basis = compared_basis(doc, done, m)
+    if basis is None and _same_bracket(doc, done, m):
+        # "(hạng 43, 62,85 điểm)": the bracket's later figures are of its period too
+        prior = done[-1]
+        if len(done) > 1 and compared_basis(doc, done[:-1], prior) is not None:
+            return prior.period
     own = Period.try_parse(done[-1].period or "") if basis is not None else None
     if basis is None or own is None:
         return None
@@ -124,6 +129,20 @@ def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     except PeriodError:
         return None
     return None if period is None else str(period)
+
+
+def _same_bracket(doc: Doc, done: list[Mention], m: Mention) -> bool:
+    """`m` stands in the brackets the figure before it stands in."""
+    if m.role is not Role.level or not done or done[-1].sentence != m.sentence:
+        return False
+    between = doc.low[done[-1].end : m.start]
+    opened = doc.low.rfind("(", 0, done[-1].start)
+    return (
+        "(" not in between
+        and ")" not in between
+        and opened >= 0
+        and ")" not in doc.low[opened : done[-1].start]
+    )
 
 
 def _opening_comparison(doc: Doc, m: Mention) -> str | None:
