@@ -45,6 +45,11 @@ _HEADING = re.compile(
     # put "II" on the line above): "NHIỆM VỤ TRỌNG TÂM 6 THÁNG CUỐI NĂM"
     r"|^[ \t]*(?P<caps>[A-ZĐÀ-Ỹ][A-ZĐÀ-Ỹ0-9 ,/()–-]{8,118}[A-ZĐÀ-Ỹ0-9)])[ \t]*$"
 )
+# a rule of underscores over a page's footnotes, and a footnote's opening number
+_FOOTNOTE_RULE = re.compile(r"(?m)^[ \t]*_{5,}[ \t]*$")
+_FOOTNOTE = re.compile(r"(?m)^[ \t]*(?P<mark>\d{1,2})[ \t]+(?=[^\W\d_])")
+# a line that opens a numbered heading or list item ("3. An toàn thông tin", "II. Nhiệm vụ")
+_NUMBERED_LINE = re.compile(r"(?:\d{1,2}|[ivx]{1,4}|[a-z])[.)]\s+[^\W\d_]")
 # a line of prose: long, with small letters (a title in capitals is none)
 _PROSE_LINE = re.compile(r"(?m)^(?=[^\n]*[a-z][^\n]*[a-z])[^\n]{60,}$")
 # the report frequencies whose plans are for the next period of the same frequency
@@ -127,7 +132,7 @@ def build_document(
     """The document of NFC `text`; None when it states no period and no hint gives one
     (such a text has no facts)."""
     low = lower(text)
-    pages = page_numbers(low, lex)
+    pages = _outside_tables(low, lex, page_numbers(low, lex))
     low = blanked(low, pages)
     starts, tables = reading_sentences(blanked(text, pages), low, lex)
     regions = _number_sentences(text, lex, starts)
@@ -168,11 +173,36 @@ def page_numbers(low: str, lex: Lexicon) -> list[Span]:
     "tăng⏎5,2%"). A line of one number between short lines is a cell of a table written
     one cell per line and stays."""
     prose = lex.integer("windows.page_neighbour")
-    return [
+    pages = [
         (max(0, m.start() - 1), m.end())
         for m in _page_lines(lex).finditer(low)
         if _between_prose(low, m.start(), m.end(), prose)
     ]
+    return sorted(pages + _footnote_marks(low)) if "___" in low else pages
+
+
+def _footnote_marks(low: str) -> list[Span]:
+    """The numbers that open the footnotes under a rule of underscores ("______" then "1 Theo
+    số liệu Cục Thống kê ..."): they number notes, they measure nothing."""
+    marks: list[Span] = []
+    for rule in _FOOTNOTE_RULE.finditer(low):
+        end = low.find("\n\n", rule.end())  # the notes run to the next blank line
+        notes = _FOOTNOTE.finditer(low, rule.end(), len(low) if end < 0 else end)
+        marks += [note.span("mark") for note in notes]
+    return marks
+
+
+def _outside_tables(low: str, lex: Lexicon, pages: list[Span]) -> list[Span]:
+    """The page numbers that are no table's cell alone on its line (rare: tables are found
+    twice only when a page number is)."""
+    if not pages:
+        return pages
+    cells = _tables(low, lex)
+    return [(a, b) for a, b in pages if cells.cell_at(_last_digit(low, a, b)) is None]
+
+
+def _last_digit(low: str, a: int, b: int) -> int:
+    return max(low.rfind(digit, a, b) for digit in "0123456789")
 
 
 def blanked(text: str, spans: list[Span]) -> str:
@@ -194,9 +224,18 @@ def _page_lines(lex: Lexicon) -> re.Pattern[str]:
 
 def _between_prose(low: str, a: int, b: int, prose: int) -> bool:
     """The nearest non-blank lines before and after `a`..`b` are prose (at least `prose`
-    characters) or the text's ends."""
+    characters) or the text's ends; or a blank line sets it apart (no table written one
+    cell per line leaves one between its cells)."""
+    blank_before, blank_after = low[max(0, a - 2) : a] == "\n\n", low[b : b + 2] == "\n\n"
+    if blank_before and blank_after:
+        return True
     before = low[max(0, a - 4 * prose) : a].rstrip().rsplit("\n", 1)[-1].strip()
     after = low[b : b + 4 * prose].lstrip().split("\n", 1)[0].strip()
+    # set apart on one side: on the other, prose or a numbered heading, not a table's cell
+    if blank_before and (len(after) >= prose or _NUMBERED_LINE.match(after)):
+        return True
+    if blank_after and (len(before) >= prose or _NUMBERED_LINE.match(before)):
+        return True
     at_start = not low[:a].strip() if not before else False
     at_end = not low[b:].strip() if not after else False
     ok_before = len(before) >= prose or at_start

@@ -547,7 +547,9 @@ def _title_period(
         line = low[line_start:line_end].rstrip()
         headline = not low[:line_start].strip() and not line.endswith(".")
         if line_end - line_start > _TITLE_MAX or not (
-            headline or lex.pattern("document.report_words").search(low, line_start, p.start)
+            headline
+            or lex.pattern("document.report_words").search(low, line_start, p.start)
+            or (_wraps_a_title(low, line_start) and _in_title_line(low, p.start, lex))
         ):
             continue
         year_text = p.group("y") or p.group("y2")
@@ -563,6 +565,15 @@ def _title_period(
         if period is not None:
             return period
     return None
+
+
+def _wraps_a_title(low: str, line_start: int) -> bool:
+    """The line at `line_start` may go on from a title above it: neither ends a sentence
+    or opens a list ("Báo cáo ... năm 2024." over "Sáu tháng đầu năm, ..." does not)."""
+    line_end = low.find("\n", line_start)
+    line = low[line_start : len(low) if line_end < 0 else line_end].rstrip()
+    above = low[low.rfind("\n", 0, max(0, line_start - 1)) + 1 : line_start].rstrip()
+    return not line.endswith((".", ":")) and not above.endswith((".", ":"))
 
 
 def _in_title(low: str, pos: int, lex: Lexicon) -> bool:
