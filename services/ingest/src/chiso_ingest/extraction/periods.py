@@ -22,6 +22,13 @@ _FEW_REGIONS = 3  # more regions than this are scanned as one stretch (`_within`
 _TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative", "week")
 # the kinds of period a report's opening may state as its own
 _OPENING_KINDS = (*_TITLE_KINDS, "year")
+# a news item's first paragraph that opens with its place or day ("BUÔN MA THUỘT – Ngày
+# 19/10/2023, Bộ ... tổ chức Hội nghị ..."): the event, the figures come after it
+_EVENT_LINE = re.compile(
+    r"[ \t]*(?:[^\W\d_][^\W\d_ .]*(?: [^\W\d_]+){0,3} *[–-] *)?"  # "buôn ma thuột – "
+    r"(?:\([^()\n]{1,30}\) *[–-]? *)?"  # "(chinhphu.vn) - "
+    r"(?:(?:sáng|chiều|tối|trưa) +(?:ngày +)?|ngày +)\d{1,2}/\d{1,2}(?:/\d{4})?, "
+)
 _TITLE_MAX = 200
 _PREFIX_REACH = 60
 _TITLE_VOTE = 3
@@ -473,6 +480,9 @@ def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period
         end = len(low) if end < 0 else end
         reach = min(end, start + lex.integer("document.opening_window"))
         first = next((p for p in periods if start <= p.start < reach and p.kind != "now"), None)
+        if first is None and _EVENT_LINE.match(low, start):
+            start = end + 1  # a news item's dateline paragraph tells the event, not the data
+            continue
         if first is not None or end - start > _TITLE_MAX or _DIGIT.search(low, start, end):
             return first
         start = end + 1
