@@ -373,6 +373,8 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
         return 1.0, Unit.rank, 1.0
     if cell.header and lex.pattern("table.score_header").search(cell.header):
         return 1.0, Unit.other, 1.0
+    if cell.header and lex.pattern("table.out_of_header").search(cell.header):
+        return 1.0, Unit.other, 1.0  # "Số hóa hồ sơ (/22)": scores out of 22
     label = doc.low[slice(*cell.row_label)] if cell.row_label else ""
     # a row of ranks or scores under columns of years ("Xếp hạng DTI (/63) | 41 | 35")
     if label and not cell.row_unit and not _bracketed(cell.header):
