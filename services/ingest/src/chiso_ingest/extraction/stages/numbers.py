@@ -605,8 +605,21 @@ def merge_fields(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         if j is not None:
             given[j] = given[j].evolve(of=m.value)
             continue
-        out.append(m)
+        if not _names_a_structure(doc, m):
+            out.append(m)
     return out
+
+
+def _names_a_structure(doc: Doc, m: Mention) -> bool:
+    """ "thấp nhất trong 8 chỉ số thành phần", "trung bình của 63 tỉnh, thành phố": how many
+    parts an index has, or the set an average or a ranking is taken over, not a measure."""
+    lex = doc.lex
+    return (
+        m.unit is Unit.count
+        and m.role is Role.level
+        and lex.pattern("exclude.structure_left").search(m.left) is not None
+        and lex.pattern("exclude.structure_right").match(m.right) is not None
+    )
 
 
 def _field_of(doc: Doc, m: Mention) -> bool:
