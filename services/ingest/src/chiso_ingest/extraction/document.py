@@ -40,7 +40,7 @@ _LAST_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+$")
 _TOP_HEADING = re.compile(r"(?m)^[ \t]*(?:\d{1,2}|[IVX]{1,4})\.[ \t]+([^\n\d]{2,80})$")
 _HEADING = re.compile(
     r"(?m)^[ \t]*(?P<number>(?:PHẦN|Phần|CHƯƠNG|Chương)[ \t]+(?:[IVXLC]+|\d+)\.?"
-    r"|[A-E]\.|\d+(?:\.\d+)*\.?|[IVX]+\.)[ \t]+[^\n]{0,120}$"
+    r"|[A-E]\.|\d{1,2}(?:\.\d{1,2})+\.?|\d{1,2}\.|[IVX]+\.)[ \t]+[^\n]{0,120}$"
     # a heading without its number, in capitals on a line of its own (a PDF's text may
     # put "II" on the line above): "NHIỆM VỤ TRỌNG TÂM 6 THÁNG CUỐI NĂM"
     r"|^[ \t]*(?P<caps>[A-ZĐÀ-Ỹ][A-ZĐÀ-Ỹ0-9 ,/()–-]{8,118}[A-ZĐÀ-Ỹ0-9)])[ \t]*$"
@@ -83,6 +83,7 @@ class Doc:
     sentence_starts: tuple[int, ...]
     semicolons: tuple[int, ...]
     headings: tuple[Heading, ...]
+    heading_starts: tuple[int, ...]
     topics: tuple[tuple[int, str], ...]  # top-level headings: (start, lower-cased title)
     tables: Tables
     periods: tuple[PeriodMention, ...]  # written in the title and the numbers' sentences
@@ -152,6 +153,7 @@ def build_document(
         sentence_starts=starts,
         semicolons=tuple(m.start() for m in _SEMICOLON.finditer(text)),
         headings=headings,
+        heading_starts=tuple(h.start for h in headings),
         topics=tuple((m.start(), m.group(1).strip()) for m in _TOP_HEADING.finditer(low)),
         tables=tables,
         periods=periods,

@@ -34,6 +34,10 @@ _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
 # a basis that opens with a period ("năm 2016" after "gấp 1,6 lần")
 _NAMES_PERIOD = re.compile(r"\s*(?:năm|tháng|quý)\s+\d")
+# a heading's number ("3.", "II.", "B."), and any digit: a heading with a figure is a line
+# of the report's list, no heading over a section
+_HEADING_NUMBER = re.compile(r"^\s*(?:[a-e]|\d{1,2}(?:\.\d{1,2})*|[ivx]+)\.?\s+")
+_DIGIT = re.compile(r"\d")
 # how many lines above a figure the colon line that opens its list is looked for
 _LIST_REACH = 12
 _CELL_SPLIT = re.compile(r"\t|\||[ \u00a0]{2,}")
@@ -204,7 +208,7 @@ def _own_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     if period is None:
         period = _continued(doc, done, m)
     if period is None:
-        period = _paragraph_lead(doc, m) or _list_lead(doc, m)
+        period = _paragraph_lead(doc, m) or _list_lead(doc, m) or _heading_period(doc, m)
     header = column_header(doc, m)
     if header is not None and not _said_in_row(doc, m):
         period = (
@@ -301,6 +305,24 @@ def _paragraph_lead(doc: Doc, m: Mention) -> str | None:
         or not doc.low.startswith(",", p.end)
         or m.start - para > doc.lex.integer("windows.paragraph")
     ):
+        return None
+    return resolve(p, doc.period.year, flow=is_flow(doc, m))
+
+
+def _heading_period(doc: Doc, m: Mention) -> str | None:
+    """The period the heading over a figure names, when that heading holds no figure of its
+    own ("3. Chỉ số DTI năm 2024 của các tỉnh trước hợp nhất" in a report on nine months of
+    2025): the section's figures that name none are of it."""
+    i = bisect_left(doc.heading_starts, m.start) - 1
+    if i < 0 or doc.future_at(m.start) is not None:
+        return None
+    heading = doc.headings[i]
+    j = bisect_left(doc.period_starts, heading.start)
+    if j == len(doc.periods) or doc.periods[j].end > heading.end:
+        return None
+    p = doc.periods[j]
+    words = _HEADING_NUMBER.sub("", doc.low[heading.start : p.start]) + doc.low[p.end : heading.end]
+    if p.kind not in doc.lex.words("period.lead_kinds") or _DIGIT.search(words):
         return None
     return resolve(p, doc.period.year, flow=is_flow(doc, m))
 
