@@ -119,6 +119,9 @@ def _total_defaulted(done: list[Mention], m: Mention, period: str) -> bool:
 def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     """A level in brackets right after what the figure before it is compared with: "tăng
     0,9% so với cùng kỳ năm 2022 (66.483 bưu gửi)" is the compared period's figure."""
+    level = _compared_level(doc, done, m)
+    if level is not None:
+        return level
     basis = compared_basis(doc, done, m)
     if basis is None and _same_bracket(doc, done, m):
         # "(hạng 43, 62,85 điểm)": the bracket's later figures are of its period too
@@ -133,6 +136,26 @@ def _compared_period(doc: Doc, done: list[Mention], m: Mention) -> str | None:
     except PeriodError:
         return None
     return None if period is None else str(period)
+
+
+def _compared_level(doc: Doc, done: list[Mention], m: Mention) -> str | None:
+    """ "tăng nhẹ so với con số 62.423 đồng", "so với mức 27,02 điểm": the figure compared
+    with, of the period before the one of the figure before it, unless a period is written
+    for it ("so với mức 64,91 điểm của năm 2022")."""
+    if m.role is not Role.level or not done:
+        return None
+    prior = done[-1]
+    if prior.sentence != m.sentence or (m.said_period and m.said_period.start > prior.end):
+        return None
+    if doc.lex.pattern("period.compared_level").search(doc.low, prior.end, m.start) is None:
+        return None
+    own = Period.try_parse(prior.period or "")
+    if own is None:
+        return None
+    try:
+        return str(own.previous())
+    except PeriodError:
+        return str(own.in_year(own.start.year - 1))
 
 
 def _same_bracket(doc: Doc, done: list[Mention], m: Mention) -> bool:
@@ -370,10 +393,19 @@ def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             compared = _named_basis(doc, m)
             if compared is not None:
                 m = m.evolve(basis=_basis_of(compared, Period.parse(m.period)) or m.basis)
-        if m.basis is Basis.previous_period and _gap_to_an_average(doc, out, m):
+        if m.basis is Basis.previous_period and (
+            _gap_to_an_average(doc, out, m) or _over_years(doc, m)
+        ):
             m = m.evolve(basis=Basis.other)
         out.append(m)
     return out
+
+
+def _over_years(doc: Doc, m: Mention) -> bool:
+    """A change said over several years ("tăng hơn 7% sau 5 năm")."""
+    return m.role is Role.change and bool(
+        doc.lex.pattern("period.over_years").match(doc.low, m.unit_end, m.unit_end + 40)
+    )
 
 
 def _gap_to_an_average(doc: Doc, done: list[Mention], m: Mention) -> bool:
