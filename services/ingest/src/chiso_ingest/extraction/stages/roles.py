@@ -18,10 +18,26 @@ def read_roles(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
     out: list[Mention] = []
     for m in mentions:
         read = _read_role(doc, m)
+        if read.cell is not None and _share_of_plan(doc, out, read):
+            read = read.evolve(role=Role.ratio, basis=Basis.plan)
         if out and _listed_after(doc, out[-1], read):
             out[-1], read = _share_list(out[-1], read)
         out.append(read)
     return out
+
+
+def _share_of_plan(doc: Doc, done: list[Mention], m: Mention) -> bool:
+    """A bare "Tỷ lệ (%)" column after a plan's column and a column done or estimated in
+    the same row ("KH 2024 | TH 6 tháng | Tỷ lệ (%)"): the share of the plan achieved."""
+    lex = doc.lex
+    if m.role is not Role.level or m.unit is not Unit.percent or m.cell is None:
+        return False
+    if not m.cell.header or not lex.pattern("table.bare_share_header").fullmatch(m.cell.header):
+        return False
+    row = [d for d in done[-8:] if d.sentence == m.sentence and d.cell is not None]
+    plan = [d for d in row if d.cell and lex.pattern("table.target_header").search(d.cell.header)]
+    done_after = [d for d in row if plan and d.start > plan[0].start and d.unit is not Unit.percent]
+    return bool(plan) and bool(done_after)
 
 
 def _listed_after(doc: Doc, prev: Mention, m: Mention) -> bool:
