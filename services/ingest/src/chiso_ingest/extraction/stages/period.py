@@ -397,8 +397,21 @@ def read_basis_period(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
             _gap_to_an_average(doc, out, m) or _over_years(doc, m)
         ):
             m = m.evolve(basis=Basis.other)
+        if m.basis is Basis.plan and m.status is Status.target:
+            m = _share_of_the_years_plan(doc, m)
         out.append(m)
     return out
+
+
+def _share_of_the_years_plan(doc: Doc, m: Mention) -> Mention:
+    """A goal to reach a share of the year's plan ("phấn đấu quý IV hoàn thành 100% chỉ
+    tiêu kế hoạch năm"): of that year, not of the quarter the section plans."""
+    plan = doc.lex.pattern("period.years_plan").match(doc.low, m.unit_end, m.unit_end + 60)
+    if plan is None:
+        return m
+    own = Period.try_parse(m.period or "")
+    year = int(plan.group("y")) if plan.group("y") else own.end.year if own else None
+    return m if year is None else m.evolve(period=str(Period.annual(year)))
 
 
 def _over_years(doc: Doc, m: Mention) -> bool:
