@@ -53,6 +53,8 @@ class TooManyFacts(Exception):
 
 # "2,235": a comma and three digits, which the two conventions read differently
 _AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
+# a pair's numerator with a decimal comma ("9,42/10", "12,61/13,5"): no count of things
+_DECIMAL_PAIR = re.compile(r"\d+,\d+")
 # an index score as indices publish them: 0 or 1, a decimal comma, three or four places
 _INDEX_SCORE = re.compile(r"[01],\d{3,4}")
 # a bare number scaled at least this much ("tỷ", "triệu") may be money by its words
@@ -303,6 +305,8 @@ def _score_by_form(doc: Doc, m: Mention, value: float, right: str) -> Unit | Non
     its maximum), or an index score to three or four places ("1,0000", "0,612")."""
     if m.den is not None and doc.lex.pattern("units.points_word").match(right):
         return Unit.other
+    if m.den is not None and _DECIMAL_PAIR.fullmatch(m.num):
+        return Unit.other  # "9,42/10": a score out of its maximum, no share of things
     if value <= 1 and _INDEX_SCORE.fullmatch(m.num):
         return Unit.other
     return None

@@ -36,8 +36,17 @@ def _share_of_plan(doc: Doc, done: list[Mention], m: Mention) -> bool:
         return False
     row = [d for d in done[-8:] if d.sentence == m.sentence and d.cell is not None]
     plan = [d for d in row if d.cell and lex.pattern("table.target_header").search(d.cell.header)]
-    done_after = [d for d in row if plan and d.start > plan[0].start and d.unit is not Unit.percent]
-    return bool(plan) and bool(done_after)
+    if not plan:
+        return False
+    done_after = [
+        d
+        for d in row
+        if d.start > plan[0].start
+        and d.cell
+        and not lex.pattern("table.target_header").search(d.cell.header)
+        and not lex.pattern("table.bare_share_header").fullmatch(d.cell.header)
+    ]
+    return bool(done_after)
 
 
 def _listed_after(doc: Doc, prev: Mention, m: Mention) -> bool:
