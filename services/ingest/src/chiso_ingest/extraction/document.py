@@ -45,6 +45,10 @@ _HEADING = re.compile(
     # put "II" on the line above): "NHIỆM VỤ TRỌNG TÂM 6 THÁNG CUỐI NĂM"
     r"|^[ \t]*(?P<caps>[A-ZĐÀ-Ỹ][A-ZĐÀ-Ỹ0-9 ,/()–-]{8,118}[A-ZĐÀ-Ỹ0-9)])[ \t]*$"
 )
+# a line that ends with a page number after its words (a running head or foot)
+_RUNNING_HEAD = re.compile(
+    r"(?m)^(?P<head>[^\n]{10,120}?[^\W\d_])[ \t]+(?:trang[ \t]+)?(?P<n>\d{1,3})[ \t]*$"
+)
 # a rule of underscores over a page's footnotes, and a footnote's opening number
 _FOOTNOTE_RULE = re.compile(r"(?m)^[ \t]*_{5,}[ \t]*$")
 _FOOTNOTE = re.compile(r"(?m)^[ \t]*(?P<mark>\d{1,2})[ \t]+(?=[^\W\d_])")
@@ -180,7 +184,18 @@ def page_numbers(low: str, lex: Lexicon) -> list[Span]:
         for m in _page_lines(lex).finditer(low)
         if _between_prose(low, m.start(), m.end(), prose)
     ]
-    return sorted(pages + _footnote_marks(low)) if "___" in low else pages
+    pages += _running_heads(low)
+    return sorted(pages + _footnote_marks(low)) if "___" in low else sorted(pages)
+
+
+def _running_heads(low: str) -> list[Span]:
+    """The page numbers at the end of a running head or foot ("Báo cáo tổng kết năm 2021 -
+    Sở ... Nam Định      2"): a line whose words come back on another line with another
+    number."""
+    found: dict[str, list[Span]] = {}
+    for m in _RUNNING_HEAD.finditer(low):
+        found.setdefault(m.group("head").strip(), []).append(m.span("n"))
+    return [span for spans in found.values() if len(spans) > 1 for span in spans]
 
 
 def _footnote_marks(low: str) -> list[Span]:

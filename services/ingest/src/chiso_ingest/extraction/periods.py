@@ -21,7 +21,7 @@ _MIN_YEAR, _MAX_YEAR = 1990, 2100
 _FEW_REGIONS = 3  # more regions than this are scanned as one stretch (`_within`)
 _TITLE_KINDS = ("month", "first_months", "half", "quarter", "cumulative", "week")
 # the kinds of period a report's opening may state as its own
-_OPENING_KINDS = (*_TITLE_KINDS, "year")
+_OPENING_KINDS = (*_TITLE_KINDS, "year", "day_span", "year_to_day")
 # a news item's first paragraph that opens with its place or day ("BUÔN MA THUỘT – Ngày
 # 19/10/2023, Bộ ... tổ chức Hội nghị ..."): the event, the figures come after it
 _EVENT_LINE = re.compile(
@@ -30,6 +30,17 @@ _EVENT_LINE = re.compile(
     r"(?:(?:sáng|chiều|tối|trưa) +(?:ngày +)?|ngày +)\d{1,2}/\d{1,2}(?:/\d{4})?, "
 )
 _TITLE_MAX = 200
+_HEADLINE_MAX = 160
+_MASTHEAD_MAX = 80
+# a web page's furniture above or below an article: a breadcrumb ("Trang chủ > Tin tức",
+# "Kinh tế - Xã hội › Chuyển đổi số"), a date and time line ("Thứ Sáu, 14/07/2023 09:12
+# (GMT+7)", "Kinh tế | 22/10/2019 - 07:35"), a counter ("Cập nhật ngày: ... | Lượt xem: 1.284")
+_FURNITURE_LINE = re.compile(
+    r"[ \t]*(?:[^\n]{1,60}?[ \t](?:›|»|>|/)[ \t][^\n]{1,80}"
+    r"|(?:[^\d\n]{0,30}[|,-][ \t]*)?(?:thứ[ \t]+\w+,?[ \t]*)?\d{1,2}/\d{1,2}/\d{4}[^\n]{0,40}"
+    r"|[^\n]{0,40}(?:cập[ \t]+nhật|lượt[ \t]+xem|in[ \t]+bài|gửi[ \t]+bài|bình[ \t]+luận)"
+    r"[^\n]{0,60})[ \t]*"
+)
 _PREFIX_REACH = 60
 _TITLE_VOTE = 3
 _CLEAR_VOTE = 2
@@ -241,6 +252,14 @@ def _day_span(p: PeriodMention, _: int, doc_year: int, __: bool) -> Period | Non
     return Period.span(Period.day(y1, m1, d1), Period.day(y2, m2, d2))
 
 
+def _year_to_day(p: PeriodMention, year: int, _: int, __: bool) -> Period | None:
+    """ "từ đầu năm đến ngày 20/10/2021": 1 January to that day."""
+    day, month = int(p.group("d") or 0), _month(p.group("m"))
+    if not month or not 1 <= day <= 31:
+        return None
+    return Period.span(Period.day(year, 1, 1), Period.day(year, month, day))
+
+
 def _reported(year: int, last: int, months: int) -> Period | None:
     """The period of `months` months ending with month `last` of `year`, by its name."""
     first = last - months + 1
@@ -358,6 +377,7 @@ _BUILDERS: Mapping[str, Callable[[PeriodMention, int, int, bool], Period | None]
     MappingProxyType(
         {
             "day": _day,
+            "year_to_day": _year_to_day,
             "day_span": _day_span,
             "month_span": _month_span,
             "cumulative": _cumulative,
@@ -430,6 +450,13 @@ def _opening_period(
         return None
     if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
         return None  # "ngày 15 tháng 12": a date, not the period reported
+    line_start = low.rfind("\n", 0, first.start) + 1
+    if (
+        first.kind == "year"
+        and lex.pattern("document.future_before").search(low, max(0, first.start - 40), first.start)
+        and not lex.pattern("document.report_words").search(low, line_start, first.start)
+    ):
+        return None  # "triển khai nhiệm vụ năm 2019": the plan's year, not the one reported
     found = _completed(first, published)
     if found is None or (published is not None and found.start > published):
         return None
@@ -475,18 +502,46 @@ def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period
     a line that names none but is long or holds a figure is the body, which then states no
     period of its own."""
     start = len(low) - len(low.lstrip())
-    while start < min(len(low), lex.integer("document.title_window")):
+    headline = True  # the first line that is no page furniture may be a headline
+    while start < min(len(low) + 1, lex.integer("document.title_window")):
         end = low.find("\n", start)
         end = len(low) if end < 0 else end
+        if _FURNITURE_LINE.fullmatch(low, start, end) or not low[start:end].strip():
+            start = end + 1  # a web page's breadcrumb, date line or counter
+            continue
         reach = min(end, start + lex.integer("document.opening_window"))
         first = next((p for p in periods if start <= p.start < reach and p.kind != "now"), None)
         if first is None and _EVENT_LINE.match(low, start):
             start = end + 1  # a news item's dateline paragraph tells the event, not the data
             continue
-        if first is not None or end - start > _TITLE_MAX or _DIGIT.search(low, start, end):
+        figure = _DIGIT.search(low, start, end) is not None
+        if first is None and headline and figure and _is_headline(low, start, end):
+            start, headline = end + 1, False  # "Gần 95% hồ sơ ... đúng hạn": no body yet
+            continue
+        if first is not None or end - start > _TITLE_MAX or figure:
             return first
         start = end + 1
     return None
+
+
+def _is_headline(low: str, start: int, end: int) -> bool:
+    """A news item's headline: short, no sentence, the text's first line past its masthead."""
+    line = low[start:end].rstrip()
+    return len(line) <= _HEADLINE_MAX and not line.endswith(".") and _masthead_only(low, start)
+
+
+def _masthead_only(low: str, line_start: int) -> bool:
+    """Only a masthead stands above `line_start`: page furniture, and short lines without
+    figures (a site's or an agency's name)."""
+    for line in low[:line_start].splitlines():
+        text = line.strip()
+        if (
+            text
+            and not _FURNITURE_LINE.fullmatch(text)
+            and (len(text) > _MASTHEAD_MAX or _DIGIT.search(text))
+        ):
+            return False
+    return True
 
 
 def _year_so_far(
@@ -555,7 +610,7 @@ def _title_period(
         line_start, line_end = _line_at(low, p.start, p.end)
         # a headline (the text's first line, no sentence) names its period as a title does
         line = low[line_start:line_end].rstrip()
-        headline = not low[:line_start].strip() and not line.endswith(".")
+        headline = _masthead_only(low, line_start) and not line.endswith(".")
         if line_end - line_start > _TITLE_MAX or not (
             headline
             or lex.pattern("document.report_words").search(low, line_start, p.start)
@@ -636,6 +691,11 @@ def _year_votes(low: str, lex: Lexicon) -> Counter[int]:
         year = int(m.group("y"))
         if _valid_year(year):
             votes[year] += 1
+    # a cut-off day the figures are counted to ("Từ đầu năm đến ngày 20/10/2021"): its year
+    for m in lex.pattern("document.cut_off_day").finditer(low):
+        year = int(m.group("y"))
+        if _valid_year(year):
+            votes[year] += 2
     return votes
 
 
