@@ -193,6 +193,8 @@ def _change(lex: Lexicon, b: _Before) -> RoleFound:
         return None  # (most figures: no change verb; one search instead of one per verb)
     for rule in lex.rules("role.changes"):
         if rule.pattern.search(b.left) or rule.pattern.search(core):
+            if basis is None and b.unit is not Unit.percent and "unnamed_amount" in rule.yields:
+                return Role(rule.text("unnamed_amount")), None, 1.0
             return Role.change, basis or Basis(rule.text("basis")), rule.number("sign")
     return None
 
