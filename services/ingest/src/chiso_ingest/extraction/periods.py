@@ -515,7 +515,10 @@ def _first_named(low: str, lex: Lexicon, periods: list[PeriodMention]) -> Period
             start = end + 1  # a news item's dateline paragraph tells the event, not the data
             continue
         figure = _DIGIT.search(low, start, end) is not None
-        if first is None and headline and figure and _is_headline(low, start, end):
+        weak = first is None or (  # "... từ đầu năm" in a headline
+            first.kind not in _OPENING_KINDS and not _cut_off_line(low, lex, first)
+        )
+        if weak and headline and figure and _is_headline(low, start, end):
             start, headline = end + 1, False  # "Gần 95% hồ sơ ... đúng hạn": no body yet
             continue
         if first is not None or end - start > _TITLE_MAX or figure:
