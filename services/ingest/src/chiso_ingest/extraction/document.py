@@ -200,7 +200,7 @@ def _between_prose(low: str, a: int, b: int, prose: int) -> bool:
 
 
 def _tables(low: str, lex: Lexicon) -> Tables:
-    names = ("unit_header", "unit_caption", "index_header", "column_name")
+    names = ("unit_header", "unit_caption", "index_header", "column_name", "rank_header")
     return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)))
 
 

@@ -75,6 +75,7 @@ class TableWords:
     unit_caption: re.Pattern[str]  # a caption naming the whole table's unit ("ĐVT: tỷ đồng")
     index_header: re.Pattern[str]  # the header of a row-number column ("STT")
     column_name: re.Pattern[str]  # words that name a column ("Chỉ tiêu", "Kế hoạch", a year)
+    rank_header: re.Pattern[str]  # the header of a column of ranks ("Xếp hạng", "Hạng")
 
 
 def find_tables(low: str, words: TableWords) -> Tables:
@@ -541,8 +542,10 @@ def _fits(kinds: str, other: str) -> bool:
 
 def _first_row(kinds: str, first_header: str, words: TableWords) -> bool:
     """A first row: words (a label, a unit) then numbers only, after a row number under
-    an STT header."""
-    if kinds[0] == "n" and words.index_header.fullmatch(first_header):
+    an STT header or a rank under a "Hạng" header (a ranking opens each row with its place)."""
+    if kinds[0] == "n" and (
+        words.index_header.fullmatch(first_header) or words.rank_header.search(first_header)
+    ):
         kinds = kinds[1:]
     numbers = kinds.find("n")
     return numbers > 0 and kinds[0] == "t" and "t" not in kinds[numbers:]
