@@ -111,7 +111,7 @@ class Doc:
 
 def reading_sentences(text: str, low: str, lex: Lexicon) -> tuple[tuple[int, ...], Tables]:
     """Where the sentences the extractor reads start (a table row is one), and the tables."""
-    tables = _tables(low, lex)
+    tables = _tables(text, low, lex)
     abbreviations = frozenset(lex.words("document.abbreviations"))
     return _row_sentences(sentence_starts(text, abbreviations), tables.rows), tables
 
@@ -199,9 +199,18 @@ def _between_prose(low: str, a: int, b: int, prose: int) -> bool:
     return ok_before and ok_after
 
 
-def _tables(low: str, lex: Lexicon) -> Tables:
-    names = ("unit_header", "unit_caption", "index_header", "column_name", "rank_header")
-    return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)))
+def _tables(text: str, low: str, lex: Lexicon) -> Tables:
+    names = (
+        "unit_header",
+        "unit_caption",
+        "index_header",
+        "column_name",
+        "rank_header",
+        "wrapped_period",
+        "wrapped_line",
+        "group_header",
+    )
+    return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)), text)
 
 
 def _row_sentences(starts: tuple[int, ...], rows: tuple[Span, ...]) -> tuple[int, ...]:
