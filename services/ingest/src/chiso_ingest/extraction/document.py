@@ -209,6 +209,7 @@ def _tables(text: str, low: str, lex: Lexicon) -> Tables:
         "wrapped_period",
         "wrapped_line",
         "group_header",
+        "group_period",
     )
     return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)), text)
 

@@ -80,6 +80,7 @@ class TableWords:
     wrapped_period: re.Pattern[str]  # a header line a figure of its period goes on ("Quý I/")
     wrapped_line: re.Pattern[str]  # a line that goes on in the next ("Ước TH so với")
     group_header: re.Pattern[str]  # a header over sub-headers ("So sánh (%)", "Năm 2024")
+    group_period: re.Pattern[str]  # the period a group header gives them ("năm 2024")
 
 
 def find_tables(low: str, words: TableWords, text: str | None = None) -> Tables:
@@ -738,7 +739,7 @@ def _wrapped_at(
         return None
     start = next(n for n in range(i, f + 1) if n == f or lines[n][0] >= header[-1][1])
     repeats = [_texts(low, lines[a:b]) for a, b in ((i, start), (f, body)) if b > a]
-    numbers = [[lines[n] for n in range(f, body)]] if body > f else []
+    numbers = _no_facts(low, lines, kinds, (i, f, body))
     segments_from = _segments(low, lines, kinds, start if lead else body, repeats, numbers)
     rows, end = _records(
         low, text, lines, kinds, segments_from, (values, coded, unit), numbers, words
@@ -746,6 +747,16 @@ def _wrapped_at(
     if len(rows) < _MIN_ROWS:
         return None
     return (lines[i][0], headers, [*numbers, *rows]), end
+
+
+def _no_facts(
+    low: str, lines: list[Span], kinds: list[str], bounds: tuple[int, int, int]
+) -> list[list[Span]]:
+    """The header's figures of its periods ("Tháng" / "11"), then the column numbers (from
+    line `f` to the body): rows whose figures are no facts."""
+    i, f, body = bounds
+    numbers = [[lines[n]] for n in range(i, f) if kinds[n] == "w" and _DIGIT.search(low, *lines[n])]
+    return numbers + ([lines[f:body]] if body > f else [])
 
 
 def _texts(low: str, spans: list[Span]) -> list[str]:
@@ -828,7 +839,11 @@ def _column_headers(low: str, cells: list[Span], width: int, words: TableWords) 
     subs = iter(names[top:])
     headers: list[str] = []
     for k in range(top):
-        if k in found:
+        period = words.group_period.search(names[k]) if k in found else None
+        if period is not None:  # "tháng 11 năm 2024", "tháng 11 năm 2023 cùng kỳ"
+            head, tail = names[k][: period.start()], names[k][period.start() :]
+            headers.extend(" ".join(f"{next(subs)} {tail} {head}".split()) for _ in range(each))
+        elif k in found:  # "so sánh (%) cùng kỳ"
             headers.extend(f"{names[k]} {next(subs)}" for _ in range(each))
         else:
             headers.append(names[k])
