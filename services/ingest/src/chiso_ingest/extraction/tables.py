@@ -180,10 +180,7 @@ def _grid_cells(
     unit_column = next((i for i, h in enumerate(headers) if unit_header.fullmatch(h)), None)
     cells: list[Cell] = []
     for spans in body:
-        numbering = bool(headers) and all(
-            _COLUMN_NUMBER.fullmatch(low, *span) or _NUMBERING_CELL.fullmatch(low, *span)
-            for span in spans
-        )
+        numbering = bool(headers) and all(_numbers_column(low, span) for span in spans)
         aligned = len(spans) == len(headers)
         unit = ""
         if aligned and unit_column is not None:
@@ -206,6 +203,13 @@ def _grid_cells(
             skip = numbering or (coded and column == 0)
             cells.append(Cell(a, b, column, header, unit, row_label, caption, skip, table))
     return cells
+
+
+def _numbers_column(low: str, span: Span) -> bool:
+    """A cell of a row of column numbers: "3", "c", "4=3/1", "(2)", "(1) (2)"."""
+    if _COLUMN_NUMBER.fullmatch(low, *span):
+        return True
+    return all(_NUMBERING_CELL.fullmatch(token) for token in low[slice(*span)].split())
 
 
 def _headers(low: str, rows: list[list[Span]]) -> tuple[list[str], list[list[Span]]]:
@@ -486,6 +490,7 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
         rows: list[list[Span]] = []
         below = i + 1
         kept: list[int] = []
+        numbers: list[list[Span]] = []
         if len(header) >= 2 and _names_columns(low, header, words):
             texts = [" ".join(low[slice(*span)].split()) for span in header]
             below = _wrapped_header(low, run, i, texts)
@@ -493,14 +498,44 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             indented = header[0][0] - start >= 2
             if indented and below < len(run) and len(run[below][1]) == len(header) + 1:
                 texts.insert(0, "")
-            # a line of dots between rows ("...", "(...)") leaves rows out; the table goes on
-            kept = [n for n in range(below, len(run)) if run[n][2].strip("e")]
+            numbers = _spaced_numbers(low, run, below)
+            below += len(numbers)
+            kept = _spaced_kept(low, run, below, words)
             lines = (_with_code_cell(run[n], header, len(texts)) for n in kept)
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
-            grids.append((header[0][0], texts, rows))
+            grids.append((header[0][0], texts, [*numbers, *rows]))
         i = kept[len(rows) - 1] + 1 if rows else i + 1
     return grids
+
+
+def _spaced_numbers(low: str, run: list[_Line], below: int) -> list[list[Span]]:
+    """The line of column numbers under a header ("(1) (2)  (3)  (4)=(3)/(2)"), if any."""
+    if below >= len(run):
+        return []
+    cells = run[below][1]
+    tokens = low[cells[0][0] : cells[-1][1]].split()
+    if len(tokens) < _MIN_NUMBERING or not all(_NUMBERING_CELL.fullmatch(t) for t in tokens):
+        return []
+    return [cells]
+
+
+def _spaced_kept(low: str, run: list[_Line], below: int, words: TableWords) -> list[int]:
+    """The lines from `below` that may be rows: a line of dots ("...", "(...)") leaves rows
+    out and the table goes on, as it does over a line or two of words without figures (a
+    label's next line, a section's name, a page's footer), but not over a new header."""
+    kept: list[int] = []
+    words_only = 0
+    for n in range(below, len(run)):
+        kinds = run[n][2]
+        if "n" in kinds or (kinds.strip("e") and "t" not in kinds):
+            kept.append(n)
+            words_only = 0
+        elif kinds.strip("e"):
+            words_only += 1
+            if words_only > _MAX_GROUP or _names_columns(low, run[n][1], words):
+                break
+    return kept
 
 
 def _dated_columns(texts: list[str]) -> bool:
@@ -518,7 +553,8 @@ def _wrapped_header(low: str, run: list[_Line], i: int, texts: list[str]) -> int
     j = i + 1
     while j < len(run):
         start, cells, _ = run[j]
-        if len(cells) >= len(header) or not _is_header(low, cells):
+        years = all(_YEAR_CELL.fullmatch(low, *cell) for cell in cells)  # "Ước thực" / "2024"
+        if len(cells) >= len(header) or not (years or _is_header(low, cells)):
             break
         for a, b in cells:
             column = bisect_right(starts, a - start + _ALIGN_SLACK) - 1
