@@ -221,9 +221,12 @@ def _headers(low: str, rows: list[list[Span]]) -> tuple[list[str], list[list[Spa
     first = ""
     taken = 0
     for spans in rows:
-        if not _is_header(low, spans) or (headers and len(spans) != len(headers)):
-            break
         texts = [" ".join(low[a:b].split()) for a, b in spans]
+        # a first header row may stop at its last merged cell ("So sánh (%)" over two)
+        wider = bool(headers) and len(spans) > len(headers) and texts[0] == ""
+        if not _is_header(low, spans) or (headers and len(spans) != len(headers) and not wider):
+            break
+        headers += [""] * (len(spans) - len(headers)) if headers else []
         # a header's second row leaves the first cell empty or repeats it (a merged cell);
         # a row naming a group ("I | Bưu chính | |") does neither
         if headers and texts[0] not in ("", first):
