@@ -273,6 +273,7 @@ _MIN_ROWS = 2
 _MIN_STACKED = 3  # a one-cell-per-line table has at least this many columns
 _MAX_COLUMNS = 12
 _MAX_LEADING = 3  # a row's cells before its first number: a code, a label, a unit
+_MAX_BLANKS = 3  # empty lines in a row a table one cell per line may hold (empty cells)
 _MAX_GROUP = 2  # the lines of a group row between rows: its code and its name
 _ALIGN_SLACK = 2  # a wrapped header's word may start this far left of its column
 _MAX_TITLE = 2  # title lines without figures right above a header (without an STT column)
@@ -285,15 +286,39 @@ _Row = tuple[list[Span], str]
 
 def _lined_grids(low: str, words: TableWords, text: str) -> list[_Grid]:
     """The tables without bars: one cell per line, or columns aligned by spaces."""
-    grids: list[_Grid] = []
-    for run in _runs(low):
+    runs = _runs(low)
+    wrapped = [
+        grid
+        for run in _across_blanks(low, runs)
+        if len(run) > _MIN_ROWS
+        for grid in _wrapped_grids(low, text, run, words)
+    ]
+    grids: list[_Grid] = list(wrapped)
+    for run in runs:
         if len(run) > _MIN_ROWS:
             stacked = _stacked_grids(low, run, words)
-            wrapped = _wrapped_grids(low, text, run, words)
-            grids.extend(wrapped)
             grids.extend(g for g in stacked if not any(_overlap(g, w) for w in wrapped))
             grids.extend(_spaced_grids(low, run, words))
     return grids
+
+
+def _across_blanks(low: str, runs: list[list[_Line]]) -> list[list[_Line]]:
+    """Runs of one cell per line joined across a few blank lines, each an empty cell (a
+    table copied one cell per line writes an empty cell as an empty line)."""
+    joined: list[list[_Line]] = []
+    for run in runs:
+        last = joined[-1][-1] if joined else None
+        gap = low[last[1][-1][1] : run[0][0]] if last is not None else ""
+        blanks = gap.count("\n") - 1
+        if last is None or gap.strip() or not 0 < blanks <= _MAX_BLANKS:
+            joined.append(list(run))
+            continue
+        at = last[1][-1][1] + 1
+        for _ in range(blanks):
+            at = low.index("\n", at) + 1
+            joined[-1].append((at - 1, [(at - 1, at - 1)], "e"))
+        joined[-1].extend(run)
+    return joined
 
 
 def _overlap(one: _Grid, other: _Grid) -> bool:
@@ -843,7 +868,9 @@ def _row_values(
     (of two or more); in a table whose rows open with a number, a run also holds the next
     row's number."""
     runs = [seg for kind, seg in segments if kind == "n"]
-    ends = [_CODE_LINE.fullmatch(low, *lines[seg[-1]]) is not None for seg in runs]
+    # a run ending in a row number, or in an empty line (the end of the table)
+    lasts = [lines[seg[-1]] for seg in runs]
+    ends = [a == b or _CODE_LINE.fullmatch(low, a, b) is not None for a, b in lasts]
     lengths = [len(seg) for seg in runs]
     counts: dict[int, int] = {}
     for length in lengths[:_FIRST_RUNS]:
@@ -903,7 +930,7 @@ def _records(
     rows without figures of their own (a group row, a page's footer) are no cells, nor is a
     lone number between rows (a page's number) unless rows open with one. `shape`: how many
     figures a row has, whether it opens with a number, whether it has a unit cell."""
-    values, coded, unit = shape
+    values, coded, _ = shape
     rows: list[list[Span]] = []
     said: list[int] = []
     code: int | None = None
@@ -924,9 +951,10 @@ def _records(
             break
         row = _row_words(text, cells, lines[code] if code is not None else None, shape)
         rows.append(row + [lines[n] for n in seg[:values]])
-        end = seg[values - 1] + 1
+        end, said = seg[values - 1] + 1, []
+        if any(lines[n][0] == lines[n][1] for n in rest):
+            break  # an empty line after a full row: the table ends there
         code = rest[0] if coded and len(rest) == 1 and kinds[rest[0]] == "n" else None
-        said = []
     return rows, end
 
 
