@@ -786,7 +786,7 @@ def _wrapped_at(
     coded = bool(words.index_header.fullmatch(names[0]) or words.rank_header.search(names[0]))
     unit = any(words.unit_header.fullmatch(t) for t in names[int(coded) + 1 :])
     segments = list(islice(_segments(low, lines, kinds, body, [], []), 2 * _FIRST_RUNS + 1))
-    values = _row_values(low, lines, segments, coded)
+    values = _row_values(low, lines, segments, coded) or _one_value(segments, len(zone), coded)
     if values is None:
         return None
     width_body = int(coded) + 1 + int(unit) + values
@@ -882,6 +882,14 @@ def _row_values(
     if coded and (best - 1 in counts or all(ends[n] for n, k in enumerate(lengths) if k == best)):
         best -= 1  # each run ends with the next row's number
     return best if best >= 2 else None
+
+
+def _one_value(segments: list[tuple[str, list[int]]], zone: int, coded: bool) -> int | None:
+    """A table of two columns, a place and its figure ("Xã" / "Số thuê bao"): its header of
+    two cells and the first row's label, then rows of one figure each."""
+    runs = [len(seg) for kind, seg in segments if kind == "n"]
+    single = len(runs) >= _MIN_STACKED and all(length == 1 for length in runs)
+    return 1 if single and zone == 3 and not coded else None
 
 
 def _column_headers(low: str, cells: list[Span], width: int, words: TableWords) -> list[str] | None:
