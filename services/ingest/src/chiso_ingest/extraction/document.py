@@ -210,6 +210,7 @@ def _tables(text: str, low: str, lex: Lexicon) -> Tables:
         "wrapped_line",
         "group_header",
         "group_period",
+        "period_column",
     )
     return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)), text)
 

@@ -31,6 +31,9 @@ _DIGIT = re.compile(r"\d")
 _SCORE_UNIT = "điểm"
 _YEAR_CELL = re.compile(r"(?:năm\s+)?(?:19|20)\d\d")
 # a row that numbers the columns under a header: "A | B | 1 | 2 | 3=2/1" or "(1) | (2)"
+# a column number's name ("4" of "4=3/1", "(7)" of "(7)=(5)/(4)") and a ratio's formula
+_FORMULA_NAME = re.compile(r"\W*(\w+)")
+_FORMULA = re.compile(r"\W*\w+\W*=\W*\w+\W*/\W*(?P<over>\w+)\W*")
 _COLUMN_NUMBER = re.compile(r"\W*(?:[a-zđ]|\d{1,2}(?:\s*[=+\-*/x:]\s*\d{1,2})*)?\W*")
 # a row's code, not its label: "I", "a"; in a row's first cell also "1", "1.2"
 _ROW_CODE = re.compile(r"\W*(?:[ivxlc]+|[a-zđ])\W*")
@@ -53,6 +56,7 @@ class Cell:
     caption_unit: str = ""  # the unit a caption line gives the whole table ("ĐVT: tỷ đồng")
     numbering: bool = False  # column numbers or the row's own code: its digits are no facts
     table: int = -1  # where its table (its header) starts
+    against: str = ""  # the header of the column its column divides by ("4=3/1"): a ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class TableWords:
     wrapped_line: re.Pattern[str]  # a line that goes on in the next ("Ước TH so với")
     group_header: re.Pattern[str]  # a header over sub-headers ("So sánh (%)", "Năm 2024")
     group_period: re.Pattern[str]  # the period a group header gives them ("năm 2024")
+    period_column: re.Pattern[str]  # a column of a period's, a plan's figures ("TH 2023")
 
 
 def find_tables(low: str, words: TableWords, text: str | None = None) -> Tables:
@@ -91,7 +96,7 @@ def find_tables(low: str, words: TableWords, text: str | None = None) -> Tables:
     grids = [*_split_grids(low), *_lined_grids(low, words, low if text is None else text)]
     for start, headers, body in grids:
         caption = _caption_unit(low, start, words.unit_caption)
-        cells.extend(_grid_cells(low, headers, body, words.unit_header, caption, start))
+        cells.extend(_grid_cells(low, headers, body, words, caption, start))
     cells.sort(key=lambda cell: cell.start)
     rows = sorted(
         (row[0][0], row[-1][1])
@@ -173,11 +178,12 @@ def _grid_cells(
     low: str,
     headers: list[str],
     body: list[list[Span]],
-    unit_header: re.Pattern[str],
+    words: TableWords,
     caption: str,
     table: int,
 ) -> list[Cell]:
-    unit_column = next((i for i, h in enumerate(headers) if unit_header.fullmatch(h)), None)
+    unit_column = next((i for i, h in enumerate(headers) if words.unit_header.fullmatch(h)), None)
+    against = _formula_bases(low, headers, body, words.period_column)
     cells: list[Cell] = []
     for spans in body:
         numbering = bool(headers) and all(_numbers_column(low, span) for span in spans)
@@ -201,8 +207,37 @@ def _grid_cells(
             header = headers[column] if aligned else ""
             row_label = label if label is not None and label[1] <= a else None
             skip = numbering or (coded and column == 0)
-            cells.append(Cell(a, b, column, header, unit, row_label, caption, skip, table))
+            basis = against[column] if aligned else ""
+            cells.append(Cell(a, b, column, header, unit, row_label, caption, skip, table, basis))
     return cells
+
+
+def _formula_bases(
+    low: str, headers: list[str], body: list[list[Span]], period_column: re.Pattern[str]
+) -> list[str]:
+    """For each column, the header of the column it divides by, as the row of column numbers
+    says ("A B 1 2 3=2/1": column "3" is column "2" over column "1"), when that column is
+    a period's or a plan's (`period_column`); "" for the others."""
+    against = [""] * len(headers)
+    for spans in body:
+        if not headers or not all(_numbers_column(low, span) for span in spans):
+            continue
+        tokens = [token for span in spans for token in low[slice(*span)].split()]
+        if len(tokens) != len(headers):
+            continue
+        named = ((k, _FORMULA_NAME.match(token)) for k, token in enumerate(tokens))
+        names = {found.group(1): k for k, found in named if found is not None}
+        for k, token in enumerate(tokens):
+            ratio = _FORMULA.fullmatch(token)
+            over = (
+                headers[names[ratio.group("over")]]
+                if ratio and ratio.group("over") in names
+                else ""
+            )
+            if period_column.search(over):  # a share of another metric is no ratio
+                against[k] = over
+        break
+    return against
 
 
 def _numbers_column(low: str, span: Span) -> bool:

@@ -347,8 +347,8 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     """A bare number in a table takes its column header's "(%)", its row's unit column
     ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
     lex = doc.lex
-    if cell.header and lex.pattern("table.percent_header").search(cell.header):
-        return 1.0, Unit.percent, 1.0
+    if cell.against or (cell.header and lex.pattern("table.percent_header").search(cell.header)):
+        return 1.0, Unit.percent, 1.0  # a column that divides one column by another, in %
     if cell.header and lex.pattern("table.rank_header").search(cell.header):
         return 1.0, Unit.rank, 1.0
     if cell.header and lex.pattern("table.score_header").search(cell.header):

@@ -240,12 +240,15 @@ def _column_role(lex: Lexicon, m: Mention, header: str, *, bracketed: bool) -> M
     2024" is against the estimate, "TH/KH" against the plan)."""
     over = [found.end() for found in _OVER.finditer(header)]
     against = header[over[-1] :] if over else header
+    if m.cell is not None and m.cell.against:  # "4=3/1" under the header: column 1's
+        against = m.cell.against
     plan = lex.pattern("table.plan_header").search(against)
     basis = Basis.plan if plan else Basis.previous_period
     if lex.pattern("table.change_header").search(header):
         value = -abs(m.value) if bracketed else m.value
         return m.evolve(role=Role.change, basis=basis, value=value)
-    if m.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
+    ratio = lex.pattern("table.ratio_header").search(header) or (m.cell and m.cell.against)
+    if m.unit is Unit.percent and ratio:
         return m.evolve(role=Role.ratio, basis=basis)
     # "So với 2022" over places or counts: the difference, not a share
     if m.unit is not Unit.percent and lex.pattern("table.compared_header").search(header):
