@@ -700,16 +700,19 @@ _FIRST_RUNS = 4  # the runs of figures that tell how many a row has
 
 
 def _wrapped_grids(low: str, text: str, run: list[_Line], words: TableWords) -> list[_Grid]:
-    """The tables of one cell per line in `run`, cells wrapped over lines."""
-    lines = [line[1][0] for line in run if len(line[1]) == 1]
-    if len(lines) != len(run):
-        return []
+    """The tables of one cell per line in `run`, cells wrapped over lines (a line of several
+    cells is one cell of words here: a page's footer, or no such table)."""
+    lines = [(cells[0][0], cells[-1][1]) for _, cells, _ in run]
     kinds = _wrapped_kinds(low, lines, run, words)
+    # where the next line that is not words is: a header block is never longer than _MAX_ZONE
+    after = [len(lines)] * (len(lines) + 1)
+    for n in range(len(lines) - 1, -1, -1):
+        after[n] = after[n + 1] if kinds[n] == "t" else n
     grids: list[_Grid] = []
     i = 0
     while i < len(lines):
         found = None
-        if kinds[i] == "t" and _header_cell(low, lines[i]):
+        if kinds[i] == "t" and after[i] - i <= _MAX_ZONE and _header_cell(low, lines[i]):
             found = _wrapped_at(low, text, lines, kinds, i, words)
         if found is None:
             i += 1
@@ -721,8 +724,9 @@ def _wrapped_grids(low: str, text: str, run: list[_Line], words: TableWords) -> 
 
 def _wrapped_kinds(low: str, lines: list[Span], run: list[_Line], words: TableWords) -> list[str]:
     """The lines' kinds, "w" for a line that goes on the header or label cell above it: a
-    figure only in a header (after three lines of words; rows have two figures in a row)."""
-    kinds = [line[2] for line in run]
+    figure only in a header (after three lines of words; rows have two figures in a row);
+    a line of several cells is words ("t") or no cell ("x")."""
+    kinds = [kind if len(kind) == 1 else "x" if "x" in kind else "t" for _, _, kind in run]
     header = 0  # lines of words in a row: three open a header
     for n in range(1, len(lines)):  # "Quý I/" over "2024", "Tháng" over "11": a header's
         header = header + 1 if kinds[n - 1] == "t" else 0 if kinds[n - 1] in "ne" else header
