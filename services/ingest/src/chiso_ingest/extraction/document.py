@@ -126,7 +126,7 @@ class Doc:
 
 def reading_sentences(text: str, low: str, lex: Lexicon) -> tuple[tuple[int, ...], Tables]:
     """Where the sentences the extractor reads start (a table row is one), and the tables."""
-    tables = _tables(low, lex)
+    tables = _tables(text, low, lex)
     abbreviations = frozenset(lex.words("document.abbreviations"))
     return _row_sentences(sentence_starts(text, abbreviations), tables.rows), tables
 
@@ -137,7 +137,7 @@ def build_document(
     """The document of NFC `text`; None when it states no period and no hint gives one
     (such a text has no facts)."""
     low = lower(text)
-    pages = _outside_tables(low, lex, page_numbers(low, lex))
+    pages = _outside_tables(text, low, lex, page_numbers(low, lex))
     low = blanked(low, pages)
     starts, tables = reading_sentences(blanked(text, pages), low, lex)
     regions = _number_sentences(text, lex, starts)
@@ -209,12 +209,12 @@ def _footnote_marks(low: str) -> list[Span]:
     return marks
 
 
-def _outside_tables(low: str, lex: Lexicon, pages: list[Span]) -> list[Span]:
+def _outside_tables(text: str, low: str, lex: Lexicon, pages: list[Span]) -> list[Span]:
     """The page numbers that are no table's cell alone on its line (rare: tables are found
     twice only when a page number is)."""
     if not pages:
         return pages
-    cells = _tables(low, lex)
+    cells = _tables(text, low, lex)
     return [(a, b) for a, b in pages if cells.cell_at(_last_digit(low, a, b)) is None]
 
 
@@ -260,9 +260,20 @@ def _between_prose(low: str, a: int, b: int, prose: int) -> bool:
     return ok_before and ok_after
 
 
-def _tables(low: str, lex: Lexicon) -> Tables:
-    names = ("unit_header", "unit_caption", "index_header", "column_name")
-    return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)))
+def _tables(text: str, low: str, lex: Lexicon) -> Tables:
+    names = (
+        "unit_header",
+        "unit_caption",
+        "index_header",
+        "column_name",
+        "rank_header",
+        "wrapped_period",
+        "wrapped_line",
+        "group_header",
+        "group_period",
+        "period_column",
+    )
+    return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)), text)
 
 
 def _row_sentences(starts: tuple[int, ...], rows: tuple[Span, ...]) -> tuple[int, ...]:

@@ -371,8 +371,8 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
     """A bare number in a table takes its column header's "(%)", its row's unit column
     ("tỷ đồng", "%") or its row label's "(%)": scale factor, unit and unit factor."""
     lex = doc.lex
-    if cell.header and lex.pattern("table.percent_header").search(cell.header):
-        return 1.0, Unit.percent, 1.0
+    if cell.against or (cell.header and lex.pattern("table.percent_header").search(cell.header)):
+        return 1.0, Unit.percent, 1.0  # a column that divides one column by another, in %
     if cell.header and lex.pattern("table.rank_header").search(cell.header):
         return 1.0, Unit.rank, 1.0
     if cell.header and lex.pattern("table.score_header").search(cell.header):
@@ -386,18 +386,26 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
             return 1.0, Unit.rank, 1.0
         if lex.pattern("table.score_header").search(label):
             return 1.0, Unit.other, 1.0
-    found = _unit_words(lex, cell.row_unit)
+    found = _table_unit_words(lex, cell.row_unit)
     # "Điểm" beside "Số điểm phục vụ" names what the row counts, not a score
     if found is not None and not (found[1] is Unit.other and _names(label, cell.row_unit)):
         return found
     for words in (_bracketed(cell.header), _bracketed(label)):
-        found = _unit_words(lex, words)
+        found = _table_unit_words(lex, words)
         # "(điểm)" after "Số điểm phục vụ" names what is counted, not a score
         if found is not None and found[1] is not Unit.other:
             return found
     if label and lex.pattern("table.percent_header").search(label):
         return 1.0, Unit.percent, 1.0
     return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
+
+
+def _table_unit_words(lex: Lexicon, words: str) -> tuple[float, Unit | None, float] | None:
+    """`_unit_words` of a table's unit cell or bracket, where a count's abbreviation ("TB",
+    "Nghìn TB": subscribers) names what is counted."""
+    if words and lex.pattern("table.count_unit").fullmatch(words):
+        return _scale(lex, " " + words)[0], Unit.count, 1.0
+    return _unit_words(lex, words)
 
 
 def _names(label: str, words: str) -> bool:

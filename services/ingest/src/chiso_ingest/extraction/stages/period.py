@@ -274,12 +274,24 @@ def _caption_period(doc: Doc, m: Mention) -> str | None:
     return resolve(found[-1], doc.period.year, flow=is_flow(doc, m)) if found else None
 
 
+_CAPTION_LINE = 200  # a longer line above a table is a paragraph, not its caption
+
+
 @lru_cache(maxsize=16)
 def _caption_periods(low: str, start: int, lex: Lexicon) -> tuple[PeriodMention, ...]:
     """The periods of the two lines above a table (read once per table: a caption's date
-    need not stand in a sentence with a figure, so the document's periods may lack it)."""
+    need not stand in a sentence with a figure, so the document's periods may lack it); a
+    paragraph of prose there is no caption."""
     above = low.rfind("\n", 0, max(0, low.rfind("\n", 0, start - 1)))
-    return tuple(find_periods(low, lex, [(above + 1, start)]))
+    spans: list[tuple[int, int]] = []
+    a = above + 1
+    while a < start:
+        b = low.find("\n", a, start)
+        b = start if b < 0 else b
+        if b - a <= _CAPTION_LINE:
+            spans.append((a, b))
+        a = b + 1
+    return tuple(find_periods(low, lex, spans)) if spans else ()
 
 
 def _row_year(doc: Doc, m: Mention) -> str | None:

@@ -3,6 +3,7 @@ what a change or ratio is measured against."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -256,15 +257,25 @@ def _basis_before(lex: Lexicon, core: str) -> tuple[Basis | None, str]:
     return None, core
 
 
+_OVER = re.compile(r"/\s*(?=[^\W\d_])")  # "A/B" sets A against B; not "quý I/2024"
+
+
 def _column_role(lex: Lexicon, m: Mention, header: str, *, bracketed: bool) -> Mention:
     """A cell under "Tăng/giảm" is a change (negative when written in brackets, "(270)");
     a percentage under "So với cùng kỳ (%)" or "TH/KH (%)" is a ratio, against the plan when
-    the header names one."""
-    basis = Basis.plan if lex.pattern("table.plan_header").search(header) else Basis.previous_period
+    the header names one, after its "/" if it sets one figure against another ("KH 2025/Ước
+    2024" is against the estimate, "TH/KH" against the plan)."""
+    over = [found.end() for found in _OVER.finditer(header)]
+    against = header[over[-1] :] if over else header
+    if m.cell is not None and m.cell.against:  # "4=3/1" under the header: column 1's
+        against = m.cell.against
+    plan = lex.pattern("table.plan_header").search(against)
+    basis = Basis.plan if plan else Basis.previous_period
     if lex.pattern("table.change_header").search(header):
         value = -abs(m.value) if bracketed else m.value
         return m.evolve(role=Role.change, basis=basis, value=value)
-    if m.unit is Unit.percent and lex.pattern("table.ratio_header").search(header):
+    ratio = lex.pattern("table.ratio_header").search(header) or (m.cell and m.cell.against)
+    if m.unit is Unit.percent and ratio:
         return m.evolve(role=Role.ratio, basis=basis)
     # "So với 2022" over places or counts: the difference, not a share
     if m.unit is not Unit.percent and lex.pattern("table.compared_header").search(header):
