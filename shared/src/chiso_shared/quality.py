@@ -69,7 +69,7 @@ FLAG_EXAMPLE: dict[str, Any] = {
                     "end": 1194,
                     "text": "4,44",
                     "label": "Tổng số thuê bao trên toàn mạng",
-                    "extractor_version": "0.7.0",
+                    "extractor_version": "0.8.0",
                     "doubts": [],
                     "confidence": 1.0,
                     "reviewed_by": None,

@@ -214,7 +214,7 @@ LIST_EXAMPLE = {
             "uploaded_by": "ch_3f9a1c",
             "scope": "VN-38",
             "published": "2023-12-20",
-            "extractor_version": "0.7.0",
+            "extractor_version": "0.8.0",
             "created_at": "2026-11-26T08:00:00Z",
             "updated_at": "2026-11-26T08:00:03Z",
         }
@@ -280,7 +280,7 @@ VIEW_EXAMPLE = {
             "status": "delivered",
             "published": "2023-12-20",
             "scope": "VN-38",
-            "extractor_version": "0.7.0",
+            "extractor_version": "0.8.0",
             "uploaded_by": "ch_3f9a1c",
             "created_at": "2026-11-26T08:00:00Z",
         },
@@ -360,7 +360,7 @@ FACTS_EXAMPLE = {
     ],
     "meta": {
         "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
-        "extractor_version": "0.7.0",
+        "extractor_version": "0.8.0",
         "count": 1,
         "total": 96,
         "next_cursor": "WzExODAsMTE4OSwwXQ",

@@ -25,7 +25,7 @@ SOURCE_EXAMPLE = {
     "document_id": "6f1c0b9e-3a52-4d1e-9a57-0d6b1c2e7a10",
     "document_name": "thanh-hoa-2023.txt",
     "published": "2023-12-20",
-    "extractor_version": "0.7.0",
+    "extractor_version": "0.8.0",
     "start": 1180,
     "end": 1189,
     "text": "2.980.000",

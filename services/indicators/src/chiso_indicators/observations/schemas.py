@@ -116,7 +116,7 @@ SOURCE_EXAMPLE: dict[str, Any] = {
     "end": 321,
     "text": "2.980.000",
     "label": "tổng số thuê bao điện thoại trên địa bàn",
-    "extractor_version": "0.7.0",
+    "extractor_version": "0.8.0",
     "doubts": ["period_from_report"],
     "confidence": 0.85,
     "reviewed_by": None,

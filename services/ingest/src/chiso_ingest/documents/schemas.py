@@ -135,7 +135,7 @@ class DocumentOut(BaseModel):
                     "issuer": "Sở Thông tin và Truyền thông Thanh Hóa",
                     "status": "delivered",
                     "error": None,
-                    "extractor_version": "0.7.0",
+                    "extractor_version": "0.8.0",
                     "fact_count": 96,
                     "uploaded_by": "ch_3f9a1c",
                     "created_at": "2026-11-26T08:00:00Z",
@@ -191,7 +191,7 @@ DOCUMENT_SUMMARY_EXAMPLE: dict[str, Any] = {
     "uploaded_by": "ch_3f9a1c",
     "scope": "VN-38",
     "published": "2023-12-20",
-    "extractor_version": "0.7.0",
+    "extractor_version": "0.8.0",
     "created_at": "2026-11-26T08:00:00Z",
     "updated_at": "2026-11-26T08:00:03Z",
 }

@@ -22,7 +22,7 @@ __all__ = (
     "sentence_around",
 )
 
-EXTRACTOR_VERSION = "0.7.0"
+EXTRACTOR_VERSION = "0.8.0"
 
 
 def extract(
