@@ -538,6 +538,18 @@ def _with_code_cell(line: _Line, header: list[Span], width: int) -> _Row:
     return [(cells[0][0], cells[0][0]), *cells], "e" + kinds
 
 
+def _with_unit_cell(cells: list[Span], kinds: str, width: int, unit: int | None) -> _Row:
+    """A row one cell short whose label runs into its unit with one space ("Thuê bao di
+    động phát triển mới thuê bao     14.350") under a header with a unit column: an empty
+    unit cell keeps its figures under their columns."""
+    if unit is None or len(cells) != width - 1 or kinds[:unit] != "t" * unit:
+        return cells, kinds
+    if "t" in kinds[unit:]:
+        return cells, kinds
+    at = cells[unit - 1][1]
+    return [*cells[:unit], (at, at), *cells[unit:]], kinds[:unit] + "e" + kinds[unit:]
+
+
 def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[_Row]:
     for first in range(start, len(run) - width + 1, width):
         lines = run[first : first + width]
@@ -566,7 +578,11 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             numbers = _spaced_numbers(low, run, below)
             below += len(numbers)
             kept = _spaced_kept(low, run, below, words)
-            lines = (_with_code_cell(run[n], header, len(texts)) for n in kept)
+            unit = next((k for k, t in enumerate(texts) if words.unit_header.fullmatch(t)), None)
+            lines = (
+                _with_unit_cell(*_with_code_cell(run[n], header, len(texts)), len(texts), unit)
+                for n in kept
+            )
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
             grids.append((header[0][0], texts, [*numbers, *rows]))
