@@ -272,6 +272,7 @@ def _tables(text: str, low: str, lex: Lexicon) -> Tables:
         "group_header",
         "group_period",
         "period_column",
+        "change_column",
     )
     return find_tables(low, TableWords(*(lex.pattern(f"table.{name}") for name in names)), text)
 

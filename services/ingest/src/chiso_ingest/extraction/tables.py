@@ -88,6 +88,7 @@ class TableWords:
     group_header: re.Pattern[str]  # a header over sub-headers ("So sánh (%)", "Năm 2024")
     group_period: re.Pattern[str]  # the period a group header gives them ("năm 2024")
     period_column: re.Pattern[str]  # a column of a period's, a plan's figures ("TH 2023")
+    change_column: re.Pattern[str]  # a column of changes told in words ("So với 2021")
 
 
 def find_tables(low: str, words: TableWords, text: str | None = None) -> Tables:
@@ -538,6 +539,32 @@ def _with_code_cell(line: _Line, header: list[Span], width: int) -> _Row:
     return [(cells[0][0], cells[0][0]), *cells], "e" + kinds
 
 
+def _spaced_row(
+    low: str,
+    line: _Line,
+    header: list[Span],
+    texts: list[str],
+    unit: int | None,
+    changes: list[int],
+) -> _Row:
+    """A space-aligned line as a row under `texts`: a total row's missing code, a unit run
+    into its label, changes told in words."""
+    cells, kinds = _with_code_cell(line, header, len(texts))
+    return _told_changes(low, *_with_unit_cell(cells, kinds, len(texts), unit), changes)
+
+
+def _told_changes(low: str, cells: list[Span], kinds: str, changes: list[int]) -> _Row:
+    """Cells under a column of changes told in words ("tăng 1 bậc", "giữ nguyên" under "So
+    với 2021"): a figure where they hold one, else an empty mark."""
+    if not changes or len(cells) <= max(changes):
+        return cells, kinds
+    told = list(kinds)
+    for k in changes:
+        if told[k] == "t":
+            told[k] = "n" if _DIGIT.search(low, *cells[k]) else "e"
+    return cells, "".join(told)
+
+
 def _with_unit_cell(cells: list[Span], kinds: str, width: int, unit: int | None) -> _Row:
     """A row one cell short whose label runs into its unit with one space ("Thuê bao di
     động phát triển mới thuê bao     14.350") under a header with a unit column: an empty
@@ -579,10 +606,8 @@ def _spaced_grids(low: str, run: list[_Line], words: TableWords) -> list[_Grid]:
             below += len(numbers)
             kept = _spaced_kept(low, run, below, words)
             unit = next((k for k, t in enumerate(texts) if words.unit_header.fullmatch(t)), None)
-            lines = (
-                _with_unit_cell(*_with_code_cell(run[n], header, len(texts)), len(texts), unit)
-                for n in kept
-            )
+            changes = [k for k, t in enumerate(texts) if words.change_column.search(t)]
+            lines = (_spaced_row(low, run[n], header, texts, unit, changes) for n in kept)
             rows = _take_rows(low, len(texts), texts[0], lines, words)
         if len(rows) >= _MIN_ROWS or (rows and _dated_columns(texts)):
             grids.append((header[0][0], texts, [*numbers, *rows]))
