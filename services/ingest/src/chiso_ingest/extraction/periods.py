@@ -29,6 +29,9 @@ _EVENT_LINE = re.compile(
     r"(?:\([^()\n]{1,30}\) *[–-]? *)?"  # "(chinhphu.vn) - "
     r"(?:(?:sáng|chiều|tối|trưa) +(?:ngày +)?|ngày +)\d{1,2}/\d{1,2}(?:/\d{4})?, "
 )
+# a news item's opening that counts its figures to a day ("(TTHO) - Tính đến ngày
+# 10/11/2020, ..."): that day dates them
+_OPENING_CUT_OFF = re.compile(r"(?:^|\n)[ \t]*(?:\([^()\n]{1,30}\)[ \t]*[–-][ \t]*)?tính[ \t]+$")
 _TITLE_MAX = 200
 _HEADLINE_MAX = 160
 _MASTHEAD_MAX = 80
@@ -446,7 +449,11 @@ def _opening_period(
     period that starts by then. (The whole line, not its first sentence: a bulletin's
     heading often runs into its first item.)"""
     first = _first_named(low, lex, periods)
-    if first is None or not (first.kind in _OPENING_KINDS or _cut_off_line(low, lex, first)):
+    if first is None or not (
+        first.kind in _OPENING_KINDS
+        or _cut_off_line(low, lex, first)
+        or (first.kind == "day" and _OPENING_CUT_OFF.search(low, 0, first.start) is not None)
+    ):
         return None
     if _DAY_BEFORE.search(low, max(0, first.start - 12), first.start):
         return None  # "ngày 15 tháng 12": a date, not the period reported
