@@ -550,7 +550,12 @@ def _spaced_row(
     """A space-aligned line as a row under `texts`: a total row's missing code, a unit run
     into its label, changes told in words."""
     cells, kinds = _with_code_cell(line, header, len(texts))
-    return _told_changes(low, *_with_unit_cell(cells, kinds, len(texts), unit), changes)
+    column = None
+    if unit is not None:  # where the unit column starts, from its header's line start
+        h = header[unit - (len(texts) - len(header))]
+        column = h[0] - (low.rfind("\n", 0, h[0]) + 1)
+    cells, kinds = _with_unit_cell(low, line[0], cells, kinds, len(texts), unit, column)
+    return _told_changes(low, cells, kinds, changes)
 
 
 def _told_changes(low: str, cells: list[Span], kinds: str, changes: list[int]) -> _Row:
@@ -565,16 +570,31 @@ def _told_changes(low: str, cells: list[Span], kinds: str, changes: list[int]) -
     return cells, "".join(told)
 
 
-def _with_unit_cell(cells: list[Span], kinds: str, width: int, unit: int | None) -> _Row:
-    """A row one cell short whose label runs into its unit with one space ("Thuê bao di
-    động phát triển mới thuê bao     14.350") under a header with a unit column: an empty
-    unit cell keeps its figures under their columns."""
-    if unit is None or len(cells) != width - 1 or kinds[:unit] != "t" * unit:
+def _with_unit_cell(
+    low: str,
+    row: int,
+    cells: list[Span],
+    kinds: str,
+    width: int,
+    unit: int | None,
+    column: int | None,
+) -> _Row:
+    """A row one cell short whose label runs into its unit with one space ("Doanh thu bưu
+    chính, viễn thông Tỷ đồng    402,6") under a header with a unit column: the label is
+    split where the unit column starts (`column`, from the line's start), else an empty
+    unit cell keeps the figures under their columns."""
+    if unit is None or column is None or len(cells) != width - 1:
         return cells, kinds
-    if "t" in kinds[unit:]:
+    if kinds[:unit] != "t" * unit or "t" in kinds[unit:]:
         return cells, kinds
-    at = cells[unit - 1][1]
-    return [*cells[:unit], (at, at), *cells[unit:]], kinds[:unit] + "e" + kinds[unit:]
+    a, b = cells[unit - 1]
+    for at in range(
+        max(a + 1, row + column - _ALIGN_SLACK), min(b, row + column + _ALIGN_SLACK + 1)
+    ):
+        if low[at - 1] == " " and low[at].isalpha() and at - 1 > a:
+            split = [(a, at - 1), (at, b)]
+            return [*cells[: unit - 1], *split, *cells[unit:]], kinds[:unit] + "t" + kinds[unit:]
+    return [*cells[:unit], (b, b), *cells[unit:]], kinds[:unit] + "e" + kinds[unit:]
 
 
 def _stacked_rows(run: list[_Line], start: int, width: int) -> Iterator[_Row]:

@@ -55,6 +55,8 @@ class TooManyFacts(Exception):
 _AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
 # a pair's numerator with a decimal comma ("9,42/10", "12,61/13,5"): no count of things
 _DECIMAL_PAIR = re.compile(r"\d+,\d+")
+# an index score in brackets right after a place ("03 (0,681)")
+_SCORE_IN_BRACKETS = re.compile(r"\s*\(\s*0,\d{2,4}\s*(?:điểm\s*)?\)")
 # an index score as indices publish them: 0 or 1, a decimal comma, three or four places
 _INDEX_SCORE = re.compile(r"[01],\d{3,4}")
 # a bare number scaled at least this much ("tỷ", "triệu") may be money by its words
@@ -266,7 +268,7 @@ def _read_value(doc: Doc, m: Mention) -> Mention | None:
     if unit is None and scale_len == 0 and m.cell is not None:
         factor, unit, unit_factor = _unit_in_cell(doc, m, m.cell)
     pos = m.end + scale_len + unit_len
-    written, unit = unit is not None, unit or _score_by_form(doc, m, value, right)
+    written, unit = unit is not None, unit or _unit_by_form(doc, m, value, right)
     item, item_end, read_unit = None, pos, unit or (Unit.rank if m.rank else Unit.count)
     if unit is None:
         scaled = scale_len > 0 or factor != 1.0  # "(nghìn hồ sơ)" in its row label scales it
@@ -300,15 +302,18 @@ def _written_unit(doc: Doc, m: Mention, after: str) -> tuple[Unit | None, float,
     return unit, factor, length
 
 
-def _score_by_form(doc: Doc, m: Mention, value: float, right: str) -> Unit | None:
-    """A score told by how it is written: a pair before "điểm" ("84,26/100 điểm", out of
-    its maximum), or an index score to three or four places ("1,0000", "0,612")."""
+def _unit_by_form(doc: Doc, m: Mention, value: float, right: str) -> Unit | None:
+    """A score or a rank told by how it is written: a pair before "điểm" ("84,26/100 điểm",
+    out of its maximum), an index score to three or four places ("1,0000", "0,612"), a
+    whole number with that score in brackets after it ("03 (0,681)": the place it gives)."""
     if m.den is not None and doc.lex.pattern("units.points_word").match(right):
         return Unit.other
     if m.den is not None and _DECIMAL_PAIR.fullmatch(m.num):
         return Unit.other  # "9,42/10": a score out of its maximum, no share of things
     if value <= 1 and _INDEX_SCORE.fullmatch(m.num):
         return Unit.other
+    if m.den is None and m.num.isdigit() and _SCORE_IN_BRACKETS.match(right):
+        return Unit.rank
     return None
 
 

@@ -28,6 +28,8 @@ from chiso_ingest.extraction.stages.status import column_header
 from chiso_shared.facts import Basis, Role, Status
 from chiso_shared.periods import Period, PeriodError
 
+# a day alone in a table's column header ("31/12/2024")
+_HEADER_DAY = re.compile(r"\W*(?:ngày\s+)?(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>(?:19|20)\d\d)\W*")
 # a year in a table's column header ("Kế hoạch 2024") dates the column
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a row that is a year: its first cell is one ("2021", "Năm 2021")
@@ -390,6 +392,12 @@ def _header_period(doc: Doc, header: str, *, flow: bool) -> str | None:
         period = resolve(mention, doc.period.year, flow=flow)
         if period is not None:
             return period
+    day = _HEADER_DAY.fullmatch(header)  # "31/12/2024": a stock counted on that day
+    if day is not None:
+        try:
+            return str(Period.day(int(day["y"]), int(day["m"]), int(day["d"])))
+        except PeriodError:
+            return None
     years = set(_HEADER_YEAR.findall(header))
     return years.pop() if len(years) == 1 else None
 
