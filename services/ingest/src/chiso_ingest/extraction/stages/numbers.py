@@ -55,6 +55,9 @@ class TooManyFacts(Exception):
 _AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
 # a pair's numerator with a decimal comma ("9,42/10", "12,61/13,5"): no count of things
 _DECIMAL_PAIR = re.compile(r"\d+,\d+")
+# a number grouped in thousands ("6.150"), after a word that opens a date ("tháng")
+_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_DATE_WORD = re.compile(r"(?:tháng|quý|ngày|năm)\s*$")
 # an index score in brackets right after a place ("03 (0,681)")
 _SCORE_IN_BRACKETS = re.compile(r"\s*\(\s*0,\d{2,4}\s*(?:điểm\s*)?\)")
 # an index score as indices publish them: 0 or 1, a decimal comma, three or four places
@@ -189,7 +192,9 @@ def _rank_context(doc: Doc, start: int, left: str, right: str, has_den: bool) ->
 def _is_identifier(lex: Lexicon, left: str, right: str, m: Mention, rank: bool) -> bool:
     """A date part, document number, section, name or code (`exclude` in the lexicon)."""
     cue = lex.integer("windows.cue")
-    if not rank and _ends_with(lex.pattern("exclude.left"), left, len(left) - cue):
+    # "phát triển mới trong tháng 6.150 thuê bao": a grouped thousand is no month
+    grouped = _THOUSANDS.fullmatch(m.num) is not None and _DATE_WORD.search(left) is not None
+    if not rank and not grouped and _ends_with(lex.pattern("exclude.left"), left, len(left) - cue):
         return True
     rare = not rank and ("lưu" in left or "của" in left)
     if rare and lex.pattern("exclude.left_rare").search(left, max(0, len(left) - cue)):
