@@ -34,6 +34,8 @@ _HEADER_DAY = re.compile(r"\W*(?:ngày\s+)?(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>(
 _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a row that is a year: its first cell is one ("2021", "Năm 2021")
 _ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
+# periods that count the months so far, whose share of the year's plan they are
+_SO_FAR_KINDS = frozenset({"cumulative", "first_months", "year_to_date"})
 # a basis that opens with a period ("năm 2016" after "gấp 1,6 lần")
 _NAMES_PERIOD = re.compile(r"\s*(?:năm|tháng|quý)\s+\d")
 # a heading's number ("3.", "II.", "B."), and any digit: a heading with a figure is a line
@@ -427,8 +429,9 @@ def _share_of_the_years_plan(doc: Doc, m: Mention) -> Mention:
     """A goal to reach a share of the year's plan ("phấn đấu quý IV hoàn thành 100% chỉ
     tiêu kế hoạch năm"): of that year, not of the quarter the section plans."""
     plan = doc.lex.pattern("period.years_plan").match(doc.low, m.unit_end, m.unit_end + 60)
-    if plan is None:
-        return m
+    said = m.said_period.kind if m.said_period is not None else None
+    if plan is None or said in _SO_FAR_KINDS:
+        return m  # "lũy kế 6 tháng đạt 50% kế hoạch năm": the months so far, of the plan
     own = Period.try_parse(m.period or "")
     year = int(plan.group("y")) if plan.group("y") else own.end.year if own else None
     return m if year is None else m.evolve(period=str(Period.annual(year)))
