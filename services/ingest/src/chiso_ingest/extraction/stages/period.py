@@ -467,6 +467,9 @@ def _named_basis(doc: Doc, m: Mention) -> Period | None:
     after = doc.low[m.unit_end : max(m.unit_end, m.tail_end)]
     window = after or doc.low[m.seg_start : m.start]
     found = doc.lex.pattern("period.compared_with").search(window)
+    if found is None and not after:  # "So với năm 2022, số doanh nghiệp ... tăng 6.300"
+        start, _ = doc.sentence_bounds(m.sentence)
+        found = doc.lex.pattern("period.opening_basis").match(doc.low, start, m.start)
     own = Period.try_parse(m.period or "")
     # "gấp 1,6 lần năm 2016": after a multiple, the period itself
     basis = found.group("basis") if found else after if _NAMES_PERIOD.match(after) else None
@@ -481,9 +484,13 @@ def _named_basis(doc: Doc, m: Mention) -> Period | None:
 def _basis_of(compared: Period, own: Period) -> Basis | None:
     if compared == own:
         return None  # the basis named nothing of its own
-    try:
-        before = {own.previous(), own.in_year(own.start.year - 1)}
-    except PeriodError:
+    before: set[Period] = set()
+    for step in (own.previous, lambda: own.in_year(own.start.year - 1)):
+        try:
+            before.add(step())
+        except PeriodError:
+            continue  # a span of months has no period just before it, only last year's
+    if not before:
         return None
     # the period before, or its end ("so với cuối năm 2023" of a stock counted in 2024)
     if any(b.contains(compared) and compared.end == b.end for b in before):
@@ -492,4 +499,4 @@ def _basis_of(compared: Period, own: Period) -> Basis | None:
     # the last count before the year's, as "so với cùng kỳ" is
     if compared.end == date(own.start.year - 1, 12, 31) and compared.start.month == 12:
         return Basis.previous_period
-    return Basis.other if compared < own else None
+    return Basis.other if compared < own or compared.end < own.end else None
