@@ -467,7 +467,7 @@ def _named_basis(doc: Doc, m: Mention) -> Period | None:
     after = doc.low[m.unit_end : max(m.unit_end, m.tail_end)]
     window = after or doc.low[m.seg_start : m.start]
     found = doc.lex.pattern("period.compared_with").search(window)
-    if found is None and not after:  # "So với năm 2022, số doanh nghiệp ... tăng 6.300"
+    if found is None:  # "So với năm 2022, số doanh nghiệp ... tăng 6.300"
         start, _ = doc.sentence_bounds(m.sentence)
         found = doc.lex.pattern("period.opening_basis").match(doc.low, start, m.start)
     own = Period.try_parse(m.period or "")
