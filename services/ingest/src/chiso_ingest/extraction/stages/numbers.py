@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from types import MappingProxyType
 
 from chiso_ingest.extraction.document import Doc, english_digits
@@ -55,6 +56,8 @@ class TooManyFacts(Exception):
 _AMBIGUOUS = re.compile(r"\d{1,3},\d{3}")
 # a pair's numerator with a decimal comma ("9,42/10", "12,61/13,5"): no count of things
 _DECIMAL_PAIR = re.compile(r"\d+,\d+")
+# a ranking written as a list: at least this many lines, under words this close above it
+_MIN_LIST, _LIST_LEAD = 3, 200
 # a number grouped in thousands ("6.150"), after a word that opens a date ("tháng")
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _DATE_WORD = re.compile(r"(?:tháng|quý|ngày|năm)\s*$")
@@ -114,14 +117,22 @@ def find_numbers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:  #
 
 def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:
     """Section numbers, dates, codes, names and table row numbers give no fact."""
+    listed = (
+        ranking_lists(doc.low, doc.lex)
+        if doc.lex.pattern("rank.list_line").search(doc.low)
+        else frozenset()
+    )
     for m in mentions:
-        if _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end):
+        ranked = m.start in listed  # "01. Quận Lê Chân ..... 0,6802 điểm (+2)"
+        if not ranked and (
+            _is_section_number(doc, m.start, m.end) or _excluded(doc, m.start, m.end)
+        ):
             continue
         if doc.low[m.start] != doc.text[m.start]:
             continue  # a page number, blanked out of the lower-cased text (`document.py`)
         left, right = _left_of(doc, m), _right_of(doc, m)
         cell = doc.tables.cell_at(m.start)
-        rank = _rank_context(doc, m.start, left, right, m.den is not None)
+        rank = True if ranked else _rank_context(doc, m.start, left, right, m.den is not None)
         if cell is not None and not rank and _ranks_column(doc, cell):
             rank = True  # "thứ 17" or "2/8" under "Xếp hạng": a place, not a name or a date
         if rank is None or _is_identifier(doc.lex, left, right, m, rank):
@@ -129,6 +140,41 @@ def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]
         if cell is not None and _numbers_its_row(doc, cell):
             continue
         yield m.evolve(left=left, right=right, rank=rank, cell=cell)
+
+
+@lru_cache(maxsize=4)
+def ranking_lists(low: str, lex: Lexicon) -> frozenset[int]:
+    """Where the numbers of a ranking written as a list stand: three or more lines in a row
+    numbered 1, 2, 3 ... that each give a place and its score ("01. Quận Lê Chân .....
+    0,6802 điểm (+2)"), zero-padded or under words that name a ranking; their numbers are
+    ranks, and a signed number in brackets after the score a change of rank."""
+    found: list[int] = []
+    block: list[re.Match[str]] = []
+    for m in [*lex.pattern("rank.list_line").finditer(low), None]:
+        if m is not None and block and _next_in_list(low, block[-1], m):
+            block.append(m)
+            continue
+        if len(block) >= _MIN_LIST and _is_ranking(low, lex, block):
+            found += [line.start("n") for line in block]
+            found += [
+                line.start("chg") + 1 for line in block if line.group("chg") not in (None, "=")
+            ]
+        block = [m] if m is not None and m.group("n").lstrip("0") == "1" else []
+    return frozenset(found)
+
+
+def _next_in_list(low: str, prev: re.Match[str], m: re.Match[str]) -> bool:
+    """`m` is the line right after `prev` ("..." lines between leave ranks out) numbered on."""
+    between = low[prev.end() : m.start()]
+    return not between.strip(" \t\n.…") and int(m.group("n")) > int(prev.group("n"))
+
+
+def _is_ranking(low: str, lex: Lexicon, block: list[re.Match[str]]) -> bool:
+    """The list's numbers are zero-padded ("01."), or the lines above it name a ranking."""
+    if block[0].group("n").startswith("0"):
+        return True
+    above = low[max(0, block[0].start() - _LIST_LEAD) : block[0].start()]
+    return lex.pattern("rank.list_lead").search(above) is not None
 
 
 def _ranks_column(doc: Doc, cell: Cell) -> bool:
@@ -407,6 +453,9 @@ def _cell_unit(doc: Doc, cell: Cell) -> tuple[float, Unit | None, float]:
             return found
     if label and lex.pattern("table.percent_header").search(label):
         return 1.0, Unit.percent, 1.0
+    # "(Đơn vị: thứ hạng trên 63 tỉnh, thành phố)": a table of ranks
+    if cell.caption_unit and lex.pattern("table.rank_header").search(cell.caption_unit):
+        return 1.0, Unit.rank, 1.0
     return _unit_words(lex, cell.caption_unit) or (1.0, None, 1.0)
 
 

@@ -21,6 +21,7 @@ from chiso_ingest.extraction.document import Doc
 from chiso_ingest.extraction.mention import Mention
 from chiso_ingest.extraction.scope import area_code, place_of_issue, province_names
 from chiso_ingest.extraction.stages.links import clause_end, compared_basis
+from chiso_ingest.extraction.stages.numbers import ranking_lists
 from chiso_shared.facts import Basis, Role, Unit
 
 Named = tuple[int, int, str]  # a province's name in the text: start, end, code
@@ -51,6 +52,20 @@ def read_scope(doc: Doc, mentions: Iterable[Mention]) -> list[Mention]:
         else:
             scope = places.respective.get(i) or _own_scope(doc, m, places)
         out.append(m.evolve(scope=scope))
+    return _listed_places(doc, out)
+
+
+def _listed_places(doc: Doc, done: list[Mention]) -> list[Mention]:
+    """A ranking written as a list names its place after the rank ("01. Quận Lê Chân .....
+    0,6802 điểm"): the rank is of the place its line's score is of."""
+    if not any(m.rank and m.unit is Unit.rank for m in done):
+        return done
+    listed = ranking_lists(doc.low, doc.lex)
+    out = list(done)
+    for k, m in enumerate(out[:-1]):
+        line_end = doc.low.find("\n", m.start)
+        if m.start in listed and out[k + 1].start < (len(doc.low) if line_end < 0 else line_end):
+            out[k] = m.evolve(scope=out[k + 1].scope)
     return out
 
 
