@@ -179,6 +179,12 @@ async def test_no_stale_answer_when_turned_off(
     assert failing.headers["X-Gateway-Error"] == "indicators:unreachable"
 
 
+# The gateway's read timeout in the hang case, and how long a hanging answer takes: the first,
+# good read must come in under the timeout on a loaded machine (0.5 s was not always enough
+# on PostgreSQL under CI load), the hanging one well after it
+READ_TIMEOUT, HANG = 2.0, 6.0
+
+
 class Faulty:
     """ASGI middleware in front of a real indicators service: while `fault` is set, every
     request but the revision check fails that way (a 503, a 404, or an answer that never comes
@@ -194,7 +200,7 @@ class Faulty:
             await self.app(scope, receive, send)
             return
         if kind == "hang":
-            await asyncio.sleep(3)  # past the gateway's read timeout (0.5 s)
+            await asyncio.sleep(HANG)  # past the gateway's read timeout
         status = {"5xx": 503, "4xx": 404}.get(kind, 200)
         body = b'{"code": "indicators.fault", "detail": "injected by the test"}'
         await send(
@@ -231,7 +237,8 @@ async def test_a_failed_data_read_is_answered_stale(
     url, fault = faulty
     # A new data revision after the first read makes the cached answer old, so the next read
     # asks indicators for the data (the revision check itself still answers).
-    settings = gateway_settings(tmp_path, gateway_db, url, http={"read_timeout": 0.5}, **cache)
+    http_limits = {"read_timeout": READ_TIMEOUT}
+    settings = gateway_settings(tmp_path, gateway_db, url, http=http_limits, **cache)
     async with gateway_of(settings) as http:
         before = await http.get(SERIES)
         assert before.headers["X-Cache"] == "MISS"
