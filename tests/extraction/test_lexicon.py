@@ -199,7 +199,7 @@ def test_an_anchored_period_rule_finds_what_a_full_scan_finds() -> None:
         "trạm; trong giai đoạn 2021–2025 và trong 3 năm 2021, 2022, 2023; cả giai đoạn; "
         "đến hết năm 2025; dti 2023 xếp thứ 5; đến nay, hiện nay; đến cuối năm, có 4; sáu "
         "tháng cuối năm; 6 tháng năm 2024; tại ngày 1/1/2024; suốt 2 năm qua; đến ngày 20/8 có 5; "
-        "cột 6t/2019 và 12t/2020"
+        "cột 6t/2019 và 12t/2020; từ đầu năm đến ngày 20/10/2021 có 7"
     )
     rules = [r for r in lexicon().rules("period.rules") if "anchor" in r.yields]
     assert len(rules) >= 5
