@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chiso_ingest.extraction.document import sentence_starts
+from chiso_ingest.extraction.document import blanked, sentence_starts
 
 
 def _sentences(text: str) -> list[str]:
@@ -55,3 +55,13 @@ def test_without_the_abbreviation_listed_its_stop_ends_a_sentence() -> None:
 def _abbreviated_sentences(text: str, words: frozenset[str]) -> list[str]:
     starts = [*sentence_starts(text, words), len(text)]
     return [text[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+
+
+def test_blanking_keeps_the_length_whatever_the_spans() -> None:
+    """Page numbers are blanked out of the text the extractor reads; offsets into it must
+    hold, also when one span lies inside another or two touch."""
+    text = "tăng\n3\n5,2% so với cùng kỳ"
+    assert blanked(text, [(4, 6)]) == "tăng  \n5,2% so với cùng kỳ"
+    assert blanked("abcdefghij", [(1, 6), (2, 4), (6, 8)]) == "a       ij"
+    assert len(blanked("abcdefghij", [(1, 6), (2, 4), (7, 8)])) == 10
+    assert blanked("abc", []) == "abc"

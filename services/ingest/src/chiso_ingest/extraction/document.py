@@ -228,6 +228,8 @@ def blanked(text: str, spans: list[Span]) -> str:
         return text
     parts, last = [], 0
     for a, b in spans:
+        if b <= last:
+            continue  # inside a span already blanked
         a = max(a, last)
         parts += [text[last:a], " " * (b - a)]
         last = b
