@@ -36,6 +36,8 @@ _HEADER_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ROW_YEAR = re.compile(r"\W*(?:năm\s+)?(?P<y>(?:19|20)\d\d)\W*")
 # periods that count the months so far, whose share of the year's plan they are
 _SO_FAR_KINDS = frozenset({"cumulative", "first_months", "year_to_date"})
+# how far before a figure the bracket it may stand in is looked for
+_BRACKET_REACH = 120
 # a basis that opens with a period ("năm 2016" after "gấp 1,6 lần")
 _NAMES_PERIOD = re.compile(r"\s*(?:năm|tháng|quý)\s+\d")
 # a heading's number ("3.", "II.", "B."), and any digit: a heading with a figure is a line
@@ -167,7 +169,7 @@ def _same_bracket(doc: Doc, done: list[Mention], m: Mention) -> bool:
     if m.role is not Role.level or not done or done[-1].sentence != m.sentence:
         return False
     between = doc.low[done[-1].end : m.start]
-    opened = doc.low.rfind("(", 0, done[-1].start)
+    opened = doc.low.rfind("(", max(0, done[-1].start - _BRACKET_REACH), done[-1].start)
     return (
         "(" not in between
         and ")" not in between
