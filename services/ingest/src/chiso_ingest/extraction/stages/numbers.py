@@ -117,11 +117,7 @@ def find_numbers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:  #
 
 def drop_identifiers(doc: Doc, mentions: Iterable[Mention]) -> Iterator[Mention]:
     """Section numbers, dates, codes, names and table row numbers give no fact."""
-    listed = (
-        ranking_lists(doc.low, doc.lex)
-        if doc.lex.pattern("rank.list_line").search(doc.low)
-        else frozenset()
-    )
+    listed = ranking_lists(doc.low, doc.lex)
     for m in mentions:
         ranked = m.start in listed  # "01. Quận Lê Chân ..... 0,6802 điểm (+2)"
         if not ranked and (
